@@ -1,5 +1,11 @@
 //! Houmon core: the domain model, the encrypted local store, CRDT documents, the audit log,
 //! the sync client and the use cases the UI calls. Free of Tauri.
 //!
-//! Filled by the core-store issue. Must never: write patient data to disk unencrypted,
-//! depend on Tauri, or hold a PIN or 個人番号.
+//! Must never: write patient data to disk unencrypted, log patient data, depend on Tauri, or
+//! hold a PIN or 個人番号.
+
+pub mod docs;
+pub mod error;
+pub mod model;
+
+pub use error::{CoreError, Result, UserMessage};
