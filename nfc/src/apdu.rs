@@ -236,13 +236,17 @@ mod tests {
 
     #[test]
     fn parses_all_four_cases_and_refuses_inconsistent_lengths() {
-        let h = Header::parse(&hex("00 20 00 80")).unwrap();
+        let raw = hex("00 20 00 80");
+        let h = Header::parse(&raw).unwrap();
         assert_eq!((h.data.len(), h.le), (0, None));
-        let h = Header::parse(&hex("00 B0 00 00 00")).unwrap();
+        let raw = hex("00 B0 00 00 00");
+        let h = Header::parse(&raw).unwrap();
         assert_eq!(h.le, Some(256));
-        let h = Header::parse(&hex("00 A4 02 0C 02 00 0A")).unwrap();
+        let raw = hex("00 A4 02 0C 02 00 0A");
+        let h = Header::parse(&raw).unwrap();
         assert_eq!((h.data, h.le), (&[0x00, 0x0A][..], None));
-        let h = Header::parse(&hex("80 2A 00 80 02 AA BB 00")).unwrap();
+        let raw = hex("80 2A 00 80 02 AA BB 00");
+        let h = Header::parse(&raw).unwrap();
         assert_eq!((h.data, h.le), (&[0xAA, 0xBB][..], Some(256)));
         assert!(Header::parse(&hex("00 A4 02 0C 03 00 0A")).is_none());
         assert!(Header::parse(&hex("00 A4 02")).is_none());

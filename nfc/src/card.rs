@@ -181,7 +181,7 @@ pub(crate) mod tests {
     }
 
     fn hexs(v: &[Vec<u8>]) -> Vec<String> {
-        v.iter().map(|b| hex::encode_upper(b)).collect()
+        v.iter().map(hex::encode_upper).collect()
     }
 
     #[test]

@@ -56,7 +56,9 @@ pub fn check(apdu: &[u8]) -> Result<CheckedApdu<'_>, CardError> {
         (0x00, 0xB0) if h.p1 & 0x80 == 0 => {}
         (0x00, 0xB0) => return Err(CardError::Refused("READ BINARY by short file id")),
         (0x00, 0x20) if h.p1 == 0x00 && h.p2 == 0x80 => {}
-        (0x00, 0x20) => return Err(CardError::Refused("VERIFY of a key other than the selected one")),
+        (0x00, 0x20) => {
+            return Err(CardError::Refused("VERIFY of a key other than the selected one"));
+        }
         (0x80, 0x2A) if h.p1 == 0x00 && h.p2 == 0x80 => {}
         (0x00, 0xC0) => {}
         _ => return Err(CardError::Refused("command not needed by this app")),
@@ -67,9 +69,9 @@ pub fn check(apdu: &[u8]) -> Result<CheckedApdu<'_>, CardError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apdu::commands::*;
-    use crate::apdu::Command;
     use crate::ap::{SURFACE_AID, TEXT_AID};
+    use crate::apdu::Command;
+    use crate::apdu::commands::*;
 
     fn allowed(cmd: &Command) -> bool {
         check(&cmd.encode().unwrap()).is_ok()
@@ -99,7 +101,8 @@ mod tests {
         assert!(check(&[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x00, 0x01]).is_err());
         assert!(check(&[0x00, 0xA4, 0x08, 0x0C, 0x02, 0x00, 0x01]).is_err());
         // VERIFY 照合番号A by SFI (text 0014, 券面 0013).
-        let code_a = [0x00, 0x20, 0x00, 0x94, 0x0C, b'1', b'2', b'3', b'4', b'5', b'6', b'7', b'8', b'9', b'0', b'1', b'2'];
+        let code_a =
+            [0x00, 0x20, 0x00, 0x94, 0x0C, b'1', b'2', b'3', b'4', b'5', b'6', b'7', b'8', b'9', b'0', b'1', b'2'];
         assert!(check(&code_a).is_err());
         assert!(check(&[0x00, 0x20, 0x00, 0x93]).is_err());
         // Anything else: CHANGE REFERENCE DATA, GET DATA, secure messaging, garbage.

@@ -87,7 +87,13 @@ pub struct PinModeSignature {
 
 impl std::fmt::Debug for PinModeSignature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PinModeSignature(cert {} B, sig {} B, {} APDUs)", self.certificate.len(), self.signature.len(), self.apdus)
+        write!(
+            f,
+            "PinModeSignature(cert {} B, sig {} B, {} APDUs)",
+            self.certificate.len(),
+            self.signature.len(),
+            self.apdus
+        )
     }
 }
 

@@ -1,1 +1,39 @@
-//! placeholder
+//! Card I/O for the マイナンバーカード, in layers:
+//!
+//! transport ([`Transport`]: [`PcscReader`], [`VirtualTransport`]; [`vpcd`] serves the
+//! virtual card to pcscd) → [`firewall`] (the deny-list; only it makes the
+//! [`firewall::CheckedApdu`] a transport accepts) → [`apdu`] codec → [`Card`] (GET RESPONSE,
+//! resend, file reads) → applications ([`jpki`], the 券面AP photo) → flows
+//! ([`jpki::pin_mode_sign`]).
+//!
+//! Must never: read the 個人番号 (text EF 0001, 券面 EF 0005, 照合番号A — enforced by the
+//! firewall, not by convention); store, log or print a PIN or 照合番号B; retry a PIN by itself.
+//! Knows nothing of patients or storage.
+
+pub mod ap;
+pub mod apdu;
+mod card;
+mod error;
+pub mod firewall;
+mod holders;
+pub mod jpki;
+mod pcsc_reader;
+mod photo;
+mod secret;
+mod surface;
+pub mod tlv;
+pub mod virtual_card;
+pub mod vpcd;
+
+pub use card::Card;
+pub use error::CardError;
+pub use holders::{
+    CardMaterial, DEMO_HOLDER, SyntheticCardHolder, TEST_CA_CERT, synthetic_card, synthetic_holders, wareki_yymmdd,
+};
+pub use pcsc_reader::{PcscReader, list_readers};
+pub use photo::{FacePhoto, jpeg2000_to_png};
+pub use secret::{AuthPin, VerificationCodeB};
+pub use transport::Transport;
+pub use virtual_card::{VirtualCard, VirtualTransport};
+
+mod transport;

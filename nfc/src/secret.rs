@@ -40,8 +40,7 @@ impl VerificationCodeB {
     pub fn parse(typed: &str) -> Result<Self, CardError> {
         let digits: Zeroizing<Vec<u8>> =
             Zeroizing::new(typed.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'-').collect());
-        let bytes: [u8; 14] =
-            digits.as_slice().try_into().map_err(|_| CardError::InvalidVerificationCodeBFormat)?;
+        let bytes: [u8; 14] = digits.as_slice().try_into().map_err(|_| CardError::InvalidVerificationCodeBFormat)?;
         if !bytes.iter().all(u8::is_ascii_digit) {
             return Err(CardError::InvalidVerificationCodeBFormat);
         }

@@ -24,7 +24,9 @@ impl<T: Transport> Card<T> {
             Some(0) => return Err(CardError::VerificationCodeBBlocked),
             Some(remaining) => return Err(CardError::WrongVerificationCodeB { remaining }),
             None if resp.is_blocked() => return Err(CardError::VerificationCodeBBlocked),
-            None => return Err(CardError::UnexpectedStatus { sw: resp.sw, during: "verifying 照合番号B" }),
+            None => {
+                return Err(CardError::UnexpectedStatus { sw: resp.sw, during: "verifying 照合番号B" });
+            }
         }
         self.select_ef(surface::FACE, "selecting the card face")?;
         let file = self.read_tlv_file("reading the card face")?;

@@ -59,19 +59,36 @@ fn realistic_extensions(p: &mut CertificateParams, id: &str) {
     // Policy OID under 1.3.6.1.4.1.32473 (the documentation-only enterprise number).
     let policy_oid = der(0x06, &[0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xFD, 0x59, 0x01, 0x08, 0x05]);
     let cps_oid = der(0x06, &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x02, 0x01]);
-    let cps = der(0x16, b"https://repository.jpki-test.invalid/cps/user-authentication-certificate-policy-and-practice-statement.pdf");
+    let cps = der(
+        0x16,
+        b"https://repository.jpki-test.invalid/cps/user-authentication-certificate-policy-and-practice-statement.pdf",
+    );
     let qualifier = der(0x30, &[cps_oid, cps].concat());
     let info = der(0x30, &[policy_oid, der(0x30, &qualifier)].concat());
     let mut policies = CustomExtension::from_oid_content(&[2, 5, 29, 32], der(0x30, &info));
     policies.set_criticality(true);
     let ocsp_oid = der(0x06, &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01]);
     let access = |uri: &str| der(0x30, &[ocsp_oid.clone(), der(0x86, uri.as_bytes())].concat());
-    let aia = [access("http://ocsp.jpki-test.invalid/user-authentication"), access("http://ocsp-backup.jpki-test.invalid/user-authentication")].concat();
-    p.custom_extensions = vec![policies, CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der(0x30, &aia))];
+    let aia = [
+        access("http://ocsp.jpki-test.invalid/user-authentication"),
+        access("http://ocsp-backup.jpki-test.invalid/user-authentication"),
+    ]
+    .concat();
+    p.custom_extensions =
+        vec![policies, CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der(0x30, &aia))];
     p.crl_distribution_points = vec![
-        CrlDistributionPoint { uris: vec![format!("ldap://directory.jpki-test.invalid/cn=CRL{},ou=User Authentication CA,o=JPKI-TEST,c=JP?certificateRevocationList", &id[3..])] },
-        CrlDistributionPoint { uris: vec!["http://crl.jpki-test.invalid/user-authentication/partitioned/crl-0001.crl".into()] },
-        CrlDistributionPoint { uris: vec!["http://crl-backup.jpki-test.invalid/user-authentication/partitioned/crl-0001.crl".into()] },
+        CrlDistributionPoint {
+            uris: vec![format!(
+                "ldap://directory.jpki-test.invalid/cn=CRL{},ou=User Authentication CA,o=JPKI-TEST,c=JP?certificateRevocationList",
+                &id[3..]
+            )],
+        },
+        CrlDistributionPoint {
+            uris: vec!["http://crl.jpki-test.invalid/user-authentication/partitioned/crl-0001.crl".into()],
+        },
+        CrlDistributionPoint {
+            uris: vec!["http://crl-backup.jpki-test.invalid/user-authentication/partitioned/crl-0001.crl".into()],
+        },
     ];
 }
 
@@ -140,6 +157,9 @@ fn committed_fixtures_are_reproducible_from_source() {
     }
     for (name, bytes) in &files {
         let committed = std::fs::read(dir().join(name)).unwrap_or_default();
-        assert!(committed == *bytes, "{name} differs from what the generator makes; regenerate with HOUMON_REGEN_FIXTURES=1");
+        assert!(
+            committed == *bytes,
+            "{name} differs from what the generator makes; regenerate with HOUMON_REGEN_FIXTURES=1"
+        );
     }
 }
