@@ -242,11 +242,7 @@ impl ContributionRatio {
     }
     /// "3割" style label (or "15%" when not a whole 割).
     pub fn label_ja(self) -> String {
-        if self.0.is_multiple_of(10) {
-            format!("{}割", self.0 / 10)
-        } else {
-            format!("{}%", self.0)
-        }
+        if self.0.is_multiple_of(10) { format!("{}割", self.0 / 10) } else { format!("{}%", self.0) }
     }
 }
 
@@ -257,12 +253,7 @@ mod tests {
     fn check_table<T: CodeTable + std::fmt::Debug + PartialEq>() {
         let mut seen = std::collections::HashSet::new();
         for &v in T::ALL {
-            assert!(
-                seen.insert(v.code()),
-                "{} has duplicate code {}",
-                T::TABLE,
-                v.code()
-            );
+            assert!(seen.insert(v.code()), "{} has duplicate code {}", T::TABLE, v.code());
             assert_eq!(T::from_code(v.code()), Some(v));
             assert!(!v.label_ja().is_empty() && !v.label_en().is_empty());
         }
@@ -291,28 +282,16 @@ mod tests {
 
     #[test]
     fn labels_match_the_interface_tables() {
-        assert_eq!(
-            QualificationValidity::from_code("5").unwrap().label_ja(),
-            "複数該当"
-        );
-        assert_eq!(
-            ConsentFlag::from_code("2").unwrap().label_ja(),
-            "同意有効期限切れ"
-        );
+        assert_eq!(QualificationValidity::from_code("5").unwrap().label_ja(), "複数該当");
+        assert_eq!(ConsentFlag::from_code("2").unwrap().label_ja(), "同意有効期限切れ");
         assert_eq!(LimitClassificationFlag::B01.label_ja(), "現役並みⅢ");
-        assert_eq!(
-            InsuredCardClassification::from_code(" 01 "),
-            Some(InsuredCardClassification::General)
-        );
+        assert_eq!(InsuredCardClassification::from_code(" 01 "), Some(InsuredCardClassification::General));
         assert_eq!(format!("{}", Sex::Female), "2 女");
     }
 
     #[test]
     fn codes_serialise_as_wire_codes() {
-        assert_eq!(
-            serde_json::to_string(&QualificationValidity::Valid).unwrap(),
-            "\"1\""
-        );
+        assert_eq!(serde_json::to_string(&QualificationValidity::Valid).unwrap(), "\"1\"");
         let v: ConsentFlag = serde_json::from_str("\"2\"").unwrap();
         assert_eq!(v, ConsentFlag::Expired);
         assert!(serde_json::from_str::<ConsentFlag>("\"7\"").is_err());

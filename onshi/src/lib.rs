@@ -12,8 +12,13 @@
 //! Must never: model, read or store a 個人番号; log patient data or PINs; do I/O outside
 //! the simulator's optional fixture loading and the file bridge.
 
+pub mod clock;
 pub mod codes;
+pub mod consent;
+pub mod digest;
+pub mod kana;
 pub mod numbers;
+pub mod sim;
 pub mod types;
 pub mod xml;
 

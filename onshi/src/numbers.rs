@@ -14,22 +14,11 @@ pub enum NumberError {
     #[error("{what}: only digits are allowed (got {value:?})")]
     NotDigits { what: &'static str, value: String },
     #[error("{what}: wrong length {len} (expected {expected})")]
-    Length {
-        what: &'static str,
-        len: usize,
-        expected: &'static str,
-    },
+    Length { what: &'static str, len: usize, expected: &'static str },
     #[error("{what}: check digit is {got} but should be {expected}")]
-    CheckDigit {
-        what: &'static str,
-        got: u8,
-        expected: u8,
-    },
+    CheckDigit { what: &'static str, got: u8, expected: u8 },
     #[error("{what}: {reason}")]
-    Invalid {
-        what: &'static str,
-        reason: &'static str,
-    },
+    Invalid { what: &'static str, reason: &'static str },
 }
 
 impl NumberError {
@@ -39,23 +28,15 @@ impl NumberError {
             Self::NotDigits { what, .. } => {
                 format!("{}には数字だけを入力してください。", ja_name(what))
             }
-            Self::Length {
-                what,
-                len,
-                expected,
-            } => format!(
+            Self::Length { what, len, expected } => format!(
                 "{}の桁数が違います（{len}桁。正しくは{expected}桁）。保険証・資格確認書の記載を確認してください。",
                 ja_name(what)
             ),
-            Self::CheckDigit { what, .. } => format!(
-                "{}の検証番号（最後の1桁）が合いません。入力間違いがないか確認してください。",
-                ja_name(what)
-            ),
+            Self::CheckDigit { what, .. } => {
+                format!("{}の検証番号（最後の1桁）が合いません。入力間違いがないか確認してください。", ja_name(what))
+            }
             Self::Invalid { what, reason } => {
-                format!(
-                    "{}が正しくありません（{reason}）。記載を確認してください。",
-                    ja_name(what)
-                )
+                format!("{}が正しくありません（{reason}）。記載を確認してください。", ja_name(what))
             }
         }
     }
@@ -88,10 +69,7 @@ pub fn check_digit(body: &[u8]) -> u8 {
 
 fn digits(what: &'static str, s: &str) -> Result<Vec<u8>, NumberError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(NumberError::NotDigits {
-            what,
-            value: s.to_owned(),
-        });
+        return Err(NumberError::NotDigits { what, value: s.to_owned() });
     }
     Ok(s.bytes().map(|b| b - b'0').collect())
 }
@@ -101,11 +79,7 @@ fn digits(what: &'static str, s: &str) -> Result<Vec<u8>, NumberError> {
 pub fn insurer_check_digit(body: &str) -> Result<u8, NumberError> {
     let d = digits("InsurerNumber", body)?;
     if d.len() != 7 && d.len() != 5 {
-        return Err(NumberError::Length {
-            what: "InsurerNumber",
-            len: d.len(),
-            expected: "7または5（本体）",
-        });
+        return Err(NumberError::Length { what: "InsurerNumber", len: d.len(), expected: "7または5（本体）" });
     }
     Ok(check_digit(&d))
 }
@@ -114,11 +88,7 @@ pub fn insurer_check_digit(body: &str) -> Result<u8, NumberError> {
 pub fn institution_check_digit(body: &str) -> Result<u8, NumberError> {
     let d = digits("MedicalInstitutionCode", body)?;
     if d.len() != 9 {
-        return Err(NumberError::Length {
-            what: "MedicalInstitutionCode",
-            len: d.len(),
-            expected: "9（本体）",
-        });
+        return Err(NumberError::Length { what: "MedicalInstitutionCode", len: d.len(), expected: "9（本体）" });
     }
     Ok(check_digit(&d))
 }
@@ -151,11 +121,7 @@ impl InsurerNumber {
             8 if t.starts_with("00") => &t[2..],
             8 => t,
             n => {
-                return Err(NumberError::Length {
-                    what: "InsurerNumber",
-                    len: n,
-                    expected: "8（国保は6）",
-                });
+                return Err(NumberError::Length { what: "InsurerNumber", len: n, expected: "8（国保は6）" });
             }
         };
         Ok(Self(norm.to_owned()))
@@ -198,11 +164,7 @@ impl InsurerNumber {
         let (body, last) = d.split_at(d.len() - 1);
         let expected = check_digit(body);
         if last[0] != expected {
-            return Err(NumberError::CheckDigit {
-                what: "InsurerNumber",
-                got: last[0],
-                expected,
-            });
+            return Err(NumberError::CheckDigit { what: "InsurerNumber", got: last[0], expected });
         }
         Ok(())
     }
@@ -245,11 +207,7 @@ impl MedicalInstitutionCode {
         let t = s.trim();
         digits("MedicalInstitutionCode", t)?;
         if t.len() != 10 {
-            return Err(NumberError::Length {
-                what: "MedicalInstitutionCode",
-                len: t.len(),
-                expected: "10",
-            });
+            return Err(NumberError::Length { what: "MedicalInstitutionCode", len: t.len(), expected: "10" });
         }
         Ok(Self(t.to_owned()))
     }
@@ -283,11 +241,7 @@ impl MedicalInstitutionCode {
         }
         let expected = check_digit(&d[..9]);
         if d[9] != expected {
-            return Err(NumberError::CheckDigit {
-                what: "MedicalInstitutionCode",
-                got: d[9],
-                expected,
-            });
+            return Err(NumberError::CheckDigit { what: "MedicalInstitutionCode", got: d[9], expected });
         }
         Ok(())
     }
@@ -328,56 +282,35 @@ pub fn validate_card_numbers(
 ) -> Result<(), NumberError> {
     let symbol = symbol.map(str::trim).filter(|s| !s.is_empty());
     let number = number.trim();
-    for (what, v) in [
-        ("InsuredCardSymbol", symbol.unwrap_or("")),
-        ("InsuredIdentificationNumber", number),
-    ] {
+    for (what, v) in [("InsuredCardSymbol", symbol.unwrap_or("")), ("InsuredIdentificationNumber", number)] {
         if v.chars().count() > MAX_SYMBOL_CHARS {
-            return Err(NumberError::Length {
-                what,
-                len: v.chars().count(),
-                expected: "38以下",
-            });
+            return Err(NumberError::Length { what, len: v.chars().count(), expected: "38以下" });
         }
         if v.chars().any(char::is_control) {
-            return Err(NumberError::Invalid {
-                what,
-                reason: "制御文字が含まれています",
-            });
+            return Err(NumberError::Invalid { what, reason: "制御文字が含まれています" });
         }
     }
     if number.is_empty() {
-        return Err(NumberError::Invalid {
-            what: "InsuredIdentificationNumber",
-            reason: "番号が空です",
-        });
+        return Err(NumberError::Invalid { what: "InsuredIdentificationNumber", reason: "番号が空です" });
     }
     if let Some(b) = branch {
         let b = b.trim();
         if !b.is_empty() {
             digits("InsuredBranchNumber", b)?;
             if b.len() != 2 {
-                return Err(NumberError::Length {
-                    what: "InsuredBranchNumber",
-                    len: b.len(),
-                    expected: "2",
-                });
+                return Err(NumberError::Length { what: "InsuredBranchNumber", len: b.len(), expected: "2" });
             }
         }
     }
     match insurer.law_number() {
         Some("01") => {
-            let s = symbol.ok_or(NumberError::Invalid {
-                what: "InsuredCardSymbol",
-                reason: "協会けんぽは記号が必要です",
-            })?;
+            let s = symbol
+                .ok_or(NumberError::Invalid {
+                    what: "InsuredCardSymbol", reason: "協会けんぽは記号が必要です"
+                })?;
             digits("InsuredCardSymbol", s)?;
             if !(7..=8).contains(&s.len()) {
-                return Err(NumberError::Length {
-                    what: "InsuredCardSymbol",
-                    len: s.len(),
-                    expected: "7〜8",
-                });
+                return Err(NumberError::Length { what: "InsuredCardSymbol", len: s.len(), expected: "7〜8" });
             }
         }
         Some("06") | Some("63") => {
@@ -394,19 +327,11 @@ pub fn validate_card_numbers(
             }
             let d = digits("InsuredIdentificationNumber", number)?;
             if d.len() != 8 {
-                return Err(NumberError::Length {
-                    what: "InsuredIdentificationNumber",
-                    len: d.len(),
-                    expected: "8",
-                });
+                return Err(NumberError::Length { what: "InsuredIdentificationNumber", len: d.len(), expected: "8" });
             }
             let expected = check_digit(&d[..7]);
             if d[7] != expected {
-                return Err(NumberError::CheckDigit {
-                    what: "InsuredIdentificationNumber",
-                    got: d[7],
-                    expected,
-                });
+                return Err(NumberError::CheckDigit { what: "InsuredIdentificationNumber", got: d[7], expected });
             }
         }
         _ => {}
@@ -423,28 +348,15 @@ mod tests {
         // 別添２: 保険者番号 body 0613048 → 8; 医療機関コード body 341071236 → 2.
         assert_eq!(insurer_check_digit("0613048").unwrap(), 8);
         assert_eq!(institution_check_digit("341071236").unwrap(), 2);
-        InsurerNumber::parse("06130488")
-            .unwrap()
-            .validate()
-            .unwrap();
+        InsurerNumber::parse("06130488").unwrap().validate().unwrap();
         MedicalInstitutionCode::parse_valid("3410712362").unwrap();
         MedicalInstitutionCode::parse_valid("0110113719").unwrap();
     }
 
     #[test]
     fn wrong_check_digit_names_the_expected_one() {
-        let e = InsurerNumber::parse("06130487")
-            .unwrap()
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            e,
-            NumberError::CheckDigit {
-                what: "InsurerNumber",
-                got: 7,
-                expected: 8
-            }
-        );
+        let e = InsurerNumber::parse("06130487").unwrap().validate().unwrap_err();
+        assert_eq!(e, NumberError::CheckDigit { what: "InsurerNumber", got: 7, expected: 8 });
         assert!(e.message_ja().contains("検証番号"));
         let e = MedicalInstitutionCode::parse_valid("3410712363").unwrap_err();
         assert!(matches!(e, NumberError::CheckDigit { expected: 2, .. }));
@@ -456,12 +368,7 @@ mod tests {
         let full = InsurerNumber::from_body(body5).unwrap();
         assert_eq!(full.as_str().len(), 6);
         full.validate().unwrap();
-        for wire in [
-            format!("  {full}"),
-            format!("00{full}"),
-            full.to_string(),
-            format!("{full} "),
-        ] {
+        for wire in [format!("  {full}"), format!("00{full}"), full.to_string(), format!("{full} ")] {
             assert_eq!(InsurerNumber::parse(&wire).unwrap(), full, "{wire:?}");
         }
         assert_eq!(full.to_wire(KokuhoPadding::Zeros), format!("00{full}"));
@@ -472,34 +379,16 @@ mod tests {
 
     #[test]
     fn malformed_numbers_are_clear_errors() {
-        assert!(matches!(
-            InsurerNumber::parse("0613A488"),
-            Err(NumberError::NotDigits { .. })
-        ));
-        assert!(matches!(
-            InsurerNumber::parse("1234567"),
-            Err(NumberError::Length { len: 7, .. })
-        ));
-        assert!(matches!(
-            InsurerNumber::parse(""),
-            Err(NumberError::NotDigits { .. })
-        ));
-        assert!(matches!(
-            MedicalInstitutionCode::parse("341071236"),
-            Err(NumberError::Length { .. })
-        ));
+        assert!(matches!(InsurerNumber::parse("0613A488"), Err(NumberError::NotDigits { .. })));
+        assert!(matches!(InsurerNumber::parse("1234567"), Err(NumberError::Length { len: 7, .. })));
+        assert!(matches!(InsurerNumber::parse(""), Err(NumberError::NotDigits { .. })));
+        assert!(matches!(MedicalInstitutionCode::parse("341071236"), Err(NumberError::Length { .. })));
         // 都道府県 48 is not a prefecture.
         let bad_pref = InsurerNumber::from_body("0648001").unwrap();
-        assert!(matches!(
-            bad_pref.validate(),
-            Err(NumberError::Invalid { .. })
-        ));
+        assert!(matches!(bad_pref.validate(), Err(NumberError::Invalid { .. })));
         // 点数表 5 does not exist.
         let bad_table = MedicalInstitutionCode::from_body("135000012").unwrap();
-        assert!(matches!(
-            bad_table.validate(),
-            Err(NumberError::Invalid { .. })
-        ));
+        assert!(matches!(bad_table.validate(), Err(NumberError::Invalid { .. })));
     }
 
     #[test]
@@ -532,10 +421,8 @@ mod tests {
         validate_card_numbers(&kouki, None, &num, None).unwrap();
         assert!(validate_card_numbers(&kouki, Some("あ"), &num, None).is_err());
         assert!(
-            matches!(
-                validate_card_numbers(&kouki, None, "12345670", None),
-                Err(NumberError::CheckDigit { .. })
-            ) || check_digit(&[1, 2, 3, 4, 5, 6, 7]) == 0
+            matches!(validate_card_numbers(&kouki, None, "12345670", None), Err(NumberError::CheckDigit { .. }))
+                || check_digit(&[1, 2, 3, 4, 5, 6, 7]) == 0
         );
 
         let kokuho = InsurerNumber::from_body("13805").unwrap();

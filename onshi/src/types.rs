@@ -154,12 +154,8 @@ pub enum ConsentItem {
 
 impl ConsentItem {
     /// The four items of the first revision, in display order.
-    pub const BASE: [ConsentItem; 4] = [
-        Self::Pharmacists,
-        Self::Diagnosis,
-        Self::SpecificHealthCheckups,
-        Self::Operation,
-    ];
+    pub const BASE: [ConsentItem; 4] =
+        [Self::Pharmacists, Self::Diagnosis, Self::SpecificHealthCheckups, Self::Operation];
 
     /// The XML element prefix.
     pub fn prefix(&self) -> &str {

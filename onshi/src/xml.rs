@@ -65,11 +65,7 @@ pub struct XmlError {
 
 impl std::fmt::Display for XmlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.path.is_empty() {
-            "document".to_owned()
-        } else {
-            format!("<{}>", self.path)
-        };
+        let at = if self.path.is_empty() { "document".to_owned() } else { format!("<{}>", self.path) };
         match &self.kind {
             XmlErrorKind::Encoding(d) => write!(f, "{at}: cannot decode text: {d}"),
             XmlErrorKind::Syntax(d) => write!(f, "{at}: malformed XML: {d}"),
@@ -88,22 +84,13 @@ impl std::error::Error for XmlError {}
 
 impl XmlError {
     fn new(path: impl Into<String>, kind: XmlErrorKind) -> Self {
-        Self {
-            path: path.into(),
-            kind,
-        }
+        Self { path: path.into(), kind }
     }
     /// Japanese message for users, with what to do next.
     pub fn message_ja(&self) -> String {
-        let at = if self.path.is_empty() {
-            "ファイル全体".to_owned()
-        } else {
-            format!("要素 <{}>", self.path)
-        };
+        let at = if self.path.is_empty() { "ファイル全体".to_owned() } else { format!("要素 <{}>", self.path) };
         let what = match &self.kind {
-            XmlErrorKind::Encoding(_) => {
-                "文字コード（UTF-8 または Shift_JIS）として読めません".to_owned()
-            }
+            XmlErrorKind::Encoding(_) => "文字コード（UTF-8 または Shift_JIS）として読めません".to_owned(),
             XmlErrorKind::Syntax(d) => format!("XML の形式が壊れています（{d}）"),
             XmlErrorKind::WrongRoot(r) => {
                 format!("資格確認のXMLではありません（ルート要素が <{r}>）")
@@ -145,9 +132,7 @@ fn declared_encoding(bytes: &[u8]) -> Option<XmlEncoding> {
     let quote = rest.chars().next()?;
     let value = rest[1..].split(quote).next()?;
     Some(match value {
-        "shift_jis" | "shift-jis" | "sjis" | "x-sjis" | "windows-31j" | "cp932" | "ms932" => {
-            XmlEncoding::ShiftJis
-        }
+        "shift_jis" | "shift-jis" | "sjis" | "x-sjis" | "windows-31j" | "cp932" | "ms932" => XmlEncoding::ShiftJis,
         _ => XmlEncoding::Utf8,
     })
 }
@@ -155,38 +140,23 @@ fn declared_encoding(bytes: &[u8]) -> Option<XmlEncoding> {
 /// Decodes the bytes to text according to BOM / declaration.
 pub fn decode(bytes: &[u8]) -> Result<(String, XmlEncoding), XmlError> {
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(XmlError::new(
-            "",
-            XmlErrorKind::TooLarge(format!("{} bytes", bytes.len())),
-        ));
+        return Err(XmlError::new("", XmlErrorKind::TooLarge(format!("{} bytes", bytes.len()))));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match declared_encoding(bytes).unwrap_or(XmlEncoding::Utf8) {
         XmlEncoding::Utf8 => match std::str::from_utf8(bytes) {
             Ok(s) => Ok((s.to_owned(), XmlEncoding::Utf8)),
-            Err(e) => Err(XmlError::new(
-                "",
-                XmlErrorKind::Encoding(format!("UTF-8: {e}")),
-            )),
+            Err(e) => Err(XmlError::new("", XmlErrorKind::Encoding(format!("UTF-8: {e}")))),
         },
         XmlEncoding::ShiftJis => encoding_rs::SHIFT_JIS
             .decode_without_bom_handling_and_without_replacement(bytes)
             .map(|s| (s.into_owned(), XmlEncoding::ShiftJis))
-            .ok_or_else(|| {
-                XmlError::new(
-                    "",
-                    XmlErrorKind::Encoding("invalid Shift_JIS byte sequence".into()),
-                )
-            }),
+            .ok_or_else(|| XmlError::new("", XmlErrorKind::Encoding("invalid Shift_JIS byte sequence".into()))),
     }
 }
 
 fn path_of(stack: &[Node]) -> String {
-    stack
-        .iter()
-        .map(|n| n.name.as_str())
-        .collect::<Vec<_>>()
-        .join("/")
+    stack.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join("/")
 }
 
 fn build_tree(text: &str) -> Result<Node, XmlError> {
@@ -195,10 +165,7 @@ fn build_tree(text: &str) -> Result<Node, XmlError> {
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
     let syntax = |stack: &[Node], e: &dyn std::fmt::Display, pos: u64| {
-        XmlError::new(
-            path_of(stack),
-            XmlErrorKind::Syntax(format!("{e} (byte {pos})")),
-        )
+        XmlError::new(path_of(stack), XmlErrorKind::Syntax(format!("{e} (byte {pos})")))
     };
     loop {
         let ev = match reader.read_event() {
@@ -222,25 +189,19 @@ fn build_tree(text: &str) -> Result<Node, XmlError> {
                     ));
                 }
                 let name = String::from_utf8_lossy(local(s.name().as_ref())).into_owned();
-                stack.push(Node {
-                    name,
-                    ..Node::default()
-                });
+                stack.push(Node { name, ..Node::default() });
             }
             Event::Empty(s) => {
-                let node = Node {
-                    name: String::from_utf8_lossy(local(s.name().as_ref())).into_owned(),
-                    ..Node::default()
-                };
+                let node =
+                    Node { name: String::from_utf8_lossy(local(s.name().as_ref())).into_owned(), ..Node::default() };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => root = Some(node),
                 }
             }
             Event::End(_) => {
-                let node = stack.pop().ok_or_else(|| {
-                    syntax(&stack, &"unexpected end tag", reader.buffer_position())
-                })?;
+                let node =
+                    stack.pop().ok_or_else(|| syntax(&stack, &"unexpected end tag", reader.buffer_position()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => root = Some(node),
@@ -248,36 +209,25 @@ fn build_tree(text: &str) -> Result<Node, XmlError> {
             }
             Event::Text(t) => {
                 if !stack.is_empty() {
-                    let s = t
-                        .xml_content()
-                        .map_err(|e| syntax(&stack, &e, reader.buffer_position()))?;
+                    let s = t.xml_content().map_err(|e| syntax(&stack, &e, reader.buffer_position()))?;
                     if let Some(cur) = stack.last_mut() {
                         cur.text.push_str(&s);
                     }
                 } else if !t.iter().all(|b| b.is_ascii_whitespace()) {
-                    return Err(syntax(
-                        &stack,
-                        &"text outside the root element",
-                        reader.buffer_position(),
-                    ));
+                    return Err(syntax(&stack, &"text outside the root element", reader.buffer_position()));
                 }
             }
             Event::CData(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| syntax(&stack, &e, reader.buffer_position()))?;
+                let s = t.decode().map_err(|e| syntax(&stack, &e, reader.buffer_position()))?;
                 if let Some(cur) = stack.last_mut() {
                     cur.text.push_str(&s);
                 }
             }
             Event::GeneralRef(r) => {
                 let c = if r.is_char_ref() {
-                    r.resolve_char_ref()
-                        .map_err(|e| syntax(&stack, &e, reader.buffer_position()))?
+                    r.resolve_char_ref().map_err(|e| syntax(&stack, &e, reader.buffer_position()))?
                 } else {
-                    let name = r
-                        .decode()
-                        .map_err(|e| syntax(&stack, &e, reader.buffer_position()))?;
+                    let name = r.decode().map_err(|e| syntax(&stack, &e, reader.buffer_position()))?;
                     match &*name {
                         "amp" => Some('&'),
                         "lt" => Some('<'),
@@ -285,22 +235,14 @@ fn build_tree(text: &str) -> Result<Node, XmlError> {
                         "quot" => Some('"'),
                         "apos" => Some('\''),
                         other => {
-                            return Err(syntax(
-                                &stack,
-                                &format!("unknown entity &{other};"),
-                                reader.buffer_position(),
-                            ));
+                            return Err(syntax(&stack, &format!("unknown entity &{other};"), reader.buffer_position()));
                         }
                     }
                 };
                 match (c, stack.last_mut()) {
                     (Some(c), Some(cur)) => cur.text.push(c),
                     _ => {
-                        return Err(syntax(
-                            &stack,
-                            &"invalid character reference",
-                            reader.buffer_position(),
-                        ));
+                        return Err(syntax(&stack, &"invalid character reference", reader.buffer_position()));
                     }
                 }
             }
@@ -309,18 +251,9 @@ fn build_tree(text: &str) -> Result<Node, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(syntax(
-            &stack,
-            &"unexpected end of file: unclosed element",
-            reader.buffer_position(),
-        ));
+        return Err(syntax(&stack, &"unexpected end of file: unclosed element", reader.buffer_position()));
     }
-    root.ok_or_else(|| {
-        XmlError::new(
-            "",
-            XmlErrorKind::Syntax("unexpected end of file: no root element".into()),
-        )
-    })
+    root.ok_or_else(|| XmlError::new("", XmlErrorKind::Syntax("unexpected end of file: no root element".into())))
 }
 
 /// Drops a namespace prefix (`ns:XmlMsg` → `XmlMsg`).
@@ -342,10 +275,7 @@ struct Fields<'a> {
 fn invalid(path: &str, name: &str, value: &str, expected: impl Into<String>) -> XmlError {
     XmlError::new(
         format!("{path}/{name}"),
-        XmlErrorKind::InvalidValue {
-            value: value.chars().take(80).collect(),
-            expected: expected.into(),
-        },
+        XmlErrorKind::InvalidValue { value: value.chars().take(80).collect(), expected: expected.into() },
     )
 }
 
@@ -361,10 +291,7 @@ impl<'a> Fields<'a> {
         match self.by_name.get(name).map(Vec::as_slice) {
             None | Some([]) => Ok(None),
             Some([n]) => Ok(Some(n)),
-            Some(_) => Err(XmlError::new(
-                format!("{}/{name}", self.path),
-                XmlErrorKind::Duplicate,
-            )),
+            Some(_) => Err(XmlError::new(format!("{}/{name}", self.path), XmlErrorKind::Duplicate)),
         }
     }
     fn all(&self, name: &str) -> &[&'a Node] {
@@ -372,11 +299,7 @@ impl<'a> Fields<'a> {
     }
     /// Trimmed text; an empty element counts as absent.
     fn text(&self, name: &str) -> Result<Option<String>, XmlError> {
-        Ok(self
-            .one(name)?
-            .map(|n| n.text.trim())
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned))
+        Ok(self.one(name)?.map(|n| n.text.trim()).filter(|t| !t.is_empty()).map(str::to_owned))
     }
     fn code<T: CodeTable>(&self, name: &str) -> Result<Option<T>, XmlError> {
         match self.text(name)? {
@@ -390,26 +313,21 @@ impl<'a> Fields<'a> {
     fn date(&self, name: &str) -> Result<Option<NaiveDate>, XmlError> {
         match self.text(name)? {
             None => Ok(None),
-            Some(t) => parse_date(&t)
-                .map(Some)
-                .ok_or_else(|| invalid(&self.path, name, &t, "a date YYYYMMDD")),
+            Some(t) => parse_date(&t).map(Some).ok_or_else(|| invalid(&self.path, name, &t, "a date YYYYMMDD")),
         }
     }
     fn datetime(&self, name: &str) -> Result<Option<NaiveDateTime>, XmlError> {
         match self.text(name)? {
             None => Ok(None),
-            Some(t) => parse_datetime(&t)
-                .map(Some)
-                .ok_or_else(|| invalid(&self.path, name, &t, "a time YYYYMMDDHHmmss")),
+            Some(t) => {
+                parse_datetime(&t).map(Some).ok_or_else(|| invalid(&self.path, name, &t, "a time YYYYMMDDHHmmss"))
+            }
         }
     }
     fn number(&self, name: &str) -> Result<Option<u32>, XmlError> {
         match self.text(name)? {
             None => Ok(None),
-            Some(t) => t
-                .parse::<u32>()
-                .map(Some)
-                .map_err(|_| invalid(&self.path, name, &t, "a whole number")),
+            Some(t) => t.parse::<u32>().map(Some).map_err(|_| invalid(&self.path, name, &t, "a whole number")),
         }
     }
     /// A text value that may legitimately carry padding (保険者番号); not trimmed before parsing.
@@ -417,23 +335,21 @@ impl<'a> Fields<'a> {
         match self.one(name)? {
             None => Ok(None),
             Some(n) if n.text.trim().is_empty() => Ok(None),
-            Some(n) => InsurerNumber::parse(&n.text)
-                .map(Some)
-                .map_err(|e| invalid(&self.path, name, &n.text, e.to_string())),
+            Some(n) => {
+                InsurerNumber::parse(&n.text).map(Some).map_err(|e| invalid(&self.path, name, &n.text, e.to_string()))
+            }
         }
     }
     fn institution(&self, name: &str) -> Result<Option<MedicalInstitutionCode>, XmlError> {
         match self.text(name)? {
             None => Ok(None),
-            Some(t) => MedicalInstitutionCode::parse(&t)
-                .map(Some)
-                .map_err(|e| invalid(&self.path, name, &t, e.to_string())),
+            Some(t) => {
+                MedicalInstitutionCode::parse(&t).map(Some).map_err(|e| invalid(&self.path, name, &t, e.to_string()))
+            }
         }
     }
     fn child(&self, name: &str) -> Result<Option<Fields<'a>>, XmlError> {
-        Ok(self
-            .one(name)?
-            .map(|n| Fields::new(n, format!("{}/{name}", self.path))))
+        Ok(self.one(name)?.map(|n| Fields::new(n, format!("{}/{name}", self.path))))
     }
 }
 
@@ -471,15 +387,11 @@ pub fn parse_with_encoding(bytes: &[u8]) -> Result<(XmlMsg, XmlEncoding), XmlErr
     let (text, enc) = decode(bytes)?;
     let root = build_tree(&text)?;
     if root.name != "XmlMsg" {
-        return Err(XmlError::new(
-            "",
-            XmlErrorKind::WrongRoot(root.name.chars().take(80).collect()),
-        ));
+        return Err(XmlError::new("", XmlErrorKind::WrongRoot(root.name.chars().take(80).collect())));
     }
     let f = Fields::new(&root, "XmlMsg".into());
-    let header = f
-        .child("MessageHeader")?
-        .ok_or_else(|| XmlError::new("XmlMsg/MessageHeader", XmlErrorKind::Missing))?;
+    let header =
+        f.child("MessageHeader")?.ok_or_else(|| XmlError::new("XmlMsg/MessageHeader", XmlErrorKind::Missing))?;
     let body = f.child("MessageBody")?;
     Ok((
         XmlMsg {
@@ -518,8 +430,7 @@ fn read_search(f: &Fields) -> Result<QualificationConfirmSearchInfo, XmlError> {
         insured_identification_number: f.text("InsuredIdentificationNumber")?,
         insured_branch_number: f.text("InsuredBranchNumber")?,
         birthdate: f.date("Birthdate")?,
-        limit_application_certificate_related_cons_flg: f
-            .code("LimitApplicationCertificateRelatedConsFlg")?,
+        limit_application_certificate_related_cons_flg: f.code("LimitApplicationCertificateRelatedConsFlg")?,
         consent_date_from: f.date("ConsentDateFrom")?,
         consent_date_to: f.date("ConsentDateTo")?,
         medical_treatment_flag: f.code("MedicalTreatmentFlag")?,
@@ -529,15 +440,8 @@ fn read_search(f: &Fields) -> Result<QualificationConfirmSearchInfo, XmlError> {
 fn read_body(f: &Fields) -> Result<MessageBody, XmlError> {
     let mut result_list = Vec::new();
     if let Some(list) = f.child("ResultList")? {
-        for (i, n) in list
-            .all("ResultOfQualificationConfirmation")
-            .iter()
-            .enumerate()
-        {
-            let rf = Fields::new(
-                n,
-                format!("{}/ResultOfQualificationConfirmation[{}]", list.path, i + 1),
-            );
+        for (i, n) in list.all("ResultOfQualificationConfirmation").iter().enumerate() {
+            let rf = Fields::new(n, format!("{}/ResultOfQualificationConfirmation[{}]", list.path, i + 1));
             result_list.push(read_result(&rf)?);
         }
     }
@@ -577,10 +481,8 @@ fn read_body(f: &Fields) -> Result<MessageBody, XmlError> {
 }
 
 /// Consent flag elements that are not 閲覧同意 items.
-const NON_INFO_CONSENT_PREFIXES: [&str; 2] = [
-    "LimitApplicationCertificateRelated",
-    "SpecificDiseasesCertificateRelated",
-];
+const NON_INFO_CONSENT_PREFIXES: [&str; 2] =
+    ["LimitApplicationCertificateRelated", "SpecificDiseasesCertificateRelated"];
 
 fn read_result(f: &Fields) -> Result<ResultOfQualificationConfirmation, XmlError> {
     let elderly = match f.child("ElderlyRecipientCertificateInfo")? {
@@ -605,15 +507,8 @@ fn read_result(f: &Fields) -> Result<ResultOfQualificationConfirmation, XmlError
     };
     let mut diseases = Vec::new();
     if let Some(list) = f.child("SpecificDiseasesCertificateList")? {
-        for (i, n) in list
-            .all("SpecificDiseasesCertificateInfo")
-            .iter()
-            .enumerate()
-        {
-            let e = Fields::new(
-                n,
-                format!("{}/SpecificDiseasesCertificateInfo[{}]", list.path, i + 1),
-            );
+        for (i, n) in list.all("SpecificDiseasesCertificateInfo").iter().enumerate() {
+            let e = Fields::new(n, format!("{}/SpecificDiseasesCertificateInfo[{}]", list.path, i + 1));
             diseases.push(SpecificDiseasesCertificateInfo {
                 disease_category: e.code("SpecificDiseasesDiseaseCategory")?,
                 certificate_date: e.date("SpecificDiseasesCertificateDate")?,
@@ -677,15 +572,11 @@ fn read_result(f: &Fields) -> Result<ResultOfQualificationConfirmation, XmlError
         reason_of_loss: f.code("ReasonOfLoss")?,
         insurer_name: f.text("InsurerName")?,
         elderly_recipient_certificate_info: elderly,
-        limit_application_certificate_related_cons_flg: f
-            .code("LimitApplicationCertificateRelatedConsFlg")?,
-        limit_application_certificate_related_cons_time: f
-            .datetime("LimitApplicationCertificateRelatedConsTime")?,
+        limit_application_certificate_related_cons_flg: f.code("LimitApplicationCertificateRelatedConsFlg")?,
+        limit_application_certificate_related_cons_time: f.datetime("LimitApplicationCertificateRelatedConsTime")?,
         limit_application_certificate_related_info: limit,
-        specific_diseases_certificate_related_cons_flg: f
-            .code("SpecificDiseasesCertificateRelatedConsFlg")?,
-        specific_diseases_certificate_related_cons_time: f
-            .datetime("SpecificDiseasesCertificateRelatedConsTime")?,
+        specific_diseases_certificate_related_cons_flg: f.code("SpecificDiseasesCertificateRelatedConsFlg")?,
+        specific_diseases_certificate_related_cons_time: f.datetime("SpecificDiseasesCertificateRelatedConsTime")?,
         specific_diseases_certificate_list: diseases,
         info_consents,
     })
@@ -751,15 +642,8 @@ impl Out {
 /// encoding, 2-space indentation). Characters Shift_JIS cannot hold are written as numeric
 /// character references, which every XML reader turns back into the character.
 pub fn write(msg: &XmlMsg, opts: WriteOptions) -> Vec<u8> {
-    let mut o = Out {
-        w: quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2),
-        padding: opts.kokuho_padding,
-    };
-    let _ = o.w.write_event(Event::Decl(BytesDecl::new(
-        "1.0",
-        Some(opts.encoding.label()),
-        Some("no"),
-    )));
+    let mut o = Out { w: quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2), padding: opts.kokuho_padding };
+    let _ = o.w.write_event(Event::Decl(BytesDecl::new("1.0", Some(opts.encoding.label()), Some("no"))));
     o.start("XmlMsg");
     write_header(&mut o, &msg.message_header);
     write_body(&mut o, &msg.message_body);
@@ -779,18 +663,9 @@ pub fn write(msg: &XmlMsg, opts: WriteOptions) -> Vec<u8> {
 fn write_header(o: &mut Out, h: &MessageHeader) {
     o.start("MessageHeader");
     o.datetime("ProcessExecutionTime", h.process_execution_time);
-    o.date(
-        "QualificationConfirmationDate",
-        h.qualification_confirmation_date,
-    );
-    o.leaf(
-        "MedicalInstitutionCode",
-        h.medical_institution_code.as_ref().map(|c| c.as_str()),
-    );
-    o.leaf(
-        "ArbitraryFileIdentifier",
-        h.arbitrary_file_identifier.as_deref(),
-    );
+    o.date("QualificationConfirmationDate", h.qualification_confirmation_date);
+    o.leaf("MedicalInstitutionCode", h.medical_institution_code.as_ref().map(|c| c.as_str()));
+    o.leaf("ArbitraryFileIdentifier", h.arbitrary_file_identifier.as_deref());
     o.code("ReferenceClassification", h.reference_classification);
     o.code("SegmentOfResult", h.segment_of_result);
     o.leaf("ErrorCode", h.error_code.as_deref());
@@ -807,16 +682,10 @@ fn write_search(o: &mut Out, s: &QualificationConfirmSearchInfo) {
     o.start("QualificationConfirmSearchInfo");
     o.insurer("InsurerNumber", s.insurer_number.as_ref());
     o.leaf("InsuredCardSymbol", s.insured_card_symbol.as_deref());
-    o.leaf(
-        "InsuredIdentificationNumber",
-        s.insured_identification_number.as_deref(),
-    );
+    o.leaf("InsuredIdentificationNumber", s.insured_identification_number.as_deref());
     o.leaf("InsuredBranchNumber", s.insured_branch_number.as_deref());
     o.date("Birthdate", s.birthdate);
-    o.code(
-        "LimitApplicationCertificateRelatedConsFlg",
-        s.limit_application_certificate_related_cons_flg,
-    );
+    o.code("LimitApplicationCertificateRelatedConsFlg", s.limit_application_certificate_related_cons_flg);
     o.date("ConsentDateFrom", s.consent_date_from);
     o.date("ConsentDateTo", s.consent_date_to);
     o.code("MedicalTreatmentFlag", s.medical_treatment_flag);
@@ -827,10 +696,7 @@ fn write_body(o: &mut Out, b: &MessageBody) {
     o.start("MessageBody");
     o.code("ProcessingResultStatus", b.processing_result_status);
     o.leaf("ProcessingResultCode", b.processing_result_code.as_deref());
-    o.leaf(
-        "ProcessingResultMessage",
-        b.processing_result_message.as_deref(),
-    );
+    o.leaf("ProcessingResultMessage", b.processing_result_message.as_deref());
     o.code("QualificationValidity", b.qualification_validity);
     o.code("PrescriptionIssueSelect", b.prescription_issue_select);
     if let Some(s) = &b.qualification_confirm_search_info {
@@ -850,10 +716,7 @@ fn write_body(o: &mut Out, b: &MessageBody) {
         }
         o.code("ProcessingResultStatus", u.processing_result_status);
         o.leaf("ProcessingResultCode", u.processing_result_code.as_deref());
-        o.leaf(
-            "ProcessingResultMessage",
-            u.processing_result_message.as_deref(),
-        );
+        o.leaf("ProcessingResultMessage", u.processing_result_message.as_deref());
         o.code("QualificationValidity", u.qualification_validity);
         o.code("PrescriptionIssueSelect", u.prescription_issue_select);
         if let Some(r) = &u.result_of_qualification_confirmation {
@@ -870,15 +733,9 @@ fn write_result(o: &mut Out, r: &ResultOfQualificationConfirmation, tag: &str) {
     o.code("InsuredCardClassification", r.insured_card_classification);
     o.insurer("InsurerNumber", r.insurer_number.as_ref());
     o.leaf("InsuredCardSymbol", r.insured_card_symbol.as_deref());
-    o.leaf(
-        "InsuredIdentificationNumber",
-        r.insured_identification_number.as_deref(),
-    );
+    o.leaf("InsuredIdentificationNumber", r.insured_identification_number.as_deref());
     o.leaf("InsuredBranchNumber", r.insured_branch_number.as_deref());
-    o.code(
-        "PersonalFamilyClassification",
-        r.personal_family_classification,
-    );
+    o.code("PersonalFamilyClassification", r.personal_family_classification);
     o.leaf("InsuredName", r.insured_name.as_deref());
     o.leaf("Name", r.name.as_deref());
     o.leaf("NameOfOther", r.name_of_other.as_deref());
@@ -891,18 +748,10 @@ fn write_result(o: &mut Out, r: &ResultOfQualificationConfirmation, tag: &str) {
     o.leaf("PostNumber", r.post_number.as_deref());
     o.date("QualificationDate", r.qualification_date);
     o.date("DisqualificationDate", r.disqualification_date);
-    o.date(
-        "InsuredCertificateIssuanceDate",
-        r.insured_certificate_issuance_date,
-    );
+    o.date("InsuredCertificateIssuanceDate", r.insured_certificate_issuance_date);
     o.date("InsuredCardValidDate", r.insured_card_valid_date);
     o.date("InsuredCardExpirationDate", r.insured_card_expiration_date);
-    o.leaf(
-        "InsuredPartialContributionRatio",
-        r.insured_partial_contribution_ratio
-            .map(|c| c.code())
-            .as_deref(),
-    );
+    o.leaf("InsuredPartialContributionRatio", r.insured_partial_contribution_ratio.map(|c| c.code()).as_deref());
     o.code("PreschoolClassification", r.preschool_classification);
     o.code("ReasonOfLoss", r.reason_of_loss);
     o.leaf("InsurerName", r.insurer_name.as_deref());
@@ -911,47 +760,23 @@ fn write_result(o: &mut Out, r: &ResultOfQualificationConfirmation, tag: &str) {
         o.date("ElderlyRecipientCertificateDate", e.certificate_date);
         o.date("ElderlyRecipientValidStartDate", e.valid_start_date);
         o.date("ElderlyRecipientValidEndDate", e.valid_end_date);
-        o.leaf(
-            "ElderlyRecipientContributionRatio",
-            e.contribution_ratio.map(|c| c.code()).as_deref(),
-        );
+        o.leaf("ElderlyRecipientContributionRatio", e.contribution_ratio.map(|c| c.code()).as_deref());
         o.end("ElderlyRecipientCertificateInfo");
     }
-    o.code(
-        "LimitApplicationCertificateRelatedConsFlg",
-        r.limit_application_certificate_related_cons_flg,
-    );
-    o.datetime(
-        "LimitApplicationCertificateRelatedConsTime",
-        r.limit_application_certificate_related_cons_time,
-    );
+    o.code("LimitApplicationCertificateRelatedConsFlg", r.limit_application_certificate_related_cons_flg);
+    o.datetime("LimitApplicationCertificateRelatedConsTime", r.limit_application_certificate_related_cons_time);
     if let Some(l) = &r.limit_application_certificate_related_info {
         o.start("LimitApplicationCertificateRelatedInfo");
-        o.code(
-            "LimitApplicationCertificateClassification",
-            l.classification,
-        );
-        o.code(
-            "LimitApplicationCertificateClassificationFlag",
-            l.classification_flag,
-        );
+        o.code("LimitApplicationCertificateClassification", l.classification);
+        o.code("LimitApplicationCertificateClassificationFlag", l.classification_flag);
         o.date("LimitApplicationCertificateDate", l.certificate_date);
-        o.date(
-            "LimitApplicationCertificateValidStartDate",
-            l.valid_start_date,
-        );
+        o.date("LimitApplicationCertificateValidStartDate", l.valid_start_date);
         o.date("LimitApplicationCertificateValidEndDate", l.valid_end_date);
         o.date("LimitApplicationCertificateLongTermDate", l.long_term_date);
         o.end("LimitApplicationCertificateRelatedInfo");
     }
-    o.code(
-        "SpecificDiseasesCertificateRelatedConsFlg",
-        r.specific_diseases_certificate_related_cons_flg,
-    );
-    o.datetime(
-        "SpecificDiseasesCertificateRelatedConsTime",
-        r.specific_diseases_certificate_related_cons_time,
-    );
+    o.code("SpecificDiseasesCertificateRelatedConsFlg", r.specific_diseases_certificate_related_cons_flg);
+    o.datetime("SpecificDiseasesCertificateRelatedConsTime", r.specific_diseases_certificate_related_cons_time);
     if !r.specific_diseases_certificate_list.is_empty() {
         o.start("SpecificDiseasesCertificateList");
         for d in &r.specific_diseases_certificate_list {

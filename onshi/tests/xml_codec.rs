@@ -13,44 +13,23 @@ const SAMPLE: &[u8] = include_bytes!("data/OQSsiquc01res_202404010001.xml");
 fn reads_a_terminal_result_in_any_order() {
     let msg = xml::parse(SAMPLE).unwrap();
     let h = &msg.message_header;
-    assert_eq!(
-        h.medical_institution_code.as_ref().unwrap().as_str(),
-        "3410712362"
-    );
+    assert_eq!(h.medical_institution_code.as_ref().unwrap().as_str(), "3410712362");
     assert_eq!(h.segment_of_result, Some(SegmentOfResult::Completed));
     assert_eq!(h.arbitrary_file_identifier.as_deref(), Some("HM-0001"));
     let b = &msg.message_body;
     assert_eq!(b.qualification_validity, Some(QualificationValidity::Valid));
-    assert_eq!(
-        b.prescription_issue_select,
-        Some(PrescriptionIssueSelect::Electronic)
-    );
+    assert_eq!(b.prescription_issue_select, Some(PrescriptionIssueSelect::Electronic));
     let r = &b.result_list[0];
     assert_eq!(r.name.as_deref(), Some("佐藤　ハナ"));
     assert_eq!(r.name_kana.as_deref(), Some("ｻﾄｳ ﾊﾅ"));
     assert_eq!(r.birthdate, NaiveDate::from_ymd_opt(1938, 11, 3));
     assert_eq!(r.sex1, Some(Sex::Female));
-    assert_eq!(
-        r.address.as_deref(),
-        Some("東京都世田谷区太子堂一丁目2番3号 & 別棟")
-    );
-    assert_eq!(
-        r.insured_partial_contribution_ratio.unwrap().label_ja(),
-        "2割"
-    );
+    assert_eq!(r.address.as_deref(), Some("東京都世田谷区太子堂一丁目2番3号 & 別棟"));
+    assert_eq!(r.insured_partial_contribution_ratio.unwrap().label_ja(), "2割");
     // Space-padded and zero-padded 国保 numbers normalise to the same 6 digits.
     assert_eq!(r.insurer_number.as_ref().unwrap().as_str(), "138057");
-    assert_eq!(
-        b.qualification_confirm_search_info
-            .as_ref()
-            .unwrap()
-            .insurer_number,
-        r.insurer_number
-    );
-    let limit = r
-        .limit_application_certificate_related_info
-        .as_ref()
-        .unwrap();
+    assert_eq!(b.qualification_confirm_search_info.as_ref().unwrap().insurer_number, r.insurer_number);
+    let limit = r.limit_application_certificate_related_info.as_ref().unwrap();
     assert_eq!(limit.classification_flag.unwrap().label_ja(), "低所得Ⅱ");
     assert_eq!(
         r.specific_diseases_certificate_list[0].disease_category,
@@ -58,12 +37,7 @@ fn reads_a_terminal_result_in_any_order() {
     );
     assert!(r.consented_to(&ConsentItem::Pharmacists));
     assert!(!r.consented_to(&ConsentItem::Diagnosis));
-    assert_eq!(
-        r.info_consent(&ConsentItem::SpecificHealthCheckups)
-            .unwrap()
-            .cons_flg,
-        Some(ConsentFlag::Expired)
-    );
+    assert_eq!(r.info_consent(&ConsentItem::SpecificHealthCheckups).unwrap().cons_flg, Some(ConsentFlag::Expired));
     // A consent item from a later revision is kept, not dropped.
     let allergy = ConsentItem::Other("AllergyInfo".into());
     assert!(r.consented_to(&allergy));
@@ -75,13 +49,7 @@ fn round_trips_in_both_encodings_and_paddings() {
     let msg = xml::parse(SAMPLE).unwrap();
     for encoding in [XmlEncoding::Utf8, XmlEncoding::ShiftJis] {
         for kokuho_padding in [KokuhoPadding::Zeros, KokuhoPadding::Spaces] {
-            let bytes = xml::write(
-                &msg,
-                WriteOptions {
-                    encoding,
-                    kokuho_padding,
-                },
-            );
+            let bytes = xml::write(&msg, WriteOptions { encoding, kokuho_padding });
             let (back, enc) = xml::parse_with_encoding(&bytes).unwrap();
             assert_eq!(enc, encoding);
             assert_eq!(back, msg, "{encoding:?} {kokuho_padding:?}");
@@ -95,17 +63,8 @@ fn round_trips_in_both_encodings_and_paddings() {
 #[test]
 fn shift_jis_bytes_are_really_shift_jis() {
     let msg = xml::parse(SAMPLE).unwrap();
-    let sjis = xml::write(
-        &msg,
-        WriteOptions {
-            encoding: XmlEncoding::ShiftJis,
-            ..Default::default()
-        },
-    );
-    assert!(
-        std::str::from_utf8(&sjis).is_err(),
-        "Shift_JIS output must not be UTF-8"
-    );
+    let sjis = xml::write(&msg, WriteOptions { encoding: XmlEncoding::ShiftJis, ..Default::default() });
+    assert!(std::str::from_utf8(&sjis).is_err(), "Shift_JIS output must not be UTF-8");
     let (decoded, _, had_errors) = encoding_rs::SHIFT_JIS.decode(&sjis);
     assert!(!had_errors);
     assert!(decoded.contains("<Name>佐藤　ハナ</Name>"));
@@ -128,17 +87,8 @@ fn characters_outside_shift_jis_survive_as_references() {
     let mut msg = XmlMsg::default();
     msg.message_body
         .result_list
-        .push(ResultOfQualificationConfirmation {
-            name: Some("𠮷田　花子".into()),
-            ..Default::default()
-        });
-    let bytes = xml::write(
-        &msg,
-        WriteOptions {
-            encoding: XmlEncoding::ShiftJis,
-            ..Default::default()
-        },
-    );
+        .push(ResultOfQualificationConfirmation { name: Some("𠮷田　花子".into()), ..Default::default() });
+    let bytes = xml::write(&msg, WriteOptions { encoding: XmlEncoding::ShiftJis, ..Default::default() });
     assert_eq!(xml::parse(&bytes).unwrap(), msg);
 }
 
@@ -147,9 +97,7 @@ fn single_request_matches_the_known_shape() {
     let msg = XmlMsg {
         message_header: MessageHeader {
             qualification_confirmation_date: NaiveDate::from_ymd_opt(2024, 4, 1),
-            medical_institution_code: Some(
-                houmon_onshi::MedicalInstitutionCode::parse("3410712362").unwrap(),
-            ),
+            medical_institution_code: Some(houmon_onshi::MedicalInstitutionCode::parse("3410712362").unwrap()),
             arbitrary_file_identifier: Some("CLINICID".into()),
             ..Default::default()
         },
@@ -182,10 +130,7 @@ fn errors_name_the_element() {
     let e = err_of(
         "<XmlMsg><MessageHeader/><MessageBody><ResultList><ResultOfQualificationConfirmation/><ResultOfQualificationConfirmation><Birthdate>19380231</Birthdate></ResultOfQualificationConfirmation></ResultList></MessageBody></XmlMsg>",
     );
-    assert_eq!(
-        e.path,
-        "XmlMsg/MessageBody/ResultList/ResultOfQualificationConfirmation[2]/Birthdate"
-    );
+    assert_eq!(e.path, "XmlMsg/MessageBody/ResultList/ResultOfQualificationConfirmation[2]/Birthdate");
     assert!(matches!(&e.kind, XmlErrorKind::InvalidValue { value, .. } if value == "19380231"));
     assert!(e.message_ja().contains("Birthdate"), "{}", e.message_ja());
 
@@ -203,27 +148,15 @@ fn errors_name_the_element() {
     let e = err_of(
         "<XmlMsg><MessageHeader/><MessageBody><QualificationConfirmSearchInfo><InsurerNumber>12a45678</InsurerNumber></QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
     );
-    assert_eq!(
-        e.path,
-        "XmlMsg/MessageBody/QualificationConfirmSearchInfo/InsurerNumber"
-    );
+    assert_eq!(e.path, "XmlMsg/MessageBody/QualificationConfirmSearchInfo/InsurerNumber");
 
     let e = err_of(
         "<XmlMsg><MessageHeader><SegmentOfResult>1</SegmentOfResult><SegmentOfResult>9</SegmentOfResult></MessageHeader></XmlMsg>",
     );
-    assert_eq!(
-        (e.path.as_str(), &e.kind),
-        (
-            "XmlMsg/MessageHeader/SegmentOfResult",
-            &XmlErrorKind::Duplicate
-        )
-    );
+    assert_eq!((e.path.as_str(), &e.kind), ("XmlMsg/MessageHeader/SegmentOfResult", &XmlErrorKind::Duplicate));
 
     let e = err_of("<XmlMsg><MessageBody/></XmlMsg>");
-    assert_eq!(
-        (e.path.as_str(), &e.kind),
-        ("XmlMsg/MessageHeader", &XmlErrorKind::Missing)
-    );
+    assert_eq!((e.path.as_str(), &e.kind), ("XmlMsg/MessageHeader", &XmlErrorKind::Missing));
 
     let e = err_of("<Other/>");
     assert!(matches!(e.kind, XmlErrorKind::WrongRoot(_)));
@@ -249,11 +182,7 @@ fn broken_documents_are_errors_not_panics() {
         b"\xff\xfe<\x00X\x00",
         b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg>\x82</XmlMsg>",
     ] {
-        assert!(
-            xml::parse(bad).is_err(),
-            "{:?}",
-            String::from_utf8_lossy(bad)
-        );
+        assert!(xml::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
     }
     let e = xml::parse(b"<XmlMsg><MessageHeader>").unwrap_err();
     assert!(e.is_truncated(), "{e}");
