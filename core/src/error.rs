@@ -24,10 +24,7 @@ pub enum CoreError {
     #[error("記録が見つかりません。")]
     NotFound { what: &'static str },
     #[error("入力が正しくありません: {field}")]
-    InvalidInput {
-        field: &'static str,
-        reason: &'static str,
-    },
+    InvalidInput { field: &'static str, reason: &'static str },
     #[error("個人番号と思われる12桁の番号は保存できません。")]
     LooksLikeIndividualNumber,
     #[error("端末のデータを開けません(鍵が一致しません)。")]

@@ -6,6 +6,10 @@
 
 pub mod docs;
 pub mod error;
+pub mod export;
 pub mod model;
+pub mod store;
 
 pub use error::{CoreError, Result, UserMessage};
+pub use store::keys::{DataKey, FileFallback, KeyProtection, KeyWrapper};
+pub use store::{Store, StoreOptions};

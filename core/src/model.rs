@@ -241,12 +241,8 @@ pub enum ClinicalList {
 }
 
 impl ClinicalList {
-    pub const ALL: [ClinicalList; 4] = [
-        ClinicalList::Diagnoses,
-        ClinicalList::Allergies,
-        ClinicalList::Contraindications,
-        ClinicalList::Infections,
-    ];
+    pub const ALL: [ClinicalList; 4] =
+        [ClinicalList::Diagnoses, ClinicalList::Allergies, ClinicalList::Contraindications, ClinicalList::Infections];
     pub(crate) fn key(self) -> &'static str {
         match self {
             ClinicalList::Diagnoses => "diagnoses",
@@ -292,12 +288,7 @@ pub struct SoapNote {
 
 impl SoapNote {
     pub(crate) fn fields(&self) -> [(&'static str, &str); 4] {
-        [
-            ("s", &self.subjective),
-            ("o", &self.objective),
-            ("a", &self.assessment),
-            ("p", &self.plan),
-        ]
+        [("s", &self.subjective), ("o", &self.objective), ("a", &self.assessment), ("p", &self.plan)]
     }
 }
 
@@ -382,10 +373,7 @@ impl Chart {
     /// corrections were written concurrently: a conflict to resolve.
     pub fn current_versions(&self, thread: NoteId) -> Vec<&NoteVersion> {
         let hist = self.note_history(thread);
-        hist.iter()
-            .filter(|n| !hist.iter().any(|m| m.replaces == Some(n.id)))
-            .copied()
-            .collect()
+        hist.iter().filter(|n| !hist.iter().any(|m| m.replaces == Some(n.id))).copied().collect()
     }
 
     pub fn note(&self, id: NoteId) -> Option<&NoteVersion> {

@@ -3,8 +3,8 @@
 //! nothing is deleted, and concurrent edits to one field are kept as a conflict.
 
 use super::{
-    Fields, child_map, commit, contains_individual_number, existing_map, genesis, get_str, millis,
-    read_map, resolve_field,
+    Fields, child_map, commit, contains_individual_number, existing_map, genesis, get_str, millis, read_map,
+    resolve_field,
 };
 use crate::error::{CoreError, Result};
 use crate::model::*;
@@ -50,9 +50,7 @@ impl ChartDoc {
     }
 
     pub fn patient_id(&self) -> Result<PatientId> {
-        get_str(&self.doc, &ROOT, "id")
-            .and_then(|s| PatientId::parse(&s))
-            .ok_or(CoreError::NotFound { what: "chart" })
+        get_str(&self.doc, &ROOT, "id").and_then(|s| PatientId::parse(&s)).ok_or(CoreError::NotFound { what: "chart" })
     }
 
     fn container(&self, key: &'static str) -> Result<ObjId> {
@@ -71,9 +69,7 @@ impl ChartDoc {
     /// Record a qualification result (資格確認結果). Also refreshes demographics.
     pub fn record_qualification(&mut self, q: &QualificationSnapshot) -> Result<()> {
         let quals = self.container("quals")?;
-        let m = self
-            .doc
-            .put_object(&quals, q.id.to_string(), ObjType::Map)?;
+        let m = self.doc.put_object(&quals, q.id.to_string(), ObjType::Map)?;
         let d = &mut self.doc;
         d.put(&m, "at", millis(q.checked_at))?;
         d.put(&m, "insurer", q.insurer_number.as_str())?;
@@ -111,11 +107,7 @@ impl ChartDoc {
 
     /// Ask the gateway for a 再照会 (decision 5). Answered by [`Self::record_qualification`]
     /// with the same id.
-    pub fn request_qualification(
-        &mut self,
-        by: StaffId,
-        at: DateTime<Utc>,
-    ) -> Result<QualificationId> {
+    pub fn request_qualification(&mut self, by: StaffId, at: DateTime<Utc>) -> Result<QualificationId> {
         let id = QualificationId::new();
         let reqs = self.container("qreqs")?;
         let m = self.doc.put_object(&reqs, id.to_string(), ObjType::Map)?;
@@ -180,14 +172,9 @@ impl ChartDoc {
     ) -> Result<()> {
         let visits = self.container("visits")?;
         if self.doc.get(&visits, visit.to_string())?.is_some() {
-            return Err(CoreError::InvalidInput {
-                field: "visit",
-                reason: "already started",
-            });
+            return Err(CoreError::InvalidInput { field: "visit", reason: "already started" });
         }
-        let m = self
-            .doc
-            .put_object(&visits, visit.to_string(), ObjType::Map)?;
+        let m = self.doc.put_object(&visits, visit.to_string(), ObjType::Map)?;
         self.doc.put(&m, "kind", kind_code(kind))?;
         self.doc.put(&m, "staff", staff.to_string())?;
         self.doc.put(&m, "arr", millis(arrival))?;
@@ -216,13 +203,9 @@ impl ChartDoc {
         let m = self.visit_obj(visit)?;
         let vm = child_map(&mut self.doc, &m, "vitals")?;
         let d = &mut self.doc;
-        for (k, val) in [
-            ("sys", v.systolic),
-            ("dia", v.diastolic),
-            ("pulse", v.pulse),
-            ("spo2", v.spo2),
-            ("resp", v.respiration),
-        ] {
+        for (k, val) in
+            [("sys", v.systolic), ("dia", v.diastolic), ("pulse", v.pulse), ("spo2", v.spo2), ("resp", v.respiration)]
+        {
             if let Some(x) = val {
                 d.put(&vm, k, x)?;
             }
@@ -241,16 +224,11 @@ impl ChartDoc {
     pub fn add_item(&mut self, visit: VisitId, item: &ClinicalItem) -> Result<()> {
         reject_individual_number(&[&item.label, &item.code])?;
         if item.label.trim().is_empty() {
-            return Err(CoreError::InvalidInput {
-                field: "label",
-                reason: "empty",
-            });
+            return Err(CoreError::InvalidInput { field: "label", reason: "empty" });
         }
         let m = self.visit_obj(visit)?;
         let items = child_map(&mut self.doc, &m, "items")?;
-        let im = self
-            .doc
-            .put_object(&items, item.id.to_string(), ObjType::Map)?;
+        let im = self.doc.put_object(&items, item.id.to_string(), ObjType::Map)?;
         self.doc.put(&im, "list", item.list.key())?;
         self.doc.put(&im, "label", item.label.as_str())?;
         self.doc.put(&im, "code", item.code.as_str())?;
@@ -272,11 +250,7 @@ impl ChartDoc {
             .get_all(obj, "status")
             .map(|all| all.iter().any(|(v, _)| v.as_str() == Some("signed")))
             .unwrap_or(false);
-        if signed {
-            NoteStatus::Signed
-        } else {
-            NoteStatus::Draft
-        }
+        if signed { NoteStatus::Signed } else { NoteStatus::Draft }
     }
 
     /// Save a note body (保存). `draft = None` starts a new note; `Some(id)` updates that
@@ -369,25 +343,16 @@ impl ChartDoc {
         check_body(body)?;
         reject_individual_number(&[reason])?;
         if reason.trim().is_empty() {
-            return Err(CoreError::InvalidInput {
-                field: "reason",
-                reason: "empty",
-            });
+            return Err(CoreError::InvalidInput { field: "reason", reason: "empty" });
         }
         let m = self.note_obj(note)?;
         if self.note_status(&m) != NoteStatus::Signed {
             return Err(CoreError::CorrectionOfDraft);
         }
         let f = read_map(&self.doc, &m, "", &mut Vec::new());
-        let thread = f
-            .opt_str("thread")
-            .and_then(|s| NoteId::parse(&s))
-            .unwrap_or(note);
+        let thread = f.opt_str("thread").and_then(|s| NoteId::parse(&s)).unwrap_or(note);
         let version = f.int("ver").unwrap_or(1) as u32;
-        let visit = f
-            .opt_str("visit")
-            .and_then(|s| VisitId::parse(&s))
-            .ok_or(CoreError::NotFound { what: "visit" })?;
+        let visit = f.opt_str("visit").and_then(|s| VisitId::parse(&s)).ok_or(CoreError::NotFound { what: "visit" })?;
         // Refuse to fork the history locally: correct the latest version instead.
         let notes = self.container("notes")?;
         let target = note.to_string();
@@ -400,17 +365,7 @@ impl ChartDoc {
             }
         }
         let id = NoteId::new();
-        self.new_version(
-            id,
-            thread,
-            version + 1,
-            visit,
-            Some(note),
-            reason,
-            author,
-            body,
-            at,
-        )?;
+        self.new_version(id, thread, version + 1, visit, Some(note), reason, author, body, at)?;
         commit(&mut self.doc, "correct note", at);
         Ok(id)
     }
@@ -445,10 +400,8 @@ impl ChartDoc {
         for (key, obj) in read_map(doc, &quals, "quals", &mut conflicts).objects {
             let path = format!("quals/{key}");
             let f = read_map(doc, &obj, &path, &mut conflicts);
-            let demo = f
-                .obj("demo")
-                .map(|o| read_demographics(&read_map(doc, o, &path, &mut conflicts)))
-                .unwrap_or_default();
+            let demo =
+                f.obj("demo").map(|o| read_demographics(&read_map(doc, o, &path, &mut conflicts))).unwrap_or_default();
             let Some(id) = QualificationId::parse(&key) else {
                 continue;
             };
@@ -473,13 +426,10 @@ impl ChartDoc {
         qualifications.sort_by_key(|q| q.checked_at);
 
         let mut qualification_requests = Vec::new();
-        for (key, obj) in read_map(doc, &self.container("qreqs")?, "qreqs", &mut conflicts).objects
-        {
+        for (key, obj) in read_map(doc, &self.container("qreqs")?, "qreqs", &mut conflicts).objects {
             let f = read_map(doc, &obj, &format!("qreqs/{key}"), &mut conflicts);
-            let (Some(id), Some(by)) = (
-                QualificationId::parse(&key),
-                f.opt_str("by").and_then(|s| StaffId::parse(&s)),
-            ) else {
+            let (Some(id), Some(by)) = (QualificationId::parse(&key), f.opt_str("by").and_then(|s| StaffId::parse(&s)))
+            else {
                 continue;
             };
             qualification_requests.push(QualificationRequest {
@@ -492,14 +442,7 @@ impl ChartDoc {
         qualification_requests.sort_by_key(|r| r.requested_at);
 
         let mut consents = Vec::new();
-        for (key, obj) in read_map(
-            doc,
-            &self.container("consents")?,
-            "consents",
-            &mut conflicts,
-        )
-        .objects
-        {
+        for (key, obj) in read_map(doc, &self.container("consents")?, "consents", &mut conflicts).objects {
             let f = read_map(doc, &obj, &format!("consents/{key}"), &mut conflicts);
             let (Some(id), Some(by), Some(dev)) = (
                 ConsentId::parse(&key),
@@ -522,11 +465,7 @@ impl ChartDoc {
                 } else {
                     PrescriptionForm::Electronic
                 },
-                identity: if f.str("ident") == "pin" {
-                    IdentityMode::Pin
-                } else {
-                    IdentityMode::Visual
-                },
+                identity: if f.str("ident") == "pin" { IdentityMode::Pin } else { IdentityMode::Visual },
                 signature_hex: f.opt_str("sig"),
                 certificate_hex: f.opt_str("cert"),
                 nonce_hex: f.str("nonce"),
@@ -536,15 +475,11 @@ impl ChartDoc {
         consents.sort_by_key(|c| c.recorded_at);
 
         let mut visits = Vec::new();
-        for (key, obj) in
-            read_map(doc, &self.container("visits")?, "visits", &mut conflicts).objects
-        {
+        for (key, obj) in read_map(doc, &self.container("visits")?, "visits", &mut conflicts).objects {
             let path = format!("visits/{key}");
             let f = read_map(doc, &obj, &path, &mut conflicts);
-            let (Some(id), Some(staff)) = (
-                VisitId::parse(&key),
-                f.opt_str("staff").and_then(|s| StaffId::parse(&s)),
-            ) else {
+            let (Some(id), Some(staff)) = (VisitId::parse(&key), f.opt_str("staff").and_then(|s| StaffId::parse(&s)))
+            else {
                 continue;
             };
             let vitals = f
@@ -567,14 +502,10 @@ impl ChartDoc {
                 let ipath = format!("{path}/items");
                 for (ik, iobj) in read_map(doc, io, &ipath, &mut conflicts).objects {
                     let i = read_map(doc, &iobj, &format!("{ipath}/{ik}"), &mut conflicts);
-                    let list = ClinicalList::ALL
-                        .into_iter()
-                        .find(|l| l.key() == i.str("list"));
-                    let (Some(iid), Some(list), Some(by)) = (
-                        ItemId::parse(&ik),
-                        list,
-                        i.opt_str("by").and_then(|s| StaffId::parse(&s)),
-                    ) else {
+                    let list = ClinicalList::ALL.into_iter().find(|l| l.key() == i.str("list"));
+                    let (Some(iid), Some(list), Some(by)) =
+                        (ItemId::parse(&ik), list, i.opt_str("by").and_then(|s| StaffId::parse(&s)))
+                    else {
                         continue;
                     };
                     items.push(ClinicalItem {
@@ -601,8 +532,7 @@ impl ChartDoc {
         visits.sort_by_key(|v| v.arrival);
 
         let mut notes = Vec::new();
-        for (key, obj) in read_map(doc, &self.container("notes")?, "notes", &mut conflicts).objects
-        {
+        for (key, obj) in read_map(doc, &self.container("notes")?, "notes", &mut conflicts).objects {
             let f = read_map(doc, &obj, &format!("notes/{key}"), &mut conflicts);
             let (Some(id), Some(visit), Some(author)) = (
                 NoteId::parse(&key),
@@ -617,10 +547,7 @@ impl ChartDoc {
             let intact = status == NoteStatus::Draft || content_hash == body_hash(&body);
             notes.push(NoteVersion {
                 id,
-                thread: f
-                    .opt_str("thread")
-                    .and_then(|s| NoteId::parse(&s))
-                    .unwrap_or(id),
+                thread: f.opt_str("thread").and_then(|s| NoteId::parse(&s)).unwrap_or(id),
                 version: f.int("ver").unwrap_or(1) as u32,
                 visit,
                 replaces: f.opt_str("replaces").and_then(|s| NoteId::parse(&s)),
@@ -648,27 +575,14 @@ impl ChartDoc {
                 }
             }
         }
-        Ok(Chart {
-            patient,
-            demographics,
-            qualifications,
-            qualification_requests,
-            consents,
-            visits,
-            notes,
-            conflicts,
-        })
+        Ok(Chart { patient, demographics, qualifications, qualification_requests, consents, visits, notes, conflicts })
     }
 }
 
 fn put_demographics(d: &mut AutoCommit, m: &ObjId, x: &Demographics) -> Result<()> {
     d.put(m, "name", x.name.as_str())?;
     d.put(m, "kana", x.name_kana.as_str())?;
-    d.put(
-        m,
-        "birth",
-        x.birth_date.map(|b| b.to_string()).unwrap_or_default(),
-    )?;
+    d.put(m, "birth", x.birth_date.map(|b| b.to_string()).unwrap_or_default())?;
     d.put(m, "sex", x.sex.as_str())?;
     d.put(m, "addr", x.address.as_str())?;
     Ok(())
@@ -693,12 +607,7 @@ fn put_body(d: &mut AutoCommit, m: &ObjId, body: &SoapNote) -> Result<()> {
 }
 
 fn read_body(f: &Fields) -> SoapNote {
-    SoapNote {
-        subjective: f.str("s"),
-        objective: f.str("o"),
-        assessment: f.str("a"),
-        plan: f.str("p"),
-    }
+    SoapNote { subjective: f.str("s"), objective: f.str("o"), assessment: f.str("a"), plan: f.str("p") }
 }
 
 /// SHA-256 over the four SOAP parts, each length-prefixed, hex.
@@ -716,10 +625,7 @@ const MAX_NOTE_PART: usize = 64 * 1024;
 fn check_body(b: &SoapNote) -> Result<()> {
     for (_, v) in b.fields() {
         if v.len() > MAX_NOTE_PART {
-            return Err(CoreError::InvalidInput {
-                field: "note",
-                reason: "too long",
-            });
+            return Err(CoreError::InvalidInput { field: "note", reason: "too long" });
         }
     }
     let parts: Vec<&str> = b.fields().iter().map(|(_, v)| *v).collect();
@@ -727,20 +633,11 @@ fn check_body(b: &SoapNote) -> Result<()> {
 }
 
 fn reject_individual_number(texts: &[&str]) -> Result<()> {
-    if texts.iter().any(|t| contains_individual_number(t)) {
-        Err(CoreError::LooksLikeIndividualNumber)
-    } else {
-        Ok(())
-    }
+    if texts.iter().any(|t| contains_individual_number(t)) { Err(CoreError::LooksLikeIndividualNumber) } else { Ok(()) }
 }
 
 fn check_vitals(v: &Vitals) -> Result<()> {
-    let bad = |field| {
-        Err(CoreError::InvalidInput {
-            field,
-            reason: "out of range",
-        })
-    };
+    let bad = |field| Err(CoreError::InvalidInput { field, reason: "out of range" });
     let in_range = |x: Option<i64>, lo, hi| x.is_none_or(|x| (lo..=hi).contains(&x));
     if !in_range(v.systolic, 20, 300) || !in_range(v.diastolic, 10, 250) {
         return bad("blood_pressure");

@@ -13,12 +13,7 @@ pub struct ClinicDoc {
 }
 
 impl ClinicDoc {
-    pub fn create(
-        id: ClinicId,
-        name: &str,
-        institution_code: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Self> {
+    pub fn create(id: ClinicId, name: &str, institution_code: &str, at: DateTime<Utc>) -> Result<Self> {
         let doc = genesis(id.0.as_bytes(), |d| {
             d.put(ROOT, "type", "clinic")?;
             d.put(ROOT, "v", 1_i64)?;
@@ -43,6 +38,10 @@ impl ClinicDoc {
         &mut self.doc
     }
 
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
     fn container(&self, k: &'static str) -> Result<ObjId> {
         existing_map(&self.doc, &ROOT, k, "clinic")
     }
@@ -50,10 +49,7 @@ impl ClinicDoc {
     /// Add or update a staff member.
     pub fn put_staff(&mut self, s: &Staff, at: DateTime<Utc>) -> Result<()> {
         if s.name.trim().is_empty() {
-            return Err(CoreError::InvalidInput {
-                field: "name",
-                reason: "empty",
-            });
+            return Err(CoreError::InvalidInput { field: "name", reason: "empty" });
         }
         let staff = self.container("staff")?;
         let m = super::child_map(&mut self.doc, &staff, &s.id.to_string())?;
@@ -76,9 +72,7 @@ impl ClinicDoc {
     /// List an enrolled device.
     pub fn enroll_device(&mut self, d: &Device) -> Result<()> {
         let devices = self.container("devices")?;
-        let m = self
-            .doc
-            .put_object(&devices, d.id.to_string(), ObjType::Map)?;
+        let m = self.doc.put_object(&devices, d.id.to_string(), ObjType::Map)?;
         self.doc.put(&m, "label", d.label.as_str())?;
         self.doc.put(&m, "at", millis(d.enrolled_at))?;
         self.doc.put(&m, "revoked", d.revoked)?;
@@ -88,12 +82,7 @@ impl ClinicDoc {
 
     /// Revoke a device (kept in the list, marked revoked).
     pub fn revoke_device(&mut self, id: DeviceId, at: DateTime<Utc>) -> Result<()> {
-        let m = existing_map(
-            &self.doc,
-            &self.container("devices")?,
-            &id.to_string(),
-            "device",
-        )?;
+        let m = existing_map(&self.doc, &self.container("devices")?, &id.to_string(), "device")?;
         self.doc.put(&m, "revoked", true)?;
         commit(&mut self.doc, "revoke device", at);
         Ok(())
@@ -106,14 +95,7 @@ impl ClinicDoc {
             .ok_or(CoreError::NotFound { what: "clinic" })?;
         let root = read_map(&self.doc, &ROOT, "", &mut conflicts);
         let mut staff = Vec::new();
-        for (k, o) in read_map(
-            &self.doc,
-            &self.container("staff")?,
-            "staff",
-            &mut conflicts,
-        )
-        .objects
-        {
+        for (k, o) in read_map(&self.doc, &self.container("staff")?, "staff", &mut conflicts).objects {
             let f = read_map(&self.doc, &o, &format!("staff/{k}"), &mut conflicts);
             let Some(sid) = StaffId::parse(&k) else {
                 continue;
@@ -124,22 +106,10 @@ impl ClinicDoc {
                 "admin" => StaffRole::Admin,
                 _ => StaffRole::Office,
             };
-            staff.push(Staff {
-                id: sid,
-                name: f.str("name"),
-                role,
-                active: f.bool("active"),
-            });
+            staff.push(Staff { id: sid, name: f.str("name"), role, active: f.bool("active") });
         }
         let mut devices = Vec::new();
-        for (k, o) in read_map(
-            &self.doc,
-            &self.container("devices")?,
-            "devices",
-            &mut conflicts,
-        )
-        .objects
-        {
+        for (k, o) in read_map(&self.doc, &self.container("devices")?, "devices", &mut conflicts).objects {
             let f = read_map(&self.doc, &o, &format!("devices/{k}"), &mut conflicts);
             let Some(did) = DeviceId::parse(&k) else {
                 continue;
@@ -151,15 +121,6 @@ impl ClinicDoc {
                 revoked: f.bool("revoked"),
             });
         }
-        Ok((
-            Clinic {
-                id,
-                name: root.str("name"),
-                institution_code: root.str("code"),
-                staff,
-                devices,
-            },
-            conflicts,
-        ))
+        Ok((Clinic { id, name: root.str("name"), institution_code: root.str("code"), staff, devices }, conflicts))
     }
 }

@@ -17,15 +17,15 @@ mod clinic;
 mod roster;
 
 pub use chart::ChartDoc;
+pub(crate) use chart::{kind_code, kind_from};
 pub use clinic::ClinicDoc;
 pub use roster::{RosterMonthDoc, month_key};
+pub(crate) use roster::{status_code, status_from};
 
 use crate::error::{CoreError, Result};
 use crate::model::FieldConflict;
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{
-    ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef,
-};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -43,9 +43,7 @@ impl Sv {
     fn from_ref(v: &ScalarValueRef<'_>) -> Sv {
         match v {
             ScalarValueRef::Str(s) => Sv::Str(s.to_string()),
-            ScalarValueRef::Int(i) | ScalarValueRef::Timestamp(i) | ScalarValueRef::Counter(i) => {
-                Sv::Int(*i)
-            }
+            ScalarValueRef::Int(i) | ScalarValueRef::Timestamp(i) | ScalarValueRef::Counter(i) => Sv::Int(*i),
             ScalarValueRef::Uint(u) => Sv::Int(*u as i64),
             ScalarValueRef::F64(f) => Sv::F64(*f),
             ScalarValueRef::Boolean(b) => Sv::Bool(*b),
@@ -117,20 +115,12 @@ impl Fields {
         self.int(k).and_then(DateTime::from_timestamp_millis)
     }
     pub(crate) fn obj(&self, k: &str) -> Option<&ObjId> {
-        self.objects
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, o)| o)
+        self.objects.iter().find(|(key, _)| key == k).map(|(_, o)| o)
     }
 }
 
 /// Read one map. Conflicting keys are reported under `path/key`.
-pub(crate) fn read_map(
-    doc: &AutoCommit,
-    obj: &ObjId,
-    path: &str,
-    conflicts: &mut Vec<FieldConflict>,
-) -> Fields {
+pub(crate) fn read_map(doc: &AutoCommit, obj: &ObjId, path: &str, conflicts: &mut Vec<FieldConflict>) -> Fields {
     let mut f = Fields::default();
     for item in doc.map_range(obj, ..) {
         let key = item.key.to_string();
@@ -143,20 +133,9 @@ pub(crate) fn read_map(
         if item.conflict {
             let values = doc
                 .get_all(obj, key.as_str())
-                .map(|all| {
-                    all.iter()
-                        .map(|(v, _)| Sv::from_value(v).render())
-                        .collect()
-                })
+                .map(|all| all.iter().map(|(v, _)| Sv::from_value(v).render()).collect())
                 .unwrap_or_default();
-            conflicts.push(FieldConflict {
-                path: if path.is_empty() {
-                    key
-                } else {
-                    format!("{path}/{key}")
-                },
-                values,
-            });
+            conflicts.push(FieldConflict { path: if path.is_empty() { key } else { format!("{path}/{key}") }, values });
         }
     }
     f
@@ -171,12 +150,7 @@ pub(crate) fn child_map(doc: &mut AutoCommit, parent: &ObjId, key: &str) -> Resu
 }
 
 /// Get an existing child map or fail with NotFound.
-pub(crate) fn existing_map(
-    doc: &AutoCommit,
-    parent: &ObjId,
-    key: &str,
-    what: &'static str,
-) -> Result<ObjId> {
+pub(crate) fn existing_map(doc: &AutoCommit, parent: &ObjId, key: &str, what: &'static str) -> Result<ObjId> {
     match doc.get(parent, key)? {
         Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
         _ => Err(CoreError::NotFound { what }),
@@ -199,19 +173,12 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 
 /// A genesis document: fixed actor and time derived from the document's id, so every device
 /// that creates it produces the identical first change.
-pub(crate) fn genesis(
-    doc_id: &[u8; 16],
-    build: impl FnOnce(&mut AutoCommit) -> Result<()>,
-) -> Result<AutoCommit> {
+pub(crate) fn genesis(doc_id: &[u8; 16], build: impl FnOnce(&mut AutoCommit) -> Result<()>) -> Result<AutoCommit> {
     let mut actor = b"houmon-genesis--".to_vec();
     actor.extend_from_slice(doc_id);
     let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
     build(&mut doc)?;
-    doc.commit_with(
-        CommitOptions::default()
-            .with_time(0)
-            .with_message("genesis"),
-    );
+    doc.commit_with(CommitOptions::default().with_time(0).with_message("genesis"));
     // Later local edits get a fresh actor of their own.
     doc.set_actor(ActorId::random());
     Ok(doc)
@@ -219,20 +186,13 @@ pub(crate) fn genesis(
 
 /// Commit pending operations with a message and time.
 pub(crate) fn commit(doc: &mut AutoCommit, message: &str, at: DateTime<Utc>) {
-    doc.commit_with(
-        CommitOptions::default()
-            .with_message(message)
-            .with_time(at.timestamp()),
-    );
+    doc.commit_with(CommitOptions::default().with_message(message).with_time(at.timestamp()));
 }
 
 /// Navigate a `/`-separated path of map keys from the root.
 pub(crate) fn resolve_path(doc: &AutoCommit, path: &str) -> Result<(ObjId, String)> {
     let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let last = parts.pop().ok_or(CoreError::InvalidInput {
-        field: "path",
-        reason: "empty",
-    })?;
+    let last = parts.pop().ok_or(CoreError::InvalidInput { field: "path", reason: "empty" })?;
     let mut obj = automerge::ROOT;
     for p in parts {
         obj = existing_map(doc, &obj, p, "path")?;
@@ -245,10 +205,7 @@ pub(crate) fn resolve_field(doc: &mut AutoCommit, path: &str, value: &str) -> Re
     let (obj, key) = resolve_path(doc, path)?;
     let existing = doc.get_all(&obj, key.as_str())?;
     let sample = existing.first().map(|(v, _)| Sv::from_value(v));
-    let bad = CoreError::InvalidInput {
-        field: "value",
-        reason: "type",
-    };
+    let bad = CoreError::InvalidInput { field: "value", reason: "type" };
     match sample {
         Some(Sv::Int(_)) => {
             let v: i64 = value.parse().map_err(|_| bad)?;
@@ -291,13 +248,7 @@ pub fn contains_individual_number(text: &str) -> bool {
     if text.chars().any(|c| ('０'..='９').contains(&c)) {
         let ascii: String = text
             .chars()
-            .map(|c| {
-                if ('０'..='９').contains(&c) {
-                    char::from(b'0' + (c as u32 - '０' as u32) as u8)
-                } else {
-                    c
-                }
-            })
+            .map(|c| if ('０'..='９').contains(&c) { char::from(b'0' + (c as u32 - '０' as u32) as u8) } else { c })
             .collect();
         return contains_individual_number(&ascii);
     }
@@ -331,23 +282,14 @@ mod tests {
             .filter(|s| individual_number_check_digit_ok(s.as_bytes()))
             .collect();
         assert_eq!(valid.len(), 1);
-        assert!(contains_individual_number(&format!(
-            "番号 {} です",
-            valid[0]
-        )));
-        let wrong = format!(
-            "{}{}",
-            "12345678901",
-            (valid[0].as_bytes()[11] - b'0' + 1) % 10
-        );
+        assert!(contains_individual_number(&format!("番号 {} です", valid[0])));
+        let wrong = format!("{}{}", "12345678901", (valid[0].as_bytes()[11] - b'0' + 1) % 10);
         assert!(!contains_individual_number(&wrong));
         // Phone numbers and 13-digit runs are not flagged.
         assert!(!contains_individual_number("電話 09012345678"));
         assert!(!contains_individual_number(&format!("{}9", valid[0])));
-        let fullwidth: String = valid[0]
-            .chars()
-            .map(|c| char::from_u32('０' as u32 + c.to_digit(10).unwrap()).unwrap())
-            .collect();
+        let fullwidth: String =
+            valid[0].chars().map(|c| char::from_u32('０' as u32 + c.to_digit(10).unwrap()).unwrap()).collect();
         assert!(contains_individual_number(&fullwidth));
     }
 }

@@ -23,10 +23,7 @@ impl RosterMonthDoc {
     /// A new roster month (deterministic genesis per clinic and month).
     pub fn create(clinic: ClinicId, month: &str) -> Result<Self> {
         let mut id = [0u8; 16];
-        let digest = ring::digest::digest(
-            &ring::digest::SHA256,
-            format!("roster:{clinic}:{month}").as_bytes(),
-        );
+        let digest = ring::digest::digest(&ring::digest::SHA256, format!("roster:{clinic}:{month}").as_bytes());
         id.copy_from_slice(&digest.as_ref()[..16]);
         let doc = genesis(&id, |d| {
             d.put(ROOT, "type", "roster")?;
@@ -57,15 +54,10 @@ impl RosterMonthDoc {
     /// Plan a visit (訪問予定の登録).
     pub fn plan_visit(&mut self, v: &RosterVisit, at: DateTime<Utc>) -> Result<()> {
         if v.end <= v.start {
-            return Err(CoreError::InvalidInput {
-                field: "time_window",
-                reason: "end before start",
-            });
+            return Err(CoreError::InvalidInput { field: "time_window", reason: "end before start" });
         }
         let visits = self.visits()?;
-        let m = self
-            .doc
-            .put_object(&visits, v.id.to_string(), ObjType::Map)?;
+        let m = self.doc.put_object(&visits, v.id.to_string(), ObjType::Map)?;
         let d = &mut self.doc;
         d.put(&m, "date", v.date.to_string())?;
         d.put(&m, "start", v.start.format("%H:%M").to_string())?;
@@ -83,12 +75,7 @@ impl RosterMonthDoc {
     }
 
     /// Change a visit's status (予定/訪問中/完了/中止). Cancelling keeps the entry.
-    pub fn set_status(
-        &mut self,
-        visit: VisitId,
-        status: VisitStatus,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
+    pub fn set_status(&mut self, visit: VisitId, status: VisitStatus, at: DateTime<Utc>) -> Result<()> {
         let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
         self.doc.put(&m, "status", status_code(status))?;
         commit(&mut self.doc, "visit status", at);
@@ -96,13 +83,7 @@ impl RosterMonthDoc {
     }
 
     /// Assign or unassign a staff member.
-    pub fn assign(
-        &mut self,
-        visit: VisitId,
-        staff: StaffId,
-        assigned: bool,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
+    pub fn assign(&mut self, visit: VisitId, staff: StaffId, assigned: bool, at: DateTime<Utc>) -> Result<()> {
         let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
         let s = super::child_map(&mut self.doc, &m, "staff")?;
         self.doc.put(&s, staff.to_string(), assigned)?;
@@ -132,10 +113,8 @@ impl RosterMonthDoc {
                 VisitId::parse(&key),
                 f.opt_str("patient").and_then(|s| PatientId::parse(&s)),
                 f.opt_str("date").and_then(|s| s.parse().ok()),
-                f.opt_str("start")
-                    .and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
-                f.opt_str("end")
-                    .and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
+                f.opt_str("start").and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
+                f.opt_str("end").and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
             ) else {
                 continue;
             };

@@ -35,18 +35,12 @@ fn merge(a: &mut ChartDoc, b: &mut ChartDoc) {
 fn signed_note_cannot_be_changed() {
     let (mut c, v, nurse) = chart_with_visit();
     let id = c.save_note(nurse, v, None, &body("初稿"), t(1)).unwrap();
-    c.save_note(nurse, v, Some(id), &body("二稿"), t(2))
-        .unwrap();
+    c.save_note(nurse, v, Some(id), &body("二稿"), t(2)).unwrap();
     c.sign_note(nurse, id, t(3)).unwrap();
-    let err = c
-        .save_note(nurse, v, Some(id), &body("改ざん"), t(4))
-        .unwrap_err();
+    let err = c.save_note(nurse, v, Some(id), &body("改ざん"), t(4)).unwrap_err();
     assert!(matches!(err, CoreError::NoteSigned));
     assert!(err.user_message().ja.contains("訂正"));
-    assert!(matches!(
-        c.sign_note(nurse, id, t(5)),
-        Err(CoreError::NoteSigned)
-    ));
+    assert!(matches!(c.sign_note(nurse, id, t(5)), Err(CoreError::NoteSigned)));
     let chart = c.read().unwrap();
     let n = chart.note(id).unwrap();
     assert_eq!(n.body.subjective, "二稿");
@@ -61,27 +55,16 @@ fn correction_is_a_new_version_naming_the_old_one() {
     let (mut c, v, nurse) = chart_with_visit();
     let doctor = StaffId::new();
     let v1 = c.save_note(nurse, v, None, &body("初版"), t(1)).unwrap();
-    assert!(matches!(
-        c.correct_note(doctor, v1, &body("x"), "誤記", t(2)),
-        Err(CoreError::CorrectionOfDraft)
-    ));
+    assert!(matches!(c.correct_note(doctor, v1, &body("x"), "誤記", t(2)), Err(CoreError::CorrectionOfDraft)));
     c.sign_note(nurse, v1, t(2)).unwrap();
     assert!(matches!(
         c.correct_note(doctor, v1, &body("x"), "  ", t(3)),
-        Err(CoreError::InvalidInput {
-            field: "reason",
-            ..
-        })
+        Err(CoreError::InvalidInput { field: "reason", .. })
     ));
-    let v2 = c
-        .correct_note(doctor, v1, &body("訂正版"), "誤記の訂正", t(3))
-        .unwrap();
+    let v2 = c.correct_note(doctor, v1, &body("訂正版"), "誤記の訂正", t(3)).unwrap();
     c.sign_note(doctor, v2, t(4)).unwrap();
     // The old version is corrected already: correct the latest one instead.
-    assert!(matches!(
-        c.correct_note(doctor, v1, &body("y"), "再訂正", t(5)),
-        Err(CoreError::NoteAlreadyCorrected)
-    ));
+    assert!(matches!(c.correct_note(doctor, v1, &body("y"), "再訂正", t(5)), Err(CoreError::NoteAlreadyCorrected)));
     let chart = c.read().unwrap();
     let hist = chart.note_history(v1);
     assert_eq!(hist.len(), 2, "nothing is deleted");
@@ -102,41 +85,16 @@ fn correction_is_a_new_version_naming_the_old_one() {
 fn concurrent_edits_to_one_field_are_kept_as_a_conflict() {
     let (mut a, v, nurse) = chart_with_visit();
     let mut b = fork(&mut a);
-    a.record_vitals(
-        v,
-        &Vitals {
-            pulse: Some(72),
-            ..Default::default()
-        },
-        t(1),
-    )
-    .unwrap();
-    b.record_vitals(
-        v,
-        &Vitals {
-            pulse: Some(88),
-            spo2: Some(97),
-            ..Default::default()
-        },
-        t(1),
-    )
-    .unwrap();
+    a.record_vitals(v, &Vitals { pulse: Some(72), ..Default::default() }, t(1)).unwrap();
+    b.record_vitals(v, &Vitals { pulse: Some(88), spo2: Some(97), ..Default::default() }, t(1)).unwrap();
     merge(&mut a, &mut b);
     let chart = a.read().unwrap();
     let path = format!("visits/{v}/vitals/pulse");
-    let conflict = chart
-        .conflicts
-        .iter()
-        .find(|c| c.path == path)
-        .expect("conflict surfaced");
+    let conflict = chart.conflicts.iter().find(|c| c.path == path).expect("conflict surfaced");
     let mut values = conflict.values.clone();
     values.sort();
     assert_eq!(values, vec!["72".to_string(), "88".to_string()]);
-    assert_eq!(
-        chart.visits[0].vitals.spo2,
-        Some(97),
-        "non-conflicting edit merged"
-    );
+    assert_eq!(chart.visits[0].vitals.spo2, Some(97), "non-conflicting edit merged");
     // Resolving writes a value that supersedes both; it then syncs like any edit.
     a.resolve_conflict(&path, "88", t(2)).unwrap();
     let chart = a.read().unwrap();
@@ -150,30 +108,19 @@ fn concurrent_draft_edits_conflict_and_concurrent_corrections_both_kept() {
     let (mut a, v, nurse) = chart_with_visit();
     let n = a.save_note(nurse, v, None, &body("共通"), t(1)).unwrap();
     let mut b = fork(&mut a);
-    a.save_note(nurse, v, Some(n), &body("端末A"), t(2))
-        .unwrap();
-    b.save_note(nurse, v, Some(n), &body("端末B"), t(2))
-        .unwrap();
+    a.save_note(nurse, v, Some(n), &body("端末A"), t(2)).unwrap();
+    b.save_note(nurse, v, Some(n), &body("端末B"), t(2)).unwrap();
     merge(&mut a, &mut b);
     let chart = a.read().unwrap();
-    let c = chart
-        .conflicts
-        .iter()
-        .find(|c| c.path == format!("notes/{n}/s"))
-        .unwrap();
+    let c = chart.conflicts.iter().find(|c| c.path == format!("notes/{n}/s")).unwrap();
     assert_eq!(c.values.len(), 2);
-    a.resolve_conflict(&format!("notes/{n}/s"), "端末A", t(3))
-        .unwrap();
+    a.resolve_conflict(&format!("notes/{n}/s"), "端末A", t(3)).unwrap();
     a.sign_note(nurse, n, t(4)).unwrap();
 
     // Two devices correct the same signed version while offline.
     let mut b = fork(&mut a);
-    let ca = a
-        .correct_note(nurse, n, &body("訂正A"), "理由A", t(5))
-        .unwrap();
-    let cb = b
-        .correct_note(StaffId::new(), n, &body("訂正B"), "理由B", t(5))
-        .unwrap();
+    let ca = a.correct_note(nurse, n, &body("訂正A"), "理由A", t(5)).unwrap();
+    let cb = b.correct_note(StaffId::new(), n, &body("訂正B"), "理由B", t(5)).unwrap();
     merge(&mut a, &mut b);
     let chart = a.read().unwrap();
     let mut current: Vec<_> = chart.current_versions(n).iter().map(|x| x.id).collect();
@@ -181,37 +128,25 @@ fn concurrent_draft_edits_conflict_and_concurrent_corrections_both_kept() {
     let mut expected = vec![ca, cb];
     expected.sort();
     assert_eq!(current, expected, "both corrections kept");
-    assert!(
-        chart
-            .conflicts
-            .iter()
-            .any(|c| c.path == format!("notes/{n}/corrections"))
-    );
+    assert!(chart.conflicts.iter().any(|c| c.path == format!("notes/{n}/corrections")));
     assert_eq!(chart.note_history(n).len(), 3);
 }
 
 #[test]
 fn edit_racing_a_signature_is_flagged_not_hidden() {
     let (mut a, v, nurse) = chart_with_visit();
-    let n = a
-        .save_note(nurse, v, None, &body("署名する内容"), t(1))
-        .unwrap();
+    let n = a.save_note(nurse, v, None, &body("署名する内容"), t(1)).unwrap();
     let mut b = fork(&mut a);
     a.sign_note(nurse, n, t(2)).unwrap();
-    b.save_note(nurse, v, Some(n), &body("署名と同時の編集"), t(2))
-        .unwrap();
+    b.save_note(nurse, v, Some(n), &body("署名と同時の編集"), t(2)).unwrap();
     merge(&mut a, &mut b);
     let chart = a.read().unwrap();
     let note = chart.note(n).unwrap();
     assert_eq!(note.status, NoteStatus::Signed);
     assert!(!note.intact, "body differs from what was signed");
     // It cannot be fixed in place; a correction is the way.
-    assert!(matches!(
-        a.resolve_conflict(&format!("notes/{n}/s"), "x", t(3)),
-        Err(CoreError::NoteSigned)
-    ));
-    a.correct_note(nurse, n, &body("署名する内容"), "同時編集の整理", t(3))
-        .unwrap();
+    assert!(matches!(a.resolve_conflict(&format!("notes/{n}/s"), "x", t(3)), Err(CoreError::NoteSigned)));
+    a.correct_note(nurse, n, &body("署名する内容"), "同時編集の整理", t(3)).unwrap();
 }
 
 #[test]
@@ -219,17 +154,9 @@ fn charts_created_on_two_devices_merge_without_losing_either() {
     let p = PatientId::new();
     let mut a = ChartDoc::create(p).unwrap();
     let mut b = ChartDoc::create(p).unwrap();
-    a.set_demographics(
-        &Demographics {
-            name: "試験 花子".into(),
-            ..Default::default()
-        },
-        t(0),
-    )
-    .unwrap();
+    a.set_demographics(&Demographics { name: "試験 花子".into(), ..Default::default() }, t(0)).unwrap();
     let v = VisitId::new();
-    b.start_visit(v, VisitKind::HomeMedical, StaffId::new(), t(1))
-        .unwrap();
+    b.start_visit(v, VisitKind::HomeMedical, StaffId::new(), t(1)).unwrap();
     merge(&mut a, &mut b);
     let chart = a.read().unwrap();
     assert_eq!(chart.demographics.name, "試験 花子");
@@ -240,33 +167,17 @@ fn charts_created_on_two_devices_merge_without_losing_either() {
 #[test]
 fn individual_number_is_refused_and_nothing_changes() {
     let (mut c, v, nurse) = chart_with_visit();
-    let n = c
-        .save_note(nurse, v, None, &body("安全な内容"), t(1))
-        .unwrap();
+    let n = c.save_note(nurse, v, None, &body("安全な内容"), t(1)).unwrap();
     // 123456789018 has a valid check digit.
-    let err = c
-        .save_note(nurse, v, Some(n), &body("番号 123456789018 を控えた"), t(2))
-        .unwrap_err();
+    let err = c.save_note(nurse, v, Some(n), &body("番号 123456789018 を控えた"), t(2)).unwrap_err();
     assert!(matches!(err, CoreError::LooksLikeIndividualNumber));
-    assert_eq!(
-        c.read().unwrap().note(n).unwrap().body.subjective,
-        "安全な内容"
-    );
+    assert_eq!(c.read().unwrap().note(n).unwrap().body.subjective, "安全な内容");
 }
 
 #[test]
 fn bad_vitals_are_refused_with_the_field_named() {
     let (mut c, v, _) = chart_with_visit();
-    let err = c
-        .record_vitals(
-            v,
-            &Vitals {
-                spo2: Some(140),
-                ..Default::default()
-            },
-            t(1),
-        )
-        .unwrap_err();
+    let err = c.record_vitals(v, &Vitals { spo2: Some(140), ..Default::default() }, t(1)).unwrap_err();
     assert!(matches!(err, CoreError::InvalidInput { field: "spo2", .. }));
     assert!(!err.user_message().en.is_empty());
 }
@@ -308,10 +219,7 @@ fn consent_and_qualification_round_trip() {
         consent_surgery: true,
         consent_date: Some(t(1).date_naive()),
         consent_valid_until: chrono::NaiveDate::from_ymd_opt(2027, 2, 28),
-        demographics: Demographics {
-            name: "試験 太郎".into(),
-            ..Default::default()
-        },
+        demographics: Demographics { name: "試験 太郎".into(), ..Default::default() },
     };
     c.record_qualification(&q).unwrap();
     let chart = c.read().unwrap();
