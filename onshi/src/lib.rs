@@ -12,6 +12,7 @@
 //! Must never: model, read or store a 個人番号; log patient data or PINs; do I/O outside
 //! the simulator's optional fixture loading and the file bridge.
 
+pub mod bridge;
 pub mod clock;
 pub mod codes;
 pub mod consent;
