@@ -151,13 +151,15 @@ pub enum Poll {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BridgeOptions {
     pub write: WriteOptions,
-    /// Polls a broken result file must stay unchanged before it is reported as malformed.
+    /// A broken result file is reported as malformed only once it has stayed unchanged for
+    /// this many polls *and* for `settle_time` (a writer may stall between its halves).
     pub settle_polls: u32,
+    pub settle_time: std::time::Duration,
 }
 
 impl Default for BridgeOptions {
     fn default() -> Self {
-        Self { write: WriteOptions::default(), settle_polls: 10 }
+        Self { write: WriteOptions::default(), settle_polls: 10, settle_time: std::time::Duration::from_secs(3) }
     }
 }
 
@@ -220,9 +222,19 @@ pub struct Bridge {
     clock: Arc<dyn Clock>,
     options: BridgeOptions,
     /// Broken result files seen: (length, content hash, unchanged polls).
-    broken: Mutex<HashMap<String, (usize, u64, u32)>>,
+    broken: Mutex<HashMap<String, Broken>>,
     /// Last sequence used (day, seq): names are never reused within a process.
     last_seq: Mutex<(String, u32)>,
+}
+
+/// A broken result file being watched: its length and hash, since when and for how many polls
+/// it has been unchanged.
+#[derive(Debug, Clone, Copy)]
+struct Broken {
+    len: usize,
+    hash: u64,
+    since: std::time::Instant,
+    polls: u32,
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -307,14 +319,13 @@ impl Bridge {
             Err(error) => {
                 // Possibly still being written: wait until it stops changing.
                 let mut broken = self.lock_broken();
-                let key = (bytes.len(), hash(&bytes));
-                let entry = broken.entry(h.result_file()).or_insert((key.0, key.1, 0));
-                if (entry.0, entry.1) == key {
-                    entry.2 += 1;
-                } else {
-                    *entry = (key.0, key.1, 1);
+                let fresh = Broken { len: bytes.len(), hash: hash(&bytes), since: std::time::Instant::now(), polls: 0 };
+                let entry = broken.entry(h.result_file()).or_insert(fresh);
+                if (entry.len, entry.hash) != (fresh.len, fresh.hash) {
+                    *entry = fresh;
                 }
-                if entry.2 >= self.options.settle_polls {
+                entry.polls += 1;
+                if entry.polls >= self.options.settle_polls && entry.since.elapsed() >= self.options.settle_time {
                     broken.remove(&h.result_file());
                     return Err(BridgeError::Malformed { file: h.result_file(), error });
                 }
@@ -323,7 +334,7 @@ impl Bridge {
         }
     }
 
-    fn lock_broken(&self) -> std::sync::MutexGuard<'_, HashMap<String, (usize, u64, u32)>> {
+    fn lock_broken(&self) -> std::sync::MutexGuard<'_, HashMap<String, Broken>> {
         self.broken.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -33,7 +33,11 @@ fn rig(config: SimConfig) -> Rig {
     // The first visit happened through the simulator (the tablet's path).
     assert!(sim.first_visit(&pin_request("vc-01", 1, start())).consent_id.is_some());
     clock.set(jst().with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap().with_timezone(&Utc));
-    let bridge = Bridge::new(folder.clone(), clock.clone(), BridgeOptions { settle_polls: 3, ..Default::default() });
+    let bridge = Bridge::new(
+        folder.clone(),
+        clock.clone(),
+        BridgeOptions { settle_polls: 3, settle_time: StdDuration::ZERO, ..Default::default() },
+    );
     Rig { _dir: dir, folder, clock, sim, bridge }
 }
 
@@ -186,7 +190,7 @@ fn shift_jis_requests_get_shift_jis_answers() {
         r.clock.clone(),
         BridgeOptions {
             write: WriteOptions { encoding: XmlEncoding::ShiftJis, ..Default::default() },
-            settle_polls: 3,
+            ..Default::default()
         },
     );
     let h =
@@ -222,7 +226,10 @@ fn header_failures_and_timeouts() {
 
 #[test]
 fn bulk_pull_against_a_running_emulator() {
-    let r = rig(SimConfig { bulk_pending_fetches: 2, ..SimConfig::default() });
+    let mut r = rig(SimConfig { bulk_pending_fetches: 2, ..SimConfig::default() });
+    // Real threads: a half-written result may sit unchanged for many polls while the emulator
+    // sleeps, so settle by time as in production.
+    r.bridge = Bridge::new(r.folder.clone(), r.clock.clone(), BridgeOptions::default());
     // A second patient consents a few days later.
     r.clock.set(start().with_timezone(&Utc) + Duration::days(4));
     assert!(r.sim.first_visit(&pin_request("vc-02", 2, start() + Duration::days(4))).consent_id.is_some());
