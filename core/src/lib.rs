@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod model;
 pub mod store;
+pub mod synth;
 
 pub use error::{CoreError, Result, UserMessage};
 pub use store::keys::{DataKey, FileFallback, KeyProtection, KeyWrapper};

@@ -18,6 +18,8 @@ const CONTAINERS: [&str; 6] = ["patient", "quals", "qreqs", "consents", "visits"
 #[derive(Debug)]
 pub struct ChartDoc {
     doc: AutoCommit,
+    /// Deterministic ids for the synthetic clinic generator; random otherwise.
+    ids: Option<rand_chacha::ChaCha8Rng>,
 }
 
 impl ChartDoc {
@@ -33,12 +35,34 @@ impl ChartDoc {
             }
             Ok(())
         })?;
-        Ok(Self { doc })
+        Ok(Self { doc, ids: None })
     }
 
     /// Wrap a loaded document.
     pub fn from_automerge(doc: AutoCommit) -> Self {
-        Self { doc }
+        Self { doc, ids: None }
+    }
+
+    /// Make ids and the Automerge actor deterministic (synthetic data only).
+    pub(crate) fn seed_ids(&mut self, seed: u64) {
+        use rand::{RngCore, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut actor = [0u8; 16];
+        rng.fill_bytes(&mut actor);
+        self.doc.set_actor(automerge::ActorId::from(actor.to_vec()));
+        self.ids = Some(rng);
+    }
+
+    fn fresh_id(&mut self) -> uuid::Uuid {
+        use rand::RngCore;
+        match &mut self.ids {
+            Some(rng) => {
+                let mut b = [0u8; 16];
+                rng.fill_bytes(&mut b);
+                uuid::Builder::from_random_bytes(b).into_uuid()
+            }
+            None => uuid::Uuid::new_v4(),
+        }
     }
 
     pub fn automerge(&mut self) -> &mut AutoCommit {
@@ -108,7 +132,7 @@ impl ChartDoc {
     /// Ask the gateway for a 再照会 (decision 5). Answered by [`Self::record_qualification`]
     /// with the same id.
     pub fn request_qualification(&mut self, by: StaffId, at: DateTime<Utc>) -> Result<QualificationId> {
-        let id = QualificationId::new();
+        let id = QualificationId(self.fresh_id());
         let reqs = self.container("qreqs")?;
         let m = self.doc.put_object(&reqs, id.to_string(), ObjType::Map)?;
         self.doc.put(&m, "at", millis(at))?;
@@ -275,7 +299,7 @@ impl ChartDoc {
             }
             None => {
                 self.visit_obj(visit)?;
-                let id = NoteId::new();
+                let id = NoteId(self.fresh_id());
                 self.new_version(id, id, 1, visit, None, "", author, body, at)?;
                 id
             }
@@ -364,7 +388,7 @@ impl ChartDoc {
                 return Err(CoreError::NoteAlreadyCorrected);
             }
         }
-        let id = NoteId::new();
+        let id = NoteId(self.fresh_id());
         self.new_version(id, thread, version + 1, visit, Some(note), reason, author, body, at)?;
         commit(&mut self.doc, "correct note", at);
         Ok(id)

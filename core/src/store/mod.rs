@@ -927,6 +927,28 @@ impl Store {
         Ok(patient)
     }
 
+    /// Store a whole roster month in one go (demo data, bootstrap) and rebuild its projection.
+    pub fn import_roster(&mut self, actor: &Actor, month: &str, roster: &mut RosterMonthDoc) -> Result<()> {
+        let (visits, _) = roster.read()?;
+        let snapshot = roster.automerge().save();
+        let id = roster_doc_id(month);
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO documents(doc_id, kind, snapshot, snapshot_bytes) VALUES (?1, 'roster', ?2, ?3)
+             ON CONFLICT(doc_id) DO UPDATE SET snapshot = excluded.snapshot, snapshot_bytes = excluded.snapshot_bytes",
+            params![id, snapshot, snapshot.len() as i64],
+        )?;
+        for v in &visits {
+            project_roster_visit(&tx, month, v)?;
+        }
+        audit::append(&tx, actor, AuditAction::Edit, &id, "import", now)?;
+        tx.commit()?;
+        self.cache.remove(&id);
+        self.lru.retain(|k| k != &id);
+        Ok(())
+    }
+
     // ---------------------------------------------------------------- audit, logs, checks
 
     pub fn verify_audit(&self) -> Result<AuditVerification> {
