@@ -129,7 +129,7 @@ fn declared_encoding(bytes: &[u8]) -> Option<XmlEncoding> {
     let decl = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
     let pos = decl.find("encoding")?;
     let rest = decl[pos + 8..].trim_start().strip_prefix('=')?.trim_start();
-    let quote = rest.chars().next()?;
+    let quote = rest.chars().next().filter(|q| *q == '"' || *q == '\'')?;
     let value = rest[1..].split(quote).next()?;
     Some(match value {
         "shift_jis" | "shift-jis" | "sjis" | "x-sjis" | "windows-31j" | "cp932" | "ms932" => XmlEncoding::ShiftJis,
@@ -525,7 +525,7 @@ fn read_result(f: &Fields) -> Result<ResultOfQualificationConfirmation, XmlError
     for name in names {
         for suffix in ["ConsFlg", "ConsTime", "AvailableTime"] {
             if let Some(p) = name.strip_suffix(suffix)
-                && !p.is_empty()
+                && is_xml_name(p)
                 && !NON_INFO_CONSENT_PREFIXES.contains(&p)
                 && !prefixes.contains(&p)
             {
@@ -544,6 +544,8 @@ fn read_result(f: &Fields) -> Result<ResultOfQualificationConfirmation, XmlError
             })
         })
         .collect::<Result<_, XmlError>>()?;
+    // Items whose elements were all empty carry nothing.
+    info_consents.retain(|c| c.cons_flg.is_some() || c.cons_time.is_some() || c.available_time.is_some());
     info_consents.sort_by(|a, b| a.item.cmp(&b.item));
     Ok(ResultOfQualificationConfirmation {
         insured_card_classification: f.code("InsuredCardClassification")?,
@@ -616,7 +618,7 @@ impl Out {
     fn leaf(&mut self, name: &str, value: Option<&str>) {
         if let Some(v) = value {
             self.start(name);
-            let _ = self.w.write_event(Event::Text(BytesText::new(v)));
+            let _ = self.w.write_event(Event::Text(BytesText::from_escaped(escape_text(v))));
             self.end(name);
         }
     }
@@ -655,7 +657,7 @@ pub fn write(msg: &XmlMsg, opts: WriteOptions) -> Vec<u8> {
         XmlEncoding::ShiftJis => {
             // The writer produced UTF-8 (it only ever sees &str).
             let s = String::from_utf8_lossy(&text);
-            encoding_rs::SHIFT_JIS.encode(&s).0.into_owned()
+            encoding_rs::SHIFT_JIS.encode(&sjis_safe(&s)).0.into_owned()
         }
     }
 }
@@ -807,4 +809,43 @@ fn is_xml_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// Escapes text content: the XML specials, and CR (which a reader would turn into LF).
+fn escape_text(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Replaces characters that Shift_JIS cannot carry *unchanged* by character references.
+/// (Windows-31J maps e.g. U+2212 MINUS SIGN to the bytes of U+FF0D and U+00A5 to a
+/// backslash, so a name or address would come back different.) Only text content holds
+/// non-ASCII characters here, where references are valid.
+fn sjis_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        if c.is_ascii() && c != '\\' && c != '~' {
+            out.push(c);
+            continue;
+        }
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(c.encode_utf8(&mut buf));
+        let back = encoding_rs::SHIFT_JIS.decode_without_bom_handling(&bytes).0;
+        let mut chars = back.chars();
+        if !unmappable && chars.next() == Some(c) && chars.next().is_none() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("&#x{:X};", c as u32));
+        }
+    }
+    out
 }

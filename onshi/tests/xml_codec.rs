@@ -214,3 +214,38 @@ fn bulk_units_round_trip() {
     let back = xml::parse(&xml::write(&msg, WriteOptions::default())).unwrap();
     assert_eq!(back, msg);
 }
+
+#[test]
+fn text_that_encodings_would_alter_survives() {
+    // U+2212 and U+00A5 do not survive Shift_JIS as themselves; CR would become LF; the
+    // XML specials must be escaped.
+    let tricky = "東京都模擬区1−2−3 ¥100 ‾ ～ a\\b <&> \"q\" 'a' x\ry";
+    let mut msg = XmlMsg::default();
+    msg.message_body
+        .result_list
+        .push(ResultOfQualificationConfirmation { address: Some(tricky.into()), ..Default::default() });
+    for encoding in [XmlEncoding::Utf8, XmlEncoding::ShiftJis] {
+        let bytes = xml::write(&msg, WriteOptions { encoding, ..Default::default() });
+        let back = xml::parse(&bytes).unwrap();
+        assert_eq!(back.message_body.result_list[0].address.as_deref(), Some(tricky), "{encoding:?}");
+    }
+}
+
+#[test]
+fn empty_and_foreign_consent_elements_do_not_break_round_trips() {
+    let text = "<XmlMsg><MessageHeader/><MessageBody><ResultList><ResultOfQualificationConfirmation>\
+        <FooInfoAvailableTime></FooInfoAvailableTime><薬ConsFlg>1</薬ConsFlg>\
+        </ResultOfQualificationConfirmation></ResultList></MessageBody></XmlMsg>";
+    let msg = xml::parse(text.as_bytes()).unwrap();
+    assert!(msg.message_body.result_list[0].info_consents.is_empty());
+    assert_eq!(xml::parse(&xml::write(&msg, WriteOptions::default())).unwrap(), msg);
+}
+
+#[test]
+fn fuzz_regressions() {
+    // A non-ASCII byte where the declaration's quote should be (found by cargo fuzz).
+    let decl = b"<?xml version=\"1.0\" encoding=\xde\xafTF-8\"?><XmlMsg><MessageHeader/></XmlMsg>";
+    assert!(xml::parse(decl).is_ok());
+    let no_quote = b"<?xml version=\"1.0\" encoding=UTF-8?><XmlMsg><MessageHeader/></XmlMsg>";
+    assert!(xml::parse(no_quote).is_ok());
+}
