@@ -34,6 +34,12 @@ impl<T: Transport> Card<T> {
         &self.transport
     }
 
+    pub fn transport_mut(&mut self) -> &mut T {
+        // Commands sent directly bypass the selection cache, so forget it.
+        self.selected = None;
+        &mut self.transport
+    }
+
     pub fn into_transport(self) -> T {
         self.transport
     }

@@ -30,7 +30,7 @@ pub use error::CardError;
 pub use holders::{
     CardMaterial, DEMO_HOLDER, SyntheticCardHolder, TEST_CA_CERT, synthetic_card, synthetic_holders, wareki_yymmdd,
 };
-pub use pcsc_reader::{PcscReader, list_readers};
+pub use pcsc_reader::{PcscReader, list_readers, reader_has_card};
 pub use photo::{FacePhoto, jpeg2000_to_png};
 pub use secret::{AuthPin, VerificationCodeB};
 pub use transport::Transport;

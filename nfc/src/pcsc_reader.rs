@@ -105,6 +105,16 @@ impl PcscReader {
     }
 }
 
+/// Whether the named reader holds a card, without connecting to it.
+pub fn reader_has_card(reader: &str) -> Result<bool, CardError> {
+    let ctx = establish()?;
+    let name = CString::new(reader).map_err(|_| CardError::ReaderNotFound(reader.to_string()))?;
+    present(&ctx, &name).map_err(|e| match e {
+        CardError::ReaderFailure(_) => CardError::ReaderNotFound(reader.to_string()),
+        other => other,
+    })
+}
+
 fn present(ctx: &Context, name: &CStr) -> Result<bool, CardError> {
     let mut states = [ReaderState::new(name.to_owned(), State::UNAWARE)];
     ctx.get_status_change(Duration::ZERO, &mut states).map_err(map_context_error)?;
@@ -143,19 +153,33 @@ fn wait_for_card(ctx: &Context, readers: &[CString], wait: Duration) -> Result<(
     }
 }
 
+impl PcscReader {
+    /// After a failed or empty exchange: if the card has left (pcscd may take one poll to
+    /// notice), that is what the user must fix; otherwise it is a reader problem.
+    fn classify_failure(&self, detail: String) -> CardError {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            if !self.card_present() {
+                return CardError::CardRemoved;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        CardError::ReaderFailure(detail)
+    }
+}
+
 impl Transport for PcscReader {
     fn transmit(&mut self, apdu: CheckedApdu<'_>) -> Result<Vec<u8>, CardError> {
         let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
         match self.card.transmit(apdu.bytes(), &mut buf) {
-            Ok(resp) => Ok(resp.to_vec()),
+            Ok(resp) if resp.len() >= 2 => Ok(resp.to_vec()),
+            // vpcd answers a card lost mid-command with an empty response.
+            Ok(_) => Err(self.classify_failure("empty response".into())),
             Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard | pcsc::Error::ResetCard) => {
                 Err(CardError::CardRemoved)
             }
             Err(pcsc::Error::Timeout) => Err(CardError::Timeout),
-            // Other failures (vpcd reports a lost card as a failed transaction): if the card
-            // has gone, say so, since that is what the user must fix.
-            Err(_) if !self.card_present() => Err(CardError::CardRemoved),
-            Err(e) => Err(map_context_error(e)),
+            Err(e) => Err(self.classify_failure(e.to_string())),
         }
     }
 }

@@ -1,1 +1,3 @@
 //! End-to-end test support shared by the integration tests and `houmon-bench`.
+
+pub mod card_env;

@@ -1,0 +1,60 @@
+# Shared by scripts/*.sh: system packages, the Rust check, pcscd. Source it; don't run it.
+
+# Debian packages the project needs: PC/SC and the virtual reader driver, the PC/SC headers,
+# the JPEG 2000 tools that rebuild the test photos.
+HOUMON_APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config libopenjp2-tools build-essential ca-certificates)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_system_packages() {
+  local missing=()
+  for p in "${HOUMON_APT_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+require_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "Rust (cargo) がありません。rustup で Rust 1.92 以上を入れてください。/ Rust is missing: install Rust >= 1.92 with rustup." >&2
+    exit 1
+  fi
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/houmon/target}"
+  export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+}
+
+# Starts pcscd (with the vpcd virtual reader) unless one is already running; stop_pcscd
+# stops only a pcscd this script started.
+HOUMON_PCSCD_PID=""
+start_pcscd() {
+  if pgrep -x pcscd >/dev/null 2>&1; then
+    echo "== using the pcscd that is already running"
+    return
+  fi
+  as_root mkdir -p /run/pcscd
+  as_root pcscd --foreground --error >"${TMPDIR:-/tmp}/houmon-pcscd.log" 2>&1 &
+  HOUMON_PCSCD_PID=$!
+  for _ in $(seq 100); do
+    [ -S /run/pcscd/pcscd.comm ] && return
+    sleep 0.1
+  done
+  echo "pcscd が起動しませんでした / pcscd did not start:" >&2
+  cat "${TMPDIR:-/tmp}/houmon-pcscd.log" >&2
+  exit 1
+}
+
+stop_pcscd() {
+  if [ -n "$HOUMON_PCSCD_PID" ]; then
+    as_root pkill -P "$HOUMON_PCSCD_PID" 2>/dev/null || true
+    as_root kill "$HOUMON_PCSCD_PID" 2>/dev/null || true
+    as_root pkill -x pcscd 2>/dev/null || true
+    wait "$HOUMON_PCSCD_PID" 2>/dev/null || true
+    HOUMON_PCSCD_PID=""
+  fi
+}

@@ -1,0 +1,88 @@
+//! `houmon-bench`: benchmarks on fixed synthetic data. Each subcommand prints progress on
+//! stderr and ends with one JSON line of figures on stdout.
+
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use houmon_nfc::vpcd::VpcdOptions;
+use houmon_nfc::{AuthPin, Card, Transport, VirtualCard, VirtualTransport, jpki};
+use houmon_tests::card_env::PlacedCard;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "houmon-bench", about = "Houmon benchmarks (one JSON line of figures per run)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The PIN-mode sequence (certificate, tries, VERIFY, sign) through pcscd + vpcd.
+    Card {
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Runs the sequence `iterations` times, each as a fresh session (nothing cached on the card
+/// side but the PC/SC connection); returns APDUs per sequence and sorted durations.
+fn run_sequences<T: Transport>(transport: &mut T, iterations: usize) -> (u32, Vec<Duration>) {
+    let pin = AuthPin::parse("1234").expect("demo PIN");
+    let digest = [0x5Au8; 32];
+    let mut times = Vec::with_capacity(iterations);
+    let mut apdus = 0;
+    for _ in 0..iterations {
+        let start = Instant::now();
+        let mut card = Card::new(&mut *transport);
+        let signed = jpki::pin_mode_sign(&mut card, &pin, &digest, false).expect("sequence succeeds");
+        times.push(start.elapsed());
+        apdus = signed.apdus;
+    }
+    times.sort();
+    (apdus, times)
+}
+
+fn bench_card(iterations: usize) -> Result<(), String> {
+    let card = VirtualCard::new(houmon_nfc::DEMO_HOLDER).map_err(|e| e.to_string())?;
+    let placed = PlacedCard::place(card, VpcdOptions::default())
+        .ok_or("pcscd with vsmartcard-vpcd is not running (see README: scripts/test-all.sh starts it)")?;
+    let mut card = placed.connect().map_err(|e| e.to_string())?;
+    // Warm up the connection and the virtual card before timing.
+    run_sequences(&mut *card.transport_mut(), 5);
+    eprintln!("card: {iterations} PIN-mode sequences through pcscd …");
+    let (apdus, times) = run_sequences(&mut *card.transport_mut(), iterations);
+    // The same sequence with no PC/SC underneath: our software plus the virtual card's RSA.
+    let mut in_process = VirtualTransport::new(VirtualCard::new(houmon_nfc::DEMO_HOLDER).map_err(|e| e.to_string())?);
+    let (_, local) = run_sequences(&mut in_process, iterations);
+    println!(
+        "{}",
+        json!({
+            "apdus": apdus,
+            "sequence_ms_p50": percentile(&times, 0.50),
+            "sequence_ms_p95": percentile(&times, 0.95),
+            "iterations": iterations,
+            "in_process_ms_p50": percentile(&local, 0.50),
+            "in_process_ms_p95": percentile(&local, 0.95),
+        })
+    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let result = match Cli::parse().command {
+        Bench::Card { iterations } => bench_card(iterations.max(1)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("houmon-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
