@@ -94,10 +94,7 @@ fn the_firewall_keeps_individual_number_requests_off_the_wire() {
     let log = virtual_card.command_log();
     let log = log.lock().unwrap();
     assert!(!log.is_empty());
-    assert!(
-        log.iter().all(|c| c.header[1] != 0xA4 || c.header[2] == 0x04),
-        "no SELECT EF reached the card: {log:?}"
-    );
+    assert!(log.iter().all(|c| c.header[1] != 0xA4 || c.header[2] == 0x04), "no SELECT EF reached the card: {log:?}");
 }
 
 #[test]
