@@ -8,6 +8,8 @@
 //! - [`digest`]: the canonical consent digest the card signs at a first visit.
 //! - [`sim`]: a deterministic simulator of the national side (demo, training, tests).
 //! - [`bridge`]: the file interface to a clinic's 資格確認端末, and a terminal emulator.
+//! - [`source`]: simulator or terminal behind one type, for the gateway.
+//! - [`outcome`]: an answer read as one clear outcome (valid, consent expired, …).
 //!
 //! Must never: model, read or store a 個人番号; log patient data or PINs; do I/O outside
 //! the simulator's optional fixture loading and the file bridge.
@@ -19,7 +21,9 @@ pub mod consent;
 pub mod digest;
 pub mod kana;
 pub mod numbers;
+pub mod outcome;
 pub mod sim;
+pub mod source;
 pub mod types;
 pub mod xml;
 

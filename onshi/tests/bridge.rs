@@ -8,8 +8,11 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use houmon_onshi::bridge::*;
 use houmon_onshi::clock::ManualClock;
 use houmon_onshi::codes::*;
+use houmon_onshi::consent::VisitKind;
 use houmon_onshi::consent::jst;
+use houmon_onshi::outcome::{QualificationOutcome, interpret};
 use houmon_onshi::sim::*;
+use houmon_onshi::source::{QualificationSource, SourceError};
 use houmon_onshi::types::*;
 use houmon_onshi::xml::{self, WriteOptions, XmlEncoding};
 use std::fs;
@@ -259,4 +262,37 @@ fn bulk_pull_against_a_running_emulator() {
     // Everything the exchange wrote was collected.
     assert!(files(r.folder.req()).is_empty());
     assert!(files(r.folder.res()).is_empty());
+}
+
+#[test]
+fn simulator_and_terminal_sources_agree() {
+    let r = rig(SimConfig::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut term = emulator(&r, EmulatorOptions { split_writes: true, ..Default::default() });
+    let stop2 = stop.clone();
+    let t = std::thread::spawn(move || term.run(StdDuration::from_millis(2), &stop2, |_| {}));
+    let terminal = QualificationSource::Terminal {
+        bridge: Arc::new(Bridge::new(r.folder.clone(), r.clock.clone(), BridgeOptions::default())),
+        poll_interval: StdDuration::from_millis(2),
+        timeout: StdDuration::from_secs(20),
+    };
+    let simulated = QualificationSource::Simulator(r.sim.clone());
+    let req = ReinquiryRequest {
+        medical_institution_code: clinic(),
+        search: vc01_search(&r),
+        visit_kind: VisitKind::HomeMedical,
+        arbitrary_file_identifier: Some("SRC".into()),
+    };
+    let via_files = terminal.reinquire(&req);
+    let direct = simulated.reinquire(&req).unwrap();
+    // A real terminal cannot take a first visit from the app.
+    let fv = terminal.first_visit(&pin_request("vc-02", 9, start()));
+    stop.store(true, Ordering::Relaxed);
+    t.join().unwrap().unwrap();
+    let via_files = via_files.unwrap();
+    assert_eq!(via_files.message_body.result_list, direct.message_body.result_list);
+    assert!(matches!(interpret(&via_files), QualificationOutcome::Valid { .. }));
+    let e = fv.unwrap_err();
+    assert!(matches!(e, SourceError::FirstVisitUnsupported));
+    assert!(e.message_ja().contains("マイナ在宅受付Web"));
 }

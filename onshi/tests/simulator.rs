@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use houmon_onshi::codes::*;
 use houmon_onshi::consent::{ConsentStatus, VisitKind, jst};
 use houmon_onshi::digest::{ConsentRecord, IdentityMode, certificate_sha256, consent_message};
+use houmon_onshi::outcome::{QualificationOutcome, interpret};
 use houmon_onshi::sim::*;
 use houmon_onshi::types::*;
 use houmon_onshi::{MedicalInstitutionCode, xml};
@@ -361,5 +362,32 @@ fn result_codes_are_distinct_and_explained() {
         assert!(seen.insert(c.code()));
         assert!(c.code().starts_with("HSIM-"));
         assert!(c.message_ja().ends_with('。'));
+    }
+}
+
+#[test]
+fn answers_read_as_clear_outcomes() {
+    let (clock, sim) = setup(SimConfig::default());
+    let rq = reinquiry_for(&sim, "vc-01", VisitKind::HomeMedical);
+    assert_eq!(interpret(&sim.reinquire(&rq)), QualificationOutcome::NoConsent);
+    let first = sim.first_visit(&pin_request("vc-01", 90, start()));
+    assert!(matches!(interpret(&first.answer), QualificationOutcome::Valid { .. }));
+    clock.set(at(2027, 6, 1));
+    let expired = interpret(&sim.reinquire(&rq));
+    assert_eq!(expired, QualificationOutcome::ConsentExpired);
+    assert!(expired.message_ja().contains("やり直してください"));
+    let mut unknown = rq.clone();
+    unknown.search.insured_identification_number = Some("1".into());
+    assert_eq!(interpret(&sim.reinquire(&unknown)), QualificationOutcome::NotFound);
+    assert_eq!(
+        interpret(&sim.reinquire(&reinquiry_for(&sim, "sp-120", VisitKind::HomeMedical))),
+        QualificationOutcome::MultipleMatches
+    );
+    match interpret(&sim.first_visit(&pin_request("vc-05", 91, at(2027, 6, 1).with_timezone(&jst()))).answer) {
+        QualificationOutcome::Error { code, message } => {
+            assert_eq!(code, "HSIM-E102");
+            assert!(message.contains("有効期限"));
+        }
+        other => panic!("{other:?}"),
     }
 }
