@@ -391,3 +391,29 @@ fn answers_read_as_clear_outcomes() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn card_style_signature_over_digest_info_equals_ring_signature() {
+    // The card is given DigestInfo(SHA-256, consent_digest) and applies raw PKCS#1 v1.5 with
+    // its key; ring hashes the message itself. Both are deterministic, so they must be equal.
+    use houmon_onshi::digest::{consent_digest, digest_info};
+    use rsa::pkcs8::DecodePrivateKey;
+    let record = record("vc-01", houmon_onshi::digest::IdentityMode::Pin);
+    let nonce = [42u8; 32];
+    let digest = consent_digest(&record, &nonce, &start()).unwrap();
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(&fixture("card-vc-01.key.pk8")).unwrap();
+    let card_sig = key.sign(rsa::Pkcs1v15Sign::new_unprefixed(), &digest_info(&digest)).unwrap();
+    let msg = houmon_onshi::digest::consent_message(&record, &nonce, &start()).unwrap();
+    assert_eq!(card_sig, sign("vc-01", &msg));
+    // And the simulator accepts the card-style signature.
+    let (_clock, sim) = setup(SimConfig::default());
+    let req = FirstVisitRequest {
+        record,
+        nonce: nonce.to_vec(),
+        signed_at: start(),
+        certificate_der: cert("vc-01"),
+        proof: IdentityProof::Pin { signature: card_sig },
+        arbitrary_file_identifier: None,
+    };
+    assert!(sim.first_visit(&req).consent_id.is_some());
+}
