@@ -1,5 +1,5 @@
 //! The 資格確認端末 XML codec: [`parse`] bytes (UTF-8 or Shift_JIS) into an [`XmlMsg`] and
-//! [`write`] one back.
+//! [`write()`] one back.
 //!
 //! Parsing goes through a small element tree, so elements may come in any order and unknown
 //! elements are skipped. Malformed input is an [`XmlError`] whose `path` names the element
@@ -595,7 +595,7 @@ fn ratio(f: &Fields, name: &str) -> Result<Option<ContributionRatio>, XmlError> 
 
 // ---------------------------------------------------------------- types → XML
 
-/// Options for [`write`].
+/// Options for [`write()`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteOptions {
     pub encoding: XmlEncoding,

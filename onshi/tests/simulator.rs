@@ -417,3 +417,19 @@ fn card_style_signature_over_digest_info_equals_ring_signature() {
     };
     assert!(sim.first_visit(&req).consent_id.is_some());
 }
+
+#[test]
+fn state_survives_a_restart() {
+    let (clock, sim) = setup(SimConfig::default());
+    let req = pin_request("vc-01", 100, start());
+    let first = sim.first_visit(&req);
+    let json = serde_json::to_string(&sim.export_state()).unwrap();
+    // A new process: same clock, state restored from JSON.
+    let (c2, again) = setup(SimConfig::default());
+    again.import_state(serde_json::from_str(&json).unwrap());
+    assert_eq!(again.first_visit(&req), first, "idempotency survives");
+    clock.set(at(2026, 12, 5));
+    c2.set(at(2026, 12, 5));
+    let rq = reinquiry_for(&again, "vc-01", VisitKind::HomeMedical);
+    assert_eq!(again.reinquire(&rq).message_body.result_list, sim.reinquire(&rq).message_body.result_list);
+}

@@ -244,7 +244,7 @@ pub struct ConsentView {
     pub status: ConsentStatus,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ConsentEntry {
     id: String,
     person_id: String,
@@ -253,7 +253,7 @@ struct ConsentEntry {
     timeline: ConsentTimeline,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Bulk {
     institution: MedicalInstitutionCode,
     from: NaiveDate,
@@ -261,9 +261,10 @@ struct Bulk {
     fetches: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct State {
     consents: Vec<ConsentEntry>,
+    #[serde(with = "nonce_map")]
     nonces: HashMap<Vec<u8>, ([u8; 32], FirstVisitOutcome)>,
     bulks: HashMap<String, Bulk>,
     next_reception: u32,
@@ -338,6 +339,18 @@ impl Simulator {
                 ..Default::default()
             },
         }
+    }
+
+    /// The simulator's state (registered consents, used nonces, pending bulk requests), so a
+    /// training gateway can keep it across restarts. It describes synthetic people only, but
+    /// store it like patient data all the same (encrypted).
+    pub fn export_state(&self) -> SimSnapshot {
+        SimSnapshot(self.state().clone())
+    }
+
+    /// Replaces the state with one from [`Self::export_state`].
+    pub fn import_state(&self, snapshot: SimSnapshot) {
+        *self.state() = snapshot.0;
     }
 
     // ------------------------------------------------------------ first visit
@@ -759,6 +772,37 @@ fn synthetic_dispensing(person_id: &str, today: NaiveDate) -> Vec<DispensingReco
         }
     }
     out
+}
+
+/// Opaque, serialisable simulator state (see [`Simulator::export_state`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimSnapshot(State);
+
+mod nonce_map {
+    use super::FirstVisitOutcome;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::HashMap;
+    type Map = HashMap<Vec<u8>, ([u8; 32], FirstVisitOutcome)>;
+    pub fn serialize<S: Serializer>(m: &Map, s: S) -> Result<S::Ok, S::Error> {
+        // Sorted, so the same state always serialises the same way.
+        let mut v: Vec<(String, String, &FirstVisitOutcome)> =
+            m.iter().map(|(k, (fp, o))| (hex::encode(k), hex::encode(fp), o)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map, D::Error> {
+        let v: Vec<(String, String, FirstVisitOutcome)> = Vec::deserialize(d)?;
+        v.into_iter()
+            .map(|(k, fp, o)| {
+                let k = hex::decode(k).map_err(serde::de::Error::custom)?;
+                let fp: [u8; 32] = hex::decode(fp)
+                    .map_err(serde::de::Error::custom)?
+                    .try_into()
+                    .map_err(|_| serde::de::Error::custom("fingerprint must be 32 bytes"))?;
+                Ok((k, (fp, o)))
+            })
+            .collect()
+    }
 }
 
 /// What the simulator needs from a verified certificate.
