@@ -73,7 +73,7 @@ fn terminal_sim_answers_files_in_a_folder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("req")).unwrap();
     // A 再照会 for someone without consent: answered with the consent error, not a crash.
-    let req = r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader><MedicalInstitutionCode>3410712362</MedicalInstitutionCode><ArbitraryFileIdentifier>CLI</ArbitraryFileIdentifier></MessageHeader><MessageBody><QualificationConfirmSearchInfo><InsurerNumber>00138057</InsurerNumber><InsuredIdentificationNumber>1</InsuredIdentificationNumber></QualificationConfirmSearchInfo></MessageBody></XmlMsg>"#;
+    let req = r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader><MedicalInstitutionCode>3410712362</MedicalInstitutionCode><ArbitraryFileIdentifier>CLI</ArbitraryFileIdentifier></MessageHeader><MessageBody><QualificationConfirmSearchInfo><InsurerNumber>00138057</InsurerNumber><InsuredIdentificationNumber>1</InsuredIdentificationNumber><Birthdate>19400101</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>"#;
     std::fs::write(dir.path().join("req/OQSsiquc01req_202611210001.xml"), req).unwrap();
     std::fs::write(dir.path().join("req/OQSsiquc01req_202611210002.xml"), "<XmlMsg><Mess").unwrap();
     let out = bin()

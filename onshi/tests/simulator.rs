@@ -255,6 +255,13 @@ fn revoked_consent_and_urgent_calls() {
     let mut other = rq.clone();
     other.medical_institution_code = MedicalInstitutionCode::parse_valid("0110113719").unwrap();
     assert_eq!(code_of(&sim.reinquire(&other)), Some(SimResultCode::ConsentMissing.code()));
+    // Incomplete or invalid requests are refused, not guessed at.
+    let mut no_birth = rq.clone();
+    no_birth.search.birthdate = None;
+    assert_eq!(code_of(&sim.reinquire(&no_birth)), Some(SimResultCode::RequestInvalid.code()));
+    let mut bad_inst = rq.clone();
+    bad_inst.medical_institution_code = MedicalInstitutionCode::parse("3410712363").unwrap();
+    assert_eq!(code_of(&sim.reinquire(&bad_inst)), Some(SimResultCode::RequestInvalid.code()));
 }
 
 #[test]

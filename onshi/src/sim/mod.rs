@@ -367,7 +367,9 @@ impl Simulator {
         let Ok(message) = consent_message(&req.record, &req.nonce, &req.signed_at) else {
             return refuse(SimResultCode::RequestInvalid);
         };
-        if certificate_sha256(&req.certificate_der) != req.record.certificate_sha256 {
+        if certificate_sha256(&req.certificate_der) != req.record.certificate_sha256
+            || req.record.medical_institution_code.validate().is_err()
+        {
             return refuse(SimResultCode::RequestInvalid);
         }
         let fingerprint = {
@@ -483,8 +485,18 @@ impl Simulator {
         );
         let now = self.clock.now();
         let today = jst_date(&now);
-        let hits = self.registry.by_numbers(&req.search);
         let echo = Some(req.search.clone());
+        let s = &req.search;
+        if req.medical_institution_code.validate().is_err()
+            || s.insurer_number.is_none()
+            || s.insured_identification_number.is_none()
+            || s.birthdate.is_none()
+        {
+            let mut m = self.refusal(header, SimResultCode::RequestInvalid);
+            m.message_body.qualification_confirm_search_info = echo;
+            return m;
+        }
+        let hits = self.registry.by_numbers(&req.search);
         let plain = |validity| XmlMsg {
             message_header: header.clone(),
             message_body: MessageBody {
@@ -621,7 +633,7 @@ impl Simulator {
         afi: Option<&str>,
     ) -> XmlMsg {
         let mut header = self.header(Some(inst), afi, ReferenceClassification::MyNumberCard);
-        if from > to {
+        if from > to || inst.validate().is_err() {
             return self.refusal(header, SimResultCode::RequestInvalid);
         }
         let mut state = self.state();

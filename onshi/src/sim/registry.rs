@@ -83,8 +83,16 @@ pub struct Hit<'a> {
     pub qualification: &'a ResultOfQualificationConfirmation,
 }
 
+/// Compares 記号・番号 as a clerk would: ignoring spaces, full-width ASCII as half-width.
 fn norm(s: Option<&str>) -> String {
-    s.unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect()
+    s.unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .collect()
 }
 
 impl Registry {
@@ -639,6 +647,12 @@ mod tests {
         let fam = r.person("sp-101").unwrap();
         let mut s = Registry::search_info_for(&fam.qualifications[0]);
         assert_eq!(r.by_numbers(&s).len(), 1);
+        // Full-width digits typed by a clerk match.
+        let mut wide = s.clone();
+        wide.insured_card_symbol = Some(
+            wide.insured_card_symbol.unwrap().chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect(),
+        );
+        assert_eq!(r.by_numbers(&wide).len(), 1);
         // Without 枝番 and birth date the whole family matches the 記号・番号.
         s.insured_branch_number = None;
         s.birthdate = None;
