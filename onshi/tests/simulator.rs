@@ -369,6 +369,7 @@ fn result_codes_are_distinct_and_explained() {
         assert!(seen.insert(c.code()));
         assert!(c.code().starts_with("HSIM-"));
         assert!(c.message_ja().ends_with('。'));
+        assert!(c.message_en().ends_with('.'));
     }
 }
 

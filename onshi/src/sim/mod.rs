@@ -88,6 +88,31 @@ impl SimResultCode {
             Self::CertificateExpiresSoon => "HSIM-W001",
         }
     }
+    /// English message (second UI language).
+    pub fn message_en(self) -> &'static str {
+        match self {
+            Self::CertificateUntrusted => "The card's certificate could not be verified. Read the card again.",
+            Self::CertificateExpired => {
+                "The card's certificate has expired. Ask the patient to renew it at the city office; check the 資格確認書 instead."
+            }
+            Self::CertificateRevoked => {
+                "The card's certificate has been revoked. Confirm qualification another way (e.g. 資格確認書)."
+            }
+            Self::SignatureInvalid => "The signature could not be verified. Read the card again and re-enter the PIN.",
+            Self::NonceReused => "The same request id arrived with different content. Start the confirmation again.",
+            Self::TimeOutOfRange => {
+                "The confirmation time is not acceptable. Check the tablet's clock and start again."
+            }
+            Self::RequestInvalid => "The request is not valid. Update the app and start again.",
+            Self::VisualCheckNotAllowed => "This clinic does not allow visual checks. Use the PIN.",
+            Self::ConsentMissing => "No consent is registered for this patient. Do a first confirmation with the card.",
+            Self::ConsentExpired => "The consent has expired. Confirm with the card and register consent again.",
+            Self::ConsentRevoked => "The patient has revoked consent. Re-query is not possible.",
+            Self::ReceptionUnknown => "Unknown reception number. Start the bulk request again.",
+            Self::MedicationNotConsented => "No consent to view medication information.",
+            Self::CertificateExpiresSoon => "The card's certificate expires within 3 months. Suggest renewal.",
+        }
+    }
     /// 処理結果メッセージ (displayed as-is), with what to do next.
     pub fn message_ja(self) -> &'static str {
         match self {
