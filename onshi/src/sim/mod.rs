@@ -503,7 +503,7 @@ impl Simulator {
     /// 再照会 by the numbers obtained at the first visit, under the consent rules. A successful
     /// 再照会 records today's visit (which extends the consent month by month).
     pub fn reinquire(&self, req: &ReinquiryRequest) -> XmlMsg {
-        let mut header = self.header(
+        let header = self.header(
             Some(&req.medical_institution_code),
             req.arbitrary_file_identifier.as_deref(),
             ReferenceClassification::InsuranceNumbers,
@@ -541,7 +541,6 @@ impl Simulator {
         let hit = hits[0];
         let mut state = self.state();
         let Some(ci) = Self::consent_index(&state, &req.medical_institution_code, &hit.person.id) else {
-            header.reference_classification = Some(ReferenceClassification::InsuranceNumbers);
             let mut m = self.refusal(header, SimResultCode::ConsentMissing);
             m.message_body.qualification_confirm_search_info = echo;
             return m;
