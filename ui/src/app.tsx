@@ -1,0 +1,195 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Api, AppInfo, UiError, VisitRow } from './ipc/api';
+import { LangContext, type Lang } from './i18n';
+import { ErrorBox, Busy } from './components/common';
+import { Today, type VisitAction } from './screens/Today';
+import { Chart } from './screens/Chart';
+import { FirstVisit } from './screens/FirstVisit';
+import { NoteEditor } from './screens/NoteEditor';
+import { BackOffice } from './screens/BackOffice';
+import { Settings } from './screens/Settings';
+import { Lock } from './screens/Lock';
+
+type Route =
+  | { name: 'today' }
+  | { name: 'chart'; patientId: string; visit?: VisitRow }
+  | { name: 'card'; visit: VisitRow }
+  | { name: 'note'; visit: VisitRow }
+  | { name: 'backoffice' }
+  | { name: 'settings' };
+
+/** Idle time before the screen locks. */
+export const AUTO_LOCK_MS = 5 * 60 * 1000;
+
+export function App({ api }: { api: Api }) {
+  const [lang, setLang] = useState<Lang>('ja');
+  const [large, setLarge] = useState(false);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const [route, setRoute] = useState<Route>({ name: 'today' });
+  const [locked, setLocked] = useState(false);
+  const [online, setOnline] = useState(typeof navigator === 'undefined' ? true : navigator.onLine);
+
+  useEffect(() => {
+    api
+      .appInfo()
+      .then((i) => {
+        setInfo(i);
+        setLocked(i.locked);
+      })
+      .catch((e: UiError) => setError(e));
+    const on = () => setOnline(true);
+    const off = () => setOnline(false);
+    window.addEventListener('online', on);
+    window.addEventListener('offline', off);
+    return () => {
+      window.removeEventListener('online', on);
+      window.removeEventListener('offline', off);
+    };
+  }, []);
+
+  // Auto-lock after a period without touches or keys.
+  useEffect(() => {
+    let timer = setTimeout(lockNow, AUTO_LOCK_MS);
+    function lockNow() {
+      void api.lock().then(() => setLocked(true));
+    }
+    const reset = () => {
+      clearTimeout(timer);
+      timer = setTimeout(lockNow, AUTO_LOCK_MS);
+    };
+    window.addEventListener('pointerdown', reset);
+    window.addEventListener('keydown', reset);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('pointerdown', reset);
+      window.removeEventListener('keydown', reset);
+    };
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.documentElement.classList.toggle('large', large);
+  }, [lang, large]);
+
+  const tr = (ja: string, en: string) => (lang === 'ja' ? ja : en);
+  const onAction = (a: VisitAction) => {
+    if (a.kind === 'chart') setRoute({ name: 'chart', patientId: a.visit.patientId, visit: a.visit });
+    else if (a.kind === 'card') setRoute({ name: 'card', visit: a.visit });
+    else setRoute({ name: 'note', visit: a.visit });
+  };
+
+  let syncText: string;
+  let syncClass = 'sync';
+  const sync = info?.sync.state ?? 'standalone';
+  if (sync === 'refused') {
+    syncText = tr('同期拒否: 端末が無効化されています。管理者に連絡してください', 'Sync refused: device revoked. Contact your administrator');
+    syncClass += ' bad';
+  } else if (!online || sync === 'offline') {
+    syncText = tr('オフライン: 記録は端末に保存され、接続後に同期されます', 'Offline: saved on this device, syncs when connected');
+    syncClass += ' warn';
+  } else if (sync === 'standalone') {
+    syncText = tr('同期先なし(訓練モード)', 'No sync server (training)');
+  } else {
+    syncText = tr(`同期済み ・未送信 ${info?.sync.pending ?? 0}`, `Synced · ${info?.sync.pending ?? 0} pending`);
+    syncClass += ' good';
+  }
+
+  return (
+    <LangContext.Provider value={lang}>
+      <div class="app">
+        {info?.trainingMode && (
+          <div class="training" data-testid="training-banner">
+            {tr('訓練モード ― 合成データです。実在の患者ではありません', 'TRAINING MODE — synthetic data, not real patients')}
+          </div>
+        )}
+        <header class="top">
+          <div class="brand">
+            <strong>訪問 Houmon</strong>
+            <small>
+              {info?.clinicName} · {info?.staffName} · {info?.today}
+            </small>
+          </div>
+          <span class={syncClass} data-testid="sync-status" data-state={online ? sync : 'offline'}>
+            {syncText}
+          </span>
+          <div class="top-actions">
+            <button class="btn small" onClick={() => setLang(lang === 'ja' ? 'en' : 'ja')} data-testid="lang">
+              {lang === 'ja' ? 'English' : '日本語'}
+            </button>
+            <button class={large ? 'btn small on' : 'btn small'} onClick={() => setLarge(!large)} data-testid="large-text">
+              {tr('文字 大', 'Large text')}
+            </button>
+            <button
+              class="btn small"
+              onClick={() => void api.lock().then(() => setLocked(true))}
+              data-testid="lock-now"
+            >
+              {tr('ロック', 'Lock')}
+            </button>
+          </div>
+        </header>
+        {info?.keyWarningJa && (
+          <div class="keywarn">{lang === 'ja' ? info.keyWarningJa : info.keyWarningEn}</div>
+        )}
+        <nav class="nav">
+          <button class={route.name === 'today' ? 'tab on' : 'tab'} onClick={() => setRoute({ name: 'today' })} data-testid="nav-today">
+            {tr('今日の訪問', 'Today')}
+          </button>
+          <button class={route.name === 'backoffice' ? 'tab on' : 'tab'} onClick={() => setRoute({ name: 'backoffice' })} data-testid="nav-backoffice">
+            {tr('バックオフィス', 'Back office')}
+          </button>
+          <button class={route.name === 'settings' ? 'tab on' : 'tab'} onClick={() => setRoute({ name: 'settings' })} data-testid="nav-settings">
+            {tr('設定', 'Settings')}
+          </button>
+        </nav>
+        <main class="main">
+          <ErrorBox error={error} />
+          {locked ? (
+            <Lock api={api} training={info?.trainingMode ?? false} onUnlocked={() => setLocked(false)} />
+          ) : !info && !error ? (
+            <Busy />
+          ) : (
+            <>
+              {route.name === 'today' && <Today api={api} onAction={onAction} />}
+              {route.name === 'chart' && (
+                <Chart
+                  api={api}
+                  patientId={route.patientId}
+                  visitId={route.visit?.visitId}
+                  kind={route.visit?.kind}
+                  today={info?.today ?? ''}
+                  onCard={route.visit ? () => route.visit && setRoute({ name: 'card', visit: route.visit }) : undefined}
+                />
+              )}
+              {route.name === 'card' && (
+                <FirstVisit
+                  api={api}
+                  patientId={route.visit.patientId}
+                  visitId={route.visit.visitId}
+                  patientName={route.visit.patientName}
+                  urgent={route.visit.kind === 'emergency'}
+                  allowVisual={info?.allowVisualCheck ?? false}
+                  onDone={() => setRoute({ name: 'today' })}
+                />
+              )}
+              {route.name === 'note' && (
+                <NoteEditor
+                  api={api}
+                  patientId={route.visit.patientId}
+                  visitId={route.visit.visitId}
+                  patientName={route.visit.patientName}
+                  onClose={() => setRoute({ name: 'today' })}
+                />
+              )}
+              {route.name === 'backoffice' && (
+                <BackOffice api={api} onOpenPatient={(id) => setRoute({ name: 'chart', patientId: id })} />
+              )}
+              {route.name === 'settings' && <Settings api={api} />}
+            </>
+          )}
+        </main>
+      </div>
+    </LangContext.Provider>
+  );
+}

@@ -1,0 +1,80 @@
+import type { ComponentChildren } from 'preact';
+import type { CheckState, UiError } from '../ipc/api';
+import { useT } from '../i18n';
+
+/** A user-facing error: what happened and what to do next, in the chosen language. */
+export function ErrorBox({ error, onRetry }: { error: UiError | null; onRetry?: () => void }) {
+  const t = useT();
+  if (!error) return null;
+  return (
+    <div class="error" role="alert" data-testid="error" data-code={error.code}>
+      <p>{t(error)}</p>
+      {onRetry && (
+        <button class="btn" onClick={onRetry}>
+          {t({ ja: 'もう一度', en: 'Try again' })}
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Busy({ children }: { children?: ComponentChildren }) {
+  return (
+    <div class="busy" role="status">
+      {children ?? '…'}
+    </div>
+  );
+}
+
+/** The qualification/consent state of one patient for this visit. */
+export function CheckBadge({ check }: { check: CheckState }) {
+  const t = useT();
+  let text: { ja: string; en: string };
+  let cls = 'badge';
+  switch (check.reason) {
+    case 'ok':
+      text = {
+        ja: `再照会可・同意あと${check.daysLeft ?? '?'}日`,
+        en: `Re-query OK · consent ${check.daysLeft ?? '?'} days left`,
+      };
+      cls += (check.daysLeft ?? 99) <= 14 ? ' warn' : ' ok';
+      break;
+    case 'first_visit':
+      text = { ja: '初回: カードで確認', en: 'First visit: card check' };
+      cls += ' todo';
+      break;
+    case 'consent_expired':
+      text = { ja: '同意期限切れ: カードで再確認', en: 'Consent expired: card check' };
+      cls += ' bad';
+      break;
+    case 'consent_revoked':
+      text = { ja: '同意取消: 再照会不可', en: 'Consent revoked' };
+      cls += ' bad';
+      break;
+    case 'urgent_call':
+      text = { ja: '往診: 毎回カードで確認', en: 'Call-out: card every time' };
+      cls += ' todo';
+      break;
+    default:
+      text = { ja: check.ja, en: check.en };
+  }
+  return (
+    <span class={cls} data-testid="check-badge" data-reason={check.reason}>
+      {t(text)}
+    </span>
+  );
+}
+
+export function Field({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <span class="field-label">{label}</span>
+      <span class="field-value">{children}</span>
+    </div>
+  );
+}
+
+export function fmtTime(iso: string | null | undefined): string {
+  if (!iso) return '';
+  return iso.replace('T', ' ').slice(0, 16);
+}

@@ -1,0 +1,81 @@
+// Typed wrappers over the shell's commands. The types come from Rust (bindings.ts).
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type {
+  AppInfo,
+  AuditLogView,
+  CardCheck,
+  CardProgress,
+  ChartView,
+  DemoCard,
+  FirstVisitInput,
+  PatientRow,
+  QualificationResult,
+  QueueRow,
+  RosterView,
+  SavedNote,
+  SettingRow,
+  Soap,
+  UiError,
+  VisitRow,
+  VitalsInput,
+  VitalsIssue,
+} from './bindings';
+
+export type * from './bindings';
+
+/** Anything thrown by a command is a UiError from Rust, or a transport failure we wrap. */
+export function asUiError(e: unknown): UiError {
+  if (e && typeof e === 'object' && 'code' in e && 'ja' in e && 'en' in e) return e as UiError;
+  return {
+    code: 'internal',
+    ja: 'アプリ内部でエラーが起きました。画面を開き直してください。入力した内容は保存済みの分まで残っています。',
+    en: 'Internal error. Reopen the screen; everything saved so far is kept.',
+    triesLeft: null,
+  };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asUiError(e);
+  }
+}
+
+function progressChannel(onProgress: (p: CardProgress) => void): Channel<CardProgress> {
+  const ch = new Channel<CardProgress>();
+  ch.onmessage = onProgress;
+  return ch;
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>('app_info'),
+  todaysVisits: () => call<VisitRow[]>('todays_visits'),
+  patientChart: (patientId: string, kind?: string) => call<ChartView>('patient_chart', { patientId, kind: kind ?? null }),
+  patientList: () => call<PatientRow[]>('patient_list'),
+  cardCheck: (onProgress: (p: CardProgress) => void) =>
+    call<CardCheck>('card_check', { onProgress: progressChannel(onProgress) }),
+  confirmWithCard: (input: FirstVisitInput, onProgress: (p: CardProgress) => void) =>
+    call<QualificationResult>('confirm_with_card', { input, onProgress: progressChannel(onProgress) }),
+  requery: (patientId: string, visitId: string) => call<QualificationResult>('requery', { patientId, visitId }),
+  startVisit: (patientId: string, visitId: string) => call<null>('start_visit', { patientId, visitId }),
+  saveNote: (patientId: string, visitId: string, draftId: string | null, soap: Soap) =>
+    call<SavedNote>('save_note', { patientId, visitId, draftId, soap }),
+  signNote: (patientId: string, noteId: string) => call<null>('sign_note', { patientId, noteId }),
+  correctNote: (patientId: string, noteId: string, soap: Soap, reason: string) =>
+    call<SavedNote>('correct_note', { patientId, noteId, soap, reason }),
+  recordVitals: (patientId: string, visitId: string, vitals: VitalsInput) =>
+    call<VitalsIssue[]>('record_vitals', { patientId, visitId, vitals }),
+  roster: (month?: string) => call<RosterView>('roster', { month: month ?? null }),
+  assignVisit: (visitId: string, staffId: string, date: string | null) =>
+    call<null>('assign_visit', { visitId, staffId, date }),
+  auditLog: (limit: number) => call<AuditLogView>('audit_log', { limit }),
+  qualificationQueue: () => call<QueueRow[]>('qualification_queue'),
+  demoCards: () => call<DemoCard[]>('demo_cards'),
+  demoPlaceCard: (cardId: string | null, removeAfter: number | null) =>
+    call<null>('demo_place_card', { cardId, removeAfter }),
+  lock: () => call<null>('lock'),
+  unlock: (pin: string) => call<null>('unlock', { pin }),
+  settings: () => call<SettingRow[]>('settings'),
+};
+export type Api = typeof api;

@@ -1,0 +1,239 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Api, AuditLogView, PatientRow, QueueRow, RosterView, UiError } from '../ipc/api';
+import { kindLabel, label, useT } from '../i18n';
+import { Busy, ErrorBox, fmtTime } from '../components/common';
+
+type Tab = 'roster' | 'patients' | 'queue' | 'audit';
+
+/** Roster planner: staff × day. Tap a visit, then tap a cell to assign it (or drag it there). */
+function RosterPlanner({ api }: { api: Api }) {
+  const t = useT();
+  const [roster, setRoster] = useState<RosterView | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const [picked, setPicked] = useState<string | null>(null);
+  const load = () => api.roster().then(setRoster).catch((e: UiError) => setError(e));
+  useEffect(() => {
+    void load();
+  }, []);
+  if (error) return <ErrorBox error={error} onRetry={() => void load()} />;
+  if (!roster) return <Busy />;
+  const days = roster.days.slice(0, 31);
+  const assign = async (visitId: string, staffId: string, date: string) => {
+    try {
+      await api.assignVisit(visitId, staffId, date);
+      setPicked(null);
+      await load();
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
+  return (
+    <div class="roster" data-testid="roster">
+      <p class="hint">
+        {t({
+          ja: '訪問をタップして選び、移す先の職員・日付のマスをタップします(ドラッグでも移せます)。',
+          en: 'Tap a visit, then tap the staff/day cell to move it (or drag it).',
+        })}
+      </p>
+      <div class="roster-scroll">
+        <table class="table roster-grid">
+          <thead>
+            <tr>
+              <th>{t({ ja: '職員', en: 'Staff' })}</th>
+              {days.map((d) => (
+                <th key={d}>{d.slice(5)}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {roster.staff.map((s) => (
+              <tr key={s.id}>
+                <th>{s.name}</th>
+                {days.map((d) => {
+                  const here = roster.visits.filter((v) => v.date === d && v.staff.includes(s.id));
+                  return (
+                    <td
+                      key={d}
+                      class={picked ? 'cell target' : 'cell'}
+                      onClick={() => picked && void assign(picked, s.id, d)}
+                      onDragOver={(e) => e.preventDefault()}
+                      onDrop={(e) => {
+                        const id = e.dataTransfer?.getData('text/plain');
+                        if (id) void assign(id, s.id, d);
+                      }}
+                    >
+                      {here.map((v) => (
+                        <button
+                          key={v.visitId}
+                          draggable
+                          class={picked === v.visitId ? `chip picked kind-${v.kind}` : `chip kind-${v.kind}`}
+                          title={`${v.start} ${v.patientName} ${t(label(kindLabel, v.kind))}`}
+                          onDragStart={(e) => e.dataTransfer?.setData('text/plain', v.visitId)}
+                          onClick={(e) => {
+                            e.stopPropagation();
+                            setPicked(picked === v.visitId ? null : v.visitId);
+                          }}
+                        >
+                          {v.start} {v.patientName.split(' ')[0]}
+                        </button>
+                      ))}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+function Patients({ api, onOpen }: { api: Api; onOpen: (id: string) => void }) {
+  const t = useT();
+  const [rows, setRows] = useState<PatientRow[] | null>(null);
+  const [q, setQ] = useState('');
+  const [error, setError] = useState<UiError | null>(null);
+  useEffect(() => {
+    api.patientList().then(setRows).catch((e: UiError) => setError(e));
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!rows) return <Busy />;
+  const shown = rows.filter((r) => !q || r.name.includes(q) || r.kana.includes(q));
+  return (
+    <div data-testid="patients">
+      <input
+        class="search"
+        placeholder={t({ ja: '氏名・カナで検索', en: 'Search name or kana' })}
+        value={q}
+        onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+      />
+      <table class="table">
+        <thead>
+          <tr>
+            <th>{t({ ja: '氏名', en: 'Name' })}</th>
+            <th>{t({ ja: 'カナ', en: 'Kana' })}</th>
+            <th>{t({ ja: '生年月日', en: 'Birth date' })}</th>
+            <th>{t({ ja: '最終訪問', en: 'Last visit' })}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((r) => (
+            <tr key={r.id} class="clickable" onClick={() => onOpen(r.id)}>
+              <td>{r.name}</td>
+              <td>{r.kana}</td>
+              <td>{r.birthDate}</td>
+              <td>{fmtTime(r.lastVisit)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Queue({ api }: { api: Api }) {
+  const t = useT();
+  const [rows, setRows] = useState<QueueRow[] | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  useEffect(() => {
+    api.qualificationQueue().then(setRows).catch((e: UiError) => setError(e));
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!rows) return <Busy />;
+  return (
+    <table class="table" data-testid="queue">
+      <thead>
+        <tr>
+          <th>{t({ ja: '依頼日時', en: 'Requested' })}</th>
+          <th>{t({ ja: '患者', en: 'Patient' })}</th>
+          <th>{t({ ja: '状態', en: 'State' })}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.length === 0 && (
+          <tr>
+            <td colSpan={3}>{t({ ja: '照会の依頼はありません。', en: 'No requests.' })}</td>
+          </tr>
+        )}
+        {rows.map((r) => (
+          <tr key={r.patientId + r.requestedAt}>
+            <td>{fmtTime(r.requestedAt)}</td>
+            <td>{r.patientName}</td>
+            <td class={r.answered ? 'good' : 'warn'}>
+              {r.answered ? t({ ja: '回答済み', en: 'Answered' }) : t({ ja: '回答待ち(同期後に処理)', en: 'Waiting (after sync)' })}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Audit({ api }: { api: Api }) {
+  const t = useT();
+  const [log, setLog] = useState<AuditLogView | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  useEffect(() => {
+    api.auditLog(200).then(setLog).catch((e: UiError) => setError(e));
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!log) return <Busy />;
+  return (
+    <div data-testid="audit">
+      <p class={log.chainOk ? 'good' : 'bad'}>
+        {log.chainOk
+          ? t({ ja: '監査ログの連鎖は正常です(改ざんなし)。', en: 'Audit chain verified (no tampering).' })
+          : t({ ja: '監査ログの連鎖が壊れています。管理者に連絡してください。', en: 'Audit chain broken. Contact your administrator.' })}
+      </p>
+      <table class="table">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>{t({ ja: '日時', en: 'When' })}</th>
+            <th>{t({ ja: '操作', en: 'Action' })}</th>
+            <th>{t({ ja: '対象', en: 'Target' })}</th>
+            <th>{t({ ja: '内容', en: 'Detail' })}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {log.rows.map((r) => (
+            <tr key={r.seq}>
+              <td>{r.seq}</td>
+              <td>{fmtTime(r.at)}</td>
+              <td>{r.action}</td>
+              <td class="mono">{r.target.slice(0, 18)}</td>
+              <td>{r.detail}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (id: string) => void }) {
+  const t = useT();
+  const [tab, setTab] = useState<Tab>('roster');
+  const tabs: { id: Tab; ja: string; en: string }[] = [
+    { id: 'roster', ja: '予定表', en: 'Roster' },
+    { id: 'patients', ja: '患者一覧', en: 'Patients' },
+    { id: 'queue', ja: '資格確認キュー', en: 'Qualification queue' },
+    { id: 'audit', ja: '監査ログ', en: 'Audit log' },
+  ];
+  return (
+    <section data-testid="backoffice">
+      <div class="tabs">
+        {tabs.map((x) => (
+          <button class={tab === x.id ? 'tab on' : 'tab'} onClick={() => setTab(x.id)} data-testid={`bo-${x.id}`} key={x.id}>
+            {t(x)}
+          </button>
+        ))}
+      </div>
+      {tab === 'roster' && <RosterPlanner api={api} />}
+      {tab === 'patients' && <Patients api={api} onOpen={onOpenPatient} />}
+      {tab === 'queue' && <Queue api={api} />}
+      {tab === 'audit' && <Audit api={api} />}
+    </section>
+  );
+}

@@ -1,0 +1,265 @@
+import { useState } from 'preact/hooks';
+import type { Api, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
+import { useT } from '../i18n';
+import { PinPad } from '../components/PinPad';
+import { CheckBadge, ErrorBox } from '../components/common';
+
+type Step = 'consent' | 'identity' | 'card' | 'pin' | 'visual' | 'sending' | 'result';
+
+const stepLabel: Record<string, { ja: string; en: string }> = {
+  connecting: { ja: 'リーダーに接続中', en: 'Connecting to the reader' },
+  certificate: { ja: '電子証明書を読み取り中', en: 'Reading the certificate' },
+  tries: { ja: '暗証番号の残り回数を確認中', en: 'Checking PIN tries left' },
+  signing: { ja: 'カードで同意に署名中', en: 'Card is signing the consent' },
+  qualifying: { ja: '資格を確認中', en: 'Checking qualification' },
+  saving: { ja: '記録を保存中', en: 'Saving' },
+  done: { ja: '完了', en: 'Done' },
+};
+
+/**
+ * 初回訪問 (居宅同意取得型) and 往診 card check: consent choices → PIN or 目視 → place the card
+ * (live progress) → PIN pad (tries left, last-try warning) → result.
+ */
+export function FirstVisit(props: {
+  api: Api;
+  patientId: string;
+  visitId: string;
+  patientName: string;
+  urgent: boolean;
+  allowVisual: boolean;
+  onDone: () => void;
+}) {
+  const t = useT();
+  const { api } = props;
+  const [step, setStep] = useState<Step>('consent');
+  const [consent, setConsent] = useState<ConsentChoices>({
+    medication: true,
+    clinical: true,
+    checkup: true,
+    surgery: true,
+    prescription: 'electronic',
+  });
+  const [mode, setMode] = useState<'pin' | 'visual'>('pin');
+  const [progress, setProgress] = useState<CardProgress | null>(null);
+  const [tries, setTries] = useState(3);
+  const [error, setError] = useState<UiError | null>(null);
+  const [result, setResult] = useState<QualificationResult | null>(null);
+  const [attested, setAttested] = useState(false);
+
+  const placeCard = async () => {
+    setError(null);
+    setStep('card');
+    setProgress({ step: 'connecting', percent: 0 });
+    try {
+      const c = await api.cardCheck(setProgress);
+      setTries(c.triesLeft);
+      setStep(mode === 'pin' ? 'pin' : 'visual');
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
+
+  const send = async (pin: string | null, confirmLastTry: boolean) => {
+    setError(null);
+    setStep('sending');
+    setProgress({ step: 'connecting', percent: 0 });
+    try {
+      const r = await api.confirmWithCard(
+        { patientId: props.patientId, visitId: props.visitId, consent, mode, pin, confirmLastTry },
+        setProgress,
+      );
+      setResult(r);
+      setStep('result');
+    } catch (e) {
+      const err = e as UiError;
+      setError(err);
+      if (err.triesLeft !== null && err.triesLeft !== undefined) setTries(err.triesLeft);
+      setStep(mode === 'pin' ? 'pin' : 'visual');
+    }
+  };
+
+  const title = props.urgent
+    ? t({ ja: '往診: カードで資格確認', en: 'Call-out: card check' })
+    : t({ ja: '初回訪問: 同意と資格確認', en: 'First visit: consent and qualification' });
+  const steps: Step[] = ['consent', 'identity', 'card', mode === 'pin' ? 'pin' : 'visual', 'result'];
+  const current = step === 'sending' ? steps.length - 2 : steps.indexOf(step);
+
+  const item = (key: 'medication' | 'clinical' | 'checkup' | 'surgery', text: { ja: string; en: string }) => (
+    <label class="check big">
+      <input
+        type="checkbox"
+        checked={consent[key]}
+        data-testid={`consent-${key}`}
+        onChange={(e) => setConsent({ ...consent, [key]: (e.target as HTMLInputElement).checked })}
+      />
+      {t(text)}
+    </label>
+  );
+
+  return (
+    <section class="wizard" data-testid="first-visit">
+      <h2>
+        {title} <small>{props.patientName}</small>
+      </h2>
+      <ol class="steps">
+        {steps.map((s, i) => (
+          <li class={i === current ? 'on' : i < current ? 'done' : ''} key={s}>
+            {i + 1}
+          </li>
+        ))}
+      </ol>
+
+      {step === 'consent' && (
+        <div class="panel">
+          <h3>{t({ ja: '1. 情報の閲覧に同意しますか', en: '1. Which information may the clinic view?' })}</h3>
+          {item('medication', { ja: '薬剤情報', en: 'Medication' })}
+          {item('clinical', { ja: '診療情報', en: 'Clinical information' })}
+          {item('checkup', { ja: '特定健診等情報', en: 'Health check-ups' })}
+          {item('surgery', { ja: '手術情報', en: 'Surgery' })}
+          <h3>{t({ ja: '処方箋の発行方法', en: 'Prescription' })}</h3>
+          <div class="row">
+            {(['electronic', 'paper'] as const).map((p) => (
+              <button
+                class={consent.prescription === p ? 'btn choice on' : 'btn choice'}
+                onClick={() => setConsent({ ...consent, prescription: p })}
+                data-testid={`rx-${p}`}
+              >
+                {p === 'electronic' ? t({ ja: '電子処方箋', en: 'Electronic' }) : t({ ja: '紙の処方箋', en: 'Paper' })}
+              </button>
+            ))}
+          </div>
+          <div class="row end">
+            <button class="btn" onClick={props.onDone}>
+              {t({ ja: '中止', en: 'Cancel' })}
+            </button>
+            <button class="btn primary" onClick={() => setStep('identity')} data-testid="consent-next">
+              {t({ ja: '次へ', en: 'Next' })}
+            </button>
+          </div>
+        </div>
+      )}
+
+      {step === 'identity' && (
+        <div class="panel">
+          <h3>{t({ ja: '2. 本人確認の方法', en: '2. How to confirm identity' })}</h3>
+          <div class="row">
+            <button
+              class={mode === 'pin' ? 'btn choice on' : 'btn choice'}
+              onClick={() => setMode('pin')}
+              data-testid="mode-pin"
+            >
+              {t({ ja: '暗証番号(4桁)', en: 'PIN (4 digits)' })}
+            </button>
+            <button
+              class={mode === 'visual' ? 'btn choice on' : 'btn choice'}
+              onClick={() => setMode('visual')}
+              disabled={!props.allowVisual}
+              data-testid="mode-visual"
+            >
+              {t({ ja: '目視確認', en: 'Visual check' })}
+            </button>
+          </div>
+          {!props.allowVisual && (
+            <p class="hint">{t({ ja: 'このクリニックでは目視確認は使えません。', en: 'This clinic does not allow visual checks.' })}</p>
+          )}
+          <div class="row end">
+            <button class="btn" onClick={() => setStep('consent')}>
+              {t({ ja: '戻る', en: 'Back' })}
+            </button>
+            <button class="btn primary" onClick={placeCard} data-testid="identity-next">
+              {t({ ja: 'カードを読み取る', en: 'Read the card' })}
+            </button>
+          </div>
+        </div>
+      )}
+
+      {(step === 'card' || step === 'sending') && (
+        <div class="panel">
+          <h3>
+            {step === 'card'
+              ? t({ ja: '3. マイナンバーカードをリーダーに置いてください', en: '3. Place the My Number card on the reader' })
+              : t({ ja: '確認中です。カードを動かさないでください', en: 'Checking. Keep the card still' })}
+          </h3>
+          {progress && (
+            <div class="progress" data-testid="card-progress" data-step={progress.step}>
+              <div class="bar">
+                <div class={`fill p${Math.round(progress.percent / 10) * 10}`} />
+              </div>
+              <p>{t(stepLabel[progress.step] ?? { ja: progress.step, en: progress.step })}</p>
+            </div>
+          )}
+          <ErrorBox error={error} onRetry={step === 'card' ? placeCard : undefined} />
+        </div>
+      )}
+
+      {step === 'pin' && (
+        <div class="panel">
+          <h3>{t({ ja: '4. 患者さんに暗証番号を入力してもらってください', en: '4. Ask the patient to enter the PIN' })}</h3>
+          <ErrorBox error={error} />
+          <PinPad triesLeft={tries} onSubmit={(pin, c) => void send(pin, c)} onCancel={() => setStep('identity')} />
+          {tries <= 0 && props.allowVisual && (
+            <button
+              class="btn"
+              onClick={() => {
+                setMode('visual');
+                setStep('visual');
+                setError(null);
+              }}
+            >
+              {t({ ja: '目視確認で続ける', en: 'Continue with a visual check' })}
+            </button>
+          )}
+        </div>
+      )}
+
+      {step === 'visual' && (
+        <div class="panel">
+          <h3>{t({ ja: '4. 目視確認', en: '4. Visual check' })}</h3>
+          <ErrorBox error={error} />
+          <label class="check big">
+            <input
+              type="checkbox"
+              checked={attested}
+              onChange={(e) => setAttested((e.target as HTMLInputElement).checked)}
+              data-testid="visual-attest"
+            />
+            {t({
+              ja: 'カードの顔写真と患者さんご本人を見比べて確認しました',
+              en: 'I compared the photo on the card with the patient',
+            })}
+          </label>
+          <div class="row end">
+            <button class="btn primary" disabled={!attested} onClick={() => void send(null, false)} data-testid="visual-send">
+              {t({ ja: '確認して送信', en: 'Confirm and send' })}
+            </button>
+          </div>
+        </div>
+      )}
+
+      {step === 'result' && result && (
+        <div class="panel" data-testid="result" data-outcome={result.outcome}>
+          <h3 class={result.outcome === 'valid' ? 'good' : 'bad'}>{t(result)}</h3>
+          {result.noticeJa && <p class="warning">{result.noticeJa}</p>}
+          {result.qualification && (
+            <dl class="grid2">
+              <dt>{t({ ja: '保険者番号', en: 'Insurer' })}</dt>
+              <dd>{result.qualification.insurerNumber}</dd>
+              <dt>{t({ ja: '記号・番号・枝番', en: 'Symbol/number/branch' })}</dt>
+              <dd>
+                {result.qualification.symbol} {result.qualification.number} {result.qualification.branch}
+              </dd>
+              <dt>{t({ ja: '負担割合', en: 'Co-payment' })}</dt>
+              <dd>{result.qualification.copayPercent != null ? `${result.qualification.copayPercent / 10}割` : '—'}</dd>
+            </dl>
+          )}
+          <CheckBadge check={result.check} />
+          <div class="row end">
+            <button class="btn primary" onClick={props.onDone} data-testid="result-done">
+              {t({ ja: '閉じる', en: 'Close' })}
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

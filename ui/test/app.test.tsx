@@ -1,0 +1,63 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
+import { describe, expect, it, vi } from 'vitest';
+import { App } from '../src/app';
+import { fakeApi, okCheck, visit } from './fake';
+
+describe('app shell and 今日の訪問', () => {
+  it('shows the training banner, the sync status and today’s visits in Japanese, then English', async () => {
+    render(<App api={fakeApi()} />);
+    await screen.findByTestId('visit-row');
+    expect(screen.getByTestId('training-banner').textContent).toContain('訓練モード');
+    expect(screen.getByTestId('sync-status').textContent).toContain('同期先なし');
+    expect(screen.getByTestId('check-badge').textContent).toContain('初回');
+    fireEvent.click(screen.getByTestId('lang'));
+    await waitFor(() => expect(screen.getByTestId('training-banner').textContent).toContain('TRAINING MODE'));
+    expect(screen.getByTestId('check-badge').textContent).toContain('First visit');
+    expect(document.documentElement.lang).toBe('en');
+  });
+
+  it('large-text mode scales the whole UI', async () => {
+    render(<App api={fakeApi()} />);
+    fireEvent.click(screen.getByTestId('large-text'));
+    await waitFor(() => expect(document.documentElement.classList.contains('large')).toBe(true));
+  });
+
+  it('offers 再照会 only where allowed and shows its answer', async () => {
+    const api = fakeApi({
+      todaysVisits: vi.fn(() =>
+        Promise.resolve([visit(), visit({ visitId: 'v2', patientId: 'p2', patientName: '鈴木 一郎', check: okCheck })]),
+      ),
+      requery: vi.fn(() =>
+        Promise.resolve({ outcome: 'valid', ja: '資格を確認しました。', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
+      ),
+    });
+    render(<App api={api} />);
+    const rows = await screen.findAllByTestId('visit-row');
+    expect(rows[0]?.querySelector('[data-testid="requery"]')).toBeNull();
+    expect(rows[0]?.querySelector('[data-testid="card-check"]')).not.toBeNull();
+    const btn = rows[1]?.querySelector('[data-testid="requery"]') as HTMLButtonElement;
+    fireEvent.click(btn);
+    await screen.findByText('資格を確認しました。');
+    expect(api.requery).toHaveBeenCalledWith('p2', 'v2');
+  });
+
+  it('every button is at least the touch size in the stylesheet', async () => {
+    const fs = await import('node:fs');
+    const css = fs.readFileSync('src/styles.css', 'utf8');
+    expect(css).toMatch(/--touch: 48px/);
+    expect(css).toMatch(/\.btn \{ min-height: var\(--touch\)/);
+    expect(css).toMatch(/\.key \{ min-height: 72px/);
+  });
+
+  it('locks and unlocks with the staff PIN', async () => {
+    const api = fakeApi();
+    render(<App api={api} />);
+    await screen.findByTestId('visit-row');
+    fireEvent.click(screen.getByTestId('lock-now'));
+    await screen.findByTestId('lock');
+    fireEvent.input(screen.getByTestId('staff-pin'), { target: { value: '0000' } });
+    fireEvent.click(screen.getByTestId('unlock'));
+    await screen.findByTestId('visit-row');
+    expect(api.unlock).toHaveBeenCalledWith('0000');
+  });
+});

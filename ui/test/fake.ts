@@ -1,0 +1,91 @@
+// A scripted stand-in for the Rust side, for component tests only. The real IPC is covered
+// by the end-to-end tests on the real app binary (tests/tests/app_e2e.rs).
+import { vi } from 'vitest';
+import type { Api, CheckState, UiError, VisitRow } from '../src/ipc/api';
+
+export const okCheck: CheckState = {
+  path: 'requery',
+  reason: 'ok',
+  validThrough: '2027-02-28',
+  daysLeft: 99,
+  ja: '同意は2027年2月28日まで有効です(あと99日)。カードなしで再照会できます。',
+  en: 'Consent is valid through 2027-02-28 (99 days left). Re-query without the card.',
+  validity: '1',
+};
+
+export const firstCheck: CheckState = {
+  path: 'card',
+  reason: 'first_visit',
+  validThrough: null,
+  daysLeft: null,
+  ja: '初回の訪問です。マイナンバーカードで資格確認と同意の登録をしてください。',
+  en: 'First visit: confirm qualification and register consent with the My Number card.',
+  validity: null,
+};
+
+export function visit(over: Partial<VisitRow> = {}): VisitRow {
+  return {
+    visitId: 'v1',
+    patientId: 'p1',
+    patientName: '山田 花子',
+    patientKana: 'ヤマダ ハナコ',
+    start: '09:00',
+    end: '09:45',
+    kind: 'homeMedical',
+    status: 'planned',
+    check: firstCheck,
+    ...over,
+  };
+}
+
+export function wrongPin(left: number): UiError {
+  return {
+    code: 'wrong_pin',
+    ja: `暗証番号が違います。残り${left}回です。患者さんに確認してから、もう一度入力してください。`,
+    en: `Wrong PIN. ${left} tries left.`,
+    triesLeft: left,
+  };
+}
+
+export function fakeApi(over: Partial<Api> = {}): Api {
+  const reject = () => Promise.reject(new Error('not scripted'));
+  const base: Api = {
+    appInfo: vi.fn(() =>
+      Promise.resolve({
+        trainingMode: true,
+        clinicName: '訓練用 在宅クリニック',
+        staffId: 's1',
+        staffName: '訓練 医師',
+        staffRole: 'doctor',
+        today: '2026-11-21',
+        keyWarningJa: null,
+        keyWarningEn: null,
+        version: '0.1.0',
+        sync: { state: 'standalone', pending: 0, lastSyncAt: null },
+        allowVisualCheck: true,
+        locked: false,
+      }),
+    ),
+    todaysVisits: vi.fn(() => Promise.resolve([visit()])),
+    patientChart: vi.fn(reject),
+    patientList: vi.fn(() => Promise.resolve([])),
+    cardCheck: vi.fn(reject),
+    confirmWithCard: vi.fn(reject),
+    requery: vi.fn(reject),
+    startVisit: vi.fn(() => Promise.resolve(null)),
+    saveNote: vi.fn(reject),
+    signNote: vi.fn(() => Promise.resolve(null)),
+    correctNote: vi.fn(reject),
+    recordVitals: vi.fn(() => Promise.resolve([])),
+    roster: vi.fn(reject),
+    assignVisit: vi.fn(() => Promise.resolve(null)),
+    auditLog: vi.fn(reject),
+    qualificationQueue: vi.fn(() => Promise.resolve([])),
+    demoCards: vi.fn(() => Promise.resolve([])),
+    demoPlaceCard: vi.fn(() => Promise.resolve(null)),
+    lock: vi.fn(() => Promise.resolve(null)),
+    unlock: vi.fn(() => Promise.resolve(null)),
+    settings: vi.fn(() => Promise.resolve([])),
+  };
+  return { ...base, ...over };
+}

@@ -1,0 +1,97 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
+import { describe, expect, it, vi } from 'vitest';
+import { FirstVisit } from '../src/screens/FirstVisit';
+import type { CardProgress, FirstVisitInput } from '../src/ipc/api';
+import { fakeApi, okCheck, wrongPin } from './fake';
+
+describe('初回訪問 wizard', () => {
+  it('goes consent → PIN → card → PIN pad, shows 2 tries left after a wrong PIN, then the result', async () => {
+    const sent: FirstVisitInput[] = [];
+    const api = fakeApi({
+      cardCheck: vi.fn((p: (x: CardProgress) => void) => {
+        p({ step: 'certificate', percent: 30 });
+        return Promise.resolve({ triesLeft: 3, apdus: 12 });
+      }),
+      confirmWithCard: vi.fn((input: FirstVisitInput) => {
+        sent.push({ ...input });
+        return sent.length === 1
+          ? Promise.reject(wrongPin(2))
+          : Promise.resolve({
+              outcome: 'valid',
+              ja: '資格を確認しました。',
+              en: 'Qualification confirmed.',
+              qualification: null,
+              check: okCheck,
+              noticeJa: null,
+            });
+      }),
+    });
+    const onDone = vi.fn();
+    render(
+      <FirstVisit api={api} patientId="p1" visitId="v1" patientName="山田 花子" urgent={false} allowVisual onDone={onDone} />,
+    );
+    fireEvent.click(screen.getByTestId('consent-checkup'));
+    fireEvent.click(screen.getByTestId('rx-paper'));
+    fireEvent.click(screen.getByTestId('consent-next'));
+    fireEvent.click(screen.getByTestId('mode-pin'));
+    fireEvent.click(screen.getByTestId('identity-next'));
+    await screen.findByTestId('pinpad');
+    expect(screen.getByTestId('tries-left').textContent).toContain('3');
+    for (const d of '9999') fireEvent.click(screen.getByTestId(`key-${d}`));
+    fireEvent.click(screen.getByTestId('pin-submit'));
+    await waitFor(() => expect(screen.getByTestId('tries-left').textContent).toContain('残り 2 回'));
+    expect(screen.getByTestId('error').textContent).toContain('残り2回');
+    for (const d of '1234') fireEvent.click(screen.getByTestId(`key-${d}`));
+    fireEvent.click(screen.getByTestId('pin-submit'));
+    await screen.findByTestId('result');
+    expect(screen.getByTestId('result').dataset.outcome).toBe('valid');
+    expect(sent[0]?.consent).toEqual({ medication: true, clinical: true, checkup: false, surgery: true, prescription: 'paper' });
+    expect(sent[0]?.pin).toBe('9999');
+    expect(sent[1]?.pin).toBe('1234');
+    expect(sent.every((s) => s.mode === 'pin' && !s.confirmLastTry)).toBe(true);
+  });
+
+  it('shows a card error with its next step and lets the user retry', async () => {
+    let calls = 0;
+    const api = fakeApi({
+      cardCheck: vi.fn(() => {
+        calls += 1;
+        return calls === 1
+          ? Promise.reject({ code: 'no_card', ja: 'カードが置かれていません。マイナンバーカードをリーダーに置いてください。', en: 'No card', triesLeft: null })
+          : Promise.resolve({ triesLeft: 3, apdus: 12 });
+      }),
+    });
+    render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
+    fireEvent.click(screen.getByTestId('consent-next'));
+    fireEvent.click(screen.getByTestId('identity-next'));
+    const err = await screen.findByTestId('error');
+    expect(err.dataset.code).toBe('no_card');
+    expect(err.textContent).toContain('リーダーに置いてください');
+    fireEvent.click(screen.getByText('もう一度'));
+    await screen.findByTestId('pinpad');
+  });
+
+  it('目視 mode needs the attestation and sends no PIN', async () => {
+    const confirm = vi.fn((_: FirstVisitInput) =>
+      Promise.resolve({ outcome: 'valid', ja: 'ok', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
+    );
+    const api = fakeApi({ cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1 })), confirmWithCard: confirm });
+    render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
+    fireEvent.click(screen.getByTestId('consent-next'));
+    fireEvent.click(screen.getByTestId('mode-visual'));
+    fireEvent.click(screen.getByTestId('identity-next'));
+    await screen.findByTestId('visual-attest');
+    expect((screen.getByTestId('visual-send') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByTestId('visual-attest'));
+    fireEvent.click(screen.getByTestId('visual-send'));
+    await screen.findByTestId('result');
+    expect(confirm.mock.calls[0]?.[0].mode).toBe('visual');
+    expect(confirm.mock.calls[0]?.[0].pin).toBeNull();
+  });
+
+  it('does not offer 目視 when the clinic forbids it', () => {
+    render(<FirstVisit api={fakeApi()} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual={false} onDone={vi.fn()} />);
+    fireEvent.click(screen.getByTestId('consent-next'));
+    expect((screen.getByTestId('mode-visual') as HTMLButtonElement).disabled).toBe(true);
+  });
+});
