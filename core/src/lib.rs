@@ -8,6 +8,7 @@ pub mod docs;
 pub mod error;
 pub mod export;
 pub mod model;
+pub mod policy;
 pub mod store;
 pub mod synth;
 
