@@ -1,0 +1,518 @@
+//! HTTP + WebSocket front of the relay: authentication of signed requests, limits, push.
+
+use crate::store::{DeviceRecord, Enrolled, RelayStore, StoreError};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use houmon_sync_proto::*;
+use ring::signature::{ED25519, UnparsedPublicKey};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+
+/// Limits; every one answers with a clear error when exceeded.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_entry_bytes: usize,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_pull_bytes: usize,
+    /// Sustained requests per second per device, and the burst allowed above it.
+    pub requests_per_s: f64,
+    pub request_burst: f64,
+    pub max_connections: usize,
+    pub max_connections_per_device: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_entry_bytes: 1 << 20,
+            max_body_bytes: 16 << 20,
+            max_batch: 2_000,
+            max_pull_bytes: 8 << 20,
+            requests_per_s: 50.0,
+            request_burst: 200.0,
+            max_connections: 20_000,
+            max_connections_per_device: 4,
+        }
+    }
+}
+
+/// A committed batch, fanned out to the clinic's open WebSockets.
+#[derive(Debug)]
+struct Pushed {
+    clinic: ClinicId,
+    entries: Vec<Entry>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Shared state of one relay process.
+pub struct Relay {
+    store: Arc<dyn RelayStore>,
+    limits: Limits,
+    nonces: Mutex<HashMap<(DeviceId, [u8; 16]), i64>>,
+    buckets: Mutex<HashMap<DeviceId, Bucket>>,
+    devices: Mutex<HashMap<DeviceId, (DeviceRecord, Instant)>>,
+    push: broadcast::Sender<Arc<Pushed>>,
+    revoked: broadcast::Sender<DeviceId>,
+    ws_total: AtomicUsize,
+    ws_per_device: Mutex<HashMap<DeviceId, usize>>,
+    shutdown: watch::Sender<bool>,
+    shutting_down: AtomicBool,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").field("limits", &self.limits).finish()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// How long a cached device record is trusted; revocation through the API is immediate,
+/// through the admin CLI (another process) within this time.
+const DEVICE_CACHE: Duration = Duration::from_secs(1);
+
+impl Relay {
+    pub fn new(store: Arc<dyn RelayStore>, limits: Limits) -> Arc<Self> {
+        let (push, _) = broadcast::channel(1024);
+        let (revoked, _) = broadcast::channel(64);
+        let (shutdown, _) = watch::channel(false);
+        let mut nonces = HashMap::new();
+        if let Ok(v) = store.recent_nonces(now_ms() - 2 * MAX_CLOCK_SKEW_MS) {
+            for (d, n, t) in v {
+                nonces.insert((d, n), t);
+            }
+        }
+        Arc::new(Self {
+            store,
+            limits,
+            nonces: Mutex::new(nonces),
+            buckets: Mutex::new(HashMap::new()),
+            devices: Mutex::new(HashMap::new()),
+            push,
+            revoked,
+            ws_total: AtomicUsize::new(0),
+            ws_per_device: Mutex::new(HashMap::new()),
+            shutdown,
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route(PATH_HEALTH, get(health))
+            .route(PATH_ENROLL, post(enroll))
+            .route(PATH_APPEND, post(append))
+            .route(PATH_PULL, post(pull))
+            .route(PATH_SNAPSHOT, post(put_snapshot))
+            .route(PATH_DEVICES, get(devices))
+            .route(PATH_CODES, post(create_code))
+            .route(PATH_REVOKE, post(revoke))
+            .route(PATH_WS, get(ws))
+            .fallback(|| async { ApiError(ErrorCode::NotFound, String::new()) })
+            .with_state(self.clone())
+    }
+
+    /// Stop taking new work and close WebSockets (acknowledged appends are already durable).
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        let _ = self.shutdown.send(true);
+    }
+
+    pub fn store(&self) -> &Arc<dyn RelayStore> {
+        &self.store
+    }
+
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, ApiError> {
+        if let Ok(c) = self.devices.lock()
+            && let Some((d, at)) = c.get(&id)
+            && at.elapsed() < DEVICE_CACHE
+        {
+            return Ok(Some(d.clone()));
+        }
+        let d = self.store.device(id).map_err(internal)?;
+        if let (Some(d), Ok(mut c)) = (&d, self.devices.lock()) {
+            if c.len() > 100_000 {
+                c.clear();
+            }
+            c.insert(id, (d.clone(), Instant::now()));
+        }
+        Ok(d)
+    }
+
+    /// Check the four signature headers. Returns the device and the request nonce.
+    fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(DeviceRecord, [u8; 16], i64), ApiError> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(ApiError(ErrorCode::ShuttingDown, String::new()));
+        }
+        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+        let unauth = |d: &str| ApiError(ErrorCode::Unauthenticated, d.to_string());
+        let device = get(HEADER_DEVICE).and_then(DeviceId::from_hex).ok_or_else(|| unauth("missing device"))?;
+        let time: i64 = get(HEADER_TIME).and_then(|t| t.parse().ok()).ok_or_else(|| unauth("missing time"))?;
+        let mut nonce = [0u8; 16];
+        get(HEADER_NONCE)
+            .and_then(|n| hex::decode_to_slice(n, &mut nonce).ok())
+            .ok_or_else(|| unauth("missing nonce"))?;
+        let mut sig = [0u8; 64];
+        get(HEADER_SIGNATURE)
+            .and_then(|s| hex::decode_to_slice(s, &mut sig).ok())
+            .ok_or_else(|| unauth("missing signature"))?;
+        // Unknown device and bad signature look the same from outside.
+        let rec = self.device(device)?.ok_or_else(|| unauth(""))?;
+        let msg = request_signing_bytes(method.as_str(), uri.path(), &device, time, &nonce, body);
+        UnparsedPublicKey::new(&ED25519, &rec.public_key).verify(&msg, &sig).map_err(|_| unauth(""))?;
+        if rec.revoked {
+            return Err(ApiError(ErrorCode::Revoked, String::new()));
+        }
+        let now = now_ms();
+        if (now - time).abs() > MAX_CLOCK_SKEW_MS {
+            return Err(ApiError(ErrorCode::ClockSkew, format!("relay time {now}")));
+        }
+        {
+            let mut n = self.nonces.lock().map_err(|_| internal("lock"))?;
+            if n.len() > 200_000 {
+                n.retain(|_, t| (now - *t).abs() <= MAX_CLOCK_SKEW_MS);
+            }
+            if n.insert((device, nonce), time).is_some() {
+                return Err(ApiError(ErrorCode::Replay, String::new()));
+            }
+        }
+        self.take_token(device)?;
+        Ok((rec, nonce, time))
+    }
+
+    fn take_token(&self, device: DeviceId) -> Result<(), ApiError> {
+        let mut b = self.buckets.lock().map_err(|_| internal("lock"))?;
+        let now = Instant::now();
+        let l = &self.limits;
+        let e = b.entry(device).or_insert(Bucket { tokens: l.request_burst, at: now });
+        e.tokens = (e.tokens + now.duration_since(e.at).as_secs_f64() * l.requests_per_s).min(l.request_burst);
+        e.at = now;
+        if e.tokens < 1.0 {
+            return Err(ApiError(ErrorCode::TooManyRequests, format!("limit {} requests/s", l.requests_per_s)));
+        }
+        e.tokens -= 1.0;
+        Ok(())
+    }
+
+    async fn read_body(&self, body: Body) -> Result<Vec<u8>, ApiError> {
+        axum::body::to_bytes(body, self.limits.max_body_bytes)
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|_| ApiError(ErrorCode::BodyTooLarge, format!("limit {} bytes", self.limits.max_body_bytes)))
+    }
+}
+
+/// An error answer: JSON [`ErrorBody`] with the code's HTTP status.
+#[derive(Debug)]
+pub struct ApiError(pub ErrorCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&ErrorBody::new(self.0, self.1)).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    eprintln!("houmon-relay: internal error: {e}");
+    ApiError(ErrorCode::Internal, String::new())
+}
+
+fn store_err(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Replay => ApiError(ErrorCode::Replay, String::new()),
+        StoreError::Closed => ApiError(ErrorCode::ShuttingDown, String::new()),
+        StoreError::TooManyDocs(n) => ApiError(ErrorCode::BadRequest, format!("{n} documents in one pull")),
+        e => internal(e),
+    }
+}
+
+fn ok_body(b: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], b).into_response()
+}
+
+fn decode_body<T: for<'a> serde::Deserialize<'a>>(b: &[u8]) -> Result<T, ApiError> {
+    decode::<T>(b).ok_or(ApiError(ErrorCode::BadRequest, "undecodable body".into()))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?.map_err(store_err)
+}
+
+type S = State<Arc<Relay>>;
+
+async fn health(State(r): S) -> Response {
+    let st = r.store.clone();
+    let ok = tokio::task::spawn_blocking(move || st.healthy()).await.unwrap_or(false);
+    let down = r.shutting_down.load(Ordering::SeqCst);
+    let body = serde_json::json!({
+        "status": if ok && !down { "ok" } else { "unavailable" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol": PROTOCOL_VERSION,
+        "connections": r.ws_total.load(Ordering::Relaxed),
+    });
+    let status = if ok && !down { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn enroll(State(r): S, body: Body) -> Result<Response, ApiError> {
+    if r.shutting_down.load(Ordering::SeqCst) {
+        return Err(ApiError(ErrorCode::ShuttingDown, String::new()));
+    }
+    let b = r.read_body(body).await?;
+    let req: EnrollRequest = decode_body(&b)?;
+    let label: String = req.label.chars().take(100).collect();
+    UnparsedPublicKey::new(&ED25519, &req.public_key)
+        .verify(&enroll_signing_bytes(&req.code_auth, &req.public_key, &req.label), &req.proof)
+        .map_err(|_| ApiError(ErrorCode::InvalidCode, "proof".into()))?;
+    let hash: [u8; 32] =
+        ring::digest::digest(&ring::digest::SHA256, &req.code_auth).as_ref().try_into().map_err(internal)?;
+    let st = r.store.clone();
+    let pk = req.public_key;
+    match blocking(move || st.enroll(hash, pk, &label, now_ms())).await? {
+        Enrolled::Ok(resp) => Ok(ok_body(encode(&resp))),
+        Enrolled::InvalidCode => {
+            // Slow down guessing (codes carry 128 bits, this is belt and braces).
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Err(ApiError(ErrorCode::InvalidCode, String::new()))
+        }
+    }
+}
+
+async fn append(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let b = r.read_body(body).await?;
+    let (dev, nonce, time) = r.authenticate(&method, &uri, &h, &b)?;
+    let req: AppendRequest = decode_body(&b)?;
+    drop(b);
+    if req.entries.len() > r.limits.max_batch {
+        return Err(ApiError(ErrorCode::BodyTooLarge, format!("at most {} entries per request", r.limits.max_batch)));
+    }
+    if let Some(e) = req.entries.iter().find(|e| e.ciphertext.len() > r.limits.max_entry_bytes) {
+        return Err(ApiError(
+            ErrorCode::EntryTooLarge,
+            format!("entry {} is {} bytes, limit {}", e.entry_id, e.ciphertext.len(), r.limits.max_entry_bytes),
+        ));
+    }
+    let st = r.store.clone();
+    let clinic = dev.clinic;
+    let (results, added) = blocking(move || st.append(clinic, dev.device, Some((nonce, time)), req.entries)).await?;
+    if !added.is_empty() {
+        let _ = r.push.send(Arc::new(Pushed { clinic, entries: added }));
+    }
+    Ok(ok_body(encode(&AppendResponse { results })))
+}
+
+async fn pull(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let b = r.read_body(body).await?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    let req: PullRequest = decode_body(&b)?;
+    let max = (req.max_bytes as usize).clamp(64 << 10, r.limits.max_pull_bytes);
+    let st = r.store.clone();
+    let resp = blocking(move || st.pull(dev.clinic, &req, max)).await?;
+    Ok(ok_body(encode(&resp)))
+}
+
+async fn put_snapshot(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let b = r.read_body(body).await?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    let req: PutSnapshotRequest = decode_body(&b)?;
+    let st = r.store.clone();
+    let stored = blocking(move || st.put_snapshot(dev.clinic, dev.device, req)).await?;
+    Ok(ok_body(encode(&stored)))
+}
+
+async fn devices(State(r): S, method: Method, uri: Uri, h: HeaderMap) -> Result<Response, ApiError> {
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[])?;
+    let st = r.store.clone();
+    let devices = blocking(move || st.devices(dev.clinic)).await?;
+    Ok(ok_body(encode(&DevicesResponse { devices })))
+}
+
+async fn create_code(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let b = r.read_body(body).await?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    if dev.role != Role::Admin {
+        return Err(ApiError(ErrorCode::Forbidden, String::new()));
+    }
+    let req: CreateCodeRequest = decode_body(&b)?;
+    let expires = now_ms() + i64::from(req.valid_for_s.clamp(60, 30 * 86_400)) * 1000;
+    let st = r.store.clone();
+    blocking(move || st.create_code(dev.clinic, req.code_auth_hash, req.role, req.wrapped_content_key, expires))
+        .await?;
+    Ok(ok_body(encode(&expires)))
+}
+
+async fn revoke(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let b = r.read_body(body).await?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    if dev.role != Role::Admin {
+        return Err(ApiError(ErrorCode::Forbidden, String::new()));
+    }
+    let req: RevokeRequest = decode_body(&b)?;
+    let st = r.store.clone();
+    let target = req.device;
+    // Scoped to the admin's clinic: another clinic's device is "not found", like a missing one.
+    if !blocking(move || st.revoke(Some(dev.clinic), target)).await? {
+        return Err(ApiError(ErrorCode::NotFound, String::new()));
+    }
+    if let Ok(mut c) = r.devices.lock() {
+        c.remove(&target);
+    }
+    let _ = r.revoked.send(target);
+    Ok(ok_body(encode(&true)))
+}
+
+/// Releases a connection slot when the WebSocket ends.
+struct ConnSlot {
+    relay: Arc<Relay>,
+    device: DeviceId,
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.relay.ws_total.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut m) = self.relay.ws_per_device.lock()
+            && let Some(n) = m.get_mut(&self.device)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.device);
+            }
+        }
+    }
+}
+
+async fn ws(State(r): S, method: Method, uri: Uri, h: HeaderMap, upgrade: WsUpgrade) -> Result<Response, ApiError> {
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[])?;
+    let Some(upgrade) = upgrade.0 else {
+        return Err(ApiError(ErrorCode::BadRequest, "expected a WebSocket upgrade".into()));
+    };
+    if r.ws_total.fetch_add(1, Ordering::SeqCst) >= r.limits.max_connections {
+        r.ws_total.fetch_sub(1, Ordering::SeqCst);
+        return Err(ApiError(ErrorCode::TooManyConnections, format!("limit {}", r.limits.max_connections)));
+    }
+    {
+        let mut m = r.ws_per_device.lock().map_err(|_| internal("lock"))?;
+        let n = m.entry(dev.device).or_insert(0);
+        if *n >= r.limits.max_connections_per_device {
+            drop(m);
+            r.ws_total.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError(
+                ErrorCode::TooManyConnections,
+                format!("at most {} connections per device", r.limits.max_connections_per_device),
+            ));
+        }
+        *n += 1;
+    }
+    let slot = ConnSlot { relay: r.clone(), device: dev.device };
+    // Small buffers: an idle connection must stay far below 100 KB.
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(1 << 20)
+        .on_upgrade(move |socket| ws_session(socket, slot, dev)))
+}
+
+/// Optional upgrade extractor, so a plain GET gets our JSON error rather than axum's text.
+struct WsUpgrade(Option<WebSocketUpgrade>);
+
+impl<St: Send + Sync> FromRequestParts<St> for WsUpgrade {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &St) -> Result<Self, Self::Rejection> {
+        Ok(WsUpgrade(WebSocketUpgrade::from_request_parts(parts, state).await.ok()))
+    }
+}
+
+async fn ws_session(mut socket: WebSocket, slot: ConnSlot, dev: DeviceRecord) {
+    let r = slot.relay.clone();
+    let mut push = r.push.subscribe();
+    let mut revoked = r.revoked.subscribe();
+    let mut shutdown = r.shutdown.subscribe();
+    let mut sub: Option<(u64, Option<HashSet<DocId>>)> = None;
+    let mut ping = tokio::time::interval(Duration::from_secs(30));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            m = socket.recv() => {
+                let Some(Ok(m)) = m else { break };
+                match m {
+                    Message::Binary(b) => {
+                        let Some(WsClient::Subscribe { after, docs }) = decode::<WsClient>(&b) else { break };
+                        // Catch up first (the push receiver already buffers what lands meanwhile).
+                        let st = r.store.clone();
+                        let req = PullRequest { after, docs: docs.clone(), max_bytes: r.limits.max_pull_bytes as u32, with_snapshots: false };
+                        let max = r.limits.max_pull_bytes;
+                        let clinic = dev.clinic;
+                        let Ok(Ok(resp)) = tokio::task::spawn_blocking(move || st.pull(clinic, &req, max)).await else { break };
+                        let msg = if resp.more { WsServer::PullNeeded } else { WsServer::Entries { entries: resp.entries, cursor: resp.cursor } };
+                        if socket.send(Message::Binary(encode(&msg).into())).await.is_err() { break }
+                        sub = Some((resp.cursor, docs.map(|d| d.into_iter().collect())));
+                    }
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            p = push.recv() => {
+                match p {
+                    Ok(p) if p.clinic == dev.clinic => {
+                        let Some((after, docs)) = &mut sub else { continue };
+                        if r.device(dev.device).ok().flatten().is_none_or(|d| d.revoked) {
+                            let _ = socket.send(Message::Binary(encode(&WsServer::Revoked).into())).await;
+                            break;
+                        }
+                        let last = p.entries.last().map(|e| e.seq).unwrap_or(0);
+                        if last <= *after { continue }
+                        let entries: Vec<Entry> = p.entries.iter()
+                            .filter(|e| e.seq > *after && docs.as_ref().is_none_or(|d| d.contains(&e.doc)))
+                            .cloned().collect();
+                        *after = last;
+                        if entries.is_empty() { continue }
+                        let msg = WsServer::Entries { entries, cursor: last };
+                        if socket.send(Message::Binary(encode(&msg).into())).await.is_err() { break }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if socket.send(Message::Binary(encode(&WsServer::PullNeeded).into())).await.is_err() { break }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            d = revoked.recv() => {
+                if matches!(d, Ok(d) if d == dev.device) {
+                    let _ = socket.send(Message::Binary(encode(&WsServer::Revoked).into())).await;
+                    break;
+                }
+            }
+            _ = shutdown.changed() => break,
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
+            }
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+    drop(slot);
+}

@@ -1,0 +1,586 @@
+//! Relay storage: a trait (so a PostgreSQL backend can be added when one machine is not
+//! enough) and the embedded SQLite implementation.
+//!
+//! Appends go through one writer thread that group-commits whatever is queued in a single
+//! transaction (`synchronous=FULL`), then acknowledges: an acknowledged append survives a
+//! SIGKILL or power loss, and many small appends cost one fsync.
+
+use houmon_sync_proto::*;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("the relay is shutting down")]
+    Closed,
+    #[error("replayed request")]
+    Replay,
+    #[error("too many documents in one request ({0})")]
+    TooManyDocs(usize),
+}
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// A device as the relay knows it: public key only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub device: DeviceId,
+    pub clinic: ClinicId,
+    pub public_key: [u8; 32],
+    pub role: Role,
+    pub label: String,
+    pub revoked: bool,
+}
+
+/// Outcome of an enrollment attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrolled {
+    Ok(EnrollResponse),
+    InvalidCode,
+}
+
+/// The relay's storage. Every call is scoped by clinic: nothing here can reach another
+/// clinic's rows. Calls block; the server runs them off the async runtime.
+pub trait RelayStore: Send + Sync + 'static {
+    /// Append entries authored by `device`; durable before returning. `nonce` (the request's)
+    /// is recorded in the same transaction so a replayed append is refused even after a
+    /// restart. Returns the per-entry results and the entries actually added (for push).
+    fn append(
+        &self,
+        clinic: ClinicId,
+        device: DeviceId,
+        nonce: Option<([u8; 16], i64)>,
+        entries: Vec<NewEntry>,
+    ) -> StoreResult<(Vec<Appended>, Vec<Entry>)>;
+    /// Entries after a cursor (and optionally snapshots), within a byte budget.
+    fn pull(&self, clinic: ClinicId, req: &PullRequest, max_bytes: usize) -> StoreResult<PullResponse>;
+    /// Keep the newest snapshot per document. Returns false when an equal or newer one exists.
+    fn put_snapshot(&self, clinic: ClinicId, device: DeviceId, s: PutSnapshotRequest) -> StoreResult<bool>;
+    fn device(&self, device: DeviceId) -> StoreResult<Option<DeviceRecord>>;
+    fn devices(&self, clinic: ClinicId) -> StoreResult<Vec<DeviceInfo>>;
+    fn create_clinic(&self, name: &str, now_ms: i64) -> StoreResult<ClinicId>;
+    fn create_code(
+        &self,
+        clinic: ClinicId,
+        code_auth_hash: [u8; 32],
+        role: Role,
+        wrapped: Option<Vec<u8>>,
+        expires_ms: i64,
+    ) -> StoreResult<()>;
+    /// Consume a one-time code and register the device's public key.
+    fn enroll(&self, code_auth_hash: [u8; 32], public_key: [u8; 32], label: &str, now_ms: i64)
+    -> StoreResult<Enrolled>;
+    /// Revoke a device of `clinic`. False when no such device in that clinic.
+    fn revoke(&self, clinic: Option<ClinicId>, device: DeviceId) -> StoreResult<bool>;
+    /// Nonces of mutating requests seen since `since_ms` (reloaded at start-up).
+    fn recent_nonces(&self, since_ms: i64) -> StoreResult<Vec<(DeviceId, [u8; 16], i64)>>;
+    /// Cheap liveness check of the database.
+    fn healthy(&self) -> bool;
+    /// Finish queued writes and stop the writer. Idempotent.
+    fn close(&self);
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS clinics(
+  id BLOB PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS devices(
+  id BLOB PRIMARY KEY, clinic BLOB NOT NULL, public_key BLOB NOT NULL UNIQUE, role TEXT NOT NULL,
+  label TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, enrolled_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS devices_clinic ON devices(clinic);
+CREATE TABLE IF NOT EXISTS codes(
+  hash BLOB PRIMARY KEY, clinic BLOB NOT NULL, role TEXT NOT NULL, wrapped BLOB,
+  expires_ms INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS entries(
+  clinic BLOB NOT NULL, seq INTEGER NOT NULL, doc BLOB NOT NULL, device BLOB NOT NULL,
+  entry_id BLOB NOT NULL, sig BLOB NOT NULL, body BLOB NOT NULL,
+  PRIMARY KEY(clinic, seq));
+CREATE UNIQUE INDEX IF NOT EXISTS entries_id ON entries(clinic, device, entry_id);
+CREATE INDEX IF NOT EXISTS entries_doc ON entries(clinic, doc, seq);
+CREATE TABLE IF NOT EXISTS snapshots(
+  clinic BLOB NOT NULL, doc BLOB NOT NULL, covers_seq INTEGER NOT NULL, device BLOB NOT NULL,
+  entry_id BLOB NOT NULL, sig BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY(clinic, doc));
+CREATE TABLE IF NOT EXISTS nonces(
+  device BLOB NOT NULL, nonce BLOB NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY(device, nonce));
+CREATE INDEX IF NOT EXISTS nonces_time ON nonces(time_ms);
+";
+
+fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    // An acknowledged append must survive power loss (WAL + NORMAL may roll back).
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(c)
+}
+
+struct AppendJob {
+    clinic: ClinicId,
+    device: DeviceId,
+    nonce: Option<([u8; 16], i64)>,
+    entries: Vec<NewEntry>,
+    reply: mpsc::SyncSender<StoreResult<(Vec<Appended>, Vec<Entry>)>>,
+}
+
+/// SQLite storage (the embedded default).
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<AppendJob>>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    admin: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> StoreResult<Arc<Self>> {
+        let admin = open_conn(path)?;
+        admin.execute_batch(SCHEMA)?;
+        let wconn = open_conn(path)?;
+        let (tx, rx) = mpsc::channel::<AppendJob>();
+        let t = std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || writer_loop(wconn, rx))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(Arc::new(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(t)),
+            readers: Mutex::new(Vec::new()),
+            admin: Mutex::new(admin),
+        }))
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let c = self.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+        let mut c = match c {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        let r = f(&mut c);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < 8
+        {
+            pool.push(c);
+        }
+        r
+    }
+
+    fn with_admin<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut c = self.admin.lock().map_err(|_| StoreError::Closed)?;
+        f(&mut c)
+    }
+}
+
+fn id16(b: Vec<u8>) -> [u8; 16] {
+    let mut o = [0u8; 16];
+    if b.len() == 16 {
+        o.copy_from_slice(&b);
+    }
+    o
+}
+fn sig64(b: Vec<u8>) -> [u8; 64] {
+    let mut o = [0u8; 64];
+    if b.len() == 64 {
+        o.copy_from_slice(&b);
+    }
+    o
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<AppendJob>) {
+    let mut heads: HashMap<ClinicId, u64> = HashMap::new();
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        // Group commit: take what queued up while the last fsync ran.
+        while jobs.len() < 256 {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let saved_heads = heads.clone();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let res = (|| -> rusqlite::Result<()> {
+            let mut tx = conn.transaction()?;
+            for job in &jobs {
+                let sp = tx.savepoint()?;
+                let r = append_job(&sp, &mut heads, job);
+                match r {
+                    Ok(v) => {
+                        sp.commit()?;
+                        outcomes.push(Ok(v));
+                    }
+                    Err(e) => {
+                        drop(sp);
+                        outcomes.push(Err(e));
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        match res {
+            Ok(()) => {
+                for (job, out) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(out);
+                }
+            }
+            Err(e) => {
+                // Nothing of this batch is acknowledged; the clients retry.
+                heads = saved_heads;
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Db(clone_err(&e))));
+                }
+            }
+        }
+    }
+}
+
+fn clone_err(e: &rusqlite::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(e.to_string().into())
+}
+
+fn append_job(
+    c: &Connection,
+    heads: &mut HashMap<ClinicId, u64>,
+    job: &AppendJob,
+) -> StoreResult<(Vec<Appended>, Vec<Entry>)> {
+    if let Some((nonce, time)) = job.nonce {
+        let n = c
+            .prepare_cached("INSERT OR IGNORE INTO nonces(device, nonce, time_ms) VALUES (?1, ?2, ?3)")?
+            .execute(params![&job.device.0[..], &nonce[..], time])?;
+        if n == 0 {
+            return Err(StoreError::Replay);
+        }
+    }
+    let head = match heads.get(&job.clinic) {
+        Some(h) => *h,
+        None => {
+            let h: Option<i64> = c
+                .prepare_cached("SELECT MAX(seq) FROM entries WHERE clinic = ?1")?
+                .query_row([&job.clinic.0[..]], |r| r.get(0))?;
+            h.unwrap_or(0) as u64
+        }
+    };
+    let mut next = head;
+    let mut results = Vec::with_capacity(job.entries.len());
+    let mut added = Vec::new();
+    for e in &job.entries {
+        let existing: Option<i64> = c
+            .prepare_cached("SELECT seq FROM entries WHERE clinic = ?1 AND device = ?2 AND entry_id = ?3")?
+            .query_row(params![&job.clinic.0[..], &job.device.0[..], &e.entry_id.0[..]], |r| r.get(0))
+            .optional()?;
+        if let Some(seq) = existing {
+            results.push(Appended { entry_id: e.entry_id, seq: seq as u64, duplicate: true });
+            continue;
+        }
+        next += 1;
+        c.prepare_cached(
+            "INSERT INTO entries(clinic, seq, doc, device, entry_id, sig, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            &job.clinic.0[..],
+            next as i64,
+            &e.doc.0[..],
+            &job.device.0[..],
+            &e.entry_id.0[..],
+            &e.signature[..],
+            &e.ciphertext
+        ])?;
+        results.push(Appended { entry_id: e.entry_id, seq: next, duplicate: false });
+        added.push(Entry {
+            seq: next,
+            doc: e.doc,
+            device: job.device,
+            entry_id: e.entry_id,
+            signature: e.signature,
+            ciphertext: e.ciphertext.clone(),
+        });
+    }
+    heads.insert(job.clinic, next);
+    Ok((results, added))
+}
+
+/// Most documents one pull may name (bounded SQL).
+pub const MAX_PULL_DOCS: usize = 20_000;
+
+impl RelayStore for SqliteStore {
+    fn append(
+        &self,
+        clinic: ClinicId,
+        device: DeviceId,
+        nonce: Option<([u8; 16], i64)>,
+        entries: Vec<NewEntry>,
+    ) -> StoreResult<(Vec<Appended>, Vec<Entry>)> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        {
+            let w = self.writer.lock().map_err(|_| StoreError::Closed)?;
+            let w = w.as_ref().ok_or(StoreError::Closed)?;
+            w.send(AppendJob { clinic, device, nonce, entries, reply }).map_err(|_| StoreError::Closed)?;
+        }
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn pull(&self, clinic: ClinicId, req: &PullRequest, max_bytes: usize) -> StoreResult<PullResponse> {
+        if let Some(d) = &req.docs
+            && d.len() > MAX_PULL_DOCS
+        {
+            return Err(StoreError::TooManyDocs(d.len()));
+        }
+        self.with_reader(|c| {
+            let tx = c.transaction()?;
+            let head: Option<i64> = tx
+                .prepare_cached("SELECT MAX(seq) FROM entries WHERE clinic = ?1")?
+                .query_row([&clinic.0[..]], |r| r.get(0))?;
+            let head = (head.unwrap_or(0) as u64).max(req.after);
+            let docset: Option<HashSet<DocId>> = req.docs.as_ref().map(|d| d.iter().copied().collect());
+            let mut snapshots = Vec::new();
+            let mut covered: HashMap<DocId, u64> = HashMap::new();
+            let mut used = 0usize;
+            if req.with_snapshots {
+                let mut st = tx.prepare_cached(
+                    "SELECT doc, covers_seq, device, entry_id, sig, body FROM snapshots WHERE clinic = ?1 AND covers_seq > ?2",
+                )?;
+                let rows = st.query_map(params![&clinic.0[..], req.after as i64], |r| {
+                    Ok(Snapshot {
+                        doc: DocId(id16(r.get(0)?)),
+                        covers_seq: r.get::<_, i64>(1)? as u64,
+                        device: DeviceId(id16(r.get(2)?)),
+                        entry_id: EntryId(id16(r.get(3)?)),
+                        signature: sig64(r.get(4)?),
+                        ciphertext: r.get(5)?,
+                    })
+                })?;
+                for s in rows {
+                    let s = s?;
+                    if docset.as_ref().is_none_or(|d| d.contains(&s.doc)) && s.covers_seq <= head {
+                        used += s.ciphertext.len() + 128;
+                        covered.insert(s.doc, s.covers_seq);
+                        snapshots.push(s);
+                    }
+                }
+            }
+            let mut entries = Vec::new();
+            let mut cursor = req.after;
+            let mut more = false;
+            {
+                let sql;
+                let mut args: Vec<Box<dyn rusqlite::ToSql>> =
+                    vec![Box::new(clinic.0.to_vec()), Box::new(req.after as i64), Box::new(head as i64)];
+                match &req.docs {
+                    None => {
+                        sql = "SELECT seq, doc, device, entry_id, sig, body FROM entries WHERE clinic = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq".to_string();
+                    }
+                    Some(d) => {
+                        let ph: Vec<String> = (0..d.len()).map(|i| format!("?{}", i + 4)).collect();
+                        sql = format!(
+                            "SELECT seq, doc, device, entry_id, sig, body FROM entries WHERE clinic = ?1 AND seq > ?2 AND seq <= ?3 AND doc IN ({}) ORDER BY seq",
+                            if ph.is_empty() { "NULL".to_string() } else { ph.join(",") }
+                        );
+                        for id in d {
+                            args.push(Box::new(id.0.to_vec()));
+                        }
+                    }
+                }
+                let mut st = tx.prepare(&sql)?;
+                let mut rows = st.query(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())))?;
+                while let Some(r) = rows.next()? {
+                    let seq = r.get::<_, i64>(0)? as u64;
+                    let doc = DocId(id16(r.get(1)?));
+                    if covered.get(&doc).is_some_and(|c| seq <= *c) {
+                        continue;
+                    }
+                    let body: Vec<u8> = r.get(5)?;
+                    if !entries.is_empty() && used + body.len() + 128 > max_bytes {
+                        more = true;
+                        break;
+                    }
+                    used += body.len() + 128;
+                    cursor = seq;
+                    entries.push(Entry {
+                        seq,
+                        doc,
+                        device: DeviceId(id16(r.get(2)?)),
+                        entry_id: EntryId(id16(r.get(3)?)),
+                        signature: sig64(r.get(4)?),
+                        ciphertext: body,
+                    });
+                }
+            }
+            if !more {
+                cursor = head;
+            }
+            Ok(PullResponse { entries, snapshots, cursor, more })
+        })
+    }
+
+    fn put_snapshot(&self, clinic: ClinicId, device: DeviceId, s: PutSnapshotRequest) -> StoreResult<bool> {
+        self.with_admin(|c| {
+            let n = c.execute(
+                "INSERT INTO snapshots(clinic, doc, covers_seq, device, entry_id, sig, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(clinic, doc) DO UPDATE SET covers_seq = excluded.covers_seq, device = excluded.device,
+                   entry_id = excluded.entry_id, sig = excluded.sig, body = excluded.body
+                 WHERE excluded.covers_seq > snapshots.covers_seq",
+                params![&clinic.0[..], &s.doc.0[..], s.covers_seq as i64, &device.0[..], &s.entry_id.0[..], &s.signature[..], &s.ciphertext],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn device(&self, device: DeviceId) -> StoreResult<Option<DeviceRecord>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT clinic, public_key, role, label, revoked FROM devices WHERE id = ?1")?
+                .query_row([&device.0[..]], |r| {
+                    let pk: Vec<u8> = r.get(1)?;
+                    let mut public_key = [0u8; 32];
+                    if pk.len() == 32 {
+                        public_key.copy_from_slice(&pk);
+                    }
+                    Ok(DeviceRecord {
+                        device,
+                        clinic: ClinicId(id16(r.get(0)?)),
+                        public_key,
+                        role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Member),
+                        label: r.get(3)?,
+                        revoked: r.get::<_, i64>(4)? != 0,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn devices(&self, clinic: ClinicId) -> StoreResult<Vec<DeviceInfo>> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, public_key, role, label, revoked FROM devices WHERE clinic = ?1 ORDER BY enrolled_ms, id",
+            )?;
+            let rows = st.query_map([&clinic.0[..]], |r| {
+                let pk: Vec<u8> = r.get(1)?;
+                let mut public_key = [0u8; 32];
+                if pk.len() == 32 {
+                    public_key.copy_from_slice(&pk);
+                }
+                Ok(DeviceInfo {
+                    device: DeviceId(id16(r.get(0)?)),
+                    public_key,
+                    role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Member),
+                    label: r.get(3)?,
+                    revoked: r.get::<_, i64>(4)? != 0,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn create_clinic(&self, name: &str, now_ms: i64) -> StoreResult<ClinicId> {
+        let id = ClinicId(crate::random16());
+        self.with_admin(|c| {
+            c.execute(
+                "INSERT INTO clinics(id, name, created_ms) VALUES (?1, ?2, ?3)",
+                params![&id.0[..], name, now_ms],
+            )?;
+            Ok(id)
+        })
+    }
+
+    fn create_code(
+        &self,
+        clinic: ClinicId,
+        hash: [u8; 32],
+        role: Role,
+        wrapped: Option<Vec<u8>>,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
+        self.with_admin(|c| {
+            c.execute(
+                "INSERT INTO codes(hash, clinic, role, wrapped, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![&hash[..], &clinic.0[..], role.code(), wrapped, expires_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn enroll(&self, hash: [u8; 32], public_key: [u8; 32], label: &str, now_ms: i64) -> StoreResult<Enrolled> {
+        self.with_admin(|c| {
+            let tx = c.transaction()?;
+            let row: Option<(Vec<u8>, String, Option<Vec<u8>>)> = tx
+                .query_row(
+                    "SELECT clinic, role, wrapped FROM codes WHERE hash = ?1 AND used = 0 AND expires_ms > ?2",
+                    params![&hash[..], now_ms],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((clinic, role, wrapped)) = row else {
+                return Ok(Enrolled::InvalidCode);
+            };
+            let taken: bool =
+                tx.query_row("SELECT COUNT(*) FROM devices WHERE public_key = ?1", [&public_key[..]], |r| {
+                    r.get::<_, i64>(0)
+                })? > 0;
+            if taken {
+                return Ok(Enrolled::InvalidCode);
+            }
+            let device = DeviceId(crate::random16());
+            // One-time: the code is spent and its wrapped key dropped from the relay.
+            tx.execute("UPDATE codes SET used = 1, wrapped = NULL WHERE hash = ?1", [&hash[..]])?;
+            tx.execute(
+                "INSERT INTO devices(id, clinic, public_key, role, label, enrolled_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![&device.0[..], &clinic, &public_key[..], role, label, now_ms],
+            )?;
+            tx.commit()?;
+            Ok(Enrolled::Ok(EnrollResponse {
+                clinic: ClinicId(id16(clinic)),
+                device,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+                wrapped_content_key: wrapped,
+            }))
+        })
+    }
+
+    fn revoke(&self, clinic: Option<ClinicId>, device: DeviceId) -> StoreResult<bool> {
+        self.with_admin(|c| {
+            let n = match clinic {
+                Some(cl) => c.execute(
+                    "UPDATE devices SET revoked = 1 WHERE id = ?1 AND clinic = ?2",
+                    params![&device.0[..], &cl.0[..]],
+                )?,
+                None => c.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", params![&device.0[..]])?,
+            };
+            Ok(n > 0)
+        })
+    }
+
+    fn recent_nonces(&self, since_ms: i64) -> StoreResult<Vec<(DeviceId, [u8; 16], i64)>> {
+        self.with_admin(|c| {
+            c.execute("DELETE FROM nonces WHERE time_ms < ?1", [since_ms])?;
+            let mut st = c.prepare("SELECT device, nonce, time_ms FROM nonces")?;
+            let rows = st.query_map([], |r| Ok((DeviceId(id16(r.get(0)?)), id16(r.get(1)?), r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn healthy(&self) -> bool {
+        self.with_reader(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).is_ok()
+    }
+
+    fn close(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Ok(mut t) = self.writer_thread.lock()
+            && let Some(t) = t.take()
+        {
+            let _ = t.join();
+        }
+    }
+}
