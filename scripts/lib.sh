@@ -1,8 +1,8 @@
 # Shared by scripts/*.sh: system packages, the Rust check, pcscd. Source it; don't run it.
 
 # Debian packages the project needs: PC/SC and the virtual reader driver, the PC/SC headers,
-# the JPEG 2000 tools that rebuild the test photos.
-HOUMON_APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config libopenjp2-tools build-essential ca-certificates)
+# OpenSSL headers for the bundled SQLCipher, the JPEG 2000 tools that rebuild the test photos.
+HOUMON_APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config libssl-dev libopenjp2-tools build-essential ca-certificates)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -15,3 +15,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== fuzz (onshi XML codec, briefly)"
+bash onshi/fuzz/run-briefly.sh 25
