@@ -46,7 +46,7 @@ describe('app shell and 今日の訪問', () => {
     const css = fs.readFileSync('src/styles.css', 'utf8');
     expect(css).toMatch(/--touch: 48px/);
     expect(css).toMatch(/\.btn \{ min-height: var\(--touch\)/);
-    expect(css).toMatch(/\.key \{ min-height: 72px/);
+    expect(css).toMatch(/\.key \{ min-height: 64px/);
   });
 
   it('locks and unlocks with the staff PIN', async () => {

@@ -47,7 +47,7 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
           <li class="visit" key={v.visitId} data-testid="visit-row" data-patient={v.patientName}>
             <div class="visit-time">
               {v.start}
-              <small>〜{v.end}</small>
+              <small>– {v.end}</small>
             </div>
             <div class="visit-main">
               <div class="visit-name">
