@@ -191,7 +191,9 @@ pub const SETTINGS: &[SettingDef] = &[
         kind: SettingKind::Text { format: TextFormat::EnrollmentCode },
         default: StaticValue::Unset,
         example: StaticValue::Text("HM7Q-2K4D-9XWP"),
-        user_settable: true,
+        // Typed on the enrollment screen it goes straight to `DeviceLifecycle::enroll`, never
+        // into the user settings file.
+        user_settable: false,
         recommendable: false,
         secret: true,
     },
