@@ -27,7 +27,6 @@ use crate::model::FieldConflict;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 
 /// A scalar read out of a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,41 +74,45 @@ impl Sv {
 }
 
 /// The scalar fields and child objects of one map, with conflicts noted.
+/// A map's fields. A small vector beats a hash map here: maps have a dozen keys at most.
 #[derive(Debug, Default)]
 pub(crate) struct Fields {
-    pub(crate) scalars: HashMap<String, Sv>,
+    pub(crate) scalars: Vec<(String, Sv)>,
     pub(crate) objects: Vec<(String, ObjId)>,
 }
 
 impl Fields {
+    fn get(&self, k: &str) -> Option<&Sv> {
+        self.scalars.iter().find(|(key, _)| key == k).map(|(_, v)| v)
+    }
     pub(crate) fn str(&self, k: &str) -> String {
-        match self.scalars.get(k) {
+        match self.get(k) {
             Some(Sv::Str(s)) => s.clone(),
             _ => String::new(),
         }
     }
     pub(crate) fn opt_str(&self, k: &str) -> Option<String> {
-        match self.scalars.get(k) {
+        match self.get(k) {
             Some(Sv::Str(s)) if !s.is_empty() => Some(s.clone()),
             _ => None,
         }
     }
     pub(crate) fn int(&self, k: &str) -> Option<i64> {
-        match self.scalars.get(k) {
+        match self.get(k) {
             Some(Sv::Int(i)) => Some(*i),
             Some(Sv::F64(f)) => Some(*f as i64),
             _ => None,
         }
     }
     pub(crate) fn f64(&self, k: &str) -> Option<f64> {
-        match self.scalars.get(k) {
+        match self.get(k) {
             Some(Sv::F64(f)) => Some(*f),
             Some(Sv::Int(i)) => Some(*i as f64),
             _ => None,
         }
     }
     pub(crate) fn bool(&self, k: &str) -> bool {
-        matches!(self.scalars.get(k), Some(Sv::Bool(true)))
+        matches!(self.get(k), Some(Sv::Bool(true)))
     }
     pub(crate) fn time(&self, k: &str) -> Option<DateTime<Utc>> {
         self.int(k).and_then(DateTime::from_timestamp_millis)
@@ -126,9 +129,7 @@ pub(crate) fn read_map(doc: &AutoCommit, obj: &ObjId, path: &str, conflicts: &mu
         let key = item.key.to_string();
         match &item.value {
             ValueRef::Object(_) => f.objects.push((key.clone(), item.id())),
-            ValueRef::Scalar(s) => {
-                f.scalars.insert(key.clone(), Sv::from_ref(s));
-            }
+            ValueRef::Scalar(s) => f.scalars.push((key.clone(), Sv::from_ref(s))),
         }
         if item.conflict {
             let values = doc
