@@ -9,10 +9,12 @@
 //!   page shows; bad values are ignored and reported, never fatal.
 //! - [`watch`]: live reload.
 //! - [`lifecycle`]: enrollment, remote wipe, and the offline-data TTL purge.
+//! - [`device`]: [`ManagedDevice`], all of the above wired together for the Tauri shell.
 //!
 //! Must never: let a bad policy stop the app, show or log a secret setting (the enrollment
 //! code), or keep patient data or keys after a wipe.
 
+pub mod device;
 pub mod generate;
 pub mod lifecycle;
 pub mod resolve;
@@ -20,6 +22,7 @@ pub mod schema;
 pub mod sources;
 pub mod watch;
 
+pub use device::{DeviceStatus, ManagedDevice};
 pub use lifecycle::{
     DeviceKeystore, DeviceLifecycle, EnrollmentExchange, LifecycleEvent, LifecycleState, RelayDeviceStatus, WipeReason,
 };

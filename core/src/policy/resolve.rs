@@ -407,13 +407,11 @@ impl PolicyEngine {
         PolicyView::resolve(&self.read(), &self.user_values())
     }
 
-    /// Directories the watcher should watch.
+    /// Directories the watcher should watch. Not the user file's directory (the app data
+    /// directory, busy with database writes): user changes go through
+    /// [`Self::set_user_value`], after which the caller reloads.
     pub fn watch_dirs(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = self.sources.iter().flat_map(|s| s.watch_dirs()).collect();
-        if let Some(dir) = self.user_file.as_ref().and_then(|p| p.parent()) {
-            v.push(dir.to_path_buf());
-        }
-        v
+        self.sources.iter().flat_map(|s| s.watch_dirs()).collect()
     }
 
     /// The user changes a setting on the device. Refused (with a reason to show) when the
