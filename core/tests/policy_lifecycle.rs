@@ -264,3 +264,22 @@ fn patient_data_is_purged_after_the_ttl_without_sync_and_sync_resets_it() {
     assert!(matches!(device.ttl_status(14, t(26)), TtlStatus::Counting { .. }));
     assert_eq!(device.ttl_status(0, t(400)), TtlStatus::Disabled);
 }
+
+#[test]
+fn enrollment_checks_the_managed_institution_code_and_needs_a_relay() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The administrator pinned a different clinic than the one the code belongs to.
+    let settings = managed(tmp.path(), &MDM.replace("1312345679", "0110000015"));
+    let app = tmp.path().join("app");
+    let mut device = open(&app);
+    let mut relay = CodeRegistry::with_code("HM7Q-2K4D-9XWP");
+    let events = device.apply(&settings, Some(&mut relay), t(0)).unwrap();
+    assert_eq!(events[0], LifecycleEvent::EnrollmentFailed { error: EnrollmentError::InstitutionMismatch });
+    assert!(matches!(device.state(), LifecycleState::Unenrolled { .. }));
+    assert_eq!(files_in(&app), Vec::<String>::new());
+
+    let no_relay = managed(tmp.path(), r#"{"enrollmentCode": "HM7Q-2K4D-9XWP"}"#);
+    let err = device.enroll(&no_relay, "HM7Q-2K4D-9XWP", &mut relay, t(0)).unwrap_err();
+    assert_eq!(err, EnrollmentError::NoRelayUrl);
+    assert!(err.message().0.contains("URL"));
+}
