@@ -191,3 +191,15 @@ fn status_waits_for_a_card_to_be_placed() {
     assert!(ok, "{status}");
     assert_eq!(status["jpki"], true);
 }
+
+#[test]
+fn waiting_for_removal_sees_the_card_leave_or_times_out() {
+    let Some(mut placed) = place("vc-02") else { return };
+    let card = placed.connect().unwrap();
+    let reader = card.into_transport();
+    assert_eq!(reader.wait_for_removal(Duration::from_millis(300)), Err(CardError::Timeout));
+    let waiter = std::thread::spawn(move || reader.wait_for_removal(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(200));
+    let _card = placed.take_out();
+    assert_eq!(waiter.join().unwrap(), Ok(()));
+}
