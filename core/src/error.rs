@@ -37,6 +37,8 @@ pub enum CoreError {
     Io(#[from] std::io::Error),
     #[error("暗号処理に失敗しました。")]
     Crypto,
+    #[error("端末のデータが破損しています。")]
+    Corrupt { what: &'static str },
     #[error("データの形式が新しすぎます(形式 {found})。")]
     SchemaTooNew { found: i64 },
 }
@@ -85,6 +87,10 @@ impl CoreError {
             Crypto => UserMessage {
                 ja: "暗号処理に失敗しました。パスフレーズを確認してもう一度お試しください。",
                 en: "Encryption or decryption failed. Check the passphrase and try again.",
+            },
+            Corrupt { .. } => UserMessage {
+                ja: "端末のデータが破損しています。操作を中止し、管理者に連絡してください(同期済みのデータは事業所側に残っています)。",
+                en: "The data on this device is damaged. Stop and contact your administrator (synced data is safe at the clinic).",
             },
             SchemaTooNew { .. } => UserMessage {
                 ja: "このデータは新しい版のアプリで作成されています。アプリを更新してください。",

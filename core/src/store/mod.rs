@@ -1000,13 +1000,13 @@ impl Store {
     pub fn check_integrity(&mut self) -> Result<()> {
         let ic: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if ic != "ok" {
-            return Err(CoreError::Storage(rusqlite::Error::InvalidQuery));
+            return Err(CoreError::Corrupt { what: "sqlite integrity_check" });
         }
         let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
         let bad = stmt.query_map([], |r| r.get::<_, String>(0))?.count();
         drop(stmt);
         if bad > 0 {
-            return Err(CoreError::Storage(rusqlite::Error::InvalidQuery));
+            return Err(CoreError::Corrupt { what: "sqlcipher page authentication" });
         }
         for (id, _) in self.document_ids()? {
             self.load(&id)?;

@@ -264,3 +264,29 @@ fn export_is_encrypted_and_audited() {
     assert_eq!(chart.demographics.name, "書出 太郎");
     assert!(s.recent_audit(1).unwrap()[0].action == "export");
 }
+
+#[test]
+fn tampered_database_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = actor();
+    {
+        let mut s = Store::open(dir.path(), &FileFallback).unwrap();
+        let p = s.register_patient(&a, &demo("改ざん検知")).unwrap();
+        let v = VisitId::new();
+        s.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+        for i in 0..30 {
+            s.save_note(&a, p, v, None, &body(&format!("{i} {}", "x".repeat(1000)))).unwrap();
+        }
+    }
+    // Closing checkpoints the WAL into the database file; flip one byte inside page 3.
+    let db = dir.path().join(DB_FILE);
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 4096 * 4);
+    bytes[4096 * 2 + 100] ^= 0x01;
+    std::fs::write(&db, &bytes).unwrap();
+    let detected = match Store::open(dir.path(), &FileFallback) {
+        Err(_) => true,
+        Ok(mut s) => s.check_integrity().is_err(),
+    };
+    assert!(detected, "a flipped byte must not go unnoticed");
+}
