@@ -29,6 +29,17 @@ impl EnrollmentExchange for OneCode {
     }
 }
 
+/// Write a policy file as an administrator installs it (mode 0644), whatever the umask:
+/// a world-writable policy file is ignored by design.
+fn write_policy(path: &std::path::Path, body: impl AsRef<[u8]>) {
+    std::fs::write(path, body).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
 #[test]
 fn managed_device_enrolls_then_a_live_remote_wipe_erases_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -38,7 +49,7 @@ fn managed_device_enrolls_then_a_live_remote_wipe_erases_it() {
     let policy = root.join("managed/houmon.json");
     let base = json!({"relayUrl": "https://relay.example-clinic.jp", "enrollmentCode": "ABCD-1234-EFGH",
         "trainingMode": "off", "autoLockMinutes": 3});
-    std::fs::write(&policy, base.to_string()).unwrap();
+    write_policy(&policy, base.to_string());
 
     let exchange: SharedExchange = Arc::new(Mutex::new(OneCode(Some("ABCD-1234-EFGH".into()))));
     let (tx, rx) = channel();
@@ -80,7 +91,7 @@ fn managed_device_enrolls_then_a_live_remote_wipe_erases_it() {
     // The administrator pushes remoteWipe while the app runs.
     let mut wiping = base.clone();
     wiping["remoteWipe"] = json!(true);
-    std::fs::write(&policy, wiping.to_string()).unwrap();
+    write_policy(&policy, wiping.to_string());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         assert!(Instant::now() < deadline, "the remote wipe was not applied");

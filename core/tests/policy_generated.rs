@@ -135,6 +135,12 @@ fn generated_examples_apply_without_problems() {
             root.path().join(level).join("houmon.json"),
         )
         .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let installed = root.path().join(level).join("houmon.json");
+            std::fs::set_permissions(installed, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
     }
     let view = PolicyView::resolve(&LinuxPolicyDir::new(root.path()).read(), &Default::default());
     assert!(view.problems.is_empty(), "{:?}", view.problems);

@@ -45,6 +45,17 @@ impl EnrollmentExchange for CodeRegistry {
     }
 }
 
+/// Write a policy file as an administrator installs it (mode 0644), whatever the umask:
+/// a world-writable policy file is ignored by design.
+fn write_policy(path: &std::path::Path, body: impl AsRef<[u8]>) {
+    std::fs::write(path, body).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
 fn t(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap() + Duration::days(i64::from(day))
 }
@@ -53,7 +64,7 @@ fn t(day: u32) -> DateTime<Utc> {
 fn managed(tmp: &Path, json: &str) -> EffectiveSettings {
     let root = tmp.join("policies");
     std::fs::create_dir_all(root.join("managed")).unwrap();
-    std::fs::write(root.join("managed/houmon.json"), json).unwrap();
+    write_policy(&root.join("managed/houmon.json"), json);
     let view = PolicyEngine::new(vec![Box::new(LinuxPolicyDir::new(&root))], None).view();
     assert!(view.settings.iter().all(|s| s.problems.is_empty()), "{:?}", view.settings);
     view.effective()

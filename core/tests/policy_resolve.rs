@@ -7,9 +7,20 @@ use houmon_core::policy::sources::{LinuxPolicyDir, MacManagedPreferences, Policy
 use serde_json::json;
 use std::path::Path;
 
+/// Write a policy file as an administrator installs it (mode 0644), whatever the umask:
+/// a world-writable policy file is ignored by design.
+fn write_policy(path: &std::path::Path, body: impl AsRef<[u8]>) {
+    std::fs::write(path, body).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
 fn put(root: &Path, level: &str, name: &str, body: &str) {
     std::fs::create_dir_all(root.join(level)).unwrap();
-    std::fs::write(root.join(level).join(name), body).unwrap();
+    write_policy(&root.join(level).join(name), body);
 }
 
 fn engine(root: &Path, user: Option<&Path>) -> PolicyEngine {
@@ -260,4 +271,20 @@ fn the_view_serializes_for_the_policy_page() {
     assert_eq!(json["problems"][0]["key"], "bogus");
     let back: PolicyView = serde_json::from_value(json).unwrap();
     assert_eq!(back.settings.len(), view.settings.len());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_world_writable_policy_file_cannot_lock_anything() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    put(tmp.path(), "managed", "10.json", r#"{"screenshotProtection": false}"#);
+    let file = tmp.path().join("managed/10.json");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let view = engine(tmp.path(), None).view();
+    let s = view.get("screenshotProtection").unwrap();
+    assert_eq!((s.value.clone(), s.locked), (SettingValue::Bool(true), false));
+    assert!(view.problems[0].message_ja.contains("0644"), "{:?}", view.problems);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(engine(tmp.path(), None).view().get("screenshotProtection").unwrap().locked);
 }

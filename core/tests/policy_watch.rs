@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
+/// Write a policy file as an administrator installs it (mode 0644), whatever the umask:
+/// a world-writable policy file is ignored by design.
+fn write_policy(path: &std::path::Path, body: impl AsRef<[u8]>) {
+    std::fs::write(path, body).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
 /// Wait for a view that satisfies `want`; every view received must differ from the one before.
 fn wait_for(
     rx: &Receiver<PolicyView>,
@@ -51,7 +61,7 @@ fn file_changes_are_picked_up_by_the_file_watcher() {
 
     std::fs::create_dir_all(root.join("managed")).unwrap();
     let file = root.join("managed/houmon.json");
-    std::fs::write(&file, r#"{"autoLockMinutes": 2}"#).unwrap();
+    write_policy(&file, r#"{"autoLockMinutes": 2}"#);
     let v = wait_for(&rx, &mut last, |v| auto_lock(v) == (SettingValue::Integer(2), SettingSource::Managed));
     assert!(v.managed_by_organization);
     assert_eq!(auto_lock(&watcher.view()).0, SettingValue::Integer(2));
@@ -80,7 +90,7 @@ fn a_policy_directory_created_later_is_found_by_polling() {
         let _ = tx.send(v.clone());
     });
     std::fs::create_dir_all(root.join("recommended")).unwrap();
-    std::fs::write(root.join("recommended/10.json"), r#"{"autoLockMinutes": 12}"#).unwrap();
+    write_policy(&root.join("recommended/10.json"), r#"{"autoLockMinutes": 12}"#);
     let mut last = None;
     wait_for(&rx, &mut last, |v| auto_lock(v) == (SettingValue::Integer(12), SettingSource::Recommended));
 }

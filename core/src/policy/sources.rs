@@ -38,10 +38,18 @@ pub struct PolicyLayer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum SourceProblem {
-    Unreadable { detail: String },
-    NotJson { detail: String },
+    Unreadable {
+        detail: String,
+    },
+    NotJson {
+        detail: String,
+    },
     NotAnObject,
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
+    /// Any local user could change it, so it cannot lock anything.
+    WorldWritable,
 }
 
 impl SourceProblem {
@@ -62,6 +70,9 @@ impl SourceProblem {
             Self::TooLarge { limit } => {
                 format!("ポリシーが大きすぎます({limit}バイトまで)。このファイルは無視されました。")
             }
+            Self::WorldWritable => {
+                "ポリシーファイルを誰でも書き換えられる状態のため無視しました。所有者をrootにし、権限を0644にしてください。".into()
+            }
         }
     }
     pub fn message_en(&self) -> String {
@@ -76,6 +87,10 @@ impl SourceProblem {
                 "The top level of a policy must be an object {\"settingName\": value}; the file was ignored.".into()
             }
             Self::TooLarge { limit } => format!("Policy is too large (limit {limit} bytes); the file was ignored."),
+            Self::WorldWritable => {
+                "The policy file is writable by any user, so it was ignored. Make it owned by root with mode 0644."
+                    .into()
+            }
         }
     }
 }
@@ -157,6 +172,13 @@ impl LinuxPolicyDir {
 
 fn read_json_object(path: &Path) -> Result<Map<String, Value>, SourceProblem> {
     let meta = std::fs::metadata(path).map_err(|e| SourceProblem::Unreadable { detail: e.kind().to_string() })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o002 != 0 {
+            return Err(SourceProblem::WorldWritable);
+        }
+    }
     if meta.len() > MAX_POLICY_BYTES {
         return Err(SourceProblem::TooLarge { limit: MAX_POLICY_BYTES });
     }
