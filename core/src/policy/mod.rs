@@ -11,6 +11,21 @@
 //! - [`lifecycle`]: enrollment, remote wipe, and the offline-data TTL purge.
 //! - [`device`]: [`ManagedDevice`], all of the above wired together for the Tauri shell.
 //!
+//! For the Tauri shell:
+//!
+//! ```text
+//! let sources = sources::platform_sources();            // + PushedManagedConfig on mobile
+//! let (device, events) = ManagedDevice::start(app_dir, keystore, sources, Some(relay_exchange),
+//!                                              Duration::from_secs(30), Box::new(on_change))?;
+//! device.policy_view()            // policy page: PolicyView (value, source, locked, problems)
+//! device.status()                 // DeviceStatus: lifecycle state, training, TTL countdown, settings
+//! device.set_user_value(k, v)     // Err(Refusal { message_ja, message_en }) when locked/invalid
+//! device.enroll(code)             // enrollment screen
+//! device.with_store(|s| ...)      // None while not enrolled
+//! device.tick()                   // on resume / daily: TTL purge
+//! device.sync_succeeded(), device.relay_reports(status)   // from the sync client
+//! ```
+//!
 //! Must never: let a bad policy stop the app, show or log a secret setting (the enrollment
 //! code), or keep patient data or keys after a wipe.
 
