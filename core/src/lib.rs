@@ -10,6 +10,7 @@ pub mod export;
 pub mod model;
 pub mod policy;
 pub mod store;
+pub mod sync;
 pub mod synth;
 
 pub use error::{CoreError, Result, UserMessage};

@@ -613,3 +613,6 @@ pub mod enrollment {
         }
     }
 }
+
+#[cfg(feature = "http")]
+pub mod http;

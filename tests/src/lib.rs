@@ -2,3 +2,4 @@
 
 pub mod bench_store;
 pub mod card_env;
+pub mod bench_sync;
