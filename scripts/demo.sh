@@ -14,13 +14,16 @@ card="$CARGO_TARGET_DIR/release/houmon-card"
 start_pcscd
 virtual_pid=""
 cleanup() {
-  [ -n "$virtual_pid" ] && kill "$virtual_pid" 2>/dev/null && wait "$virtual_pid" 2>/dev/null
+  if [ -n "$virtual_pid" ]; then
+    kill "$virtual_pid" 2>/dev/null || true
+    wait "$virtual_pid" 2>/dev/null || true
+  fi
   stop_pcscd
 }
 trap cleanup EXIT
 
 echo "== 訓練モード: 架空の患者 佐藤ハナ さんのカード (vc-01, 暗証番号 1234) をリーダーに置きます"
-"$card" virtual --card vc-01 &
+"$card" virtual --card vc-01 >"${TMPDIR:-/tmp}/houmon-virtual-card.log" &
 virtual_pid=$!
 step() { echo; echo "-- $1"; shift; "$@"; }
 step "カードリーダー / readers" "$card" readers
