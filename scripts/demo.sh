@@ -8,7 +8,7 @@ source scripts/lib.sh
 install_system_packages
 require_rust
 echo "== building houmon-card"
-cargo build --locked --release -p houmon-nfc --bin houmon-card
+cargo build --release -p houmon-nfc --bin houmon-card
 card="$CARGO_TARGET_DIR/release/houmon-card"
 
 start_pcscd

@@ -12,8 +12,8 @@ trap stop_pcscd EXIT
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace
 echo "== fuzz (onshi XML codec, briefly)"
 bash onshi/fuzz/run-briefly.sh 25
