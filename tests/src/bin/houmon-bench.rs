@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use houmon_nfc::vpcd::VpcdOptions;
 use houmon_nfc::{AuthPin, Card, Transport, VirtualCard, VirtualTransport, jpki};
+use houmon_tests::bench_store;
 use houmon_tests::card_env::PlacedCard;
 use serde_json::json;
 
@@ -22,6 +23,12 @@ enum Bench {
     Card {
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+    },
+    /// The encrypted store on the synthetic clinic: cold open, chart open, durable note save
+    /// (`--seed N --patients N --visits N --charts N --notes N --dir PATH --reuse`).
+    Store {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -77,6 +84,7 @@ fn bench_card(iterations: usize) -> Result<(), String> {
 fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Bench::Card { iterations } => bench_card(iterations.max(1)),
+        Bench::Store { args } => bench_store::StoreBenchArgs::parse(&args).and_then(|a| bench_store::run(&a)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
