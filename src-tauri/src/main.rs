@@ -1,7 +1,6 @@
-//! The Tauri 2 shell (filled by the tablet app issue). Until then the workspace keeps this
-//! crate free of Tauri so that `cargo test` needs no WebKit.
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    eprintln!("houmon-app: the tablet app is not built yet; try `houmon-card` (see README)");
-    std::process::exit(2);
+    houmon_app::run();
 }

@@ -44,7 +44,7 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
       {rows.length === 0 && <p>{t({ ja: '今日の訪問予定はありません。', en: 'No visits today.' })}</p>}
       <ul class="visits">
         {rows.map((v) => (
-          <li class="visit" key={v.visitId} data-testid="visit-row" data-patient={v.patientName}>
+          <li class="visit" key={v.visitId} data-testid="visit-row" data-patient={v.patientName} data-patient-id={v.patientId}>
             <div class="visit-time">
               {v.start}
               <small>– {v.end}</small>

@@ -1,0 +1,25 @@
+//! Every IPC command the UI may call. build.rs turns this list into permissions, the
+//! capability grants exactly these, and `lib.rs` registers exactly these (a test checks).
+pub const COMMANDS: &[&str] = &[
+    "app_info",
+    "todays_visits",
+    "patient_chart",
+    "patient_list",
+    "card_check",
+    "confirm_with_card",
+    "requery",
+    "start_visit",
+    "save_note",
+    "sign_note",
+    "correct_note",
+    "record_vitals",
+    "roster",
+    "assign_visit",
+    "audit_log",
+    "qualification_queue",
+    "demo_cards",
+    "demo_place_card",
+    "lock",
+    "unlock",
+    "settings",
+];

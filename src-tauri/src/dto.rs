@@ -1,0 +1,446 @@
+//! The IPC types: what the UI sends and receives. TypeScript declarations are generated from
+//! these (ts-rs) into `ui/src/ipc/bindings.ts`; a test fails when the committed file drifts.
+//!
+//! Ids and dates travel as strings (UUIDs, ISO 8601) so the UI never does arithmetic on them.
+//! Nothing here may carry a PIN back to the UI, or a 個人番号 at all.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A message a user reads: Japanese first, English available, with the next step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UiError {
+    /// Stable machine code (e.g. `wrong_pin`, `consent_expired`, `no_reader`).
+    pub code: String,
+    pub ja: String,
+    pub en: String,
+    /// PIN tries left when the error concerns the PIN.
+    pub tries_left: Option<u8>,
+}
+
+impl UiError {
+    pub fn new(code: &str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { code: code.into(), ja: ja.into(), en: en.into(), tries_left: None }
+    }
+}
+
+impl std::fmt::Display for UiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.en)
+    }
+}
+
+/// Sync state, always shown in the header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// `offline`, `online`, `syncing`, `refused` (device revoked), `standalone` (demo: no relay).
+    pub state: String,
+    /// Local changes not yet sent.
+    pub pending: u32,
+    pub last_sync_at: Option<String>,
+}
+
+/// What the shell knows at start-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub training_mode: bool,
+    pub clinic_name: String,
+    pub staff_id: String,
+    pub staff_name: String,
+    /// `doctor`, `nurse`, `office`, `admin`.
+    pub staff_role: String,
+    /// JST date the roster shows as today (YYYY-MM-DD).
+    pub today: String,
+    /// Shown when the data key is not protected by an OS keystore.
+    pub key_warning_ja: Option<String>,
+    pub key_warning_en: Option<String>,
+    pub version: String,
+    pub sync: SyncStatus,
+    /// Whether the clinic policy allows 目視確認 at a first visit.
+    pub allow_visual_check: bool,
+    pub locked: bool,
+}
+
+/// How this visit's qualification can be confirmed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckState {
+    /// `requery` (再照会 allowed) or `card` (the card is needed).
+    pub path: String,
+    /// `ok`, `first_visit`, `consent_expired`, `consent_revoked`, `urgent_call`.
+    pub reason: String,
+    /// Consent valid through (JST, YYYY-MM-DD).
+    pub valid_through: Option<String>,
+    /// Days until the consent lapses (0 = last day); negative once expired.
+    pub days_left: Option<i64>,
+    pub ja: String,
+    pub en: String,
+    /// Latest 資格有効性 code (`1`…`6`), if any check was done.
+    pub validity: Option<String>,
+}
+
+/// One row of 今日の訪問.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitRow {
+    pub visit_id: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub patient_kana: String,
+    pub start: String,
+    pub end: String,
+    /// `homeMedical` (訪問診療), `emergency` (往診), `nursing` (訪問看護).
+    pub kind: String,
+    /// `planned`, `inProgress`, `done`, `cancelled`.
+    pub status: String,
+    pub check: CheckState,
+}
+
+/// Insurance as last confirmed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct QualificationView {
+    pub id: String,
+    pub checked_at: String,
+    pub insurer_number: String,
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+    /// 負担割合 in percent.
+    pub copay_percent: Option<u8>,
+    /// `valid`, `invalid`, `notFound`, `unknown`.
+    pub validity: String,
+    pub consent_medication: bool,
+    pub consent_clinical: bool,
+    pub consent_checkup: bool,
+    pub consent_surgery: bool,
+    pub consent_valid_until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentView {
+    pub id: String,
+    pub recorded_at: String,
+    pub recorded_by: String,
+    /// `pin` or `visual`.
+    pub identity: String,
+    pub medication: bool,
+    pub clinical: bool,
+    pub checkup: bool,
+    pub surgery: bool,
+    /// `electronic` or `paper`.
+    pub prescription: String,
+    pub signed_by_card: bool,
+    pub revocation: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VitalsInput {
+    pub systolic: Option<i32>,
+    pub diastolic: Option<i32>,
+    pub pulse: Option<i32>,
+    pub spo2: Option<i32>,
+    pub temperature: Option<f64>,
+    pub respiration: Option<i32>,
+    pub weight: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Soap {
+    pub s: String,
+    pub o: String,
+    pub a: String,
+    pub p: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NoteView {
+    pub id: String,
+    pub thread: String,
+    pub version: u32,
+    pub visit_id: String,
+    /// `draft` or `signed`.
+    pub status: String,
+    pub author: String,
+    pub created_at: String,
+    pub signed_at: Option<String>,
+    pub replaces: Option<String>,
+    pub correction_reason: String,
+    pub soap: Soap,
+    pub intact: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitView {
+    pub id: String,
+    pub kind: String,
+    pub staff: String,
+    pub arrival: Option<String>,
+    pub departure: Option<String>,
+    pub vitals: VitalsInput,
+    pub notes: Vec<NoteView>,
+}
+
+/// The patient chart screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartView {
+    pub patient_id: String,
+    pub name: String,
+    pub kana: String,
+    pub birth_date: Option<String>,
+    /// `1` male, `2` female.
+    pub sex: String,
+    pub address: String,
+    pub insurance: Option<QualificationView>,
+    pub check: CheckState,
+    pub consents: Vec<ConsentView>,
+    pub qualifications: Vec<QualificationView>,
+    /// Newest first.
+    pub visits: Vec<VisitView>,
+    pub conflicts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientRow {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub birth_date: Option<String>,
+    pub last_visit: Option<String>,
+}
+
+/// Consent choices at a first visit, in the order of ARCHITECTURE decision 3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentChoices {
+    pub medication: bool,
+    pub clinical: bool,
+    pub checkup: bool,
+    pub surgery: bool,
+    /// `electronic` or `paper`.
+    pub prescription: String,
+}
+
+/// Card placed: what the PIN pad needs to know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CardCheck {
+    pub tries_left: u8,
+    /// APDUs exchanged (diagnostics).
+    pub apdus: u32,
+}
+
+/// Live progress while the card is read (sent over an IPC channel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CardProgress {
+    /// `connecting`, `certificate`, `tries`, `signing`, `qualifying`, `saving`, `done`.
+    pub step: String,
+    /// 0–100.
+    pub percent: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstVisitInput {
+    pub patient_id: String,
+    pub visit_id: String,
+    pub consent: ConsentChoices,
+    /// `pin` or `visual`.
+    pub mode: String,
+    /// Only in PIN mode. Parsed into a zeroized buffer at once and never stored or logged.
+    pub pin: Option<String>,
+    /// The user confirmed sending the PIN with one try left.
+    pub confirm_last_try: bool,
+}
+
+/// The result screen of a first visit, 往診 card check or 再照会.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct QualificationResult {
+    /// `valid`, `invalid`, `notFound`, `consentExpired`, `consentRevoked`, `noConsent`, `error`.
+    pub outcome: String,
+    pub ja: String,
+    pub en: String,
+    pub qualification: Option<QualificationView>,
+    pub check: CheckState,
+    /// Side information from the national side (e.g. certificate expires soon).
+    pub notice_ja: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedNote {
+    pub note_id: String,
+    pub saved_at: String,
+}
+
+/// A vital sign outside its plausible or normal range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VitalsIssue {
+    pub field: String,
+    /// `error` (impossible: not saved) or `warning` (abnormal: saved, highlighted).
+    pub level: String,
+    pub ja: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterEntry {
+    pub visit_id: String,
+    pub date: String,
+    pub start: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub staff: Vec<String>,
+    pub kind: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterView {
+    pub month: String,
+    pub days: Vec<String>,
+    pub staff: Vec<StaffView>,
+    pub visits: Vec<RosterEntry>,
+    pub conflicts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub staff: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLogView {
+    pub chain_ok: bool,
+    pub rows: Vec<AuditRow>,
+}
+
+/// A patient waiting for or holding a qualification answer (back office queue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueRow {
+    pub patient_id: String,
+    pub patient_name: String,
+    pub requested_at: String,
+    pub answered: bool,
+}
+
+/// A synthetic card the training reader can hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoCard {
+    pub id: String,
+    pub label: String,
+    pub note: String,
+    pub on_reader: bool,
+}
+
+/// One managed setting with its value and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingRow {
+    pub key: String,
+    pub label_ja: String,
+    pub label_en: String,
+    pub value: String,
+    /// `managed`, `user`, `recommended`, `default`.
+    pub source: String,
+    pub locked: bool,
+}
+
+/// Every declaration, in order, for `ui/src/ipc/bindings.ts`.
+pub fn typescript_bindings() -> String {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let decls = [
+        UiError::decl(&cfg),
+        SyncStatus::decl(&cfg),
+        AppInfo::decl(&cfg),
+        CheckState::decl(&cfg),
+        VisitRow::decl(&cfg),
+        QualificationView::decl(&cfg),
+        ConsentView::decl(&cfg),
+        VitalsInput::decl(&cfg),
+        Soap::decl(&cfg),
+        NoteView::decl(&cfg),
+        VisitView::decl(&cfg),
+        ChartView::decl(&cfg),
+        PatientRow::decl(&cfg),
+        ConsentChoices::decl(&cfg),
+        CardCheck::decl(&cfg),
+        CardProgress::decl(&cfg),
+        FirstVisitInput::decl(&cfg),
+        QualificationResult::decl(&cfg),
+        SavedNote::decl(&cfg),
+        VitalsIssue::decl(&cfg),
+        StaffView::decl(&cfg),
+        RosterEntry::decl(&cfg),
+        RosterView::decl(&cfg),
+        AuditRow::decl(&cfg),
+        AuditLogView::decl(&cfg),
+        QueueRow::decl(&cfg),
+        DemoCard::decl(&cfg),
+        SettingRow::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:\n\
+         // UPDATE_BINDINGS=1 cargo test -p houmon-app bindings\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The UI compiles against the committed file; this fails when Rust changed and the file
+    /// was not regenerated (drift check).
+    #[test]
+    fn bindings_are_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/bindings.ts");
+        let fresh = typescript_bindings();
+        if std::env::var("UPDATE_BINDINGS").is_ok() {
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, &fresh).expect("write bindings");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/ipc/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p houmon-app bindings`"
+        );
+    }
+}

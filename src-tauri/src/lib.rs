@@ -1,0 +1,208 @@
+//! Houmon's Tauri 2 shell: a thin layer that turns [`service::Service`] methods into IPC
+//! commands. All logic lives in `core`, `nfc`, `onshi` and the Tauri-free [`service`].
+//!
+//! Security posture: strict CSP (tauri.conf.json), no remote content, no plugins, and one
+//! capability granting exactly the commands in [`command_list::COMMANDS`].
+//!
+//! Must never: hold a PIN beyond the command that uses it, write patient data outside the
+//! encrypted store, or log patient data.
+
+pub mod command_list;
+pub mod dto;
+pub mod service;
+
+use dto::*;
+use service::{Service, ServiceOptions};
+use std::sync::Mutex;
+use tauri::ipc::Channel;
+use tauri::{Manager, State};
+
+/// The service, opened at start-up. `Err` keeps the reason to show instead of the app.
+#[derive(Debug)]
+pub struct AppState(Mutex<Result<Service, UiError>>);
+
+type Res<T> = Result<T, UiError>;
+
+fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) -> Res<T> {
+    let mut guard = state.0.lock().unwrap_or_else(|e| e.into_inner());
+    match guard.as_mut() {
+        Ok(svc) => f(svc),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+#[tauri::command(async)]
+fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
+    with(&state, |s| Ok(s.app_info()))
+}
+#[tauri::command(async)]
+fn todays_visits(state: State<'_, AppState>) -> Res<Vec<VisitRow>> {
+    with(&state, |s| s.todays_visits())
+}
+#[tauri::command(async)]
+fn patient_chart(state: State<'_, AppState>, patient_id: String, kind: Option<String>) -> Res<ChartView> {
+    with(&state, |s| s.patient_chart(&patient_id, kind.as_deref()))
+}
+#[tauri::command(async)]
+fn patient_list(state: State<'_, AppState>) -> Res<Vec<PatientRow>> {
+    with(&state, |s| s.patient_list())
+}
+#[tauri::command(async)]
+fn card_check(state: State<'_, AppState>, on_progress: Channel<CardProgress>) -> Res<CardCheck> {
+    with(&state, |s| {
+        s.card_check(&mut |p| {
+            let _ = on_progress.send(p);
+        })
+    })
+}
+#[tauri::command(async)]
+fn confirm_with_card(
+    state: State<'_, AppState>,
+    input: FirstVisitInput,
+    on_progress: Channel<CardProgress>,
+) -> Res<QualificationResult> {
+    with(&state, |s| {
+        s.confirm_with_card(input, &mut |p| {
+            let _ = on_progress.send(p);
+        })
+    })
+}
+#[tauri::command(async)]
+fn requery(state: State<'_, AppState>, patient_id: String, visit_id: String) -> Res<QualificationResult> {
+    with(&state, |s| s.requery(&patient_id, &visit_id))
+}
+#[tauri::command(async)]
+fn start_visit(state: State<'_, AppState>, patient_id: String, visit_id: String) -> Res<()> {
+    with(&state, |s| s.start_visit(&patient_id, &visit_id))
+}
+#[tauri::command(async)]
+fn save_note(
+    state: State<'_, AppState>,
+    patient_id: String,
+    visit_id: String,
+    draft_id: Option<String>,
+    soap: Soap,
+) -> Res<SavedNote> {
+    with(&state, |s| s.save_note(&patient_id, &visit_id, draft_id.as_deref(), &soap))
+}
+#[tauri::command(async)]
+fn sign_note(state: State<'_, AppState>, patient_id: String, note_id: String) -> Res<()> {
+    with(&state, |s| s.sign_note(&patient_id, &note_id))
+}
+#[tauri::command(async)]
+fn correct_note(
+    state: State<'_, AppState>,
+    patient_id: String,
+    note_id: String,
+    soap: Soap,
+    reason: String,
+) -> Res<SavedNote> {
+    with(&state, |s| s.correct_note(&patient_id, &note_id, &soap, &reason))
+}
+#[tauri::command(async)]
+fn record_vitals(
+    state: State<'_, AppState>,
+    patient_id: String,
+    visit_id: String,
+    vitals: VitalsInput,
+) -> Res<Vec<VitalsIssue>> {
+    with(&state, |s| s.record_vitals(&patient_id, &visit_id, &vitals))
+}
+#[tauri::command(async)]
+fn roster(state: State<'_, AppState>, month: Option<String>) -> Res<RosterView> {
+    with(&state, |s| s.roster(month.as_deref()))
+}
+#[tauri::command(async)]
+fn assign_visit(state: State<'_, AppState>, visit_id: String, staff_id: String, date: Option<String>) -> Res<()> {
+    with(&state, |s| s.assign_visit(&visit_id, &staff_id, date.as_deref()))
+}
+#[tauri::command(async)]
+fn audit_log(state: State<'_, AppState>, limit: i64) -> Res<AuditLogView> {
+    with(&state, |s| s.audit_log(limit))
+}
+#[tauri::command(async)]
+fn qualification_queue(state: State<'_, AppState>) -> Res<Vec<QueueRow>> {
+    with(&state, |s| s.qualification_queue())
+}
+#[tauri::command(async)]
+fn demo_cards(state: State<'_, AppState>) -> Res<Vec<DemoCard>> {
+    with(&state, |s| Ok(s.demo_cards()))
+}
+#[tauri::command(async)]
+fn demo_place_card(state: State<'_, AppState>, card_id: Option<String>, remove_after: Option<u32>) -> Res<()> {
+    with(&state, |s| s.demo_place_card(card_id.as_deref(), remove_after))
+}
+#[tauri::command(async)]
+fn lock(state: State<'_, AppState>) -> Res<()> {
+    with(&state, |s| {
+        s.lock();
+        Ok(())
+    })
+}
+#[tauri::command(async)]
+fn unlock(state: State<'_, AppState>, pin: String) -> Res<()> {
+    with(&state, |s| s.unlock(pin))
+}
+#[tauri::command(async)]
+fn settings(state: State<'_, AppState>) -> Res<Vec<SettingRow>> {
+    with(&state, |s| Ok(s.settings()))
+}
+
+/// Registers the commands; shared by the app and the `tauri::test` wiring tests.
+pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
+    b.invoke_handler(tauri::generate_handler![
+        app_info,
+        todays_visits,
+        patient_chart,
+        patient_list,
+        card_check,
+        confirm_with_card,
+        requery,
+        start_visit,
+        save_note,
+        sign_note,
+        correct_note,
+        record_vitals,
+        roster,
+        assign_visit,
+        audit_log,
+        qualification_queue,
+        demo_cards,
+        demo_place_card,
+        lock,
+        unlock,
+        settings,
+    ])
+}
+
+/// Where the store lives: `HOUMON_DATA_DIR` (tests, benchmarks) or the OS app-data folder.
+fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> std::path::PathBuf {
+    match std::env::var_os("HOUMON_DATA_DIR") {
+        Some(d) => d.into(),
+        None => app.path().app_data_dir().unwrap_or_else(|_| std::env::temp_dir().join("houmon")),
+    }
+}
+
+/// Runs the app (training mode unless configured otherwise).
+pub fn run() {
+    let app = builder(tauri::Builder::default())
+        .setup(|app| {
+            let opts = ServiceOptions {
+                data_dir: data_dir(app),
+                today: std::env::var("HOUMON_TODAY").ok().and_then(|d| d.parse().ok()),
+            };
+            app.manage(AppState(Mutex::new(Service::open(&opts))));
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("houmon-app: could not start: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

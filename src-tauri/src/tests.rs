@@ -1,0 +1,270 @@
+//! Service tests on a real encrypted store in a temp dir, the in-process simulator and the
+//! virtual cards: no window, no mocks.
+
+use crate::dto::*;
+use crate::service::{Service, ServiceOptions, check_vitals};
+
+fn open(dir: &std::path::Path) -> Service {
+    Service::open(&ServiceOptions { data_dir: dir.to_path_buf(), today: None }).expect("service opens")
+}
+
+fn holder_row<'a>(rows: &'a [VisitRow], id: &str) -> &'a VisitRow {
+    let h = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == id).expect("holder");
+    let name = format!("{} {}", h.family_name, h.given_name);
+    rows.iter().find(|r| r.patient_name == name).expect("training patient visits today")
+}
+
+fn input(row: &VisitRow, pin: Option<&str>) -> FirstVisitInput {
+    FirstVisitInput {
+        patient_id: row.patient_id.clone(),
+        visit_id: row.visit_id.clone(),
+        consent: ConsentChoices {
+            medication: true,
+            clinical: true,
+            checkup: false,
+            surgery: false,
+            prescription: "electronic".into(),
+        },
+        mode: if pin.is_some() { "pin" } else { "visual" }.into(),
+        pin: pin.map(str::to_string),
+        confirm_last_try: false,
+    }
+}
+
+#[test]
+fn demo_day_lists_the_training_patients_with_their_check_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let info = s.app_info();
+    assert!(info.training_mode);
+    assert_eq!(info.staff_name, "訓練 医師");
+    let rows = s.todays_visits().unwrap();
+    assert_eq!(rows.len(), 5, "one visit per synthetic card holder");
+    assert!(rows.windows(2).all(|w| w[0].start <= w[1].start), "in time order");
+    assert_eq!(holder_row(&rows, "vc-01").check.reason, "first_visit");
+    assert_eq!(holder_row(&rows, "vc-03").check.reason, "urgent_call");
+    assert_eq!(holder_row(&rows, "vc-03").kind, "emergency");
+    // Re-opening does not plan the day twice.
+    drop(s);
+    let mut s = open(dir.path());
+    assert_eq!(s.todays_visits().unwrap().len(), 5);
+}
+
+#[test]
+fn first_visit_wrong_pin_then_right_pin_then_requery_also_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    let mut steps = Vec::new();
+    assert_eq!(s.card_check(&mut |p| steps.push(p.step)).unwrap().tries_left, 3);
+    assert_eq!(steps.last().map(String::as_str), Some("done"));
+
+    // 再照会 before any consent is refused with the reason.
+    let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
+    assert_eq!(e.code, "first_visit");
+    assert!(e.ja.contains("マイナンバーカード"));
+
+    let e = s.confirm_with_card(input(&row, Some("9999")), &mut |_| {}).unwrap_err();
+    assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
+    assert!(e.ja.contains("残り2回"), "{}", e.ja);
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "the card really counted it");
+
+    let r = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    let q = r.qualification.expect("insurance returned");
+    assert!(q.copay_percent.is_some(), "負担割合 known");
+    assert_eq!(r.check.path, "requery");
+    assert!(r.check.days_left.unwrap() > 28);
+
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert_eq!(chart.consents.len(), 1);
+    assert!(chart.consents[0].signed_by_card);
+    assert_eq!(chart.insurance.as_ref().map(|i| i.validity.as_str()), Some("valid"));
+
+    let rq = s.requery(&row.patient_id, &row.visit_id).unwrap();
+    assert_eq!(rq.outcome, "valid", "{}", rq.ja);
+
+    // After a restart the in-process simulator has forgotten; the signed consent is replayed.
+    drop(s);
+    let mut s = open(dir.path());
+    let rq = s.requery(&row.patient_id, &row.visit_id).unwrap();
+    assert_eq!(rq.outcome, "valid", "{}", rq.ja);
+    let queue = s.qualification_queue().unwrap();
+    assert!(queue.iter().any(|q| q.answered));
+    assert!(s.audit_log(50).unwrap().chain_ok);
+}
+
+#[test]
+fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    for left in [2, 1] {
+        let e = s.confirm_with_card(input(&row, Some("0000")), &mut |_| {}).unwrap_err();
+        assert_eq!(e.tries_left, Some(left));
+    }
+    // One try left: nothing is sent without the confirmation.
+    let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "last_try_needs_confirmation");
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 1, "no PIN was sent");
+    let mut i = input(&row, Some("0000"));
+    i.confirm_last_try = true;
+    let e = s.confirm_with_card(i, &mut |_| {}).unwrap_err();
+    assert_eq!(e.tries_left, Some(0));
+    let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "pin_blocked");
+    assert!(e.ja.contains("市区町村"));
+    // 目視 still works when the clinic allows it.
+    let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+}
+
+#[test]
+fn card_errors_are_clear_no_card_removed_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    s.demo_place_card(None, None).unwrap();
+    let e = s.card_check(&mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "no_card");
+    assert!(e.ja.contains("置いてください"));
+    s.demo_place_card(Some("vc-01"), Some(2)).unwrap();
+    let e = s.card_check(&mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "card_removed");
+    // vc-04's certificate is revoked: refused, and no consent is recorded.
+    let row = holder_row(&rows, "vc-04").clone();
+    s.demo_place_card(Some("vc-04"), None).unwrap();
+    let r = s.confirm_with_card(input(&row, Some("1111")), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "error");
+    assert!(r.ja.contains("失効"), "{}", r.ja);
+    assert!(s.patient_chart(&row.patient_id, None).unwrap().consents.is_empty());
+}
+
+#[test]
+fn urgent_call_needs_the_card_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-03").clone();
+    s.demo_place_card(Some("vc-03"), None).unwrap();
+    let r = s.confirm_with_card(input(&row, Some("7391")), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    assert_eq!(r.check.reason, "urgent_call", "still a card check next time");
+    let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
+    assert_eq!(e.code, "urgent_call");
+}
+
+#[test]
+fn note_draft_is_durable_and_signing_freezes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-02").clone();
+    let soap = Soap { s: "よく眠れた".into(), o: "浮腫なし".into(), a: String::new(), p: String::new() };
+    let first = s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap();
+    let soap2 = Soap { a: "安定".into(), ..soap.clone() };
+    let again = s.save_note(&row.patient_id, &row.visit_id, Some(&first.note_id), &soap2).unwrap();
+    assert_eq!(first.note_id, again.note_id, "the draft is updated in place");
+    drop(s);
+    let mut s = open(dir.path());
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    let visit = chart.visits.iter().find(|v| v.id == row.visit_id).expect("visit started");
+    assert_eq!(visit.notes.len(), 1);
+    assert_eq!(visit.notes[0].soap, soap2);
+    s.sign_note(&row.patient_id, &first.note_id).unwrap();
+    let e = s.save_note(&row.patient_id, &row.visit_id, Some(&first.note_id), &soap).unwrap_err();
+    assert_eq!(e.code, "note_signed");
+    let fixed = s.correct_note(&row.patient_id, &first.note_id, &soap, "誤記訂正").unwrap();
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    let notes = &chart.visits.iter().find(|v| v.id == row.visit_id).unwrap().notes;
+    assert_eq!(notes.len(), 2, "both versions kept");
+    assert!(notes.iter().any(|n| n.id == fixed.note_id && n.replaces.as_deref() == Some(&first.note_id)));
+}
+
+#[test]
+fn vitals_range_checks() {
+    let ok = VitalsInput {
+        systolic: Some(128),
+        diastolic: Some(76),
+        pulse: Some(72),
+        spo2: Some(97),
+        temperature: Some(36.5),
+        respiration: Some(16),
+        weight: Some(52.0),
+    };
+    assert!(check_vitals(&ok).is_empty());
+    let abnormal = VitalsInput { spo2: Some(89), temperature: Some(38.4), ..ok.clone() };
+    let issues = check_vitals(&abnormal);
+    assert_eq!(issues.len(), 2);
+    assert!(issues.iter().all(|i| i.level == "warning"));
+    let impossible = VitalsInput { systolic: Some(700), ..ok.clone() };
+    assert!(check_vitals(&impossible).iter().any(|i| i.field == "systolic" && i.level == "error"));
+    let swapped = VitalsInput { systolic: Some(70), diastolic: Some(120), ..ok };
+    assert!(check_vitals(&swapped).iter().any(|i| i.ja.contains("入れ違え")));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-02").clone();
+    let issues = s.record_vitals(&row.patient_id, &row.visit_id, &impossible_vitals()).unwrap();
+    assert!(issues.iter().any(|i| i.level == "error"));
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert!(chart.visits.iter().all(|v| v.id != row.visit_id), "nothing saved for impossible values");
+}
+
+fn impossible_vitals() -> VitalsInput {
+    VitalsInput { pulse: Some(900), ..Default::default() }
+}
+
+#[test]
+fn lock_blocks_everything_until_the_staff_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    s.lock();
+    assert_eq!(s.todays_visits().unwrap_err().code, "locked");
+    assert_eq!(s.unlock("1111".into()).unwrap_err().code, "wrong_staff_pin");
+    s.unlock("0000".into()).unwrap();
+    assert!(s.todays_visits().is_ok());
+}
+
+#[test]
+fn roster_assignment_moves_a_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let r = s.roster(None).unwrap();
+    assert!(!r.visits.is_empty() && !r.staff.is_empty());
+    let v = &r.visits[0];
+    let other = r.staff.iter().find(|st| !v.staff.contains(&st.id)).expect("another clinician");
+    s.assign_visit(&v.visit_id, &other.id, Some(&v.date)).unwrap();
+    let r2 = s.roster(None).unwrap();
+    let moved = r2.visits.iter().find(|x| x.visit_id == v.visit_id).unwrap();
+    assert_eq!(moved.staff, vec![other.id.clone()]);
+}
+
+/// The capability grants exactly the registered commands, and lib.rs registers exactly the
+/// listed ones (so a new command cannot ship without a permission, nor an unused grant).
+#[test]
+fn commands_handler_and_capability_agree() {
+    let listed: std::collections::BTreeSet<&str> = crate::command_list::COMMANDS.iter().copied().collect();
+    let lib = include_str!("lib.rs");
+    let start = lib.find("generate_handler![").expect("handler");
+    let end = lib[start..].find("])").expect("end") + start;
+    let registered: std::collections::BTreeSet<&str> =
+        lib[start + 18..end].split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    assert_eq!(listed, registered);
+    let cap: serde_json::Value = serde_json::from_str(include_str!("../capabilities/main.json")).unwrap();
+    let granted: std::collections::BTreeSet<String> =
+        cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let expected: std::collections::BTreeSet<String> =
+        listed.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
+    assert_eq!(granted, expected);
+    let conf: serde_json::Value = serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+    let csp = &conf["app"]["security"]["csp"];
+    assert_eq!(csp["default-src"], "'self'");
+    assert_eq!(csp["script-src"], "'self'");
+    assert_eq!(csp["object-src"], "'none'");
+    assert!(!csp.to_string().contains("http://") || csp["connect-src"] == "ipc: http://ipc.localhost");
+    assert!(!csp.to_string().contains("unsafe"), "no unsafe-inline/eval");
+}
