@@ -181,7 +181,8 @@ fn serve(s: Serve) -> i32 {
         max_connections_per_device: s.max_connections_per_device,
         ..Limits::default()
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Few blocking threads: SQLite work is short, and each idle thread costs memory.
+    let rt = match tokio::runtime::Builder::new_multi_thread().max_blocking_threads(16).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("起動できません: {e}"), "cannot start the runtime"),
     };

@@ -20,7 +20,7 @@ pub fn relay_bin() -> PathBuf {
     }
     let exe = std::env::current_exe().unwrap_or_default();
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if dir.ends_with("deps") {
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     let bin = dir.join("houmon-relay");
