@@ -487,6 +487,77 @@ pub fn bench_storm(dir: &Path, devices: usize) -> Result<(f64, f64), String> {
     Ok((percentile(&mut lat, 0.99), rss1.saturating_sub(rss0) as f64 / devices as f64))
 }
 
+/// The same append + catch-up workload (`n` changes of 1 KB by one writer, then a fresh
+/// device catches up) through our relay and through `@automerge/automerge-repo-sync-server`
+/// (from npm, in `HOUMON_NPM_DIR` or `~/.cache/houmon/npm/node_modules`). Returns
+/// (ours per s, theirs per s); theirs is `None` (with the reason on stderr) when Node or the
+/// package is missing.
+pub fn bench_vs_automerge_repo(dir: &Path, n: usize) -> Result<(f64, Option<f64>), String> {
+    let db = dir.join("vs.db");
+    let code = create_clinic(&db, "bench")?;
+    let relay = RelayProc::start(&db, FAST)?;
+    let writer = RawDevice::enroll(relay.http(), &code)?;
+    let reader = RawDevice::enroll(relay.http(), &writer.new_code(Role::Member)?)?;
+    let doc = DocId(rand::random());
+    let t0 = Instant::now();
+    let mut sent = 0;
+    while sent < n {
+        let k = 100.min(n - sent);
+        let entries = (0..k).map(|i| writer.entry(doc, vec![(sent + i) as u8; 1024])).collect();
+        let _: AppendResponse =
+            writer.http.post(&writer, PATH_APPEND, &AppendRequest { entries }).map_err(|e| e.to_string())?;
+        sent += k;
+    }
+    let mut cursor = 0;
+    let mut seen = 0;
+    loop {
+        let r: PullResponse = reader
+            .http
+            .post(
+                &reader,
+                PATH_PULL,
+                &PullRequest { after: cursor, docs: Some(vec![doc]), max_bytes: 8 << 20, with_snapshots: true },
+            )
+            .map_err(|e| e.to_string())?;
+        seen += r.entries.len();
+        cursor = r.cursor;
+        if !r.more {
+            break;
+        }
+    }
+    let ours = seen as f64 / t0.elapsed().as_secs_f64();
+    drop(relay);
+
+    let nm = std::env::var("HOUMON_NPM_DIR").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/houmon/npm/node_modules")
+    });
+    if !nm.join("@automerge/automerge-repo-sync-server/package.json").exists() {
+        eprintln!(
+            "sync: vs_automerge_repo skipped: {} has no @automerge/automerge-repo-sync-server (see README: npm install)",
+            nm.display()
+        );
+        return Ok((ours, None));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("node/automerge_repo_bench.mjs");
+    let data = dir.join("amr-data");
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let out = match Command::new("node").arg(&script).arg(&nm).arg(n.to_string()).arg(&data).output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("sync: vs_automerge_repo skipped: cannot run node ({e})");
+            return Ok((ours, None));
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("automerge-repo run: {e}: {text}"))?;
+    let theirs = v["per_s"].as_f64().filter(|x| *x > 0.0);
+    if v["seen"].as_u64() != Some(n as u64) {
+        return Err(format!("automerge-repo did not deliver all {n} changes: {line}"));
+    }
+    Ok((ours, theirs))
+}
+
 /// Figures for `houmon-bench sync`. `quick` shrinks the load (CI smoke run).
 #[derive(Debug, Clone)]
 pub struct SyncFigures {
@@ -537,7 +608,13 @@ fn run_in(tmp: &Path, quick: bool) -> Result<SyncFigures, String> {
     eprintln!("sync: reconnect storm ({storm} devices)");
     std::fs::create_dir_all(tmp.join("r")).map_err(|e| e.to_string())?;
     let (storm_p99_ms, relay_kb_per_conn) = bench_storm(&tmp.join("r"), storm)?;
+    let vs_n = if quick { 300 } else { 2_000 };
+    eprintln!("sync: same workload vs @automerge/automerge-repo-sync-server ({vs_n} changes of 1 KB)");
+    std::fs::create_dir_all(tmp.join("v")).map_err(|e| e.to_string())?;
+    let (ours, theirs) = bench_vs_automerge_repo(&tmp.join("v"), vs_n)?;
+    eprintln!("sync: ours {ours:.0}/s, automerge-repo {theirs:?}/s");
     Ok(SyncFigures {
+        vs_automerge_repo: theirs.map(|t| (ours / t * 10.0).round() / 10.0),
         appends_per_s,
         single_appends_per_s,
         catchup_round_trips,
@@ -545,6 +622,5 @@ fn run_in(tmp: &Path, quick: bool) -> Result<SyncFigures, String> {
         catchup_s,
         storm_p99_ms,
         relay_kb_per_conn,
-        vs_automerge_repo: None,
     })
 }
