@@ -648,6 +648,9 @@ impl SyncClient {
             }
         }
         report.cursor = cursor;
+        // Documents still missing heads from an earlier round are checked again until the
+        // relay hands over what it withheld (the cursor has moved past those entries).
+        missing_all.extend(Self::suspects(store)?);
         missing_all.sort();
         missing_all.dedup();
         for doc_id in missing_all {
@@ -658,13 +661,33 @@ impl SyncClient {
                 max_bytes: 64 << 20,
                 with_snapshots: false,
             };
+            let applied = report.applied_docs;
             let (_, still) = self.pull_once(store, &req, report)?;
-            if still.contains(&doc_id) {
+            if still.contains(&doc_id) || report.applied_docs == applied {
                 report.withheld.push(doc_id);
             } else {
                 report.gaps_repaired.push(doc_id);
             }
         }
+        Self::set_suspects(store, &report.withheld)?;
+        Ok(())
+    }
+
+    /// Documents whose announced heads were still missing after a refetch (persisted).
+    pub fn suspects(store: &mut Store) -> SyncResult<Vec<String>> {
+        let v: Option<Vec<u8>> = store
+            .raw_connection()
+            .query_row("SELECT value FROM sync_kv WHERE key = 'suspect'", [], |r| r.get(0))
+            .optional()?;
+        Ok(v.map(|v| String::from_utf8_lossy(&v).split('\n').filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default())
+    }
+
+    fn set_suspects(store: &mut Store, docs: &[String]) -> SyncResult<()> {
+        store.raw_connection().execute(
+            "INSERT OR REPLACE INTO sync_kv(key, value) VALUES ('suspect', ?1)",
+            [docs.join("\n").into_bytes()],
+        )?;
         Ok(())
     }
 
