@@ -24,16 +24,21 @@ pub fn relay_bin() -> PathBuf {
         dir.pop();
     }
     let bin = dir.join("houmon-relay");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut c = Command::new(cargo);
-        c.args(["build", "-p", "houmon-relay"]);
-        if dir.ends_with("release") {
-            c.arg("--release");
-        }
-        let _ = c.status();
+    if bin.exists() {
+        return bin;
     }
-    bin
+    // Not built alongside (e.g. `cargo test -p houmon-tests` alone): build it into a separate
+    // target dir, because the running cargo still holds the lock on ours.
+    let release = dir.ends_with("release");
+    let side = dir.join("houmon-relay-build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut c = Command::new(cargo);
+    c.args(["build", "-p", "houmon-relay"]).env("CARGO_TARGET_DIR", &side);
+    if release {
+        c.arg("--release");
+    }
+    let _ = c.status();
+    side.join(if release { "release" } else { "debug" }).join("houmon-relay")
 }
 
 /// A running relay process (killed on drop).
