@@ -30,6 +30,12 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The relay and sync client: appends/s, catch-up, reconnect storm, vs automerge-repo.
+    Sync {
+        /// Smaller workloads for a quick look.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -85,6 +91,7 @@ fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Bench::Card { iterations } => bench_card(iterations.max(1)),
         Bench::Store { args } => bench_store::StoreBenchArgs::parse(&args).and_then(|a| bench_store::run(&a)),
+        Bench::Sync { quick } => houmon_tests::bench_sync::run(quick).map(|json| println!("{json}")),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
