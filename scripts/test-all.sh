@@ -6,14 +6,19 @@ source scripts/lib.sh
 
 install_system_packages
 require_rust
+require_node
+build_ui
+install_tauri_driver
 start_pcscd
 trap stop_pcscd EXIT
 
+echo "== UI component tests"
+(cd ui && npm test)
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test"
+echo "== cargo test (unit, integration, card via pcscd, sync via the relay, app end to end under Xvfb)"
 cargo test --workspace
 echo "== fuzz (onshi XML codec, briefly)"
 bash onshi/fuzz/run-briefly.sh 25
