@@ -1,5 +1,5 @@
 //! End-to-end test support shared by the integration tests and `houmon-bench`.
 
 pub mod bench_store;
-pub mod card_env;
 pub mod bench_sync;
+pub mod card_env;
