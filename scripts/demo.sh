@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine and runs the demo in training mode (訓練モード):
-# a synthetic My Number card served to the real pcscd through vpcd, read with houmon-card.
+# Sets up a fresh Debian 12 machine and runs Houmon in training mode (訓練モード): the tablet
+# app with a seeded synthetic clinic, the in-process qualification simulator and synthetic
+# My Number cards. Without a display (or with --card), it runs the card demo instead: a
+# synthetic card served to the real pcscd through vpcd and read with houmon-card.
+#   scripts/demo.sh            the app (needs a display), else the card demo
+#   scripts/demo.sh --card     the card demo;  --card --serve leaves the card on the reader
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 install_system_packages
 require_rust
+
+if [ "${1:-}" != "--card" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  require_node
+  build_ui
+  echo "== building the app"
+  cargo build -p houmon-app --bin houmon-app
+  echo "== 訓練モードで起動します / starting in training mode"
+  exec "$CARGO_TARGET_DIR/debug/houmon-app"
+fi
+[ "${1:-}" = "--card" ] && shift
+[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] ||
+  echo "画面がないため、カードのデモを実行します / no display: running the card demo"
+
 echo "== building houmon-card"
 cargo build --release -p houmon-nfc --bin houmon-card
 card="$CARGO_TARGET_DIR/release/houmon-card"
