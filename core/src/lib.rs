@@ -14,5 +14,7 @@ pub mod sync;
 pub mod synth;
 
 pub use error::{CoreError, Result, UserMessage};
+/// The qualification domain core builds on (types for qualification queries and answers).
+pub use houmon_onshi as onshi;
 pub use store::keys::{DataKey, FileFallback, KeyProtection, KeyWrapper};
 pub use store::{Store, StoreOptions};

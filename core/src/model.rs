@@ -328,8 +328,39 @@ pub struct QualificationRequest {
     pub id: QualificationId,
     pub requested_at: DateTime<Utc>,
     pub requested_by: StaffId,
-    /// Set by the gateway when it writes the result (a snapshot with the same id).
+    /// Set by the gateway when it writes the result (a snapshot with the same id) or a
+    /// [`QualificationFailure`].
     pub answered: bool,
+    /// What the gateway is asked (`None`: a plain 再照会 request from before queries were
+    /// carried; the gateway builds it from the latest result).
+    pub query: Option<QualificationQuery>,
+    /// Set when the gateway answered with a refusal or error instead of a result.
+    pub failure: Option<QualificationFailure>,
+}
+
+/// What a qualification request asks the gateway (decision 5), written by the tablet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "request", rename_all = "snake_case")]
+pub enum QualificationQuery {
+    /// 再照会 by the insurance numbers kept from the first visit.
+    Reinquiry(houmon_onshi::sim::ReinquiryRequest),
+    /// 初回 (居宅同意取得型): the consent record, nonce and time the card signed (or the
+    /// 目視確認 attestation), with the 利用者証明用 certificate.
+    FirstVisit(Box<houmon_onshi::sim::FirstVisitRequest>),
+}
+
+/// The gateway's answer when no qualification result could be obtained (同意なし・同意期限切れ・
+/// 該当なし・署名不正・失効した証明書 …): an answered request, never a silent failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualificationFailure {
+    pub answered_at: DateTime<Utc>,
+    /// Stable code for the UI: `consent_expired`, `consent_revoked`, `no_consent`,
+    /// `not_found`, `multiple_matches`, `no_insurance_numbers`, `first_visit_unsupported`,
+    /// or `error:<result code>` (e.g. `error:HSIM-E105`).
+    pub code: String,
+    /// Japanese message saying what to do next.
+    pub message_ja: String,
+    pub message_en: String,
 }
 
 /// Two or more values written concurrently to the same field; all are kept until someone

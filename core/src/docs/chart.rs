@@ -142,6 +142,45 @@ impl ChartDoc {
         Ok(id)
     }
 
+    /// Ask the gateway a specific question (a 再照会 with its numbers, or a first visit with
+    /// the signed consent). Answered by [`Self::record_qualification`] or
+    /// [`Self::record_qualification_failure`] with the returned id.
+    pub fn request_qualification_query(
+        &mut self,
+        by: StaffId,
+        at: DateTime<Utc>,
+        query: &QualificationQuery,
+    ) -> Result<QualificationId> {
+        let json = serde_json::to_string(query)
+            .map_err(|_| CoreError::InvalidInput { field: "qualification_query", reason: "not serialisable" })?;
+        let id = QualificationId(self.fresh_id());
+        let reqs = self.container("qreqs")?;
+        let m = self.doc.put_object(&reqs, id.to_string(), ObjType::Map)?;
+        self.doc.put(&m, "at", millis(at))?;
+        self.doc.put(&m, "by", by.to_string())?;
+        self.doc.put(&m, "answered", false)?;
+        self.doc.put(&m, "query", json)?;
+        commit(&mut self.doc, "qualification request", at);
+        Ok(id)
+    }
+
+    /// Answer a request with a refusal or error (no result to record). Unknown request ids
+    /// are refused so an answer never lands without its question.
+    pub fn record_qualification_failure(&mut self, id: QualificationId, f: &QualificationFailure) -> Result<()> {
+        let reqs = self.container("qreqs")?;
+        let Some((automerge::Value::Object(_), r)) = self.doc.get(&reqs, id.to_string())? else {
+            return Err(CoreError::NotFound { what: "qualification request" });
+        };
+        let m = self.doc.put_object(&r, "failure", ObjType::Map)?;
+        self.doc.put(&m, "at", millis(f.answered_at))?;
+        self.doc.put(&m, "code", f.code.as_str())?;
+        self.doc.put(&m, "ja", f.message_ja.as_str())?;
+        self.doc.put(&m, "en", f.message_en.as_str())?;
+        self.doc.put(&r, "answered", true)?;
+        commit(&mut self.doc, "qualification failure", f.answered_at);
+        Ok(())
+    }
+
     /// Record a consent (or its revocation). Consent records are never changed afterwards.
     pub fn record_consent(&mut self, c: &ConsentRecord) -> Result<()> {
         let cs = self.container("consents")?;
@@ -456,11 +495,23 @@ impl ChartDoc {
             else {
                 continue;
             };
+            let query = f.opt_str("query").and_then(|j| serde_json::from_str::<QualificationQuery>(&j).ok());
+            let failure = f.obj("failure").map(|o| {
+                let ff = read_map(doc, o, &format!("qreqs/{key}/failure"), &mut conflicts);
+                QualificationFailure {
+                    answered_at: ff.time("at").unwrap_or_default(),
+                    code: ff.str("code"),
+                    message_ja: ff.str("ja"),
+                    message_en: ff.str("en"),
+                }
+            });
             qualification_requests.push(QualificationRequest {
                 id,
                 requested_at: f.time("at").unwrap_or_default(),
                 requested_by: by,
                 answered: f.bool("answered"),
+                query,
+                failure,
             });
         }
         qualification_requests.sort_by_key(|r| r.requested_at);

@@ -710,6 +710,69 @@ impl Store {
         )
     }
 
+    /// Ask the gateway a specific question: a 再照会 with its numbers, or a first visit with
+    /// the signed consent (decision 5). Works offline; the request waits in the chart.
+    pub fn request_qualification_query(
+        &mut self,
+        actor: &Actor,
+        patient: PatientId,
+        query: &QualificationQuery,
+    ) -> Result<QualificationId> {
+        let detail = match query {
+            QualificationQuery::Reinquiry(_) => "request requery",
+            QualificationQuery::FirstVisit(_) => "request first visit",
+        };
+        self.chart_op(
+            actor,
+            patient,
+            AuditAction::QualificationCheck,
+            detail,
+            |c, now| c.request_qualification_query(actor.staff, now, query),
+            |_, _, _| Ok(()),
+        )
+    }
+
+    /// Answer a qualification request with a refusal or error (the gateway).
+    pub fn record_qualification_failure(
+        &mut self,
+        actor: &Actor,
+        patient: PatientId,
+        request: QualificationId,
+        failure: &QualificationFailure,
+    ) -> Result<()> {
+        self.chart_op(
+            actor,
+            patient,
+            AuditAction::QualificationCheck,
+            "failure",
+            |c, _| c.record_qualification_failure(request, failure),
+            |_, _, _| Ok(()),
+        )
+    }
+
+    /// Every unanswered qualification request in the local charts, oldest first, with the
+    /// patient's chart as it is now (the gateway's work list). Reading the list is not a view
+    /// of a chart by staff, so it is not audited; answering is.
+    pub fn unanswered_qualification_requests(&mut self) -> Result<Vec<(Chart, QualificationRequest)>> {
+        let ids: Vec<String> =
+            self.document_ids()?.into_iter().filter(|(_, k)| *k == DocKind::Chart).map(|(id, _)| id).collect();
+        let mut out = Vec::new();
+        for id in ids {
+            let chart = self.read_doc::<ChartDoc, _>(&id, "patient", |c| c.read())?;
+            let open: Vec<QualificationRequest> = chart
+                .qualification_requests
+                .iter()
+                .filter(|r| !r.answered && !chart.qualifications.iter().any(|q| q.id == r.id))
+                .cloned()
+                .collect();
+            for r in open {
+                out.push((chart.clone(), r));
+            }
+        }
+        out.sort_by_key(|(_, r)| r.requested_at);
+        Ok(out)
+    }
+
     /// Export a chart as an encrypted file (audited). Written to a temp name, then renamed:
     /// the temp file is ciphertext too.
     pub fn export_chart(&mut self, actor: &Actor, patient: PatientId, path: &Path, passphrase: &str) -> Result<()> {

@@ -12,6 +12,7 @@
 //! the private key outside the encrypted store, or drop a local change before the relay has
 //! acknowledged it.
 
+pub mod gateway;
 pub mod seal;
 
 use crate::CoreError;
