@@ -513,4 +513,65 @@ mod tests {
         assert!(r.waiting_reasons[0].contains("資格確認端末"), "{:?}", r.waiting_reasons);
         assert!(!request(&mut store, p, id).answered);
     }
+
+    #[test]
+    fn a_terminal_folder_answers_with_real_xml_files() {
+        use houmon_onshi::bridge::{Bridge, TerminalEmulator, TerminalFolder};
+        let (dir, mut store, nurse, clock, sim) = setup();
+        let p = store.register_patient(&nurse, &Demographics { name: "患者".into(), ..Default::default() }).unwrap();
+        // The first visit went through マイナ在宅受付Web: the national side knows the consent.
+        let QualificationQuery::FirstVisit(fv) = first_visit("vc-01", clock.now()) else { unreachable!() };
+        let answered = sim.first_visit(&fv);
+        let Answer::Result(q) = answer_from(QualificationId::new(), Utc::now(), &interpret(&answered.answer)) else {
+            panic!("first visit refused: {:?}", interpret(&answered.answer));
+        };
+        let rq = store.request_qualification_query(&nurse, p, &reinquiry(&q)).unwrap();
+        let fv_req = store.request_qualification_query(&nurse, p, &first_visit("vc-01", clock.now())).unwrap();
+
+        // The emulated 資格確認端末 watches the folder in its own thread, like the real one.
+        let root = dir.path().join("oqs");
+        let mut emulator = TerminalEmulator::new(TerminalFolder::new(&root), sim, Default::default()).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let terminal = std::thread::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = emulator.step();
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let source = QualificationSource::Terminal {
+            bridge: Arc::new(Bridge::new(
+                TerminalFolder::new(&root),
+                Arc::new(houmon_onshi::clock::SystemClock),
+                Default::default(),
+            )),
+            poll_interval: std::time::Duration::from_millis(20),
+            timeout: std::time::Duration::from_secs(20),
+        };
+        let gw = Gateway::new(&mut store, source, nurse).unwrap();
+        let mut r = GatewayReport::default();
+        let result = gw.answer_pending(&mut store, &mut r);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        terminal.join().unwrap();
+        result.unwrap();
+        assert_eq!((r.answered, r.failed, r.waiting), (1, 1, 0), "{r:?}");
+        let chart = store.open_chart(&nurse, p).unwrap();
+        let got = chart.qualifications.iter().find(|x| x.id == rq).expect("requery result");
+        assert_eq!(got.validity, QualificationValidity::Valid);
+        assert_eq!(got.number, q.number);
+        // A terminal cannot take first visits: answered, saying where to do them instead.
+        let f = request(&mut store, p, fv_req).failure.expect("failure");
+        assert_eq!(f.code, "first_visit_unsupported");
+        assert!(f.message_ja.contains("マイナ在宅受付Web"), "{f:?}");
+    }
+
+    #[test]
+    fn a_failure_needs_its_request() {
+        let (_dir, mut store, nurse, _clock, _sim) = setup();
+        let p = store.register_patient(&nurse, &Demographics { name: "患者".into(), ..Default::default() }).unwrap();
+        let f = failure(Utc::now(), "no_consent", "同意がありません。", "No consent.");
+        let e = store.record_qualification_failure(&nurse, p, QualificationId::new(), &f).unwrap_err();
+        assert!(matches!(e, CoreError::NotFound { .. }), "{e:?}");
+        assert!(store.open_chart(&nurse, p).unwrap().qualification_requests.is_empty());
+    }
 }
