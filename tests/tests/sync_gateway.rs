@@ -7,7 +7,9 @@
 use houmon_core::model::*;
 use houmon_core::onshi::codes::PrescriptionIssueSelect;
 use houmon_core::onshi::consent::{VisitKind as OnshiVisitKind, jst};
-use houmon_core::onshi::digest::{ConsentRecord as SignedConsent, IdentityMode, certificate_sha256, consent_message};
+use houmon_core::onshi::digest::{
+    ConsentRecord as SignedConsent, IdentityMode, canonical_instant, certificate_sha256, consent_digest,
+};
 use houmon_core::onshi::sim::{FirstVisitRequest, IdentityProof, Registry, ReinquiryRequest, SimResultCode};
 use houmon_core::onshi::{InsurerNumber, MedicalInstitutionCode, QualificationConfirmSearchInfo};
 use houmon_sync_proto::Role;
@@ -77,18 +79,28 @@ impl Drop for GatewayProc {
     }
 }
 
-fn card(id: &str) -> (Vec<u8>, Vec<u8>) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/jpki-test");
-    let cert = std::fs::read(format!("{dir}/card-{id}.cert.der")).expect("fixture certificate");
-    let key = std::fs::read(format!("{dir}/card-{id}.key.pk8")).expect("fixture key");
-    (cert, key)
+/// The synthetic card's test PIN, from the fixture (never a real person's).
+fn fixture_pin(card_id: &str) -> houmon_nfc::AuthPin {
+    let people: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/jpki-test/people.json"))
+            .expect("people.json"),
+    )
+    .expect("people.json parses");
+    let pin = people
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["id"] == card_id))
+        .and_then(|p| p["pin"].as_str())
+        .expect("fixture card has a PIN");
+    houmon_nfc::AuthPin::parse(pin).expect("pin")
 }
 
 /// What the tablet writes at a first visit in PIN mode: the consent choices, a fresh nonce and
-/// the time, signed by the card's 利用者証明用 key (RSA-2048 PKCS#1 v1.5 SHA-256), with its
-/// certificate. The synthetic card's key signs here exactly as the card would.
+/// the time, signed by the virtual card's 利用者証明用 key through the card layer's PIN-mode
+/// sequence (certificate, tries left, VERIFY, COMPUTE DIGITAL SIGNATURE), with its certificate.
 fn signed_first_visit(card_id: &str) -> QualificationQuery {
-    let (cert, key) = card(card_id);
+    let vc = houmon_nfc::VirtualCard::new(card_id).expect("virtual card");
+    let mut card = houmon_nfc::Card::new(houmon_nfc::VirtualTransport::new(vc));
+    let cert = card.read_auth_certificate().expect("certificate");
     let record = SignedConsent {
         medical_institution_code: MedicalInstitutionCode::parse_valid(INSTITUTION).expect("code"),
         visit_kind: OnshiVisitKind::HomeMedical,
@@ -103,18 +115,17 @@ fn signed_first_visit(card_id: &str) -> QualificationQuery {
         prescription_issue: PrescriptionIssueSelect::Electronic,
         certificate_sha256: certificate_sha256(&cert),
     };
-    let nonce: [u8; 16] = rand::random();
-    let signed_at = chrono::Utc::now().with_timezone(&jst());
-    let msg = consent_message(&record, &nonce, &signed_at).expect("message");
-    let kp = ring::signature::RsaKeyPair::from_pkcs8(&key).expect("rsa key");
-    let mut sig = vec![0u8; kp.public().modulus_len()];
-    kp.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), &msg, &mut sig).expect("sign");
+    let nonce: [u8; 32] = rand::random();
+    let signed_at = canonical_instant(&chrono::Utc::now().with_timezone(&jst()));
+    let digest = consent_digest(&record, &nonce, &signed_at).expect("digest");
+    let signed = houmon_nfc::jpki::pin_mode_sign(&mut card, &fixture_pin(card_id), &digest, false).expect("card signs");
+    assert_eq!(signed.certificate, cert);
     QualificationQuery::FirstVisit(Box::new(FirstVisitRequest {
         record,
         nonce: nonce.to_vec(),
         signed_at,
         certificate_der: cert,
-        proof: IdentityProof::Pin { signature: sig },
+        proof: IdentityProof::Pin { signature: signed.signature.clone() },
         arbitrary_file_identifier: None,
     }))
 }
@@ -241,6 +252,12 @@ fn the_gateway_answers_a_tablets_requests_over_the_relay() {
     let chart = tablet.store.open_chart(&tablet.actor, new_patient).expect("chart");
     assert_eq!(chart.qualifications.len(), 2, "one result per request");
     assert!(chart.qualification_requests.iter().all(|r| r.answered));
+
+    // The gateway and the tablet hold identical documents.
+    let mut gw_store = SyncDevice::reopen(&gw_dir, Some(relay.http()), actor()).expect("gateway store");
+    gw_store.sync().expect("gateway sync");
+    tablet.sync().expect("tablet sync");
+    assert_eq!(gw_store.heads(), tablet.heads(), "gateway and tablet converged");
 
     // The answers crossed the relay encrypted: no name from the simulator in its database.
     let bytes = relay_db_bytes(&relay.db);
