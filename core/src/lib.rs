@@ -1,5 +1,6 @@
 //! Houmon core: the domain model, the encrypted local store, CRDT documents, the audit log,
-//! the sync client and the use cases the UI calls. Free of Tauri.
+//! the sync client, the qualification gateway (`sync::gateway`, binary `houmon-gateway`) and
+//! the use cases the UI calls. Free of Tauri.
 //!
 //! Must never: write patient data to disk unencrypted, log patient data, depend on Tauri, or
 //! hold a PIN or 個人番号.

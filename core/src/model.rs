@@ -347,6 +347,10 @@ pub enum QualificationQuery {
     /// 初回 (居宅同意取得型): the consent record, nonce and time the card signed (or the
     /// 目視確認 attestation), with the 利用者証明用 certificate.
     FirstVisit(Box<houmon_onshi::sim::FirstVisitRequest>),
+    /// Written by a newer app version (or damaged): this build cannot read it, so it is left
+    /// waiting for a gateway that can, never answered as a different question.
+    #[serde(other)]
+    Unreadable,
 }
 
 /// The gateway's answer when no qualification result could be obtained (同意なし・同意期限切れ・

@@ -495,7 +495,9 @@ impl ChartDoc {
             else {
                 continue;
             };
-            let query = f.opt_str("query").and_then(|j| serde_json::from_str::<QualificationQuery>(&j).ok());
+            let query = f
+                .opt_str("query")
+                .map(|j| serde_json::from_str::<QualificationQuery>(&j).unwrap_or(QualificationQuery::Unreadable));
             let failure = f.obj("failure").map(|o| {
                 let ff = read_map(doc, o, &format!("qreqs/{key}/failure"), &mut conflicts);
                 QualificationFailure {

@@ -721,6 +721,9 @@ impl Store {
         let detail = match query {
             QualificationQuery::Reinquiry(_) => "request requery",
             QualificationQuery::FirstVisit(_) => "request first visit",
+            QualificationQuery::Unreadable => {
+                return Err(CoreError::InvalidInput { field: "qualification_query", reason: "unreadable" });
+            }
         };
         self.chart_op(
             actor,

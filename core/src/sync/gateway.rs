@@ -48,6 +48,8 @@ pub struct GatewayReport {
 pub enum Answer {
     Result(Box<QualificationSnapshot>),
     Failure(QualificationFailure),
+    /// The request was written by a newer app: left waiting for an updated gateway.
+    Unreadable,
 }
 
 /// The gateway: a source and the actor it writes as.
@@ -94,6 +96,13 @@ impl Gateway {
                     continue;
                 }
             };
+            if answer == Answer::Unreadable {
+                report.waiting += 1;
+                report.waiting_reasons.push(
+                    "このゲートウェイでは読めない照会があります。ゲートウェイを最新版に更新してください。".into(),
+                );
+                continue;
+            }
             // The simulator's state first: a crash after this and before the answer is
             // written asks again next round and gets the same answer.
             if let QualificationSource::Simulator(sim) = &self.source {
@@ -108,6 +117,7 @@ impl Gateway {
                     store.record_qualification_failure(&self.actor, chart.patient, req.id, &f)?;
                     report.failed += 1;
                 }
+                Answer::Unreadable => {}
             }
         }
         Ok(())
@@ -130,6 +140,7 @@ impl Gateway {
             },
         };
         let outcome = match &query {
+            QualificationQuery::Unreadable => return Ok(Answer::Unreadable),
             QualificationQuery::Reinquiry(r) => interpret(&self.source.reinquire(r)?),
             QualificationQuery::FirstVisit(f) => match self.source.first_visit(f) {
                 Ok(o) => interpret(&o.answer),
@@ -573,5 +584,30 @@ mod tests {
         let e = store.record_qualification_failure(&nurse, p, QualificationId::new(), &f).unwrap_err();
         assert!(matches!(e, CoreError::NotFound { .. }), "{e:?}");
         assert!(store.open_chart(&nurse, p).unwrap().qualification_requests.is_empty());
+    }
+
+    #[test]
+    fn a_query_from_a_newer_app_waits_instead_of_being_misread() {
+        let (_dir, mut store, nurse, _clock, sim) = setup();
+        let p = store.register_patient(&nurse, &Demographics { name: "患者".into(), ..Default::default() }).unwrap();
+        let id = store.request_qualification(&nurse, p).unwrap();
+        // A newer app's request kind, written straight into the chart document.
+        let chart_id = crate::store::chart_doc_id(p);
+        let mut doc = automerge::AutoCommit::load(&store.changes_since(&chart_id, &[]).unwrap()).unwrap();
+        {
+            use automerge::ReadDoc;
+            use automerge::transaction::Transactable;
+            let (_, reqs) = doc.get(automerge::ROOT, "qreqs").unwrap().unwrap();
+            let (_, r) = doc.get(&reqs, id.to_string()).unwrap().unwrap();
+            doc.put(&r, "query", r#"{"kind":"video_visit","request":{}}"#).unwrap();
+        }
+        let change = doc.save_after(&store.doc_heads(&chart_id).unwrap());
+        store.apply_remote(&nurse, &chart_id, crate::store::DocKind::Chart, &change).unwrap();
+        assert_eq!(request(&mut store, p, id).query, Some(QualificationQuery::Unreadable));
+        let gw = Gateway::new(&mut store, QualificationSource::Simulator(sim), nurse).unwrap();
+        let mut r = GatewayReport::default();
+        gw.answer_pending(&mut store, &mut r).unwrap();
+        assert_eq!((r.answered, r.failed, r.waiting), (0, 0, 1), "{r:?}");
+        assert!(!request(&mut store, p, id).answered);
     }
 }
