@@ -13,21 +13,36 @@ pub mod service;
 
 use dto::*;
 use service::{Service, ServiceOptions};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use tauri::ipc::Channel;
 use tauri::{Manager, State};
 
-/// The service, opened at start-up. `Err` keeps the reason to show instead of the app.
-#[derive(Debug)]
-pub struct AppState(Mutex<Result<Service, UiError>>);
+/// The service. The store is opened on a background thread at start-up, so the window paints
+/// at once; commands wait for it (`Err` keeps the reason to show instead of the app).
+#[derive(Debug, Default)]
+pub struct AppState {
+    service: Mutex<Option<Result<Service, UiError>>>,
+    ready: Condvar,
+}
+
+impl AppState {
+    fn set(&self, s: Result<Service, UiError>) {
+        *self.service.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+        self.ready.notify_all();
+    }
+}
 
 type Res<T> = Result<T, UiError>;
 
 fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) -> Res<T> {
-    let mut guard = state.0.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = state.service.lock().unwrap_or_else(|e| e.into_inner());
+    while guard.is_none() {
+        guard = state.ready.wait(guard).unwrap_or_else(|e| e.into_inner());
+    }
     match guard.as_mut() {
-        Ok(svc) => f(svc),
-        Err(e) => Err(e.clone()),
+        Some(Ok(svc)) => f(svc),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(UiError::new("starting", "起動中です。", "Starting.")),
     }
 }
 
@@ -186,12 +201,14 @@ fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> std::path::PathBuf {
 /// Runs the app (training mode unless configured otherwise).
 pub fn run() {
     let app = builder(tauri::Builder::default())
+        .manage(AppState::default())
         .setup(|app| {
             let opts = ServiceOptions {
                 data_dir: data_dir(app),
                 today: std::env::var("HOUMON_TODAY").ok().and_then(|d| d.parse().ok()),
             };
-            app.manage(AppState(Mutex::new(Service::open(&opts))));
+            let handle = app.handle().clone();
+            std::thread::spawn(move || handle.state::<AppState>().set(Service::open(&opts)));
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -1,0 +1,175 @@
+//! End-to-end on the real `houmon-app` binary: Xvfb + tauri-driver + WebKitWebDriver.
+//!
+//! - a first visit with the virtual card in PIN mode, a wrong PIN showing 2 tries left, then
+//!   the right PIN, then a 再照会 for the same patient;
+//! - a note saved, the app SIGKILLed, restarted, the note still there.
+//!
+//! Screenshots of the main screens go to the folder printed at the start
+//! (`HOUMON_SCREENSHOT_DIR`, default `<target>/houmon-e2e-screens`). Skipped, with the reason
+//! printed, when a prerequisite (tauri-driver, WebKitWebDriver, Xvfb, the app binary) is
+//! missing.
+
+use houmon_tests::app_driver::{self, AppSession, Display};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One app at a time: the sessions share the X server and the machine's two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const T: Duration = Duration::from_secs(60);
+
+fn prerequisites() -> Option<PathBuf> {
+    if let Some(why) = app_driver::missing_prerequisite() {
+        eprintln!("SKIPPED app e2e: {why}");
+        return None;
+    }
+    app_driver::workspace_bin("houmon-app").and_then(|p| p.canonicalize().ok())
+}
+
+fn screens() -> PathBuf {
+    let dir = std::env::var_os("HOUMON_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| app_driver::profile_dir().unwrap_or_else(std::env::temp_dir).join("houmon-e2e-screens"));
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    eprintln!("screenshots: {}", dir.display());
+    dir
+}
+
+fn holder_name(id: &str) -> String {
+    let h = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == id).expect("holder");
+    format!("{} {}", h.family_name, h.given_name)
+}
+
+fn row(name: &str) -> String {
+    format!("[data-testid='visit-row'][data-patient='{name}']")
+}
+
+/// The row of a patient by id (the name changes to the official spelling after a check).
+fn row_of(app: &AppSession, name: &str) -> String {
+    let id = app.wait(&row(name), T).expect("patient row");
+    let pid = app.attr(&id, "data-patient-id").unwrap().expect("patient id");
+    format!("[data-testid='visit-row'][data-patient-id='{pid}']")
+}
+
+#[test]
+fn first_visit_with_pin_wrong_pin_then_requery() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let data = tempfile::tempdir().expect("tempdir");
+    let display = Display::get().expect("display");
+    let app = AppSession::launch(&display, &bin, &[("HOUMON_DATA_DIR", data.path())]).expect("app starts");
+
+    // 今日の訪問 with the training banner; vc-01 is a first visit.
+    app.wait("[data-testid='visit-row']", T).expect("today's visits shown");
+    app.wait_text("[data-testid='training-banner']", "訓練モード", T).expect("training banner");
+    let r01 = row_of(&app, &holder_name("vc-01"));
+    let r03 = row_of(&app, &holder_name("vc-03"));
+    let badge = app.wait(&format!("{r01} [data-testid='check-badge']"), T).expect("vc-01 row");
+    assert_eq!(app.attr(&badge, "data-reason").unwrap().as_deref(), Some("first_visit"));
+    app.screenshot(&shots.join("01-today.png")).expect("shot");
+
+    // Wizard: consent → PIN mode → card → PIN pad with 3 tries.
+    app.tap(&format!("{r01} [data-testid='card-check']")).unwrap();
+    app.tap("[data-testid='consent-next']").unwrap();
+    app.tap("[data-testid='mode-pin']").unwrap();
+    app.screenshot(&shots.join("02-wizard-identity.png")).expect("shot");
+    app.tap("[data-testid='identity-next']").unwrap();
+    app.wait_text("[data-testid='tries-left']", "残り 3 回", T).expect("3 tries before any PIN");
+
+    // A wrong PIN: the card says 2 tries left, in Japanese, with the next step.
+    for d in "9999".chars() {
+        app.tap(&format!("[data-testid='key-{d}']")).unwrap();
+    }
+    app.tap("[data-testid='pin-submit']").unwrap();
+    app.wait_text("[data-testid='tries-left']", "残り 2 回", T).expect("2 tries left after a wrong PIN");
+    let err = app.wait_text("[data-testid='error']", "残り2回", T).expect("wrong PIN message");
+    assert!(err.contains("暗証番号が違います"), "{err}");
+    app.screenshot(&shots.join("03-wrong-pin.png")).expect("shot");
+
+    // The right PIN (vc-01: 1234): qualification confirmed, consent now valid.
+    for d in "1234".chars() {
+        app.tap(&format!("[data-testid='key-{d}']")).unwrap();
+    }
+    app.tap("[data-testid='pin-submit']").unwrap();
+    let result = app.wait("[data-testid='result']", T).expect("result");
+    assert_eq!(app.attr(&result, "data-outcome").unwrap().as_deref(), Some("valid"), "{}", app.text(&result).unwrap());
+    app.screenshot(&shots.join("04-first-visit-result.png")).expect("shot");
+    app.tap("[data-testid='result-done']").unwrap();
+
+    // 再照会 is now offered for the same patient and answers from the simulator.
+    app.tap(&format!("{r01} [data-testid='requery']")).expect("re-query offered after the first visit");
+    let answer = app.wait(&format!("{r01} [data-testid='requery-result'] [data-outcome]"), T).expect("re-query answer");
+    assert_eq!(app.attr(&answer, "data-outcome").unwrap().as_deref(), Some("valid"), "{}", app.text(&answer).unwrap());
+    app.screenshot(&shots.join("05-requery.png")).expect("shot");
+
+    // The chart shows the insurance, 負担割合 and the consent countdown.
+    app.tap(&format!("{r01} [data-testid='open-chart']")).unwrap();
+    app.wait("[data-testid='consent-countdown']", T).expect("consent countdown on the chart");
+    let copay = app.wait("[data-testid='copay']", T).unwrap();
+    assert!(app.text(&copay).unwrap().contains('割'), "負担割合 shown");
+    app.screenshot(&shots.join("06-chart.png")).expect("shot");
+
+    // A 往診 patient always needs the card, and says why.
+    app.tap("[data-testid='nav-today']").unwrap();
+    let urgent = app.wait(&format!("{r03} [data-testid='check-badge']"), T).expect("往診 row");
+    assert_eq!(app.attr(&urgent, "data-reason").unwrap().as_deref(), Some("urgent_call"));
+
+    // Back office screens render.
+    app.tap("[data-testid='nav-backoffice']").unwrap();
+    app.wait("[data-testid='roster']", T).expect("roster planner");
+    app.screenshot(&shots.join("07-roster.png")).expect("shot");
+    app.tap("[data-testid='bo-audit']").unwrap();
+    app.wait_text("[data-testid='audit']", "監査ログの連鎖は正常", T).expect("audit chain ok");
+    app.screenshot(&shots.join("08-audit.png")).expect("shot");
+    app.tap("[data-testid='bo-queue']").unwrap();
+    app.wait_text("[data-testid='queue']", "回答済み", T).expect("the re-query appears in the queue");
+    app.close();
+}
+
+fn open_note(app: &AppSession, name: &str) {
+    app.tap(&format!("{} [data-testid='open-note']", row(name))).unwrap();
+    app.wait("[data-testid='note-editor']", T).expect("note editor");
+}
+
+#[test]
+fn note_survives_sigkill() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let data = tempfile::tempdir().expect("tempdir");
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 1] = [("HOUMON_DATA_DIR", data.path())];
+    let name = holder_name("vc-02");
+    let text = "夜間よく眠れたとのこと。SIGKILL試験";
+
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+    app.wait(&row(&name), T).expect("vc-02 row");
+    open_note(&app, &name);
+    let s = app.wait("[data-testid='soap-s']", T).unwrap();
+    app.type_text(&s, text).unwrap();
+    // Autosave: wait for the durable acknowledgement, then kill without warning.
+    app.wait("[data-testid='save-state'][data-state='saved']", T).expect("autosaved");
+    app.screenshot(&shots.join("09-note-saved.png")).expect("shot");
+    let pids = app_driver::app_pids(&bin, data.path());
+    assert_eq!(pids.len(), 1, "exactly one app process for this data dir: {pids:?}");
+    assert!(app_driver::kill_9(pids[0]), "SIGKILL delivered");
+    std::thread::sleep(Duration::from_millis(300));
+    drop(app);
+
+    let app = AppSession::launch(&display, &bin, &env).expect("app restarts");
+    app.wait(&row(&name), T).expect("vc-02 row after restart");
+    open_note(&app, &name);
+    let start = std::time::Instant::now();
+    loop {
+        let s = app.wait("[data-testid='soap-s']", T).unwrap();
+        if app.property(&s, "value").unwrap().as_str() == Some(text) {
+            break;
+        }
+        assert!(start.elapsed() < T, "the note written before SIGKILL is back in the editor");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.screenshot(&shots.join("10-note-after-restart.png")).expect("shot");
+    app.close();
+}
