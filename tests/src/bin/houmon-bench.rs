@@ -30,6 +30,13 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The real app binary: launch to today's visits (vs a bare Tauri window), card to result.
+    App {
+        #[arg(long, default_value_t = 5)]
+        launches: usize,
+        #[arg(long, default_value_t = 5)]
+        card_runs: usize,
+    },
     /// The relay and sync client: appends/s, catch-up, reconnect storm, vs automerge-repo.
     Sync {
         /// Smaller workloads for a quick look.
@@ -91,6 +98,9 @@ fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Bench::Card { iterations } => bench_card(iterations.max(1)),
         Bench::Store { args } => bench_store::StoreBenchArgs::parse(&args).and_then(|a| bench_store::run(&a)),
+        Bench::App { launches, card_runs } => {
+            houmon_tests::bench_app::run(&houmon_tests::bench_app::AppBenchArgs { launches, card_runs })
+        }
         Bench::Sync { quick } => houmon_tests::bench_sync::run(quick).map(|json| println!("{json}")),
     };
     match result {
