@@ -16,7 +16,7 @@ if [ "${1:-}" != "--card" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   require_node
   build_ui
   echo "== building the app"
-  cargo build -p houmon-app --bin houmon-app
+  cargo build --locked -p houmon-app --bin houmon-app
   echo "== 訓練モードで起動します / starting in training mode"
   exec "$CARGO_TARGET_DIR/debug/houmon-app"
 fi
@@ -25,7 +25,7 @@ fi
   echo "画面がないため、カードのデモを実行します / no display: running the card demo"
 
 echo "== building houmon-card"
-cargo build --release -p houmon-nfc --bin houmon-card
+cargo build --locked --release -p houmon-nfc --bin houmon-card
 card="$CARGO_TARGET_DIR/release/houmon-card"
 
 start_pcscd

@@ -17,8 +17,8 @@ echo "== UI component tests"
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test (unit, integration, card via pcscd, sync via the relay, app end to end under Xvfb)"
-cargo test --workspace
+cargo test --workspace --locked
 echo "== fuzz (onshi XML codec, briefly)"
 bash onshi/fuzz/run-briefly.sh 25
