@@ -14,12 +14,12 @@ use houmon_core::synth::{self, ClinicSpec};
 use houmon_core::{CoreError, FileFallback, KeyProtection, Store};
 use houmon_nfc::{AuthPin, Card, CardError, VirtualCard, VirtualTransport};
 use houmon_onshi::clock::SystemClock;
-use houmon_onshi::codes::{CodeTable, ConsentFlag, PrescriptionIssueSelect};
+use houmon_onshi::codes::PrescriptionIssueSelect;
 use houmon_onshi::consent::{self as rules, CardRequired, ConfirmationPath, ConsentPolicy, ConsentTimeline};
 use houmon_onshi::digest;
 use houmon_onshi::outcome::{QualificationOutcome, interpret};
 use houmon_onshi::sim::{FirstVisitRequest, IdentityProof, ReinquiryRequest, Simulator};
-use houmon_onshi::{ConsentItem, InsurerNumber, MedicalInstitutionCode, QualificationConfirmSearchInfo};
+use houmon_onshi::{InsurerNumber, MedicalInstitutionCode, QualificationConfirmSearchInfo};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -339,47 +339,7 @@ fn snapshot_from(
         QualificationOutcome::NotFound => (None, m::QualificationValidity::NotFound),
         _ => return None,
     };
-    let mut s = m::QualificationSnapshot {
-        id,
-        checked_at: at,
-        insurer_number: String::new(),
-        symbol: String::new(),
-        number: String::new(),
-        branch: String::new(),
-        copay_percent: None,
-        validity,
-        consent_medication: false,
-        consent_clinical: false,
-        consent_checkup: false,
-        consent_surgery: false,
-        consent_date: None,
-        consent_valid_until: None,
-        demographics: m::Demographics::default(),
-    };
-    if let Some(r) = r {
-        s.insurer_number = r.insurer_number.as_ref().map(|n| n.as_str().to_string()).unwrap_or_default();
-        s.symbol = r.insured_card_symbol.clone().unwrap_or_default();
-        s.number = r.insured_identification_number.clone().unwrap_or_default();
-        s.branch = r.insured_branch_number.clone().unwrap_or_default();
-        s.copay_percent = r.insured_partial_contribution_ratio.map(|c| c.0);
-        let flag =
-            |item: ConsentItem| r.info_consent(&item).is_some_and(|c| c.cons_flg == Some(ConsentFlag::Consented));
-        s.consent_medication = flag(ConsentItem::Pharmacists);
-        s.consent_clinical = flag(ConsentItem::Diagnosis);
-        s.consent_checkup = flag(ConsentItem::SpecificHealthCheckups);
-        s.consent_surgery = flag(ConsentItem::Operation);
-        let first = r.info_consents.iter().find(|c| c.cons_flg == Some(ConsentFlag::Consented));
-        s.consent_date = first.and_then(|c| c.cons_time).map(|t| t.date());
-        s.consent_valid_until = first.and_then(|c| c.available_time).map(|t| t.date());
-        s.demographics = m::Demographics {
-            name: r.name.clone().unwrap_or_default(),
-            name_kana: r.name_kana.clone().unwrap_or_default(),
-            birth_date: r.birthdate,
-            sex: r.sex1.map(|x| x.code().to_string()).unwrap_or_default(),
-            address: r.address.clone().unwrap_or_default(),
-        };
-    }
-    Some(s)
+    Some(houmon_core::sync::gateway::qualification_snapshot(id, at, r, validity))
 }
 
 fn outcome_result(answer: &QualificationOutcome) -> (String, Option<String>) {

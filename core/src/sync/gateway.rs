@@ -200,10 +200,20 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
     let ja = outcome.message_ja();
     let (code, en): (String, String) = match outcome {
         QualificationOutcome::Valid { result, .. } => {
-            return Answer::Result(Box::new(snapshot(id, at, Some(result), QualificationValidity::Valid)));
+            return Answer::Result(Box::new(qualification_snapshot(
+                id,
+                at,
+                Some(result),
+                QualificationValidity::Valid,
+            )));
         }
         QualificationOutcome::NotValid { result: Some(result), .. } => {
-            return Answer::Result(Box::new(snapshot(id, at, Some(result), QualificationValidity::Invalid)));
+            return Answer::Result(Box::new(qualification_snapshot(
+                id,
+                at,
+                Some(result),
+                QualificationValidity::Invalid,
+            )));
         }
         QualificationOutcome::NotValid { result: None, .. } => {
             ("not_valid".into(), "The qualification is no longer valid. Check the new insurance details.".into())
@@ -238,7 +248,9 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
     Answer::Failure(QualificationFailure { answered_at: at, code, message_ja: ja, message_en: en })
 }
 
-fn snapshot(
+/// The chart's view of a qualification answer: insurance numbers, 負担割合, consent flags and
+/// dates, demographics (never the 個人番号). Shared by the gateway and the app's training mode.
+pub fn qualification_snapshot(
     id: QualificationId,
     at: DateTime<Utc>,
     r: Option<&houmon_onshi::types::ResultOfQualificationConfirmation>,
