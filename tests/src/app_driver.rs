@@ -212,6 +212,8 @@ pub struct AppSession {
     /// How long `POST /session` took (the app process started and its window came up).
     pub session_ms: f64,
     pub started: Instant,
+    /// The X display the app runs on (screenshots are read from it).
+    display: String,
 }
 
 impl AppSession {
@@ -238,7 +240,14 @@ impl AppSession {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let mut s = Self { driver, port, session: String::new(), session_ms: 0.0, started: Instant::now() };
+        let mut s = Self {
+            driver,
+            port,
+            session: String::new(),
+            session_ms: 0.0,
+            started: Instant::now(),
+            display: display.name.clone(),
+        };
         let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": bin, "args": []}}}});
         s.started = Instant::now();
         let v = http(port, "POST", "/session", Some(&caps))?;
@@ -324,25 +333,27 @@ impl AppSession {
         http(self.port, "POST", &self.path(&format!("/element/{id}/value")), Some(&json!({"text": text}))).map(|_| ())
     }
 
-    /// Save a PNG screenshot of the window. WebKitWebDriver under Xvfb sometimes never
-    /// answers a screenshot request; after three tries this reports and carries on, since a
-    /// missing picture is not a failure of the app.
+    /// Save a PNG screenshot of the screen the app is on. Read straight from the X server:
+    /// WebKitWebDriver's own screenshot under Xvfb sometimes never answers (20 s each), so it
+    /// is only the fallback. A missing picture is reported, not a failure of the app.
     pub fn screenshot(&self, file: &Path) -> Result<(), String> {
+        // Let the last DOM change reach the screen first.
+        std::thread::sleep(Duration::from_millis(150));
+        let x11 = capture_x11(&self.display).and_then(|png| std::fs::write(file, png).map_err(|e| e.to_string()));
+        let Err(x11_error) = x11 else { return Ok(()) };
         use base64::Engine;
-        let mut last = String::new();
-        for _ in 0..3 {
-            match http(self.port, "GET", &self.path("/screenshot"), None) {
-                Ok(v) => {
-                    let png = base64::engine::general_purpose::STANDARD
-                        .decode(v.as_str().unwrap_or(""))
-                        .map_err(|e| format!("screenshot: {e}"))?;
-                    return std::fs::write(file, png).map_err(|e| e.to_string());
-                }
-                Err(e) => last = e,
+        match http(self.port, "GET", &self.path("/screenshot"), None) {
+            Ok(v) => {
+                let png = base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str().unwrap_or(""))
+                    .map_err(|e| format!("screenshot: {e}"))?;
+                std::fs::write(file, png).map_err(|e| e.to_string())
+            }
+            Err(e) => {
+                eprintln!("screenshot {} not taken: X11: {x11_error}; WebDriver: {e}", file.display());
+                Ok(())
             }
         }
-        eprintln!("screenshot {} not taken: {last}", file.display());
-        Ok(())
     }
 
     /// End the session politely (the app quits) and stop the driver.
@@ -393,4 +404,36 @@ pub fn app_pids(bin: &Path, data_dir: &Path) -> Vec<u32> {
 /// SIGKILL one process by id (the crash test).
 pub fn kill_9(pid: u32) -> bool {
     Command::new("kill").args(["-9", &pid.to_string()]).status().is_ok_and(|s| s.success())
+}
+
+/// The whole X screen as PNG (24/32-bit TrueColor, as Xvfb `-screen 0 WxHx24` gives).
+fn capture_x11(display: &str) -> Result<Vec<u8>, String> {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
+    let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
+    let root = &conn.setup().roots[screen];
+    let (w, h) = (root.width_in_pixels, root.height_in_pixels);
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, root.root, 0, 0, w, h, !0)
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|e| e.to_string())?;
+    if image.depth != 24 && image.depth != 32 {
+        return Err(format!("unsupported X depth {}", image.depth));
+    }
+    let (w, h) = (usize::from(w), usize::from(h));
+    if image.data.len() < w * h * 4 {
+        return Err("short X image".into());
+    }
+    // Z pixmap at depth 24 is 32 bits per pixel, little-endian BGRX.
+    let rgb: Vec<u8> = image.data.chunks_exact(4).take(w * h).flat_map(|p| [p[2], p[1], p[0]]).collect();
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
 }
