@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod model;
 pub mod policy;
+pub mod staff_pin;
 pub mod store;
 pub mod sync;
 pub mod synth;

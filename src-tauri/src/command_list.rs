@@ -6,6 +6,7 @@ pub const COMMANDS: &[&str] = &[
     "patient_chart",
     "patient_list",
     "card_check",
+    "card_face",
     "confirm_with_card",
     "requery",
     "start_visit",
@@ -21,5 +22,7 @@ pub const COMMANDS: &[&str] = &[
     "demo_place_card",
     "lock",
     "unlock",
+    "sign_in_staff",
+    "set_staff_pin",
     "settings",
 ];

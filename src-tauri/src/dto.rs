@@ -238,6 +238,23 @@ pub struct CardCheck {
     pub tries_left: u8,
     /// APDUs exchanged (diagnostics).
     pub apdus: u32,
+    /// The reader the card was read on (a PC/SC reader name, or the training reader).
+    pub reader: String,
+}
+
+/// 目視確認: the card's face photo, as a PNG data URL (never written to disk).
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CardFace {
+    pub png_data_url: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl std::fmt::Debug for CardFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CardFace({}x{})", self.width, self.height)
+    }
 }
 
 /// Live progress while the card is read (sent over an IPC channel).
@@ -250,7 +267,7 @@ pub struct CardProgress {
     pub percent: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FirstVisitInput {
     pub patient_id: String,
@@ -262,6 +279,19 @@ pub struct FirstVisitInput {
     pub pin: Option<String>,
     /// The user confirmed sending the PIN with one try left.
     pub confirm_last_try: bool,
+}
+
+/// The PIN never appears in Debug output (logs, panics).
+impl std::fmt::Debug for FirstVisitInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstVisitInput")
+            .field("patient_id", &self.patient_id)
+            .field("visit_id", &self.visit_id)
+            .field("mode", &self.mode)
+            .field("pin", &self.pin.as_ref().map(|_| "****"))
+            .field("confirm_last_try", &self.confirm_last_try)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The result screen of a first visit, 往診 card check or 再照会.
@@ -397,6 +427,7 @@ pub fn typescript_bindings() -> String {
         PatientRow::decl(&cfg),
         ConsentChoices::decl(&cfg),
         CardCheck::decl(&cfg),
+        CardFace::decl(&cfg),
         CardProgress::decl(&cfg),
         FirstVisitInput::decl(&cfg),
         QualificationResult::decl(&cfg),

@@ -71,6 +71,10 @@ fn card_check(state: State<'_, AppState>, on_progress: Channel<CardProgress>) ->
     })
 }
 #[tauri::command(async)]
+fn card_face(state: State<'_, AppState>, patient_id: String, code_b: String) -> Res<CardFace> {
+    with(&state, |s| s.card_face(&patient_id, code_b))
+}
+#[tauri::command(async)]
 fn confirm_with_card(
     state: State<'_, AppState>,
     input: FirstVisitInput,
@@ -155,8 +159,16 @@ fn lock(state: State<'_, AppState>) -> Res<()> {
     })
 }
 #[tauri::command(async)]
-fn unlock(state: State<'_, AppState>, pin: String) -> Res<()> {
-    with(&state, |s| s.unlock(pin))
+fn unlock(state: State<'_, AppState>, staff_id: Option<String>, pin: String) -> Res<()> {
+    with(&state, |s| s.unlock(staff_id.as_deref(), pin))
+}
+#[tauri::command(async)]
+fn sign_in_staff(state: State<'_, AppState>) -> Res<Vec<StaffView>> {
+    with(&state, |s| s.sign_in_staff())
+}
+#[tauri::command(async)]
+fn set_staff_pin(state: State<'_, AppState>, staff_id: String, pin: String) -> Res<()> {
+    with(&state, |s| s.set_staff_pin(&staff_id, pin))
 }
 #[tauri::command(async)]
 fn settings(state: State<'_, AppState>) -> Res<Vec<SettingRow>> {
@@ -171,6 +183,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         patient_chart,
         patient_list,
         card_check,
+        card_face,
         confirm_with_card,
         requery,
         start_visit,
@@ -186,6 +199,8 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         demo_place_card,
         lock,
         unlock,
+        sign_in_staff,
+        set_staff_pin,
         settings,
     ])
 }
@@ -206,6 +221,7 @@ pub fn run() {
             let opts = ServiceOptions {
                 data_dir: data_dir(app),
                 today: std::env::var("HOUMON_TODAY").ok().and_then(|d| d.parse().ok()),
+                ..Default::default()
             };
             let handle = app.handle().clone();
             std::thread::spawn(move || handle.state::<AppState>().set(Service::open(&opts)));

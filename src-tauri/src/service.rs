@@ -9,10 +9,11 @@
 use crate::dto::*;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use houmon_core::model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
-use houmon_core::store::TodayVisit;
+use houmon_core::store::audit::AuditAction;
+use houmon_core::store::{TodayVisit, chart_doc_id};
 use houmon_core::synth::{self, ClinicSpec};
 use houmon_core::{CoreError, FileFallback, KeyProtection, Store};
-use houmon_nfc::{AuthPin, Card, CardError, VirtualCard, VirtualTransport};
+use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB, VirtualCard, VirtualTransport};
 use houmon_onshi::clock::SystemClock;
 use houmon_onshi::codes::PrescriptionIssueSelect;
 use houmon_onshi::consent::{self as rules, CardRequired, ConfirmationPath, ConsentPolicy, ConsentTimeline};
@@ -30,6 +31,32 @@ pub const DEMO_SEED: u64 = 20_261_121;
 /// The training doctor every demo session signs in as (fixed so restarts find the same data).
 pub const DEMO_STAFF: &str = "0d0c7e11-0000-4000-8000-00000000d0c1";
 const DEMO_DEVICE: &str = "0d0c7e11-0000-4000-8000-0000000de71c";
+/// In training mode, staff without a PIN of their own sign in with this (shown on screen).
+const TRAINING_STAFF_PIN: &str = "0000";
+/// Wrong staff PINs before sign-in is locked for [`STAFF_PIN_LOCKOUT`].
+const STAFF_PIN_TRIES: u32 = 5;
+const STAFF_PIN_LOCKOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn staff_locked_out() -> UiError {
+    UiError::new(
+        "staff_pin_locked",
+        "職員PINを続けて間違えたため、5分間この職員ではサインインできません。時間をおいてから入力してください。",
+        "Too many wrong staff PINs: sign-in for this person is locked for 5 minutes. Try again later.",
+    )
+}
+
+fn validate_staff_pin(pin: &str) -> Result<(), UiError> {
+    houmon_core::staff_pin::validate(pin).map_err(|_| {
+        UiError::new(
+            "invalid_staff_pin",
+            "職員PINは数字4〜8桁です。入力し直してください。",
+            "A staff PIN is 4 to 8 digits. Enter it again.",
+        )
+    })
+}
+
+/// The reader name shown when the in-process training reader is used.
+pub const TRAINING_READER: &str = "訓練用カードリーダー(アプリ内)";
 
 impl From<CoreError> for UiError {
     fn from(e: CoreError) -> Self {
@@ -106,6 +133,31 @@ impl TrainingReader {
     }
 }
 
+/// Where the card is read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CardSource {
+    /// A PC/SC reader that holds a card (a USB reader, or the virtual card served to pcscd
+    /// through vpcd); otherwise the in-process training reader.
+    #[default]
+    Auto,
+    /// Only the in-process training reader (tests that must not see a PC/SC card).
+    TrainingOnly,
+    /// Only PC/SC readers.
+    PcscOnly,
+}
+
+/// The first PC/SC reader that holds a card, connected exclusively. `Ok(None)` when pcscd is
+/// not running or no reader holds a card.
+fn pcsc_card() -> Result<Option<PcscReader>, CardError> {
+    let Ok(readers) = houmon_nfc::list_readers() else { return Ok(None) };
+    for name in readers {
+        if houmon_nfc::reader_has_card(&name).unwrap_or(false) {
+            return PcscReader::connect(Some(&name), std::time::Duration::ZERO).map(Some);
+        }
+    }
+    Ok(None)
+}
+
 /// Everything the shell holds. One per app; the shell wraps it in a mutex.
 pub struct Service {
     store: Store,
@@ -118,8 +170,15 @@ pub struct Service {
     sim: Arc<Simulator>,
     policy: ConsentPolicy,
     reader: TrainingReader,
+    card_source: CardSource,
+    /// The patient whose card face photo was shown (目視): a visual check needs it first.
+    face_shown_for: Option<PatientId>,
     today: NaiveDate,
     locked: bool,
+    /// Training mode (訓練モード): demo clinic, simulator, training cards and PIN.
+    training: bool,
+    /// Wrong staff PINs in a row, and the lock-out end, per staff member.
+    pin_failures: HashMap<StaffId, (u32, Option<std::time::Instant>)>,
     /// Consent/qualification state per patient, computed once per session and refreshed
     /// after every change (so the visit list does not audit a chart view per row).
     checks: HashMap<PatientId, (Option<m::QualificationSnapshot>, ConsentTimeline)>,
@@ -376,11 +435,12 @@ fn outcome_en(code: &str) -> &'static str {
 }
 
 /// Options for opening the service (tests and the benchmark use a temp dir).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServiceOptions {
     pub data_dir: PathBuf,
     /// The clinic's "today" (JST); defaults to the real date.
     pub today: Option<NaiveDate>,
+    pub card: CardSource,
 }
 
 impl Service {
@@ -427,8 +487,12 @@ impl Service {
             sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
             policy: ConsentPolicy::default(),
             reader: TrainingReader { on_reader: Some(houmon_nfc::DEMO_HOLDER.into()), ..Default::default() },
+            card_source: opts.card,
+            face_shown_for: None,
             today,
             locked: false,
+            training: true,
+            pin_failures: HashMap::new(),
             checks: HashMap::new(),
         };
         svc.ensure_demo_day()?;
@@ -562,7 +626,7 @@ impl Service {
             KeyProtection::OsKeystore(_) => (None, None),
         };
         AppInfo {
-            training_mode: true,
+            training_mode: self.training,
             clinic_name: self.clinic_name.clone(),
             staff_id: self.actor.staff.to_string(),
             staff_name: self.staff_name.clone(),
@@ -736,18 +800,76 @@ impl Service {
         }
     }
 
+    /// The card to talk to, by [`CardSource`]: a PC/SC reader's card first, else the training
+    /// reader. Each call is a new session, so no verified PIN outlives the call that used it.
+    fn card(&mut self) -> Result<(Box<dyn Transport + '_>, String), CardError> {
+        if self.card_source != CardSource::TrainingOnly
+            && let Some(r) = pcsc_card()?
+        {
+            let name = r.reader_name();
+            return Ok((Box::new(r), name));
+        }
+        if self.card_source == CardSource::PcscOnly {
+            return Err(CardError::NoCard);
+        }
+        Ok((Box::new(self.reader.card()?), TRAINING_READER.into()))
+    }
+
     /// "Place the card": read the certificate and the PIN tries left (no PIN is sent).
     pub fn card_check(&mut self, progress: &mut dyn FnMut(CardProgress)) -> Result<CardCheck, UiError> {
         self.ensure_unlocked()?;
         progress(CardProgress { step: "connecting".into(), percent: 5 });
-        let t = self.reader.card()?;
+        let (t, reader) = self.card()?;
         let mut card = Card::new(t);
         progress(CardProgress { step: "certificate".into(), percent: 30 });
         card.read_auth_certificate()?;
         progress(CardProgress { step: "tries".into(), percent: 80 });
         let tries = card.auth_pin_tries()?;
         progress(CardProgress { step: "done".into(), percent: 100 });
-        Ok(CardCheck { tries_left: tries, apdus: card.apdu_count() })
+        Ok(CardCheck { tries_left: tries, apdus: card.apdu_count(), reader })
+    }
+
+    /// 目視確認: open the card face with 照合番号B (typed from the front of the card) and show
+    /// its photo. The photo is kept only in the reply, never on disk; the view is audited.
+    pub fn card_face(&mut self, patient: &str, mut code_b: String) -> Result<CardFace, UiError> {
+        let code = VerificationCodeB::parse(&code_b);
+        code_b.zeroize();
+        let code = code?;
+        self.ensure_unlocked()?;
+        let p = parse_patient(patient)?;
+        let photo = {
+            let (t, _) = self.card()?;
+            Card::new(t).read_face_photo(&code)
+        };
+        drop(code);
+        let photo = match photo {
+            Ok(p) => p,
+            Err(CardError::VerificationCodeBBlocked) => {
+                // The chip photo is out of reach; staff compare with the photo printed on the
+                // card instead (the error says so), which the visual check then allows.
+                let target = chart_doc_id(p);
+                self.store.record_access(
+                    &self.actor,
+                    AuditAction::View,
+                    &target,
+                    "card face locked (目視, printed photo)",
+                )?;
+                self.face_shown_for = Some(p);
+                return Err(CardError::VerificationCodeBBlocked.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store.record_access(&self.actor, AuditAction::View, &chart_doc_id(p), "card face photo (目視)")?;
+        self.face_shown_for = Some(p);
+        use base64::Engine;
+        Ok(CardFace {
+            png_data_url: format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(&photo.png)
+            ),
+            width: photo.width,
+            height: photo.height,
+        })
     }
 
     fn visit_kind_of(&self, visit: VisitId) -> m::VisitKind {
@@ -809,11 +931,18 @@ impl Service {
         if mode == digest::IdentityMode::Pin && pin.is_none() {
             return Err(CardError::InvalidPinFormat.into());
         }
+        if mode == digest::IdentityMode::Visual && self.face_shown_for != Some(p) {
+            return Err(UiError::new(
+                "face_not_shown",
+                "目視確認の前に、照合番号Bでカードの顔写真を表示してください。",
+                "Show the card's photo with verification code B before the visual check.",
+            ));
+        }
         progress(CardProgress { step: "connecting".into(), percent: 5 });
         let nonce: [u8; 32] = rand::random();
         let signed_at: DateTime<FixedOffset> = digest::canonical_instant(&Utc::now());
         let cert = {
-            let mut card = Card::new(self.reader.card()?);
+            let mut card = Card::new(self.card()?.0);
             progress(CardProgress { step: "certificate".into(), percent: 20 });
             card.read_auth_certificate()?
         };
@@ -823,13 +952,15 @@ impl Service {
                 let d = digest::consent_digest(&record, &nonce, &signed_at)
                     .map_err(|e| UiError::new("digest", e.message_ja(), e.to_string()))?;
                 progress(CardProgress { step: "signing".into(), percent: 45 });
-                let mut card = Card::new(self.reader.card()?);
+                let mut card = Card::new(self.card()?.0);
                 let s = houmon_nfc::jpki::pin_mode_sign(&mut card, pin, &d, input.confirm_last_try)?;
                 (IdentityProof::Pin { signature: s.signature.clone() }, Some(s.signature))
             }
             _ => (IdentityProof::Visual { staff_id: self.actor.staff.to_string() }, None),
         };
         drop(pin);
+        // One photo comparison per confirmation.
+        self.face_shown_for = None;
         progress(CardProgress { step: "qualifying".into(), percent: 70 });
         let outcome = self.sim.first_visit(&FirstVisitRequest {
             record,
@@ -1161,20 +1292,97 @@ impl Service {
         self.locked = true;
     }
 
-    /// Staff PIN unlock. Training mode: the training doctor's PIN is 0000 (shown on screen).
-    pub fn unlock(&mut self, mut pin: String) -> Result<(), UiError> {
-        let ok = pin == "0000";
+    /// The staff who can sign in on this device (active clinic staff, the signed-in one first).
+    pub fn sign_in_staff(&mut self) -> Result<Vec<StaffView>, UiError> {
+        let mut staff: Vec<m::Staff> = self.store.clinic()?.staff.into_iter().filter(|s| s.active).collect();
+        staff.sort_by_key(|s| (s.id != self.actor.staff, s.name.clone()));
+        Ok(staff
+            .into_iter()
+            .map(|s| StaffView { id: s.id.to_string(), name: s.name, role: role_code(s.role).into() })
+            .collect())
+    }
+
+    /// Staff sign-in with a PIN (the enrolled device is the other factor). `staff` None means
+    /// the staff member who was signed in. Training mode: a staff member without a PIN of their
+    /// own signs in with 0000 (shown on screen). Five wrong PINs lock that staff member out for
+    /// five minutes. Every attempt is audited, never with the PIN.
+    pub fn unlock(&mut self, staff: Option<&str>, mut pin: String) -> Result<(), UiError> {
+        let r = self.check_sign_in(staff, &pin);
         pin.zeroize();
+        let (who, ok) = r?;
+        let attempt = Actor { staff: who.id, device: self.actor.device };
         if !ok {
+            self.store.record_access(&attempt, AuditAction::Open, "session", "unlock refused: wrong staff PIN")?;
+            let n = self.pin_failures.entry(who.id).or_insert((0, None));
+            n.0 += 1;
+            if n.0 >= STAFF_PIN_TRIES {
+                *n = (0, Some(std::time::Instant::now() + STAFF_PIN_LOCKOUT));
+                return Err(staff_locked_out());
+            }
+            let left = STAFF_PIN_TRIES - n.0;
             return Err(UiError::new(
                 "wrong_staff_pin",
-                "職員PINが違います。訓練モードの職員PINは 0000 です。",
-                "Wrong staff PIN. In training mode it is 0000.",
+                format!("職員PINが違います。あと{left}回間違えると5分間サインインできなくなります。"),
+                format!("Wrong staff PIN. {left} more wrong tries lock sign-in for 5 minutes."),
             ));
+        }
+        self.pin_failures.remove(&who.id);
+        if who.id != self.actor.staff {
+            self.actor.staff = who.id;
+            self.staff_name = who.name.clone();
+            self.staff_role = role_code(who.role).into();
+            self.checks.clear();
         }
         self.locked = false;
         self.store.session_started(&self.actor)?;
         Ok(())
+    }
+
+    fn check_sign_in(&mut self, staff: Option<&str>, pin: &str) -> Result<(m::Staff, bool), UiError> {
+        let id = match staff {
+            Some(s) => StaffId::parse(s).ok_or_else(|| bad_id("職員"))?,
+            None => self.actor.staff,
+        };
+        let who =
+            self.store.clinic()?.staff.into_iter().find(|s| s.id == id && s.active).ok_or_else(|| bad_id("職員"))?;
+        if let Some((_, Some(until))) = self.pin_failures.get(&id) {
+            if std::time::Instant::now() < *until {
+                return Err(staff_locked_out());
+            }
+            self.pin_failures.remove(&id);
+        }
+        let ok = match self.store.check_staff_pin(id, pin)? {
+            Some(ok) => ok,
+            None if self.training => pin == TRAINING_STAFF_PIN,
+            None => {
+                return Err(UiError::new(
+                    "staff_pin_not_set",
+                    "この職員の職員PINがまだ設定されていません。事務室(管理者)に設定を依頼してください。",
+                    "No staff PIN is set for this person yet. Ask the office (an administrator) to set one.",
+                ));
+            }
+        };
+        Ok((who, ok))
+    }
+
+    /// Set a staff member's PIN: their own, or anyone's for office and admin staff.
+    pub fn set_staff_pin(&mut self, staff: &str, mut pin: String) -> Result<(), UiError> {
+        let r = (|| {
+            self.ensure_unlocked()?;
+            let id = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
+            if id != self.actor.staff && !matches!(self.staff_role.as_str(), "office" | "admin") {
+                return Err(UiError::new(
+                    "not_allowed",
+                    "他の職員のPINを設定できるのは事務・管理者だけです。",
+                    "Only office staff and administrators can set another person's PIN.",
+                ));
+            }
+            validate_staff_pin(&pin)?;
+            self.store.set_staff_pin(&self.actor, id, &pin)?;
+            Ok(())
+        })();
+        pin.zeroize();
+        r
     }
 
     /// The managed-policy page: every setting of core's schema, its effective value and its

@@ -2,10 +2,11 @@
 //! virtual cards: no window, no mocks.
 
 use crate::dto::*;
-use crate::service::{Service, ServiceOptions, check_vitals};
+use crate::service::{CardSource, Service, ServiceOptions, check_vitals};
 
 fn open(dir: &std::path::Path) -> Service {
-    Service::open(&ServiceOptions { data_dir: dir.to_path_buf(), today: None }).expect("service opens")
+    Service::open(&ServiceOptions { data_dir: dir.to_path_buf(), card: CardSource::TrainingOnly, ..Default::default() })
+        .expect("service opens")
 }
 
 fn holder_row<'a>(rows: &'a [VisitRow], id: &str) -> &'a VisitRow {
@@ -116,9 +117,23 @@ fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
     let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
     assert_eq!(e.code, "pin_blocked");
     assert!(e.ja.contains("市区町村"));
-    // 目視 still works when the clinic allows it.
+    // 目視 still works when the clinic allows it, but only after the card's photo was shown.
+    let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "face_not_shown");
+    let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-01").unwrap();
+    let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
+    assert_eq!(e.code, "wrong_code_b");
+    assert!(e.ja.contains("残り9回"), "照合番号B has 10 tries, one spent: {}", e.ja);
+    let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
+    assert!(face.png_data_url.starts_with("data:image/png;base64,"));
+    assert!(face.width > 0 && face.height > 0);
+    let audit = s.audit_log(20).unwrap();
+    assert!(audit.rows.iter().any(|e| e.detail.contains("card face")), "the photo view is audited");
     let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, "valid", "{}", r.ja);
+    // The next visual check needs the photo again.
+    let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "face_not_shown");
 }
 
 #[test]
@@ -224,9 +239,50 @@ fn lock_blocks_everything_until_the_staff_pin() {
     let mut s = open(dir.path());
     s.lock();
     assert_eq!(s.todays_visits().unwrap_err().code, "locked");
-    assert_eq!(s.unlock("1111".into()).unwrap_err().code, "wrong_staff_pin");
-    s.unlock("0000".into()).unwrap();
+    assert_eq!(s.unlock(None, "1111".into()).unwrap_err().code, "wrong_staff_pin");
+    s.unlock(None, "0000".into()).unwrap();
     assert!(s.todays_visits().is_ok());
+}
+
+#[test]
+fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let me = s.app_info().staff_id;
+    let staff = s.sign_in_staff().unwrap();
+    assert_eq!(staff[0].id, me, "the signed-in person is offered first");
+    let nurse = staff.iter().find(|x| x.role == "nurse").expect("a nurse in the demo clinic").clone();
+    // The training doctor may not set a nurse's PIN; the nurse sets her own after 0000.
+    assert_eq!(s.set_staff_pin(&nurse.id, "482913".into()).unwrap_err().code, "not_allowed");
+    s.lock();
+    s.unlock(Some(&nurse.id), "0000".into()).unwrap();
+    assert_eq!(s.app_info().staff_name, nurse.name);
+    assert_eq!(s.set_staff_pin(&nurse.id, "12".into()).unwrap_err().code, "invalid_staff_pin");
+    s.set_staff_pin(&nurse.id, "482913".into()).unwrap();
+    s.lock();
+    assert_eq!(s.unlock(Some(&nurse.id), "0000".into()).unwrap_err().code, "wrong_staff_pin", "own PIN replaces 0000");
+    s.unlock(Some(&nurse.id), "482913".into()).unwrap();
+    // The nurse's own visits today, not the training doctor's.
+    let holders: Vec<String> =
+        houmon_nfc::synthetic_holders().iter().map(|h| format!("{} {}", h.family_name, h.given_name)).collect();
+    let rows = s.todays_visits().unwrap();
+    assert!(rows.iter().all(|r| !holders.contains(&r.patient_name)), "not the training doctor's card-holder visits");
+    s.lock();
+    for _ in 0..4 {
+        assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, "wrong_staff_pin");
+    }
+    assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, "staff_pin_locked");
+    assert_eq!(
+        s.unlock(Some(&nurse.id), "482913".into()).unwrap_err().code,
+        "staff_pin_locked",
+        "even the right PIN waits"
+    );
+    // Another person can still sign in, and every attempt is in the audit log without the PIN.
+    s.unlock(Some(&me), "0000".into()).unwrap();
+    let audit = s.audit_log(50).unwrap();
+    assert!(audit.rows.iter().filter(|r| r.detail.contains("wrong staff PIN")).count() >= 5);
+    assert!(audit.rows.iter().any(|r| r.detail == "staff pin set"));
+    assert!(audit.rows.iter().all(|r| !r.detail.contains("482913") && !r.target.contains("482913")));
 }
 
 #[test]

@@ -146,7 +146,16 @@ export function App({ api }: { api: Api }) {
         <main class="main">
           <ErrorBox error={error} />
           {locked ? (
-            <Lock api={api} training={info?.trainingMode ?? false} onUnlocked={() => setLocked(false)} />
+            <Lock
+              api={api}
+              training={info?.trainingMode ?? false}
+              onUnlocked={() => {
+                // Possibly another person signed in: their name, role and visits.
+                void api.appInfo().then(setInfo).catch((e: UiError) => setError(e));
+                setRoute({ name: 'today' });
+                setLocked(false);
+              }}
+            />
           ) : !info && !error ? (
             <Busy />
           ) : (

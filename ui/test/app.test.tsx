@@ -55,9 +55,12 @@ describe('app shell and 今日の訪問', () => {
     await screen.findByTestId('visit-row');
     fireEvent.click(screen.getByTestId('lock-now'));
     await screen.findByTestId('lock');
+    await waitFor(() => expect((screen.getByTestId('staff-select') as HTMLSelectElement).value).toBe('s1'));
+    fireEvent.change(screen.getByTestId('staff-select'), { target: { value: 's2' } });
     fireEvent.input(screen.getByTestId('staff-pin'), { target: { value: '0000' } });
     fireEvent.click(screen.getByTestId('unlock'));
     await screen.findByTestId('visit-row');
-    expect(api.unlock).toHaveBeenCalledWith('0000');
+    expect(api.unlock).toHaveBeenCalledWith('s2', '0000');
+    expect(api.appInfo).toHaveBeenCalledTimes(2);
   });
 });

@@ -70,6 +70,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     patientChart: vi.fn(reject),
     patientList: vi.fn(() => Promise.resolve([])),
     cardCheck: vi.fn(reject),
+    cardFace: vi.fn(reject),
     confirmWithCard: vi.fn(reject),
     requery: vi.fn(reject),
     startVisit: vi.fn(() => Promise.resolve(null)),
@@ -85,6 +86,13 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     demoPlaceCard: vi.fn(() => Promise.resolve(null)),
     lock: vi.fn(() => Promise.resolve(null)),
     unlock: vi.fn(() => Promise.resolve(null)),
+    signInStaff: vi.fn(() =>
+      Promise.resolve([
+        { id: 's1', name: '訓練 医師', role: 'doctor' },
+        { id: 's2', name: '看護 花子', role: 'nurse' },
+      ]),
+    ),
+    setStaffPin: vi.fn(() => Promise.resolve(null)),
     settings: vi.fn(() => Promise.resolve([])),
   };
   return { ...base, ...over };

@@ -10,7 +10,7 @@ describe('初回訪問 wizard', () => {
     const api = fakeApi({
       cardCheck: vi.fn((p: (x: CardProgress) => void) => {
         p({ step: 'certificate', percent: 30 });
-        return Promise.resolve({ triesLeft: 3, apdus: 12 });
+        return Promise.resolve({ triesLeft: 3, apdus: 12, reader: 'x' });
       }),
       confirmWithCard: vi.fn((input: FirstVisitInput) => {
         sent.push({ ...input });
@@ -58,7 +58,7 @@ describe('初回訪問 wizard', () => {
         calls += 1;
         return calls === 1
           ? Promise.reject({ code: 'no_card', ja: 'カードが置かれていません。マイナンバーカードをリーダーに置いてください。', en: 'No card', triesLeft: null })
-          : Promise.resolve({ triesLeft: 3, apdus: 12 });
+          : Promise.resolve({ triesLeft: 3, apdus: 12, reader: 'x' });
       }),
     });
     render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
@@ -71,22 +71,58 @@ describe('初回訪問 wizard', () => {
     await screen.findByTestId('pinpad');
   });
 
-  it('目視 mode needs the attestation and sends no PIN', async () => {
+  it('目視 mode shows the chip photo after 照合番号B, needs the attestation and sends no PIN', async () => {
     const confirm = vi.fn((_: FirstVisitInput) =>
       Promise.resolve({ outcome: 'valid', ja: 'ok', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
     );
-    const api = fakeApi({ cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1 })), confirmWithCard: confirm });
+    const cardFace = vi.fn((_p: string, _c: string) =>
+      Promise.resolve({ pngDataUrl: 'data:image/png;base64,AAAA', width: 100, height: 120 }),
+    );
+    const api = fakeApi({
+      cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1, reader: 'Virtual PCD 00 00' })),
+      confirmWithCard: confirm,
+      cardFace,
+    });
     render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
     fireEvent.click(screen.getByTestId('consent-next'));
     fireEvent.click(screen.getByTestId('mode-visual'));
     fireEvent.click(screen.getByTestId('identity-next'));
-    await screen.findByTestId('visual-attest');
+    const input = (await screen.findByTestId('codeb-input')) as HTMLInputElement;
+    expect(screen.queryByTestId('visual-attest')).toBeNull();
+    fireEvent.input(input, { target: { value: '5502-1720-3522-85' } });
+    expect(input.value).toBe('55021720352285');
+    fireEvent.click(screen.getByTestId('codeb-show'));
+    await screen.findByTestId('face-photo');
+    expect(cardFace).toHaveBeenCalledWith('p1', '55021720352285');
+    expect(screen.queryByTestId('codeb-input')).toBeNull();
     expect((screen.getByTestId('visual-send') as HTMLButtonElement).disabled).toBe(true);
     fireEvent.click(screen.getByTestId('visual-attest'));
     fireEvent.click(screen.getByTestId('visual-send'));
     await screen.findByTestId('result');
     expect(confirm.mock.calls[0]?.[0].mode).toBe('visual');
     expect(confirm.mock.calls[0]?.[0].pin).toBeNull();
+  });
+
+  it('目視 with 照合番号B locked: says so and allows comparing with the printed photo', async () => {
+    const api = fakeApi({
+      cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1, reader: 'x' })),
+      cardFace: vi.fn(() =>
+        Promise.reject({
+          code: 'code_b_blocked',
+          ja: '照合番号Bがロックされています。顔写真は表示できません。カード表面の写真で目視確認してください。',
+          en: 'blocked',
+          triesLeft: null,
+        }),
+      ),
+    });
+    render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
+    fireEvent.click(screen.getByTestId('consent-next'));
+    fireEvent.click(screen.getByTestId('mode-visual'));
+    fireEvent.click(screen.getByTestId('identity-next'));
+    fireEvent.input(await screen.findByTestId('codeb-input'), { target: { value: '00000000000000' } });
+    fireEvent.click(screen.getByTestId('codeb-show'));
+    expect((await screen.findByTestId('error')).textContent).toContain('カード表面の写真');
+    expect(screen.getByTestId('visual-attest').parentElement?.textContent).toContain('カード表面の顔写真');
   });
 
   it('does not offer 目視 when the clinic forbids it', () => {

@@ -69,6 +69,20 @@ impl ClinicDoc {
         Ok(())
     }
 
+    /// Set a staff member's sign-in PIN verifier (see [`crate::staff_pin`]; never the PIN).
+    pub fn set_staff_pin(&mut self, staff: StaffId, verifier: &str, at: DateTime<Utc>) -> Result<()> {
+        let m = existing_map(&self.doc, &self.container("staff")?, &staff.to_string(), "staff")?;
+        self.doc.put(&m, "pin", verifier)?;
+        commit(&mut self.doc, "staff pin", at);
+        Ok(())
+    }
+
+    /// The staff member's PIN verifier, if one was set.
+    pub fn staff_pin(&self, staff: StaffId) -> Result<Option<String>> {
+        let m = existing_map(&self.doc, &self.container("staff")?, &staff.to_string(), "staff")?;
+        Ok(get_str(&self.doc, &m, "pin").filter(|v| !v.is_empty()))
+    }
+
     /// List an enrolled device.
     pub fn enroll_device(&mut self, d: &Device) -> Result<()> {
         let devices = self.container("devices")?;

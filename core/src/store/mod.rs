@@ -397,6 +397,28 @@ impl Store {
         )
     }
 
+    /// Set a staff member's sign-in PIN (職員PIN). Only a salted verifier is stored; the change
+    /// is audited without the PIN.
+    pub fn set_staff_pin(&mut self, actor: &Actor, staff: StaffId, pin: &str) -> Result<()> {
+        let verifier = crate::staff_pin::make_verifier(pin)?;
+        let now = self.now();
+        self.doc_op::<ClinicDoc, ()>(
+            CLINIC_DOC_ID,
+            DocKind::Clinic,
+            None,
+            |c| c.set_staff_pin(staff, &verifier, now),
+            Audit { actor, action: AuditAction::Edit, target: format!("staff:{staff}"), detail: "staff pin set" },
+            |_, _, _| Ok(()),
+        )
+    }
+
+    /// `Some(true/false)` when the staff member has a PIN and `pin` does/does not match it;
+    /// `None` when no PIN was set yet.
+    pub fn check_staff_pin(&mut self, staff: StaffId, pin: &str) -> Result<Option<bool>> {
+        let verifier = self.read_doc::<ClinicDoc, _>(CLINIC_DOC_ID, "clinic", |c| c.staff_pin(staff))?;
+        Ok(verifier.map(|v| crate::staff_pin::verify(&v, pin)))
+    }
+
     pub fn enroll_device(&mut self, actor: &Actor, device: &Device) -> Result<()> {
         self.doc_op::<ClinicDoc, ()>(
             CLINIC_DOC_ID,
@@ -1040,9 +1062,15 @@ impl Store {
 
     /// Record a session start (ログイン) in the audit log.
     pub fn session_started(&mut self, actor: &Actor) -> Result<()> {
+        self.record_access(actor, AuditAction::Open, "session", "unlock")
+    }
+
+    /// Audit an access that changes no document (a sign-in, a card face photo shown for 目視).
+    /// `detail` is a fixed description, never patient data.
+    pub fn record_access(&mut self, actor: &Actor, action: AuditAction, target: &str, detail: &str) -> Result<()> {
         let now = self.now();
         let tx = self.conn.transaction()?;
-        audit::append(&tx, actor, AuditAction::Open, "session", "unlock", now)?;
+        audit::append(&tx, actor, action, target, detail, now)?;
         tx.commit()?;
         Ok(())
     }

@@ -4,6 +4,7 @@ import type {
   AppInfo,
   AuditLogView,
   CardCheck,
+  CardFace,
   CardProgress,
   ChartView,
   DemoCard,
@@ -15,6 +16,7 @@ import type {
   SavedNote,
   SettingRow,
   Soap,
+  StaffView,
   UiError,
   VisitRow,
   VitalsInput,
@@ -55,6 +57,7 @@ export const api = {
   patientList: () => call<PatientRow[]>('patient_list'),
   cardCheck: (onProgress: (p: CardProgress) => void) =>
     call<CardCheck>('card_check', { onProgress: progressChannel(onProgress) }),
+  cardFace: (patientId: string, codeB: string) => call<CardFace>('card_face', { patientId, codeB }),
   confirmWithCard: (input: FirstVisitInput, onProgress: (p: CardProgress) => void) =>
     call<QualificationResult>('confirm_with_card', { input, onProgress: progressChannel(onProgress) }),
   requery: (patientId: string, visitId: string) => call<QualificationResult>('requery', { patientId, visitId }),
@@ -75,7 +78,9 @@ export const api = {
   demoPlaceCard: (cardId: string | null, removeAfter: number | null) =>
     call<null>('demo_place_card', { cardId, removeAfter }),
   lock: () => call<null>('lock'),
-  unlock: (pin: string) => call<null>('unlock', { pin }),
+  unlock: (staffId: string | null, pin: string) => call<null>('unlock', { staffId, pin }),
+  signInStaff: () => call<StaffView[]>('sign_in_staff'),
+  setStaffPin: (staffId: string, pin: string) => call<null>('set_staff_pin', { staffId, pin }),
   settings: () => call<SettingRow[]>('settings'),
 };
 export type Api = typeof api;

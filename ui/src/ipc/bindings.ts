@@ -125,7 +125,13 @@ export type CardCheck = { triesLeft: number,
 /**
  * APDUs exchanged (diagnostics).
  */
-apdus: number, };
+apdus: number, 
+/**
+ * The reader the card was read on (a PC/SC reader name, or the training reader).
+ */
+reader: string, };
+
+export type CardFace = { pngDataUrl: string, width: number, height: number, };
 
 export type CardProgress = { 
 /**

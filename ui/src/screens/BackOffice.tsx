@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, AuditLogView, PatientRow, QueueRow, RosterView, UiError } from '../ipc/api';
+import type { Api, AuditLogView, PatientRow, QueueRow, RosterView, StaffView, UiError } from '../ipc/api';
 import { kindLabel, label, useT } from '../i18n';
 import { Busy, ErrorBox, fmtTime } from '../components/common';
 
-type Tab = 'roster' | 'patients' | 'queue' | 'audit';
+type Tab = 'roster' | 'patients' | 'queue' | 'audit' | 'staff';
 
 /** Roster planner: staff × day. Tap a visit, then tap a cell to assign it (or drag it there). */
 function RosterPlanner({ api }: { api: Api }) {
@@ -212,6 +212,70 @@ function Audit({ api }: { api: Api }) {
   );
 }
 
+/** Staff sign-in PINs: office and admin staff set anyone's; everyone may set their own. */
+function StaffPins({ api }: { api: Api }) {
+  const t = useT();
+  const [staff, setStaff] = useState<StaffView[] | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [pin, setPin] = useState('');
+  const [again, setAgain] = useState('');
+  const [error, setError] = useState<UiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  useEffect(() => {
+    api.signInStaff().then(setStaff).catch((e: UiError) => setError(e));
+  }, []);
+  const save = async (id: string) => {
+    const [p, q] = [pin, again];
+    setPin('');
+    setAgain('');
+    if (p !== q) {
+      setError({ code: 'pin_mismatch', ja: '2回入力したPINが一致しません。もう一度入力してください。', en: 'The two PINs differ. Enter them again.', triesLeft: null });
+      return;
+    }
+    try {
+      await api.setStaffPin(id, p);
+      setError(null);
+      setEditing(null);
+      setDone(id);
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
+  if (!staff) return error ? <ErrorBox error={error} /> : <Busy />;
+  const digits = (e: Event) => (e.target as HTMLInputElement).value.replace(/\D/g, '').slice(0, 8);
+  return (
+    <div data-testid="staff-pins">
+      <ErrorBox error={error} />
+      <table class="table">
+        <tbody>
+          {staff.map((s) => (
+            <tr key={s.id}>
+              <td>{s.name}</td>
+              <td>
+                {editing === s.id ? (
+                  <div class="row">
+                    <input type="password" inputMode="numeric" autoComplete="off" class="pin-input" placeholder={t({ ja: '新しいPIN', en: 'New PIN' })}
+                      value={pin} onInput={(e) => setPin(digits(e))} data-testid="new-pin" />
+                    <input type="password" inputMode="numeric" autoComplete="off" class="pin-input" placeholder={t({ ja: 'もう一度', en: 'Again' })}
+                      value={again} onInput={(e) => setAgain(digits(e))} data-testid="new-pin-again" />
+                    <button class="btn primary" disabled={pin.length < 4} onClick={() => void save(s.id)} data-testid="save-pin">
+                      {t({ ja: '設定', en: 'Set' })}
+                    </button>
+                  </div>
+                ) : (
+                  <button class="btn" onClick={() => { setEditing(s.id); setDone(null); }} data-testid={`set-pin-${s.id}`}>
+                    {done === s.id ? t({ ja: '設定しました ✓', en: 'Set ✓' }) : t({ ja: 'PINを設定', en: 'Set PIN' })}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (id: string) => void }) {
   const t = useT();
   const [tab, setTab] = useState<Tab>('roster');
@@ -220,6 +284,7 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
     { id: 'patients', ja: '患者一覧', en: 'Patients' },
     { id: 'queue', ja: '資格確認キュー', en: 'Qualification queue' },
     { id: 'audit', ja: '監査ログ', en: 'Audit log' },
+    { id: 'staff', ja: '職員PIN', en: 'Staff PINs' },
   ];
   return (
     <section data-testid="backoffice">
@@ -234,6 +299,7 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
       {tab === 'patients' && <Patients api={api} onOpen={onOpenPatient} />}
       {tab === 'queue' && <Queue api={api} />}
       {tab === 'audit' && <Audit api={api} />}
+      {tab === 'staff' && <StaffPins api={api} />}
     </section>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Api, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
+import type { Api, CardFace, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
 import { useT } from '../i18n';
 import { PinPad } from '../components/PinPad';
 import { CheckBadge, ErrorBox } from '../components/common';
@@ -45,6 +45,12 @@ export function FirstVisit(props: {
   const [error, setError] = useState<UiError | null>(null);
   const [result, setResult] = useState<QualificationResult | null>(null);
   const [attested, setAttested] = useState(false);
+  const [reader, setReader] = useState<string | null>(null);
+  // 目視: 照合番号B as typed from the card front (cleared once used), and the chip photo.
+  const [codeB, setCodeB] = useState('');
+  const [face, setFace] = useState<CardFace | null>(null);
+  const [faceLocked, setFaceLocked] = useState(false);
+  const [faceBusy, setFaceBusy] = useState(false);
 
   const placeCard = async () => {
     setError(null);
@@ -53,6 +59,7 @@ export function FirstVisit(props: {
     try {
       const c = await api.cardCheck(setProgress);
       setTries(c.triesLeft);
+      setReader(c.reader);
       setStep(mode === 'pin' ? 'pin' : 'visual');
     } catch (e) {
       setError(e as UiError);
@@ -69,12 +76,34 @@ export function FirstVisit(props: {
         setProgress,
       );
       setResult(r);
+      setFace(null);
       setStep('result');
     } catch (e) {
       const err = e as UiError;
       setError(err);
       if (err.triesLeft !== null && err.triesLeft !== undefined) setTries(err.triesLeft);
       setStep(mode === 'pin' ? 'pin' : 'visual');
+      // A failed visual check needs the photo shown again (the app allows one check per photo).
+      if (mode === 'visual') {
+        setFace(null);
+        setAttested(false);
+      }
+    }
+  };
+
+  const showFace = async () => {
+    setError(null);
+    setFaceBusy(true);
+    const typed = codeB;
+    setCodeB('');
+    try {
+      setFace(await api.cardFace(props.patientId, typed));
+    } catch (e) {
+      const err = e as UiError;
+      setError(err);
+      if (err.code === 'code_b_blocked') setFaceLocked(true);
+    } finally {
+      setFaceBusy(false);
     }
   };
 
@@ -188,6 +217,7 @@ export function FirstVisit(props: {
               <p>{t(stepLabel[progress.step] ?? { ja: progress.step, en: progress.step })}</p>
             </div>
           )}
+          {reader && <p class="hint" data-testid="reader-name">{reader}</p>}
           <ErrorBox error={error} onRetry={step === 'card' ? placeCard : undefined} />
         </div>
       )}
@@ -216,18 +246,67 @@ export function FirstVisit(props: {
         <div class="panel">
           <h3>{t({ ja: '4. 目視確認', en: '4. Visual check' })}</h3>
           <ErrorBox error={error} />
-          <label class="check big">
-            <input
-              type="checkbox"
-              checked={attested}
-              onChange={(e) => setAttested((e.target as HTMLInputElement).checked)}
-              data-testid="visual-attest"
-            />
-            {t({
-              ja: 'カードの顔写真と患者さんご本人を見比べて確認しました',
-              en: 'I compared the photo on the card with the patient',
-            })}
-          </label>
+          {!face && !faceLocked && (
+            <div class="codeb" data-testid="codeb">
+              <label for="codeb-input">
+                {t({
+                  ja: 'カード表面の照合番号B(14桁)を入力すると、ICチップの顔写真を表示します',
+                  en: 'Enter verification code B (14 digits) from the card front to show the chip photo',
+                })}
+              </label>
+              <p class="hint">
+                {t({
+                  ja: '生年月日(和暦 YYMMDD 6桁)+ 有効期限の西暦(4桁)+ セキュリティコード(4桁)',
+                  en: 'Birth date (Japanese era YYMMDD, 6) + expiry year (4) + security code (4)',
+                })}
+              </p>
+              <div class="row">
+                <input
+                  id="codeb-input"
+                  class="big"
+                  inputMode="numeric"
+                  autocomplete="off"
+                  maxLength={14}
+                  value={codeB}
+                  onInput={(e) => setCodeB((e.target as HTMLInputElement).value.replace(/\D/g, '').slice(0, 14))}
+                  data-testid="codeb-input"
+                />
+                <button
+                  class="btn primary"
+                  disabled={codeB.length !== 14 || faceBusy}
+                  onClick={() => void showFace()}
+                  data-testid="codeb-show"
+                >
+                  {t({ ja: '顔写真を表示', en: 'Show photo' })}
+                </button>
+              </div>
+            </div>
+          )}
+          {face && (
+            <figure class="face" data-testid="face-photo">
+              <img src={face.pngDataUrl} width={face.width * 2} height={face.height * 2} alt={t({ ja: 'カードの顔写真', en: 'Card photo' })} />
+              <figcaption>{t({ ja: 'ICチップの顔写真(保存されません)', en: 'Chip photo (not saved)' })}</figcaption>
+            </figure>
+          )}
+          {(face || faceLocked) && (
+            <label class="check big">
+              <input
+                type="checkbox"
+                checked={attested}
+                onChange={(e) => setAttested((e.target as HTMLInputElement).checked)}
+                data-testid="visual-attest"
+              />
+              {face
+                ? t({
+                    ja: '表示した顔写真と患者さんご本人を見比べて確認しました',
+                    en: 'I compared the photo shown with the patient',
+                  })
+                : t({
+                    ja: 'カード表面の顔写真と患者さんご本人を見比べて確認しました',
+                    en: 'I compared the photo printed on the card with the patient',
+                  })}
+            </label>
+          )}
           <div class="row end">
             <button class="btn primary" disabled={!attested} onClick={() => void send(null, false)} data-testid="visual-send">
               {t({ ja: '確認して送信', en: 'Confirm and send' })}

@@ -1,0 +1,67 @@
+//! The app's card use cases through the real PC/SC stack: the training card served by vpcd to
+//! pcscd is found by the service like a USB reader's card (no in-process shortcut). Needs
+//! pcscd with vsmartcard-vpcd (`scripts/test-all.sh` starts it); otherwise skipped with why.
+
+use houmon_app::dto::{ConsentChoices, FirstVisitInput, VisitRow};
+use houmon_app::service::{CardSource, Service, ServiceOptions};
+use houmon_nfc::VirtualCard;
+use houmon_nfc::vpcd::VpcdOptions;
+use houmon_tests::card_env::{PlacedCard, VPCD_READER};
+
+fn row_of(rows: &[VisitRow], id: &str) -> VisitRow {
+    let h = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == id).unwrap();
+    let name = format!("{} {}", h.family_name, h.given_name);
+    rows.iter().find(|r| r.patient_name == name).unwrap().clone()
+}
+
+#[test]
+fn first_visit_pin_and_visual_photo_through_pcscd() {
+    let Some(mut placed) = PlacedCard::place(VirtualCard::new("vc-01").unwrap(), VpcdOptions::default()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ServiceOptions { data_dir: dir.path().into(), card: CardSource::PcscOnly, ..Default::default() };
+    let mut s = Service::open(&opts).unwrap();
+    let row = row_of(&s.todays_visits().unwrap(), "vc-01");
+
+    let mut steps = Vec::new();
+    let check = s.card_check(&mut |p| steps.push(p.step)).unwrap();
+    assert_eq!(check.reader, VPCD_READER, "read on the PC/SC reader, not in-process");
+    assert_eq!(check.tries_left, 3);
+    assert_eq!(steps.last().map(String::as_str), Some("done"));
+
+    // 目視: the chip photo behind 照合番号B, then the visual confirmation.
+    let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-01").unwrap();
+    let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
+    assert!(face.png_data_url.starts_with("data:image/png;base64,") && face.width > 0);
+    let input = FirstVisitInput {
+        patient_id: row.patient_id.clone(),
+        visit_id: row.visit_id.clone(),
+        consent: ConsentChoices {
+            medication: true,
+            clinical: true,
+            checkup: true,
+            surgery: true,
+            prescription: "electronic".into(),
+        },
+        mode: "visual".into(),
+        pin: None,
+        confirm_last_try: false,
+    };
+    let r = s.confirm_with_card(input.clone(), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+
+    // PIN mode on the same reader: a wrong PIN costs a try the card itself counts.
+    let pin = |p: &str| FirstVisitInput { mode: "pin".into(), pin: Some(p.into()), ..input.clone() };
+    let e = s.confirm_with_card(pin("9999"), &mut |_| {}).unwrap_err();
+    assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "a new PC/SC session sees the same counter");
+    let r = s.confirm_with_card(pin("1234"), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+
+    // The card leaves the reader: a Japanese message that says what to do.
+    let _card = placed.take_out();
+    let e = s.card_check(&mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "no_card");
+    assert!(e.ja.contains("置いてください"), "{}", e.ja);
+}
