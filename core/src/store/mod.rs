@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod keys;
 pub mod schema;
+pub mod sync_state;
 
 use crate::docs::{ChartDoc, ClinicDoc, RosterMonthDoc, month_key};
 use crate::error::{CoreError, Result};
@@ -1080,7 +1081,10 @@ impl Store {
         Ok(())
     }
 
-    /// Run a raw SQL statement (benchmarks compare against bare SQLite with the same settings).
+    /// Run a raw SQL statement: only for the benchmark, which compares against bare SQLite
+    /// with the same settings (feature `bench-internals`). The app, sync and policy use the
+    /// store's methods (see `sync_state`).
+    #[cfg(feature = "bench-internals")]
     #[doc(hidden)]
     pub fn raw_connection(&mut self) -> &mut Connection {
         &mut self.conn
