@@ -332,8 +332,9 @@ impl DeviceLifecycle {
     /// Hand the store to the shell, which keeps it next to its use cases (one connection per
     /// database). The holder must close it before [`Self::wipe`] and run the TTL purge through
     /// [`Self::purge_if_stale_in`]; [`Self::apply`] no longer purges. `None` while not enrolled.
+    /// Lending again (the holder lost or closed it) opens it again.
     pub fn lend_store(&mut self) -> crate::Result<Option<Store>> {
-        if self.enrollment().is_none() || self.lent {
+        if self.enrollment().is_none() {
             return Ok(None);
         }
         let store = match self.store.take() {

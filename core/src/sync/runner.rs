@@ -185,8 +185,13 @@ impl SyncStatus {
     }
 }
 
-/// The store side the runner needs besides [`StoreAccess`]: closing it before a wipe.
+/// The shell's side of the store: it holds the store the lifecycle lends it (its use cases
+/// run on it), and gives it up before a wipe.
 pub trait ManagedStore: StoreAccess {
+    /// Whether a store is installed.
+    fn has_store(&self) -> bool;
+    /// The device is enrolled: here is its store (lent by the lifecycle).
+    fn install_store(&mut self, store: crate::store::Store);
     /// Close the store (drop every connection) before its files are erased.
     fn close_store(&mut self);
 }
@@ -385,6 +390,11 @@ impl SyncRunner {
                     self.set(s.clone(), publish);
                     return Ok(idle(s, events, self.interval));
                 }
+            }
+            if !store.has_store()
+                && let Some(st) = lc.lend_store()?
+            {
+                store.install_store(st);
             }
             // The offline-data TTL, on the shell's store.
             let ttl = settings.offline_data_ttl_days;
