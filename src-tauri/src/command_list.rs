@@ -22,4 +22,6 @@ pub const COMMANDS: &[&str] = &[
     "lock",
     "unlock",
     "settings",
+    "sync_status",
+    "enroll",
 ];

@@ -120,6 +120,8 @@ pub struct Service {
     reader: TrainingReader,
     today: NaiveDate,
     locked: bool,
+    /// 訓練モード (the demo clinic); `false` for an enrolled device (see `device.rs`).
+    training: bool,
     /// Consent/qualification state per patient, computed once per session and refreshed
     /// after every change (so the visit list does not audit a chart view per row).
     checks: HashMap<PatientId, (Option<m::QualificationSnapshot>, ConsentTimeline)>,
@@ -429,12 +431,47 @@ impl Service {
             reader: TrainingReader { on_reader: Some(houmon_nfc::DEMO_HOLDER.into()), ..Default::default() },
             today,
             locked: false,
+            training: true,
             checks: HashMap::new(),
         };
         svc.ensure_demo_day()?;
         svc.replay_consents_to_simulator();
         svc.store.session_started(&svc.actor)?;
         Ok(svc)
+    }
+
+    /// An enrolled device (`device.rs`): the store lent by the device lifecycle, no demo
+    /// clinic. What the clinic document does not hold yet (before the first sync) stays empty.
+    pub fn open_enrolled(opts: &ServiceOptions, mut store: Store, device: DeviceId) -> Result<Self, UiError> {
+        store.set_clock(Utc::now);
+        let clinic = store.clinic().ok();
+        let me = clinic.as_ref().and_then(|c| c.staff.iter().find(|s| s.active).cloned());
+        let institution = clinic
+            .as_ref()
+            .and_then(|c| MedicalInstitutionCode::parse(&c.institution_code).ok())
+            .or_else(|| MedicalInstitutionCode::parse("1319999999").ok())
+            .ok_or_else(|| UiError::new("config", "医療機関コードが正しくありません。", "Invalid institution code."))?;
+        Ok(Self {
+            store,
+            data_dir: opts.data_dir.clone(),
+            actor: Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device },
+            staff_name: me.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+            staff_role: me.map(|s| role_code(s.role).to_string()).unwrap_or_else(|| "doctor".into()),
+            clinic_name: clinic.map(|c| c.name).unwrap_or_default(),
+            institution,
+            sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
+            policy: ConsentPolicy::default(),
+            reader: TrainingReader::default(),
+            today: opts.today.unwrap_or_else(jst_today),
+            locked: false,
+            training: false,
+            checks: HashMap::new(),
+        })
+    }
+
+    /// The store, for the sync runner's short local phases (`device.rs`).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
     }
 
     pub fn store_dir(&self) -> &Path {
@@ -562,7 +599,7 @@ impl Service {
             KeyProtection::OsKeystore(_) => (None, None),
         };
         AppInfo {
-            training_mode: true,
+            training_mode: self.training,
             clinic_name: self.clinic_name.clone(),
             staff_id: self.actor.staff.to_string(),
             staff_name: self.staff_name.clone(),
@@ -571,8 +608,8 @@ impl Service {
             key_warning_ja: ja,
             key_warning_en: en,
             version: env!("CARGO_PKG_VERSION").into(),
-            // The sync client is not wired yet: in training mode there is no relay.
-            sync: SyncStatus { state: "standalone".into(), pending: 0, last_sync_at: None },
+            // Training: no relay. An enrolled device's status comes from `device.rs`.
+            sync: crate::device::training_status(),
             allow_visual_check: self.sim.config().allow_visual_check,
             locked: self.locked,
         }
