@@ -15,6 +15,7 @@ import type {
   SavedNote,
   SettingRow,
   Soap,
+  SyncStatus,
   UiError,
   VisitRow,
   VitalsInput,
@@ -77,5 +78,7 @@ export const api = {
   lock: () => call<null>('lock'),
   unlock: (pin: string) => call<null>('unlock', { pin }),
   settings: () => call<SettingRow[]>('settings'),
+  syncStatus: () => call<SyncStatus>('sync_status'),
+  enroll: (code: string) => call<SyncStatus>('enroll', { code }),
 };
 export type Api = typeof api;
