@@ -411,7 +411,7 @@ impl SyncRunner {
             let key = if self.client.is_none() { lc.device_signing_key()? } else { None };
             (key, url)
         };
-        let pending = |store: &mut S| store.with_store(|st| SyncClient::pending(st)).ok().and_then(|r| r.ok());
+        let pending = |store: &mut S| store.with_store(SyncClient::pending).ok().and_then(|r| r.ok());
         if self.not_before.is_some_and(|t| Instant::now() < t) {
             let n = pending(store).unwrap_or(self.status.pending());
             let s = match &self.status {
