@@ -18,13 +18,21 @@ use std::time::{Duration, Instant};
 struct OneCode(Option<String>);
 
 impl EnrollmentExchange for OneCode {
-    fn redeem(&mut self, r: &EnrollmentRequest) -> Result<EnrollmentGrant, EnrollmentError> {
+    fn redeem(
+        &mut self,
+        r: &EnrollmentRequest,
+        _key: &houmon_core::sync::DeviceSigningKey,
+    ) -> Result<EnrollmentGrant, EnrollmentError> {
         if self.0.as_deref() != Some(r.code.as_str()) {
             return Err(EnrollmentError::CodeRejected);
         }
         self.0 = None;
         Ok(EnrollmentGrant {
-            clinic_id: ClinicId::new(), clinic_name: "架空クリニック".into(), institution_code: None
+            device_id: r.device_id,
+            sync: None,
+            clinic_id: ClinicId::new(),
+            clinic_name: "架空クリニック".into(),
+            institution_code: None,
         })
     }
 }

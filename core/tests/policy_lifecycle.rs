@@ -34,10 +34,16 @@ impl CodeRegistry {
 }
 
 impl EnrollmentExchange for CodeRegistry {
-    fn redeem(&mut self, r: &EnrollmentRequest) -> Result<EnrollmentGrant, EnrollmentError> {
+    fn redeem(
+        &mut self,
+        r: &EnrollmentRequest,
+        _key: &houmon_core::sync::DeviceSigningKey,
+    ) -> Result<EnrollmentGrant, EnrollmentError> {
         let (clinic, inst) = self.codes.remove(&r.code).ok_or(EnrollmentError::CodeRejected)?;
         self.enrolled.push((r.device_id, r.device_public_key));
         Ok(EnrollmentGrant {
+            device_id: r.device_id,
+            sync: None,
             clinic_id: clinic,
             clinic_name: "さくら在宅クリニック(架空)".into(),
             institution_code: Some(inst.into()),
@@ -121,8 +127,7 @@ fn first_start_enrolls_with_the_managed_code() {
     assert_eq!(e.institution_code.as_deref(), Some("1312345679"));
     // The relay got this device's public key, and the key on disk signs for it.
     let key = device.device_signing_key().unwrap().unwrap();
-    use ring::signature::KeyPair;
-    assert_eq!(relay.enrolled, vec![(e.device_id, key.public_key().as_ref().try_into().unwrap())]);
+    assert_eq!(relay.enrolled, vec![(e.device_id, key.public_key())]);
     assert!(app.join(STORE_DIR).join(houmon_core::store::DB_FILE).exists());
 
     // Restart: still enrolled, the (now used) code is not redeemed again, the store opens.

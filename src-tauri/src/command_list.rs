@@ -25,4 +25,6 @@ pub const COMMANDS: &[&str] = &[
     "sign_in_staff",
     "set_staff_pin",
     "settings",
+    "sync_status",
+    "enroll",
 ];

@@ -35,11 +35,22 @@ impl std::fmt::Display for UiError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
-    /// `offline`, `online`, `syncing`, `refused` (device revoked), `standalone` (demo: no relay).
+    /// `training` (demo: no relay), `unenrolled`, `syncing`, `online`, `offline`, `refused`
+    /// (device revoked).
     pub state: String,
     /// Local changes not yet sent.
     pub pending: u32,
     pub last_sync_at: Option<String>,
+    /// Short label for the header (訓練モード, 未登録, 同期中, 最新(09:41), オフライン(未送信2件), 拒否—端末が失効).
+    pub label_ja: String,
+    pub label_en: String,
+    /// What the user does next.
+    pub next_ja: String,
+    pub next_en: String,
+    /// Show the enrollment screen (not enrolled, or wiped).
+    pub needs_enrollment: bool,
+    /// A managed enrollment code is configured (the screen says it was tried).
+    pub managed_code: bool,
 }
 
 /// What the shell knows at start-up.

@@ -8,6 +8,7 @@
 //! encrypted store, or log patient data.
 
 pub mod command_list;
+pub mod device;
 pub mod dto;
 pub mod service;
 
@@ -23,6 +24,8 @@ use tauri::{Manager, State};
 pub struct AppState {
     service: Mutex<Option<Result<Service, UiError>>>,
     ready: Condvar,
+    /// A managed (enrolled or enrolling) device; `None` in 訓練モード (`device.rs`).
+    device: Mutex<Option<std::sync::Arc<device::ManagedDevice>>>,
 }
 
 impl AppState {
@@ -33,6 +36,10 @@ impl AppState {
 }
 
 type Res<T> = Result<T, UiError>;
+
+fn managed(state: &State<'_, AppState>) -> Option<std::sync::Arc<device::ManagedDevice>> {
+    state.device.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) -> Res<T> {
     let mut guard = state.service.lock().unwrap_or_else(|e| e.into_inner());
@@ -48,7 +55,30 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) 
 
 #[tauri::command(async)]
 fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
-    with(&state, |s| Ok(s.app_info()))
+    let dev = managed(&state);
+    with(&state, |s| Ok(s.app_info())).map(|mut i| {
+        if let Some(d) = dev {
+            i.sync = d.status();
+        }
+        i
+    })
+}
+/// The header's sync indicator; never waits on the store or the network.
+#[tauri::command(async)]
+fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
+    Ok(managed(&state).map(|d| d.status()).unwrap_or_else(device::training_status))
+}
+/// The enrollment screen: redeem a one-time code at the policy's relay.
+#[tauri::command(async)]
+fn enroll(state: State<'_, AppState>, code: String) -> Res<SyncStatus> {
+    let d = managed(&state).ok_or_else(|| {
+        UiError::new(
+            "training",
+            "訓練モードでは登録できません。管理者に訓練モードの解除を依頼してください。",
+            "Enrollment is not available in training mode. Ask your administrator to turn training mode off.",
+        )
+    })?;
+    d.enroll(&code, &state.service, &state.ready)
 }
 #[tauri::command(async)]
 fn todays_visits(state: State<'_, AppState>) -> Res<Vec<VisitRow>> {
@@ -202,6 +232,8 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         sign_in_staff,
         set_staff_pin,
         settings,
+        sync_status,
+        enroll,
     ])
 }
 
@@ -224,7 +256,22 @@ pub fn run() {
                 ..Default::default()
             };
             let handle = app.handle().clone();
-            std::thread::spawn(move || handle.state::<AppState>().set(Service::open(&opts)));
+            std::thread::spawn(move || {
+                let st = handle.state::<AppState>();
+                // The effective policy decides: training clinic, or the device lifecycle.
+                match device::Mode::decide(&opts, device::policy_sources()) {
+                    Ok(device::Mode::Training) => st.set(Service::open(&opts)),
+                    Ok(device::Mode::Managed(dev)) => {
+                        *st.device.lock().unwrap_or_else(|e| e.into_inner()) = Some(dev.clone());
+                        let h = handle.clone();
+                        dev.spawn(move |d| {
+                            let st = h.state::<AppState>();
+                            d.step(&st.service, &st.ready)
+                        });
+                    }
+                    Err(e) => st.set(Err(e)),
+                }
+            });
             Ok(())
         })
         .build(tauri::generate_context!());

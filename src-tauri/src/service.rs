@@ -501,6 +501,48 @@ impl Service {
         Ok(svc)
     }
 
+    /// An enrolled device (`device.rs`): the store lent by the device lifecycle, no demo
+    /// clinic. What the clinic document does not hold yet (before the first sync) stays empty.
+    pub fn open_enrolled(opts: &ServiceOptions, mut store: Store, device: DeviceId) -> Result<Self, UiError> {
+        store.set_clock(Utc::now);
+        let clinic = store.clinic().ok();
+        let me = clinic.as_ref().and_then(|c| c.staff.iter().find(|s| s.active).cloned());
+        let staff_ids: Vec<StaffId> = clinic.iter().flat_map(|c| c.staff.iter().map(|s| s.id)).collect();
+        let staff_pins_set = staff_ids.into_iter().any(|id| store.has_staff_pin(id).unwrap_or(false));
+        let institution = clinic
+            .as_ref()
+            .and_then(|c| MedicalInstitutionCode::parse(&c.institution_code).ok())
+            .or_else(|| MedicalInstitutionCode::parse("1319999999").ok())
+            .ok_or_else(|| UiError::new("config", "医療機関コードが正しくありません。", "Invalid institution code."))?;
+        Ok(Self {
+            store,
+            data_dir: opts.data_dir.clone(),
+            actor: Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device },
+            staff_name: me.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+            staff_role: me.map(|s| role_code(s.role).to_string()).unwrap_or_else(|| "doctor".into()),
+            clinic_name: clinic.map(|c| c.name).unwrap_or_default(),
+            institution,
+            sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
+            policy: ConsentPolicy::default(),
+            reader: TrainingReader::default(),
+            // A real device never uses the training cards.
+            card_source: CardSource::PcscOnly,
+            face_shown_for: None,
+            today: opts.today.unwrap_or_else(jst_today),
+            // Staff sign in once the clinic has set PINs (before the first sync there is no
+            // clinic document, so nobody could).
+            locked: staff_pins_set,
+            training: false,
+            pin_failures: HashMap::new(),
+            checks: HashMap::new(),
+        })
+    }
+
+    /// The store, for the sync runner's short local phases (`device.rs`).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     pub fn store_dir(&self) -> &Path {
         self.store.dir()
     }
@@ -635,8 +677,8 @@ impl Service {
             key_warning_ja: ja,
             key_warning_en: en,
             version: env!("CARGO_PKG_VERSION").into(),
-            // The sync client is not wired yet: in training mode there is no relay.
-            sync: SyncStatus { state: "standalone".into(), pending: 0, last_sync_at: None },
+            // Training: no relay. An enrolled device's status comes from `device.rs`.
+            sync: crate::device::training_status(),
             allow_visual_check: self.sim.config().allow_visual_check,
             locked: self.locked,
         }

@@ -3,7 +3,7 @@
 //! generator. Figures end with one JSON line (see [`run`]).
 
 use houmon_core::model::{Actor, DeviceId as CoreDeviceId, StaffId};
-use houmon_core::sync::{SyncClient, SyncReport};
+use houmon_core::sync::{DEVICE_KEY_FILE, DeviceSigningKey, SyncClient, SyncReport};
 use houmon_core::{FileFallback, Store};
 use houmon_sync_proto::http::{RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
@@ -120,6 +120,11 @@ pub struct SyncDevice {
     pub dir: PathBuf,
 }
 
+/// The device's one signing key, kept wrapped next to its store (as the gateway does).
+pub fn device_key(dir: &Path) -> Result<DeviceSigningKey, String> {
+    DeviceSigningKey::load_or_create(&dir.join(DEVICE_KEY_FILE), &FileFallback).map_err(|e| e.to_string())
+}
+
 pub fn actor() -> Actor {
     Actor { staff: StaffId::new(), device: CoreDeviceId::new() }
 }
@@ -129,13 +134,16 @@ impl SyncDevice {
     pub fn enroll(dir: &Path, relay: RelayHttp, code: &str, label: &str) -> Result<Self, String> {
         let mut store = Store::open(dir, &FileFallback).map_err(|e| e.to_string())?;
         let actor = actor();
-        let sync = SyncClient::enroll(&mut store, relay, code, label, actor).map_err(|e| format!("{e:?}"))?;
+        let key = device_key(dir)?;
+        let sync = SyncClient::enroll(&mut store, relay, key, code, label, actor).map_err(|e| format!("{e:?}"))?;
         Ok(Self { store, sync, actor, dir: dir.to_path_buf() })
     }
     /// Reopen after a restart (the offline queue and cursor come back from the store).
     pub fn reopen(dir: &Path, relay: Option<RelayHttp>, actor: Actor) -> Result<Self, String> {
         let mut store = Store::open(dir, &FileFallback).map_err(|e| e.to_string())?;
-        let sync = SyncClient::open(&mut store, relay, actor).map_err(|e| format!("{e:?}"))?.ok_or("not enrolled")?;
+        let key = device_key(dir)?;
+        let sync =
+            SyncClient::open(&mut store, relay, key, actor).map_err(|e| format!("{e:?}"))?.ok_or("not enrolled")?;
         Ok(Self { store, sync, actor, dir: dir.to_path_buf() })
     }
     pub fn sync(&mut self) -> Result<SyncReport, String> {

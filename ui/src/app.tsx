@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, AppInfo, UiError, VisitRow } from './ipc/api';
+import type { Api, AppInfo, SyncStatus, UiError, VisitRow } from './ipc/api';
 import { LangContext, type Lang } from './i18n';
 import { ErrorBox, Busy } from './components/common';
 import { Today, type VisitAction } from './screens/Today';
@@ -9,6 +9,8 @@ import { NoteEditor } from './screens/NoteEditor';
 import { BackOffice } from './screens/BackOffice';
 import { Settings } from './screens/Settings';
 import { Lock } from './screens/Lock';
+import { Enroll } from './screens/Enroll';
+import { SyncIndicator } from './components/SyncIndicator';
 
 type Route =
   | { name: 'today' }
@@ -17,6 +19,9 @@ type Route =
   | { name: 'note'; visit: VisitRow }
   | { name: 'backoffice' }
   | { name: 'settings' };
+
+/** How often the header asks for the sync status (a local read; never waits on the network). */
+export const SYNC_POLL_MS = 3000;
 
 /** Idle time before the screen locks. */
 export const AUTO_LOCK_MS = 5 * 60 * 1000;
@@ -29,15 +34,45 @@ export function App({ api }: { api: Api }) {
   const [route, setRoute] = useState<Route>({ name: 'today' });
   const [locked, setLocked] = useState(false);
   const [online, setOnline] = useState(typeof navigator === 'undefined' ? true : navigator.onLine);
+  const [sync, setSync] = useState<SyncStatus | null>(null);
 
-  useEffect(() => {
+  const loadInfo = () =>
     api
       .appInfo()
       .then((i) => {
         setInfo(i);
+        setError(null);
         setLocked(i.locked);
       })
-      .catch((e: UiError) => setError(e));
+      .catch((e: UiError) => (e.code === 'not_enrolled' ? setInfo(null) : setError(e)));
+
+  // The sync indicator (and the enrollment screen) follow the device's sync status.
+  useEffect(() => {
+    let alive = true;
+    let wasEnrolling = false;
+    const poll = () =>
+      api
+        .syncStatus()
+        .then((s) => {
+          if (!alive) return;
+          setSync(s);
+          // Enrolled from elsewhere (managed code) or wiped: reload what the app shows.
+          if (wasEnrolling !== s.needsEnrollment) {
+            wasEnrolling = s.needsEnrollment;
+            if (!s.needsEnrollment) void loadInfo();
+          }
+        })
+        .catch(() => undefined);
+    void poll();
+    const timer = setInterval(poll, SYNC_POLL_MS);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, []);
+
+  useEffect(() => {
+    void loadInfo();
     const on = () => setOnline(true);
     const off = () => setOnline(false);
     window.addEventListener('online', on);
@@ -79,21 +114,18 @@ export function App({ api }: { api: Api }) {
     else setRoute({ name: 'note', visit: a.visit });
   };
 
-  let syncText: string;
-  let syncClass = 'sync';
-  const sync = info?.sync.state ?? 'standalone';
-  if (sync === 'refused') {
-    syncText = tr('同期拒否: 端末が無効化されています。管理者に連絡してください', 'Sync refused: device revoked. Contact your administrator');
-    syncClass += ' bad';
-  } else if (!online || sync === 'offline') {
-    syncText = tr('オフライン: 記録は端末に保存され、接続後に同期されます', 'Offline: saved on this device, syncs when connected');
-    syncClass += ' warn';
-  } else if (sync === 'standalone') {
-    syncText = tr('同期先なし(訓練モード)', 'No sync server (training)');
-  } else {
-    syncText = tr(`同期済み ・未送信 ${info?.sync.pending ?? 0}`, `Synced · ${info?.sync.pending ?? 0} pending`);
-    syncClass += ' good';
-  }
+  const status: SyncStatus = sync ?? info?.sync ?? {
+    state: 'training',
+    pending: 0,
+    lastSyncAt: null,
+    labelJa: '訓練モード',
+    labelEn: 'Training mode',
+    nextJa: '',
+    nextEn: '',
+    needsEnrollment: false,
+    managedCode: false,
+  };
+  const enrolling = status.needsEnrollment;
 
   return (
     <LangContext.Provider value={lang}>
@@ -110,9 +142,7 @@ export function App({ api }: { api: Api }) {
               {info?.clinicName} · {info?.staffName} · {info?.today}
             </small>
           </div>
-          <span class={syncClass} data-testid="sync-status" data-state={online ? sync : 'offline'}>
-            {syncText}
-          </span>
+          <SyncIndicator status={status} online={online} />
           <div class="top-actions">
             <button class="btn small" onClick={() => setLang(lang === 'ja' ? 'en' : 'ja')} data-testid="lang">
               {lang === 'ja' ? 'English' : '日本語'}
@@ -145,13 +175,22 @@ export function App({ api }: { api: Api }) {
         </nav>
         <main class="main">
           <ErrorBox error={error} />
-          {locked ? (
+          {enrolling ? (
+            <Enroll
+              api={api}
+              status={status}
+              onEnrolled={(s) => {
+                setSync(s);
+                void loadInfo();
+              }}
+            />
+          ) : locked ? (
             <Lock
               api={api}
               training={info?.trainingMode ?? false}
               onUnlocked={() => {
                 // Possibly another person signed in: their name, role and visits.
-                void api.appInfo().then(setInfo).catch((e: UiError) => setError(e));
+                void loadInfo();
                 setRoute({ name: 'today' });
                 setLocked(false);
               }}

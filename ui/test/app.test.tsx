@@ -8,7 +8,7 @@ describe('app shell and 今日の訪問', () => {
     render(<App api={fakeApi()} />);
     await screen.findByTestId('visit-row');
     expect(screen.getByTestId('training-banner').textContent).toContain('訓練モード');
-    expect(screen.getByTestId('sync-status').textContent).toContain('同期先なし');
+    expect(screen.getByTestId('sync-status').textContent).toBe('訓練モード');
     expect(screen.getByTestId('check-badge').textContent).toContain('初回');
     fireEvent.click(screen.getByTestId('lang'));
     await waitFor(() => expect(screen.getByTestId('training-banner').textContent).toContain('TRAINING MODE'));

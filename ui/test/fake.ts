@@ -1,7 +1,7 @@
 // A scripted stand-in for the Rust side, for component tests only. The real IPC is covered
 // by the end-to-end tests on the real app binary (tests/tests/app_e2e.rs).
 import { vi } from 'vitest';
-import type { Api, CheckState, UiError, VisitRow } from '../src/ipc/api';
+import type { Api, CheckState, SyncStatus, UiError, VisitRow } from '../src/ipc/api';
 
 export const okCheck: CheckState = {
   path: 'requery',
@@ -47,6 +47,18 @@ export function wrongPin(left: number): UiError {
   };
 }
 
+export const trainingStatus: SyncStatus = {
+  state: 'training',
+  pending: 0,
+  lastSyncAt: null,
+  labelJa: '訓練モード',
+  labelEn: 'Training mode',
+  nextJa: '架空の診療所で練習できます。同期はしません。',
+  nextEn: 'Practise on a fictional clinic. Nothing is synced.',
+  needsEnrollment: false,
+  managedCode: false,
+};
+
 export function fakeApi(over: Partial<Api> = {}): Api {
   const reject = () => Promise.reject(new Error('not scripted'));
   const base: Api = {
@@ -61,7 +73,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
         keyWarningJa: null,
         keyWarningEn: null,
         version: '0.1.0',
-        sync: { state: 'standalone', pending: 0, lastSyncAt: null },
+        sync: trainingStatus,
         allowVisualCheck: true,
         locked: false,
       }),
@@ -94,6 +106,8 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     ),
     setStaffPin: vi.fn(() => Promise.resolve(null)),
     settings: vi.fn(() => Promise.resolve([])),
+    syncStatus: vi.fn(() => Promise.resolve(trainingStatus)),
+    enroll: vi.fn(reject),
   };
   return { ...base, ...over };
 }

@@ -14,7 +14,7 @@
 //! (revoked or bad code).
 
 use houmon_core::sync::gateway::{Gateway, saved_actor};
-use houmon_core::sync::{Backoff, SyncClient, SyncError};
+use houmon_core::sync::{Backoff, DEVICE_KEY_FILE, DeviceSigningKey, SyncClient, SyncError};
 use houmon_core::{FileFallback, Store};
 use houmon_onshi::MedicalInstitutionCode;
 use houmon_onshi::bridge::{Bridge, BridgeOptions, TerminalFolder};
@@ -154,7 +154,17 @@ fn run() -> Result<(), Fail> {
     })?;
     let actor = saved_actor(&mut store).map_err(|e| sync_fail(&e))?;
     let http = RelayHttp::new(url.as_str().trim_end_matches('/'));
-    let mut client = match SyncClient::open(&mut store, Some(http.clone()), actor).map_err(|e| sync_fail(&e))? {
+    // The gateway's one device key, wrapped like the store's data key, next to the store.
+    let key_path = dir.join(DEVICE_KEY_FILE);
+    let load_key = || {
+        DeviceSigningKey::load_or_create(&key_path, &FileFallback).map_err(|e| {
+            let m = e.user_message();
+            fail(format!("端末の鍵を読めません: {}", m.ja), format!("Cannot read the device key: {}", m.en))
+        })
+    };
+    let mut client = match SyncClient::open(&mut store, Some(http.clone()), load_key()?, actor)
+        .map_err(|e| sync_fail(&e))?
+    {
         Some(c) => {
             if a.enroll_code.is_some() {
                 eprintln!(
@@ -170,7 +180,8 @@ fn run() -> Result<(), Fail> {
                     "This gateway is not enrolled yet. Get an enrollment code from your administrator and pass it with --enroll-code.",
                 )
             })?;
-            SyncClient::enroll(&mut store, http, code, "houmon-gateway", actor).map_err(|e| sync_fail(&e))?
+            SyncClient::enroll(&mut store, http, load_key()?, code, "houmon-gateway", actor)
+                .map_err(|e| sync_fail(&e))?
         }
     };
     // The gateway answers for every patient: it replicates all of the clinic's documents.

@@ -17,17 +17,15 @@
 use super::resolve::{EffectiveSettings, TrainingMode};
 use crate::error::CoreError;
 use crate::model::{Actor, ClinicId, DeviceId, StaffId};
-use crate::store::audit::{self, AuditAction};
-use crate::store::keys::{DataKey, FileFallback, KEY_FILE, KeyWrapper, write_private};
+use crate::store::keys::{FileFallback, KEY_FILE, KeyWrapper, write_private};
 use crate::store::{Store, StoreOptions};
+use crate::sync::{DeviceSigningKey, SyncIdentity};
 use chrono::{DateTime, Duration, Utc};
-use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use zeroize::Zeroize;
 
 pub const STATE_FILE: &str = "device.json";
-pub const DEVICE_KEY_FILE: &str = "device-key.json";
+pub use crate::sync::DEVICE_KEY_FILE;
 pub const STORE_DIR: &str = "store";
 /// Where the shell should keep the user's own setting values (erased by a wipe).
 pub const USER_SETTINGS_FILE: &str = "user-settings.json";
@@ -112,11 +110,13 @@ pub enum RelayDeviceStatus {
     Revoked,
 }
 
-/// The one-time code exchange, implemented by the sync client against the relay.
+/// The one-time code exchange, implemented by the sync client against the relay
+/// ([`crate::sync::runner::RelayEnrollment`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollmentRequest {
     pub relay_url: String,
     pub code: String,
+    /// A proposed id; the relay assigns the real one ([`EnrollmentGrant::device_id`]).
     pub device_id: DeviceId,
     /// Ed25519 public key the relay will verify this device's signatures with.
     pub device_public_key: [u8; 32],
@@ -126,11 +126,16 @@ pub struct EnrollmentRequest {
     pub institution_code: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EnrollmentGrant {
+    /// The id the relay knows this device by (signs as).
+    pub device_id: DeviceId,
     pub clinic_id: ClinicId,
     pub clinic_name: String,
     pub institution_code: Option<String>,
+    /// What the sync client needs (relay identity, clinic content key): saved in the new
+    /// encrypted store, never next to it. `None` for exchanges without a relay (tests).
+    pub sync: Option<SyncIdentity>,
 }
 
 /// Why enrollment did not happen. Each has a Japanese and English message with the next step.
@@ -186,7 +191,12 @@ impl EnrollmentError {
 }
 
 pub trait EnrollmentExchange {
-    fn redeem(&mut self, request: &EnrollmentRequest) -> Result<EnrollmentGrant, EnrollmentError>;
+    /// Redeem the code for `key` (the new device key: it signs the proof of possession).
+    fn redeem(
+        &mut self,
+        request: &EnrollmentRequest,
+        key: &DeviceSigningKey,
+    ) -> Result<EnrollmentGrant, EnrollmentError>;
 }
 
 /// Something the lifecycle did (or needs), for the UI.
@@ -246,6 +256,9 @@ pub struct DeviceLifecycle {
     keystore: Box<dyn DeviceKeystore>,
     state: LifecycleState,
     store: Option<Store>,
+    /// The store was handed to the shell ([`DeviceLifecycle::lend_store`]): never open a
+    /// second connection; the holder closes it before a wipe.
+    lent: bool,
     store_options: StoreOptions,
 }
 
@@ -253,12 +266,6 @@ impl std::fmt::Debug for DeviceLifecycle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceLifecycle").field("dir", &self.dir).field("state", &self.state).finish_non_exhaustive()
     }
-}
-
-#[derive(Serialize, Deserialize)]
-struct DeviceKeyFile {
-    device_id: DeviceId,
-    wrapped_seed_hex: String,
 }
 
 impl DeviceLifecycle {
@@ -271,8 +278,14 @@ impl DeviceLifecycle {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => LifecycleState::Unenrolled { last_wipe: None },
             Err(e) => return Err(e.into()),
         };
-        let mut me =
-            Self { dir: dir.to_path_buf(), keystore, state, store: None, store_options: StoreOptions::default() };
+        let mut me = Self {
+            dir: dir.to_path_buf(),
+            keystore,
+            state,
+            store: None,
+            lent: false,
+            store_options: StoreOptions::default(),
+        };
         let mut events = Vec::new();
         if let LifecycleState::Wiping { reason, .. } = me.state {
             me.finish_wipe(reason, Utc::now())?;
@@ -305,9 +318,9 @@ impl DeviceLifecycle {
         self.dir.join(STORE_DIR)
     }
 
-    /// The store, opened on first use; `None` while not enrolled.
+    /// The store, opened on first use; `None` while not enrolled or lent out.
     pub fn store(&mut self) -> crate::Result<Option<&mut Store>> {
-        if self.enrollment().is_none() {
+        if self.enrollment().is_none() || self.lent {
             return Ok(None);
         }
         if self.store.is_none() {
@@ -316,18 +329,30 @@ impl DeviceLifecycle {
         Ok(self.store.as_mut())
     }
 
-    /// The device's signing key (for the sync client). `None` while not enrolled.
-    pub fn device_signing_key(&self) -> crate::Result<Option<Ed25519KeyPair>> {
+    /// Hand the store to the shell, which keeps it next to its use cases (one connection per
+    /// database). The holder must close it before [`Self::wipe`] and run the TTL purge through
+    /// [`Self::purge_if_stale_in`]; [`Self::apply`] no longer purges. `None` while not enrolled.
+    /// Lending again (the holder lost or closed it) opens it again.
+    pub fn lend_store(&mut self) -> crate::Result<Option<Store>> {
         if self.enrollment().is_none() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(self.dir.join(DEVICE_KEY_FILE))?;
-        let f: DeviceKeyFile = serde_json::from_str(&text).map_err(|_| CoreError::WrongKey)?;
-        let mut blob = hex::decode(&f.wrapped_seed_hex).map_err(|_| CoreError::WrongKey)?;
-        let seed = self.keystore.unwrap(&blob);
-        blob.zeroize();
-        let seed = seed?;
-        Ed25519KeyPair::from_seed_unchecked(seed.as_bytes()).map(Some).map_err(|_| CoreError::Crypto)
+        let store = match self.store.take() {
+            Some(s) => s,
+            None => Store::open_with(&self.store_dir(), self.keystore.as_ref(), self.store_options.clone())?,
+        };
+        self.lent = true;
+        Ok(Some(store))
+    }
+
+    /// The device's signing key: the one key the sync client signs with. `None` while not
+    /// enrolled.
+    pub fn device_signing_key(&self) -> crate::Result<Option<DeviceSigningKey>> {
+        if self.enrollment().is_none() {
+            return Ok(None);
+        }
+        let key = DeviceSigningKey::load(&self.dir.join(DEVICE_KEY_FILE), self.keystore.as_ref())?;
+        key.map(|(k, _)| Some(k)).ok_or(CoreError::WrongKey)
     }
 
     /// Apply the current settings: at start and after every policy change. Wipes when
@@ -385,10 +410,8 @@ impl DeviceLifecycle {
         }
         let relay_url = settings.relay_url.clone().ok_or(EnrollmentError::NoRelayUrl)?;
         let device_id = DeviceId::new();
-        let seed = DataKey::random().map_err(|_| EnrollmentError::Storage)?;
-        let pair = Ed25519KeyPair::from_seed_unchecked(seed.as_bytes()).map_err(|_| EnrollmentError::Storage)?;
-        let mut public = [0u8; 32];
-        public.copy_from_slice(pair.public_key().as_ref());
+        let (key, seed) = DeviceSigningKey::generate().map_err(|_| EnrollmentError::Storage)?;
+        let public = key.public_key();
         let request = EnrollmentRequest {
             relay_url: relay_url.clone(),
             code: code.trim().to_ascii_uppercase(),
@@ -397,20 +420,22 @@ impl DeviceLifecycle {
             certificate_pins: settings.relay_certificate_pins.clone(),
             institution_code: settings.institution_code.as_ref().map(|c| c.as_str().to_string()),
         };
-        let grant = exchange.redeem(&request)?;
+        let grant = exchange.redeem(&request, &key)?;
+        let device_id = grant.device_id;
         if let (Some(want), Some(got)) = (&request.institution_code, &grant.institution_code)
             && want != got
         {
             return Err(EnrollmentError::InstitutionMismatch);
         }
         let saved = (|| -> crate::Result<()> {
-            let mut blob = self.keystore.wrap(&seed)?;
-            let f = DeviceKeyFile { device_id, wrapped_seed_hex: hex::encode(&blob) };
-            blob.zeroize();
-            let json = serde_json::to_vec_pretty(&f).map_err(|_| CoreError::Crypto)?;
-            write_private(&self.dir.join(DEVICE_KEY_FILE), &json)?;
-            // Create the encrypted store now, so a keystore problem shows at enrollment.
-            self.store = Some(Store::open_with(&self.store_dir(), self.keystore.as_ref(), self.store_options.clone())?);
+            DeviceSigningKey::save(&self.dir.join(DEVICE_KEY_FILE), self.keystore.as_ref(), &seed, Some(device_id))?;
+            // Create the encrypted store now, so a keystore problem shows at enrollment, and
+            // put the sync identity (content key) in it.
+            let mut store = Store::open_with(&self.store_dir(), self.keystore.as_ref(), self.store_options.clone())?;
+            if let Some(sync) = &grant.sync {
+                sync.save(&mut store).map_err(|_| CoreError::Crypto)?;
+            }
+            self.store = Some(store);
             Ok(())
         })();
         if saved.is_err() {
@@ -463,8 +488,9 @@ impl DeviceLifecycle {
     }
 
     fn finish_wipe(&mut self, reason: WipeReason, now: DateTime<Utc>) -> crate::Result<()> {
-        // Close the database before its files go.
+        // Close the database before its files go (a lent store was closed by its holder).
         self.store = None;
+        self.lent = false;
         self.keystore.erase()?;
         erase_dir_contents(&self.dir)?;
         self.set_state(LifecycleState::Unenrolled { last_wipe: Some(WipeRecord { reason, at: now }) })
@@ -486,11 +512,39 @@ impl DeviceLifecycle {
 
     /// Purge local patient data when the device has not synced for `ttl_days` (0: never).
     pub fn purge_if_stale(&mut self, ttl_days: u32, now: DateTime<Utc>) -> crate::Result<Option<LifecycleEvent>> {
+        self.purge_stale(None, ttl_days, now)
+    }
+
+    /// [`Self::purge_if_stale`] on a lent store.
+    pub fn purge_if_stale_in(
+        &mut self,
+        store: &mut Store,
+        ttl_days: u32,
+        now: DateTime<Utc>,
+    ) -> crate::Result<Option<LifecycleEvent>> {
+        self.purge_stale(Some(store), ttl_days, now)
+    }
+
+    fn purge_stale(
+        &mut self,
+        store: Option<&mut Store>,
+        ttl_days: u32,
+        now: DateTime<Utc>,
+    ) -> crate::Result<Option<LifecycleEvent>> {
         if self.ttl_status(ttl_days, now) != TtlStatus::Due {
             return Ok(None);
         }
         let Some(e) = self.enrollment().cloned() else { return Ok(None) };
-        let report = self.purge_patient_data(e.device_id, now)?;
+        // The system acts here, not a staff member: the nil staff id.
+        let actor = Actor { staff: StaffId(uuid::Uuid::nil()), device: e.device_id };
+        let counts = match store {
+            Some(s) => s.purge_patient_data(&actor, now)?,
+            None => match self.store()? {
+                Some(s) => s.purge_patient_data(&actor, now)?,
+                None => return Ok(None),
+            },
+        };
+        let report = PurgeReport { charts: counts.charts, rosters: counts.rosters };
         if report.charts == 0 && report.rosters == 0 {
             return Ok(None);
         }
@@ -502,39 +556,6 @@ impl DeviceLifecycle {
             rosters: report.rosters,
             days_without_sync: (now - e.last_sync_at.unwrap_or(e.enrolled_at)).num_days(),
         }))
-    }
-
-    /// Delete every chart and roster month (documents, changes, projections) in one
-    /// transaction, audited. The clinic document stays, so the device can sync them back.
-    /// SQLCipher's `secure_delete` overwrites the freed pages; the WAL is checkpointed.
-    fn purge_patient_data(&mut self, device: DeviceId, now: DateTime<Utc>) -> crate::Result<PurgeReport> {
-        let Some(store) = self.store()? else { return Ok(PurgeReport { charts: 0, rosters: 0 }) };
-        store.clear_cache();
-        let conn = store.raw_connection();
-        let tx = conn.transaction()?;
-        let count = |kind: &str| -> rusqlite::Result<usize> {
-            tx.query_row("SELECT count(*) FROM documents WHERE kind = ?1", [kind], |r| r.get::<_, i64>(0))
-                .map(|n| n as usize)
-        };
-        let report = PurgeReport { charts: count("chart")?, rosters: count("roster")? };
-        if report.charts + report.rosters > 0 {
-            tx.execute_batch(
-                "DELETE FROM changes WHERE doc_id IN (SELECT doc_id FROM documents WHERE kind IN ('chart', 'roster'));
-                 DELETE FROM documents WHERE kind IN ('chart', 'roster');
-                 DELETE FROM patients;
-                 DELETE FROM roster;
-                 DELETE FROM roster_staff;",
-            )?;
-            // The system acts here, not a staff member: the nil staff id.
-            let actor = Actor { staff: StaffId(uuid::Uuid::nil()), device };
-            let detail = format!("ttl purge: {} charts, {} roster months", report.charts, report.rosters);
-            audit::append(&tx, &actor, AuditAction::Edit, "device", &detail, now)?;
-        }
-        tx.commit()?;
-        if report.charts + report.rosters > 0 {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        }
-        Ok(report)
     }
 
     fn set_state(&mut self, state: LifecycleState) -> crate::Result<()> {

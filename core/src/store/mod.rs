@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod keys;
 pub mod schema;
+pub mod sync_state;
 
 use crate::docs::{ChartDoc, ClinicDoc, RosterMonthDoc, month_key};
 use crate::error::{CoreError, Result};
@@ -417,6 +418,11 @@ impl Store {
     pub fn check_staff_pin(&mut self, staff: StaffId, pin: &str) -> Result<Option<bool>> {
         let verifier = self.read_doc::<ClinicDoc, _>(CLINIC_DOC_ID, "clinic", |c| c.staff_pin(staff))?;
         Ok(verifier.map(|v| crate::staff_pin::verify(&v, pin)))
+    }
+
+    /// Whether the staff member has a sign-in PIN (no PIN check, so no key stretching cost).
+    pub fn has_staff_pin(&mut self, staff: StaffId) -> Result<bool> {
+        self.read_doc::<ClinicDoc, _>(CLINIC_DOC_ID, "clinic", |c| Ok(c.staff_pin(staff)?.is_some()))
     }
 
     pub fn enroll_device(&mut self, actor: &Actor, device: &Device) -> Result<()> {
@@ -1108,7 +1114,10 @@ impl Store {
         Ok(())
     }
 
-    /// Run a raw SQL statement (benchmarks compare against bare SQLite with the same settings).
+    /// Run a raw SQL statement: only for the benchmark, which compares against bare SQLite
+    /// with the same settings (feature `bench-internals`). The app, sync and policy use the
+    /// store's methods (see `sync_state`).
+    #[cfg(feature = "bench-internals")]
     #[doc(hidden)]
     pub fn raw_connection(&mut self) -> &mut Connection {
         &mut self.conn

@@ -134,7 +134,7 @@ fn increments_are_compacted_and_nothing_is_lost() {
             }
         }
         let (rows, snap): (i64, i64) = s
-            .raw_connection()
+            .conn
             .query_row(
                 "SELECT (SELECT count(*) FROM changes), (SELECT snapshot_bytes FROM documents WHERE doc_id = ?1)",
                 [chart_doc_id(p)],
@@ -144,10 +144,8 @@ fn increments_are_compacted_and_nothing_is_lost() {
         assert!(snap > 0, "compacted into a snapshot");
         assert!(rows < 60, "increments were folded into the snapshot ({rows} rows left)");
         // Each increment row holds only its own change, never the whole history.
-        let max_row: i64 = s
-            .raw_connection()
-            .query_row("SELECT coalesce(max(length(bytes)), 0) FROM changes", [], |r| r.get(0))
-            .unwrap();
+        let max_row: i64 =
+            s.conn.query_row("SELECT coalesce(max(length(bytes)), 0) FROM changes", [], |r| r.get(0)).unwrap();
         assert!(max_row < 2_000, "largest increment {max_row} bytes");
     }
     let mut s = Store::open_with(dir.path(), &FileFallback, opts).unwrap();
@@ -201,7 +199,7 @@ fn audit_verify_detects_changed_removed_and_truncated_entries() {
     assert!(v.ok());
     assert_eq!(v.entries, 6);
     // Append-only even through SQL.
-    let c = s.raw_connection();
+    let c = &mut s.conn;
     assert!(c.execute("UPDATE audit_log SET action = 'edit' WHERE seq = 2", []).is_err());
     assert!(c.execute("DELETE FROM audit_log WHERE seq = 2", []).is_err());
     // An attacker with the key drops the triggers and edits anyway.
@@ -209,10 +207,10 @@ fn audit_verify_detects_changed_removed_and_truncated_entries() {
     c.execute("UPDATE audit_log SET target = 'chart:other' WHERE seq = 3", []).unwrap();
     let v = s.verify_audit().unwrap();
     assert_eq!(v.problems, vec![audit::AuditProblem::Changed { seq: 3 }]);
-    s.raw_connection().execute("DELETE FROM audit_log WHERE seq = 4", []).unwrap();
+    s.conn.execute("DELETE FROM audit_log WHERE seq = 4", []).unwrap();
     let v = s.verify_audit().unwrap();
     assert!(v.problems.contains(&audit::AuditProblem::Removed { seq: 5 }), "{v:?}");
-    s.raw_connection().execute("DELETE FROM audit_log WHERE seq = 6", []).unwrap();
+    s.conn.execute("DELETE FROM audit_log WHERE seq = 6", []).unwrap();
     let v = s.verify_audit().unwrap();
     assert!(v.problems.contains(&audit::AuditProblem::Truncated { expected_last: 6, found_last: 5 }), "{v:?}");
 }

@@ -23,10 +23,7 @@ use houmon_onshi::sim::{ReinquiryRequest, SimResultCode, SimSnapshot, Simulator}
 use houmon_onshi::source::{QualificationSource, SourceError};
 use houmon_onshi::types::{ConsentItem, QualificationConfirmSearchInfo};
 use houmon_onshi::{InsurerNumber, MedicalInstitutionCode};
-use rusqlite::OptionalExtension;
 use std::sync::Arc;
-
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS gateway_kv(key TEXT PRIMARY KEY, value BLOB NOT NULL);";
 
 /// What one gateway round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,7 +62,7 @@ impl Gateway {
     /// A gateway answering from `source`. With the simulator, its saved state is loaded from
     /// the store so consents registered before a restart are still known.
     pub fn new(store: &mut Store, source: QualificationSource, actor: Actor) -> SyncResult<Self> {
-        store.raw_connection().execute_batch(SCHEMA)?;
+        store.prepare_device_state()?;
         if let QualificationSource::Simulator(sim) = &source {
             load_sim_state(store, sim)?;
         }
@@ -298,10 +295,7 @@ pub fn qualification_snapshot(
 }
 
 fn load_sim_state(store: &mut Store, sim: &Simulator) -> SyncResult<()> {
-    let v: Option<Vec<u8>> = store
-        .raw_connection()
-        .query_row("SELECT value FROM gateway_kv WHERE key = 'sim_state'", [], |r| r.get(0))
-        .optional()?;
+    let v = store.local_value("gateway.sim_state")?;
     if let Some(v) = v {
         let snap: SimSnapshot =
             serde_json::from_slice(&v).map_err(|_| SyncError::Core(CoreError::Corrupt { what: "gateway state" }))?;
@@ -312,24 +306,21 @@ fn load_sim_state(store: &mut Store, sim: &Simulator) -> SyncResult<()> {
 
 fn save_sim_state(store: &mut Store, sim: &Simulator) -> SyncResult<()> {
     let v = serde_json::to_vec(&sim.export_state()).map_err(|_| SyncError::Crypto)?;
-    store.raw_connection().execute("INSERT OR REPLACE INTO gateway_kv(key, value) VALUES ('sim_state', ?1)", [v])?;
+    store.set_local_value("gateway.sim_state", &v)?;
     Ok(())
 }
 
 /// The gateway's own actor (staff and device ids it writes and audits as), created once and
 /// kept in the store so a restarted gateway writes as the same participant.
 pub fn saved_actor(store: &mut Store) -> SyncResult<Actor> {
-    store.raw_connection().execute_batch(SCHEMA)?;
-    let v: Option<Vec<u8>> = store
-        .raw_connection()
-        .query_row("SELECT value FROM gateway_kv WHERE key = 'actor'", [], |r| r.get(0))
-        .optional()?;
+    store.prepare_device_state()?;
+    let v = store.local_value("gateway.actor")?;
     if let Some(a) = v.and_then(|v| serde_json::from_slice::<Actor>(&v).ok()) {
         return Ok(a);
     }
     let a = Actor { staff: StaffId::new(), device: DeviceId::new() };
     let v = serde_json::to_vec(&a).map_err(|_| SyncError::Crypto)?;
-    store.raw_connection().execute("INSERT OR REPLACE INTO gateway_kv(key, value) VALUES ('actor', ?1)", [v])?;
+    store.set_local_value("gateway.actor", &v)?;
     Ok(a)
 }
 

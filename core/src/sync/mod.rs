@@ -12,18 +12,21 @@
 //! the private key outside the encrypted store, or drop a local change before the relay has
 //! acknowledged it.
 
+pub mod device_key;
 pub mod gateway;
+pub mod runner;
 pub mod seal;
 
 use crate::CoreError;
 use crate::model::Actor;
+use crate::store::sync_state::{QueuedEntry, SyncIdentityRecord};
 use crate::store::{DocKind, Store};
 use automerge::{AutoCommit, ChangeHash};
+pub use device_key::{DEVICE_KEY_FILE, DeviceSigningKey};
 use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use rand::Rng;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
-use rusqlite::{OptionalExtension, params};
+use ring::signature::{ED25519, UnparsedPublicKey};
 use seal::ContentKey;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -45,6 +48,8 @@ pub enum SyncError {
     NotEnrolled,
     #[error("登録コードの形式が正しくありません")]
     BadCode,
+    #[error("端末の鍵が登録時と一致しません")]
+    KeyMismatch,
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -88,6 +93,10 @@ impl SyncError {
                 "登録コードの形式が正しくありません。ハイフンを含めて26文字を入力してください。".into(),
                 "The enrollment code is malformed. Enter all 26 characters.".into(),
             ),
+            SyncError::KeyMismatch => (
+                "この端末の鍵が登録時のものと一致しません。管理者に連絡して端末を再登録してください。".into(),
+                "This device's key does not match the one it enrolled with. Contact your administrator to enroll it again.".into(),
+            ),
         }
     }
 
@@ -126,17 +135,6 @@ struct Payload {
     changes: Vec<u8>,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS sync_identity(
-  id INTEGER PRIMARY KEY CHECK (id = 1), relay TEXT NOT NULL, device BLOB NOT NULL, clinic BLOB NOT NULL,
-  role TEXT NOT NULL, pkcs8 BLOB NOT NULL, content_key BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS sync_docs(
-  doc_id TEXT PRIMARY KEY, sent_heads BLOB NOT NULL, since_snapshot_bytes INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS sync_outbox(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, doc BLOB NOT NULL, entry_id BLOB NOT NULL, sig BLOB NOT NULL, body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS sync_kv(key TEXT PRIMARY KEY, value BLOB NOT NULL);
-";
-
 /// Upload a snapshot once this many entry bytes accumulated for a document since the last.
 pub const SNAPSHOT_AFTER_BYTES: i64 = 256 * 1024;
 /// Most entries and bytes per append request.
@@ -171,16 +169,29 @@ fn heads_from(b: &[u8]) -> Vec<ChangeHash> {
         .collect()
 }
 
-struct DeviceKey(Ed25519KeyPair, DeviceId);
+/// Signs relay requests as this device.
+struct Signer(DeviceSigningKey, DeviceId);
 
-impl RequestSigner for DeviceKey {
+impl RequestSigner for Signer {
     fn device(&self) -> DeviceId {
         self.1
     }
     fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        let mut o = [0u8; 64];
-        o.copy_from_slice(self.0.sign(msg).as_ref());
-        o
+        self.0.sign(msg)
+    }
+}
+
+/// Access to the store for the sync client's local phases. Network calls happen between
+/// these, never inside one: the shell implements this by locking its service only for the
+/// closure, so UI commands never wait on the network.
+pub trait StoreAccess {
+    /// Run `f` on the store. `Err(SyncError::NotEnrolled)` when the store is gone (wiped).
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R>;
+}
+
+impl StoreAccess for Store {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R> {
+        Ok(f(self))
     }
 }
 
@@ -207,12 +218,87 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
+    /// Failed attempts since the last success.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+}
+
+/// What enrollment at the relay gave this device: kept in the encrypted store (the content
+/// key never leaves it), next to nothing secret outside it.
+#[derive(Debug, Clone)]
+pub struct SyncIdentity {
+    pub relay: String,
+    pub device: DeviceId,
+    pub clinic: ClinicId,
+    pub role: Role,
+    pub public_key: [u8; 32],
+    pub content: ContentKey,
+}
+
+impl SyncIdentity {
+    /// Save in the store (the first thing an enrolled store holds).
+    pub fn save(&self, store: &mut Store) -> SyncResult<()> {
+        store.prepare_device_state()?;
+        store.set_sync_identity(&SyncIdentityRecord {
+            relay: self.relay.clone(),
+            device: self.device.0,
+            clinic: self.clinic.0,
+            role: self.role.code().into(),
+            public_key: self.public_key,
+            content_key: *self.content.as_bytes(),
+        })?;
+        Ok(())
+    }
+
+    pub fn load(store: &mut Store) -> SyncResult<Option<Self>> {
+        store.prepare_device_state()?;
+        let Some(r) = store.sync_identity()? else { return Ok(None) };
+        Ok(Some(Self {
+            relay: r.relay.clone(),
+            device: DeviceId(r.device),
+            clinic: ClinicId(r.clinic),
+            role: Role::parse(&r.role).unwrap_or(Role::Member),
+            public_key: r.public_key,
+            content: ContentKey::from_bytes(r.content_key),
+        }))
+    }
+
+    /// The core model's id for this device (the same 16 bytes).
+    pub fn model_device_id(&self) -> crate::model::DeviceId {
+        crate::model::DeviceId(uuid::Uuid::from_bytes(self.device.0))
+    }
+}
+
+/// Redeem a one-time code at the relay for `key` (network only; nothing is saved). The first
+/// device of a clinic (a code without a wrapped key) creates the clinic content key; every
+/// later device receives it wrapped under the code.
+pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label: &str) -> SyncResult<SyncIdentity> {
+    let raw = enrollment::parse_code(code).ok_or(SyncError::BadCode)?;
+    let code_auth = enrollment::code_auth(&raw);
+    let public_key = key.public_key();
+    let proof = key.sign(&enroll_signing_bytes(&code_auth, &public_key, label));
+    let resp = relay.enroll(&EnrollRequest { code_auth, public_key, label: label.into(), proof })?;
+    let mut wrap = enrollment::wrap_key(&raw);
+    let content = match &resp.wrapped_content_key {
+        Some(w) => ContentKey::unwrap(w, &wrap),
+        None => ContentKey::random(),
+    };
+    wrap.zeroize();
+    Ok(SyncIdentity {
+        relay: relay.base.clone(),
+        device: resp.device,
+        clinic: resp.clinic,
+        role: resp.role,
+        public_key,
+        content: content?,
+    })
 }
 
 /// An enrolled device's sync client.
 pub struct SyncClient {
     http: RelayHttp,
-    key: DeviceKey,
+    key: Signer,
     clinic: ClinicId,
     role: Role,
     content: ContentKey,
@@ -226,83 +312,54 @@ impl std::fmt::Debug for SyncClient {
     }
 }
 
-fn ensure_schema(store: &mut Store) -> SyncResult<()> {
-    store.raw_connection().execute_batch(SCHEMA)?;
-    Ok(())
-}
-
 impl SyncClient {
-    /// Enroll this device with a one-time code. The first device of a clinic (a code without
-    /// a wrapped key) creates the clinic content key; every later device receives it wrapped
-    /// under the code.
-    pub fn enroll(store: &mut Store, relay: RelayHttp, code: &str, label: &str, actor: Actor) -> SyncResult<Self> {
-        ensure_schema(store)?;
-        let raw = enrollment::parse_code(code).ok_or(SyncError::BadCode)?;
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| SyncError::Crypto)?;
-        let kp = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| SyncError::Crypto)?;
-        let code_auth = enrollment::code_auth(&raw);
-        let mut pk = [0u8; 32];
-        pk.copy_from_slice(kp.public_key().as_ref());
-        let mut proof = [0u8; 64];
-        proof.copy_from_slice(kp.sign(&enroll_signing_bytes(&code_auth, &pk, label)).as_ref());
-        let resp = relay.enroll(&EnrollRequest { code_auth, public_key: pk, label: label.into(), proof })?;
-        let mut wrap = enrollment::wrap_key(&raw);
-        let content = match &resp.wrapped_content_key {
-            Some(w) => ContentKey::unwrap(w, &wrap),
-            None => ContentKey::random(),
-        };
-        wrap.zeroize();
-        let content = content?;
-        store.raw_connection().execute(
-            "INSERT OR REPLACE INTO sync_identity(id, relay, device, clinic, role, pkcs8, content_key) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![relay.base, &resp.device.0[..], &resp.clinic.0[..], resp.role.code(), pkcs8.as_ref(), &content.as_bytes()[..]],
-        )?;
+    /// Enroll with a one-time code, signing as `key` (the device's one key, see
+    /// [`DeviceSigningKey`]), and save the identity in the store.
+    pub fn enroll(
+        store: &mut Store,
+        relay: RelayHttp,
+        key: DeviceSigningKey,
+        code: &str,
+        label: &str,
+        actor: Actor,
+    ) -> SyncResult<Self> {
+        let identity = redeem_code(&relay, &key, code, label)?;
+        identity.save(store)?;
+        Self::from_identity(identity, Some(relay), key, actor)
+    }
+
+    /// A client for an identity saved at enrollment. The key must be the one enrolled.
+    pub fn from_identity(
+        identity: SyncIdentity,
+        relay: Option<RelayHttp>,
+        key: DeviceSigningKey,
+        actor: Actor,
+    ) -> SyncResult<Self> {
+        if key.public_key() != identity.public_key {
+            return Err(SyncError::KeyMismatch);
+        }
         Ok(Self {
-            http: relay,
-            key: DeviceKey(kp, resp.device),
-            clinic: resp.clinic,
-            role: resp.role,
-            content,
+            http: relay.unwrap_or_else(|| RelayHttp::new(&identity.relay)),
+            key: Signer(key, identity.device),
+            clinic: identity.clinic,
+            role: identity.role,
+            content: identity.content,
             actor,
             devices: HashMap::new(),
         })
     }
 
     /// Load the identity saved at enrollment (`None`: not enrolled yet).
-    pub fn open(store: &mut Store, relay: Option<RelayHttp>, actor: Actor) -> SyncResult<Option<Self>> {
-        ensure_schema(store)?;
-        type Row = (String, Vec<u8>, Vec<u8>, String, Vec<u8>, Vec<u8>);
-        let row: Option<Row> = store
-            .raw_connection()
-            .query_row(
-                "SELECT relay, device, clinic, role, pkcs8, content_key FROM sync_identity WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-            )
-            .optional()?;
-        let Some((base, device, clinic, role, mut pkcs8, mut ck)) = row else { return Ok(None) };
-        let kp = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| SyncError::Crypto);
-        pkcs8.zeroize();
-        let mut k = [0u8; 32];
-        if ck.len() != 32 || device.len() != 16 || clinic.len() != 16 {
-            return Err(SyncError::Crypto);
+    pub fn open(
+        store: &mut Store,
+        relay: Option<RelayHttp>,
+        key: DeviceSigningKey,
+        actor: Actor,
+    ) -> SyncResult<Option<Self>> {
+        match SyncIdentity::load(store)? {
+            None => Ok(None),
+            Some(id) => Self::from_identity(id, relay, key, actor).map(Some),
         }
-        k.copy_from_slice(&ck);
-        ck.zeroize();
-        let mut d = [0u8; 16];
-        d.copy_from_slice(&device);
-        let mut c = [0u8; 16];
-        c.copy_from_slice(&clinic);
-        Ok(Some(Self {
-            http: relay.unwrap_or_else(|| RelayHttp::new(&base)),
-            key: DeviceKey(kp?, DeviceId(d)),
-            clinic: ClinicId(c),
-            role: Role::parse(&role).unwrap_or(Role::Member),
-            content: ContentKey::from_bytes(k),
-            actor,
-            devices: HashMap::new(),
-        }))
     }
 
     pub fn device(&self) -> DeviceId {
@@ -355,18 +412,13 @@ impl SyncClient {
             None => b"*".to_vec(),
             Some(d) => d.join("\n").into_bytes(),
         };
-        store
-            .raw_connection()
-            .execute("INSERT OR REPLACE INTO sync_kv(key, value) VALUES ('subscription', ?1)", [v])?;
+        store.prepare_device_state()?;
+        store.set_local_value("sync.subscription", &v)?;
         Ok(())
     }
 
     fn subscription(store: &mut Store) -> SyncResult<Option<Vec<String>>> {
-        let v: Option<Vec<u8>> = store
-            .raw_connection()
-            .query_row("SELECT value FROM sync_kv WHERE key = 'subscription'", [], |r| r.get(0))
-            .optional()?;
-        Ok(match v {
+        Ok(match store.local_value("sync.subscription")? {
             None => None,
             Some(v) if v == b"*" => None,
             Some(v) => {
@@ -386,23 +438,20 @@ impl SyncClient {
     }
 
     pub fn cursor(store: &mut Store) -> SyncResult<u64> {
-        let v: Option<i64> = store
-            .raw_connection()
-            .query_row("SELECT value FROM sync_kv WHERE key = 'cursor'", [], |r| r.get(0))
-            .optional()?;
-        Ok(v.unwrap_or(0) as u64)
+        store.prepare_device_state()?;
+        let v = store.local_value("sync.cursor")?;
+        Ok(v.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0))
     }
 
     fn set_cursor(store: &mut Store, c: u64) -> SyncResult<()> {
-        store
-            .raw_connection()
-            .execute("INSERT OR REPLACE INTO sync_kv(key, value) VALUES ('cursor', ?1)", [c as i64])?;
+        store.set_local_value("sync.cursor", &c.to_le_bytes())?;
         Ok(())
     }
 
     /// Entries waiting for the relay (the offline queue).
     pub fn pending(store: &mut Store) -> SyncResult<usize> {
-        Ok(store.raw_connection().query_row("SELECT COUNT(*) FROM sync_outbox", [], |r| r.get::<_, i64>(0))? as usize)
+        store.prepare_device_state()?;
+        Ok(store.sync_outbox_len()?)
     }
 
     fn sign_entry(&self, doc: &DocId, entry_id: &EntryId, ct: &[u8]) -> [u8; 64] {
@@ -412,14 +461,12 @@ impl SyncClient {
     /// Turn every local change not yet queued into a sealed, signed entry in the offline
     /// queue. Works offline; the queue and the "sent" heads move in one transaction.
     pub fn enqueue_local_changes(&self, store: &mut Store) -> SyncResult<usize> {
+        store.prepare_device_state()?;
         let docs = store.document_ids()?;
         let mut n = 0;
         for (doc_id, _) in docs {
             let heads = store.doc_heads(&doc_id)?;
-            let sent: Option<Vec<u8>> = store
-                .raw_connection()
-                .query_row("SELECT sent_heads FROM sync_docs WHERE doc_id = ?1", [&doc_id], |r| r.get(0))
-                .optional()?;
+            let sent = store.sync_sent_heads(&doc_id)?;
             let sent_heads = sent.as_deref().map(heads_from).unwrap_or_default();
             if heads_bytes(&heads) == heads_bytes(&sent_heads) {
                 continue;
@@ -432,19 +479,9 @@ impl SyncClient {
             let payload = Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes };
             let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
             let entry_id = EntryId(rand::random());
-            let sig = self.sign_entry(&opaque, &entry_id, &ct);
-            let tx = store.raw_connection().transaction()?;
-            tx.execute(
-                "INSERT INTO sync_outbox(doc, entry_id, sig, body) VALUES (?1, ?2, ?3, ?4)",
-                params![&opaque.0[..], &entry_id.0[..], &sig[..], &ct],
-            )?;
-            tx.execute(
-                "INSERT INTO sync_docs(doc_id, sent_heads, since_snapshot_bytes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(doc_id) DO UPDATE SET sent_heads = excluded.sent_heads,
-                   since_snapshot_bytes = since_snapshot_bytes + excluded.since_snapshot_bytes",
-                params![&doc_id, heads_bytes(&heads), ct.len() as i64],
-            )?;
-            tx.commit()?;
+            let signature = self.sign_entry(&opaque, &entry_id, &ct);
+            let entry = QueuedEntry { doc: opaque.0, entry_id: entry_id.0, signature, body: ct };
+            store.queue_sync_entry(&doc_id, &heads_bytes(&heads), &entry)?;
             n += 1;
         }
         Ok(n)
@@ -452,47 +489,29 @@ impl SyncClient {
 
     /// Send the offline queue; rows leave it only once the relay acknowledged them (durably).
     pub fn push(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
+        self.push_via(store, report)
+    }
+
+    fn push_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
         loop {
-            let rows: Vec<(i64, NewEntry)> = {
-                let conn = store.raw_connection();
-                let mut st =
-                    conn.prepare("SELECT id, doc, entry_id, sig, body FROM sync_outbox ORDER BY id LIMIT ?1")?;
-                let rows = st.query_map([APPEND_BATCH as i64], |r| {
-                    let id: i64 = r.get(0)?;
-                    let doc: Vec<u8> = r.get(1)?;
-                    let eid: Vec<u8> = r.get(2)?;
-                    let sig: Vec<u8> = r.get(3)?;
-                    Ok((id, doc, eid, sig, r.get::<_, Vec<u8>>(4)?))
-                })?;
-                let mut out = Vec::new();
-                let mut bytes = 0;
-                for row in rows {
-                    let (id, doc, eid, sig, body) = row?;
-                    if !out.is_empty() && bytes + body.len() > APPEND_BYTES {
-                        break;
-                    }
-                    bytes += body.len();
-                    let (Ok(doc), Ok(eid), Ok(sig)) =
-                        (<[u8; 16]>::try_from(doc), <[u8; 16]>::try_from(eid), <[u8; 64]>::try_from(sig))
-                    else {
-                        continue;
-                    };
-                    out.push((
-                        id,
-                        NewEntry { doc: DocId(doc), entry_id: EntryId(eid), signature: sig, ciphertext: body },
-                    ));
-                }
-                out
-            };
+            let rows = s.with_store(|st| st.sync_outbox_batch(APPEND_BATCH, APPEND_BYTES))??;
             if rows.is_empty() {
                 return Ok(());
             }
             let last = rows.last().map(|r| r.0).unwrap_or(0);
             let n = rows.len();
-            let req = AppendRequest { entries: rows.into_iter().map(|r| r.1).collect() };
+            let entries = rows
+                .into_iter()
+                .map(|(_, e)| NewEntry {
+                    doc: DocId(e.doc),
+                    entry_id: EntryId(e.entry_id),
+                    signature: e.signature,
+                    ciphertext: e.body,
+                })
+                .collect();
             report.round_trips += 1;
-            let _: AppendResponse = self.http.post(&self.key, PATH_APPEND, &req)?;
-            store.raw_connection().execute("DELETE FROM sync_outbox WHERE id <= ?1", [last])?;
+            let _: AppendResponse = self.http.post(&self.key, PATH_APPEND, &AppendRequest { entries })?;
+            s.with_store(|st| st.sync_outbox_ack(last))??;
             report.uploaded += n;
         }
     }
@@ -524,7 +543,7 @@ impl SyncClient {
 
     /// Merge opened payloads: one store transaction per document, then check that every head
     /// an author announced is now present. Returns the documents with missing heads.
-    fn apply(&mut self, store: &mut Store, payloads: Vec<Payload>, report: &mut SyncReport) -> SyncResult<Vec<String>> {
+    fn apply(&self, store: &mut Store, payloads: Vec<Payload>, report: &mut SyncReport) -> SyncResult<Vec<String>> {
         let mut order: Vec<String> = Vec::new();
         let mut by_doc: HashMap<String, (Vec<u8>, HashSet<[u8; 32]>)> = HashMap::new();
         for p in payloads {
@@ -539,10 +558,7 @@ impl SyncClient {
         for doc_id in order {
             let Some((bytes, announced)) = by_doc.remove(&doc_id) else { continue };
             let Some(kind) = kind_of(&doc_id) else { continue };
-            let before: Option<Vec<u8>> = store
-                .raw_connection()
-                .query_row("SELECT sent_heads FROM sync_docs WHERE doc_id = ?1", [&doc_id], |r| r.get(0))
-                .optional()?;
+            let before = store.sync_sent_heads(&doc_id)?;
             let local_before = match store.doc_heads(&doc_id) {
                 Ok(h) => Some(h),
                 Err(CoreError::NotFound { .. }) => None,
@@ -559,11 +575,7 @@ impl SyncClient {
                 _ => false,
             };
             if nothing_pending {
-                store.raw_connection().execute(
-                    "INSERT INTO sync_docs(doc_id, sent_heads) VALUES (?1, ?2)
-                     ON CONFLICT(doc_id) DO UPDATE SET sent_heads = excluded.sent_heads",
-                    params![&doc_id, heads_bytes(&after)],
-                )?;
+                store.set_sync_sent_heads(&doc_id, &heads_bytes(&after))?;
             }
             let after_set: HashSet<[u8; 32]> = after.iter().map(|h| h.0).collect();
             if announced.iter().all(|h| after_set.contains(h)) {
@@ -579,46 +591,49 @@ impl SyncClient {
         Ok(missing)
     }
 
-    fn pull_once(
+    /// One pull request: network, then verification (may ask the relay for device keys),
+    /// then one store phase that merges and moves the cursor.
+    fn pull_once<A: StoreAccess + ?Sized>(
         &mut self,
-        store: &mut Store,
+        s: &mut A,
         req: &PullRequest,
         report: &mut SyncReport,
+        move_cursor: bool,
     ) -> SyncResult<(PullResponse, Vec<String>)> {
         report.round_trips += 1;
         let resp: PullResponse = self.http.post(&self.key, PATH_PULL, req)?;
         let mut payloads = Vec::new();
-        for s in &resp.snapshots {
-            let e = Entry {
-                seq: s.covers_seq,
-                doc: s.doc,
-                device: s.device,
-                entry_id: s.entry_id,
-                signature: s.signature,
-                ciphertext: s.ciphertext.clone(),
-            };
+        for snap in &resp.snapshots {
             // Snapshots are signed over their own bytes (binding covers_seq).
-            if !self.devices.contains_key(&s.device) {
+            if !self.devices.contains_key(&snap.device) {
                 self.refresh_devices()?;
             }
-            let ok = self.devices.get(&s.device).is_some_and(|pk| {
-                let msg =
-                    snapshot_signing_bytes(&self.clinic, &s.doc, &s.device, &s.entry_id, s.covers_seq, &s.ciphertext);
-                UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &s.signature).is_ok()
+            let ok = self.devices.get(&snap.device).is_some_and(|pk| {
+                let msg = snapshot_signing_bytes(
+                    &self.clinic,
+                    &snap.doc,
+                    &snap.device,
+                    &snap.entry_id,
+                    snap.covers_seq,
+                    &snap.ciphertext,
+                );
+                UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &snap.signature).is_ok()
             });
             let opened = if ok {
-                self.content.open(&self.clinic, &e.doc, &e.ciphertext).ok().and_then(|p| decode::<Payload>(&p))
+                self.content.open(&self.clinic, &snap.doc, &snap.ciphertext).ok().and_then(|p| decode::<Payload>(&p))
             } else {
                 None
             };
             match opened {
-                Some(p) if self.content.opaque_doc_id(&p.doc_id) == s.doc => payloads.push(p),
+                Some(p) if self.content.opaque_doc_id(&p.doc_id) == snap.doc => payloads.push(p),
                 _ => report.rejected += 1,
             }
         }
         for e in &resp.entries {
             report.received += 1;
-            if e.device == self.key.1 {
+            // Our own entries are already here, except when fetching from the start (after
+            // a TTL purge, or a gap repair): merging them again is harmless.
+            if e.device == self.key.1 && req.after > 0 {
                 continue;
             }
             match self.open_entry(e)? {
@@ -626,24 +641,34 @@ impl SyncClient {
                 None => report.rejected += 1,
             }
         }
-        let missing = self.apply(store, payloads, report)?;
+        let cursor = resp.cursor;
+        let missing = s.with_store(|st| {
+            let missing = self.apply(st, payloads, report)?;
+            if move_cursor {
+                Self::set_cursor(st, cursor)?;
+            }
+            Ok::<_, SyncError>(missing)
+        })??;
         Ok((resp, missing))
     }
 
     /// Catch up: "everything after my cursor" for my subscription, in as few requests as the
     /// answer size allows (one for a day offline), then repair gaps.
     pub fn pull(&mut self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        let docs =
-            Self::subscription(store)?.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
-        let mut cursor = Self::cursor(store)?;
+        self.pull_via(store, report)
+    }
+
+    fn pull_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+        let (sub, mut cursor) =
+            s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
+        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut missing_all: Vec<String> = Vec::new();
         loop {
             let req =
                 PullRequest { after: cursor, docs: docs.clone(), max_bytes: 8 << 20, with_snapshots: cursor == 0 };
-            let (resp, missing) = self.pull_once(store, &req, report)?;
+            let (resp, missing) = self.pull_once(s, &req, report, true)?;
             missing_all.extend(missing);
             cursor = resp.cursor;
-            Self::set_cursor(store, cursor)?;
             if !resp.more {
                 break;
             }
@@ -651,7 +676,7 @@ impl SyncClient {
         report.cursor = cursor;
         // Documents still missing heads from an earlier round are checked again until the
         // relay hands over what it withheld (the cursor has moved past those entries).
-        missing_all.extend(Self::suspects(store)?);
+        missing_all.extend(s.with_store(Self::suspects)??);
         missing_all.sort();
         missing_all.dedup();
         for doc_id in missing_all {
@@ -663,53 +688,51 @@ impl SyncClient {
                 with_snapshots: false,
             };
             let applied = report.applied_docs;
-            let (_, still) = self.pull_once(store, &req, report)?;
+            let (_, still) = self.pull_once(s, &req, report, false)?;
             if still.contains(&doc_id) || report.applied_docs == applied {
                 report.withheld.push(doc_id);
             } else {
                 report.gaps_repaired.push(doc_id);
             }
         }
-        Self::set_suspects(store, &report.withheld)?;
+        let withheld = report.withheld.clone();
+        s.with_store(|st| Self::set_suspects(st, &withheld))??;
         Ok(())
     }
 
     /// Documents whose announced heads were still missing after a refetch (persisted).
     pub fn suspects(store: &mut Store) -> SyncResult<Vec<String>> {
-        let v: Option<Vec<u8>> = store
-            .raw_connection()
-            .query_row("SELECT value FROM sync_kv WHERE key = 'suspect'", [], |r| r.get(0))
-            .optional()?;
+        store.prepare_device_state()?;
+        let v = store.local_value("sync.suspect")?;
         Ok(v.map(|v| String::from_utf8_lossy(&v).split('\n').filter(|s| !s.is_empty()).map(String::from).collect())
             .unwrap_or_default())
     }
 
     fn set_suspects(store: &mut Store, docs: &[String]) -> SyncResult<()> {
-        store.raw_connection().execute(
-            "INSERT OR REPLACE INTO sync_kv(key, value) VALUES ('suspect', ?1)",
-            [docs.join("\n").into_bytes()],
-        )?;
+        store.set_local_value("sync.suspect", docs.join("\n").as_bytes())?;
         Ok(())
     }
 
     /// Upload encrypted snapshots of documents whose entries outgrew [`SNAPSHOT_AFTER_BYTES`],
     /// so new devices download one compressed document instead of the whole log.
     pub fn upload_snapshots(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        if Self::pending(store)? > 0 {
-            return Ok(()); // the snapshot must not cover entries the relay has not got
-        }
-        let cursor = Self::cursor(store)?;
-        let sub = Self::subscription(store)?;
-        let due: Vec<String> = {
-            let conn = store.raw_connection();
-            let mut st = conn.prepare("SELECT doc_id FROM sync_docs WHERE since_snapshot_bytes > ?1")?;
-            st.query_map([SNAPSHOT_AFTER_BYTES], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?
-        };
+        self.upload_snapshots_via(store, report)
+    }
+
+    fn upload_snapshots_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+        type Due = (u64, Option<Vec<String>>, Vec<String>);
+        let (cursor, sub, due): Due = s.with_store(|st| {
+            if Self::pending(st)? > 0 {
+                // The snapshot must not cover entries the relay has not got.
+                return Ok::<Due, SyncError>((0, None, Vec::new()));
+            }
+            Ok((Self::cursor(st)?, Self::subscription(st)?, st.sync_docs_due_snapshot(SNAPSHOT_AFTER_BYTES)?))
+        })??;
         for doc_id in due {
             if sub.as_ref().is_some_and(|s| !s.contains(&doc_id)) {
                 continue;
             }
-            let all = store.changes_since(&doc_id, &[])?;
+            let all = s.with_store(|st| st.changes_since(&doc_id, &[]))??;
             let mut full = AutoCommit::load(&all).map_err(CoreError::from)?;
             let heads = full.get_heads();
             let payload =
@@ -722,9 +745,7 @@ impl SyncClient {
             let req = PutSnapshotRequest { doc: opaque, covers_seq: cursor, entry_id, signature: sig, ciphertext: ct };
             report.round_trips += 1;
             let _: bool = self.http.post(&self.key, PATH_SNAPSHOT, &req)?;
-            store
-                .raw_connection()
-                .execute("UPDATE sync_docs SET since_snapshot_bytes = 0 WHERE doc_id = ?1", [&doc_id])?;
+            s.with_store(|st| st.sync_snapshot_uploaded(&doc_id))??;
             report.snapshots_uploaded += 1;
         }
         Ok(())
@@ -732,13 +753,18 @@ impl SyncClient {
 
     /// One sync round: queue local changes, send the queue, catch up, compact.
     pub fn sync_once(&mut self, store: &mut Store) -> SyncResult<SyncReport> {
+        self.sync_once_via(store)
+    }
+
+    /// [`Self::sync_once`] with the store behind a lock taken only for the local phases.
+    pub fn sync_once_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<SyncReport> {
         let mut report = SyncReport::default();
-        self.enqueue_local_changes(store)?;
-        self.push(store, &mut report)?;
-        self.pull(store, &mut report)?;
+        s.with_store(|st| self.enqueue_local_changes(st))??;
+        self.push_via(s, &mut report)?;
+        self.pull_via(s, &mut report)?;
         // Catch-up may have brought changes the queue should not re-send; anything local
         // written meanwhile is queued next round.
-        self.upload_snapshots(store, &mut report)?;
+        self.upload_snapshots_via(s, &mut report)?;
         Ok(report)
     }
 
@@ -768,16 +794,19 @@ impl SyncClient {
     /// Wait for the relay to push something for this device (WebSocket), then catch up.
     /// Returns after one push or when the connection ends.
     pub fn wait_for_push(&mut self, store: &mut Store) -> SyncResult<Option<SyncReport>> {
-        let docs =
-            Self::subscription(store)?.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
-        let cursor = Self::cursor(store)?;
+        self.wait_for_push_via(store)
+    }
+
+    pub fn wait_for_push_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
+        let (sub, cursor) = s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
+        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut sock = self.http.open_push(&self.key, &WsClient::Subscribe { after: cursor, docs })?;
         loop {
             match sock.next_message() {
                 Some(WsServer::Entries { entries, .. }) if entries.is_empty() => continue,
                 Some(WsServer::Entries { .. }) | Some(WsServer::PullNeeded) => {
                     let mut report = SyncReport::default();
-                    self.pull(store, &mut report)?;
+                    self.pull_via(s, &mut report)?;
                     return Ok(Some(report));
                 }
                 Some(WsServer::Revoked) => {

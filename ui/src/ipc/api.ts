@@ -17,6 +17,7 @@ import type {
   SettingRow,
   Soap,
   StaffView,
+  SyncStatus,
   UiError,
   VisitRow,
   VitalsInput,
@@ -82,5 +83,7 @@ export const api = {
   signInStaff: () => call<StaffView[]>('sign_in_staff'),
   setStaffPin: (staffId: string, pin: string) => call<null>('set_staff_pin', { staffId, pin }),
   settings: () => call<SettingRow[]>('settings'),
+  syncStatus: () => call<SyncStatus>('sync_status'),
+  enroll: (code: string) => call<SyncStatus>('enroll', { code }),
 };
 export type Api = typeof api;

@@ -13,13 +13,30 @@ triesLeft: number | null, };
 
 export type SyncStatus = { 
 /**
- * `offline`, `online`, `syncing`, `refused` (device revoked), `standalone` (demo: no relay).
+ * `training` (demo: no relay), `unenrolled`, `syncing`, `online`, `offline`, `refused`
+ * (device revoked).
  */
 state: string, 
 /**
  * Local changes not yet sent.
  */
-pending: number, lastSyncAt: string | null, };
+pending: number, lastSyncAt: string | null, 
+/**
+ * Short label for the header (訓練モード, 未登録, 同期中, 最新(09:41), オフライン(未送信2件), 拒否—端末が失効).
+ */
+labelJa: string, labelEn: string, 
+/**
+ * What the user does next.
+ */
+nextJa: string, nextEn: string, 
+/**
+ * Show the enrollment screen (not enrolled, or wiped).
+ */
+needsEnrollment: boolean, 
+/**
+ * A managed enrollment code is configured (the screen says it was tried).
+ */
+managedCode: boolean, };
 
 export type AppInfo = { trainingMode: boolean, clinicName: string, staffId: string, staffName: string, 
 /**
