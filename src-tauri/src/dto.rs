@@ -72,6 +72,10 @@ pub struct AppInfo {
     pub sync: SyncStatus,
     /// Whether the clinic policy allows 目視確認 at a first visit.
     pub allow_visual_check: bool,
+    /// Whether the PIN check is allowed (managed setting `identityModes`).
+    pub allow_pin_check: bool,
+    /// Idle minutes before the screen locks (managed setting `autoLockMinutes`).
+    pub auto_lock_minutes: u32,
     pub locked: bool,
 }
 

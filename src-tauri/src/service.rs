@@ -9,6 +9,7 @@
 use crate::dto::*;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use houmon_core::model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
+use houmon_core::policy::lifecycle::USER_SETTINGS_FILE;
 use houmon_core::store::audit::AuditAction;
 use houmon_core::store::{TodayVisit, chart_doc_id};
 use houmon_core::synth::{self, ClinicSpec};
@@ -168,7 +169,12 @@ pub struct Service {
     clinic_name: String,
     institution: MedicalInstitutionCode,
     sim: Arc<Simulator>,
+    /// The consent validity policy in force (managed setting, or the default).
     policy: ConsentPolicy,
+    /// Identity modes the clinic allows (managed setting `identityModes`).
+    identity_modes: Vec<m::IdentityMode>,
+    auto_lock_minutes: u32,
+    policy_dir: Option<PathBuf>,
     reader: TrainingReader,
     card_source: CardSource,
     /// The patient whose card face photo was shown (目視): a visual check needs it first.
@@ -441,6 +447,9 @@ pub struct ServiceOptions {
     /// The clinic's "today" (JST); defaults to the real date.
     pub today: Option<NaiveDate>,
     pub card: CardSource,
+    /// A Linux-layout policy root to read instead of the platform's (tests); `None` reads
+    /// `HOUMON_POLICY_DIR` or the platform's managed settings.
+    pub policy_dir: Option<PathBuf>,
 }
 
 impl Service {
@@ -486,6 +495,9 @@ impl Service {
             institution,
             sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
             policy: ConsentPolicy::default(),
+            identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
+            auto_lock_minutes: 5,
+            policy_dir: opts.policy_dir.clone(),
             reader: TrainingReader { on_reader: Some(houmon_nfc::DEMO_HOLDER.into()), ..Default::default() },
             card_source: opts.card,
             face_shown_for: None,
@@ -495,6 +507,7 @@ impl Service {
             pin_failures: HashMap::new(),
             checks: HashMap::new(),
         };
+        svc.apply_settings();
         svc.ensure_demo_day()?;
         svc.replay_consents_to_simulator();
         svc.store.session_started(&svc.actor)?;
@@ -514,7 +527,7 @@ impl Service {
             .and_then(|c| MedicalInstitutionCode::parse(&c.institution_code).ok())
             .or_else(|| MedicalInstitutionCode::parse("1319999999").ok())
             .ok_or_else(|| UiError::new("config", "医療機関コードが正しくありません。", "Invalid institution code."))?;
-        Ok(Self {
+        let mut svc = Self {
             store,
             data_dir: opts.data_dir.clone(),
             actor: Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device },
@@ -524,6 +537,9 @@ impl Service {
             institution,
             sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
             policy: ConsentPolicy::default(),
+            identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
+            auto_lock_minutes: 5,
+            policy_dir: opts.policy_dir.clone(),
             reader: TrainingReader::default(),
             // A real device never uses the training cards.
             card_source: CardSource::PcscOnly,
@@ -535,7 +551,9 @@ impl Service {
             training: false,
             pin_failures: HashMap::new(),
             checks: HashMap::new(),
-        })
+        };
+        svc.apply_settings();
+        Ok(svc)
     }
 
     /// The store, for the sync runner's short local phases (`device.rs`).
@@ -659,6 +677,33 @@ impl Service {
         Ok(())
     }
 
+    /// The effective managed settings (Managed > User > Recommended > Default), read afresh:
+    /// policy files are small, and a change then applies at the next sign-in or start.
+    fn effective_settings(&self) -> houmon_core::policy::EffectiveSettings {
+        self.policy_engine().view().effective()
+    }
+
+    fn policy_engine(&self) -> houmon_core::policy::PolicyEngine {
+        let sources: Vec<Box<dyn houmon_core::policy::PolicySource>> = match &self.policy_dir {
+            Some(d) => vec![Box::new(houmon_core::policy::LinuxPolicyDir::new(d.clone()))],
+            None => crate::device::policy_sources(),
+        };
+        let user = self.data_dir.join(crate::device::DEVICE_DIR).join(USER_SETTINGS_FILE);
+        houmon_core::policy::PolicyEngine::new(sources, Some(user))
+    }
+
+    fn apply_settings(&mut self) {
+        let e = self.effective_settings();
+        self.policy = e.consent;
+        self.identity_modes = e.identity_modes;
+        self.auto_lock_minutes = e.auto_lock_minutes;
+        self.checks.clear();
+    }
+
+    fn visual_allowed(&self) -> bool {
+        self.sim.config().allow_visual_check && self.identity_modes.contains(&m::IdentityMode::Visual)
+    }
+
     pub fn app_info(&self) -> AppInfo {
         let (ja, en) = match self.store.key_protection() {
             KeyProtection::FileFallback => {
@@ -679,7 +724,9 @@ impl Service {
             version: env!("CARGO_PKG_VERSION").into(),
             // Training: no relay. An enrolled device's status comes from `device.rs`.
             sync: crate::device::training_status(),
-            allow_visual_check: self.sim.config().allow_visual_check,
+            allow_visual_check: self.visual_allowed(),
+            allow_pin_check: self.identity_modes.contains(&m::IdentityMode::Pin),
+            auto_lock_minutes: self.auto_lock_minutes,
             locked: self.locked,
         }
     }
@@ -960,8 +1007,15 @@ impl Service {
         let visit = parse_visit(&input.visit_id)?;
         let kind = self.visit_kind_of(visit);
         let mode = match input.mode.as_str() {
-            "pin" => digest::IdentityMode::Pin,
-            "visual" if self.sim.config().allow_visual_check => digest::IdentityMode::Visual,
+            "pin" if self.identity_modes.contains(&m::IdentityMode::Pin) => digest::IdentityMode::Pin,
+            "pin" => {
+                return Err(UiError::new(
+                    "pin_not_allowed",
+                    "このクリニックでは暗証番号での確認が許可されていません。目視確認で確認してください。",
+                    "This clinic does not allow the PIN check. Use a visual check.",
+                ));
+            }
+            "visual" if self.visual_allowed() => digest::IdentityMode::Visual,
             _ => {
                 return Err(UiError::new(
                     "visual_not_allowed",
@@ -1369,6 +1423,7 @@ impl Service {
             ));
         }
         self.pin_failures.remove(&who.id);
+        self.apply_settings();
         if who.id != self.actor.staff {
             self.actor.staff = who.id;
             self.staff_name = who.name.clone();
@@ -1431,11 +1486,8 @@ impl Service {
     /// source (Managed > User > Recommended > Default); locked ones are marked. Bad values are
     /// reported by core and never stop the app.
     pub fn settings(&self) -> Vec<SettingRow> {
-        use houmon_core::policy::{PolicyEngine, SettingSource, SettingValue};
-        let engine = PolicyEngine::new(
-            houmon_core::policy::sources::platform_sources(),
-            Some(self.data_dir.join("user-settings.json")),
-        );
+        use houmon_core::policy::{SettingSource, SettingValue};
+        let engine = self.policy_engine();
         engine
             .view()
             .settings

@@ -324,3 +324,40 @@ fn commands_handler_and_capability_agree() {
     assert!(!csp.to_string().contains("http://") || csp["connect-src"] == "ipc: http://ipc.localhost");
     assert!(!csp.to_string().contains("unsafe"), "no unsafe-inline/eval");
 }
+
+#[test]
+fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(
+        policies.join("managed/houmon.json"),
+        r#"{"allowedIdentityModes": ["visual"], "autoLockMinutes": 2}"#,
+    )
+    .unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies.clone()),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    let info = s.app_info();
+    assert!(!info.allow_pin_check && info.allow_visual_check);
+    assert_eq!(info.auto_lock_minutes, 2);
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "pin_not_allowed");
+    assert!(e.ja.contains("目視"), "{}", e.ja);
+    // The settings page shows the managed value as locked.
+    let row = s.settings().into_iter().find(|r| r.key == "allowedIdentityModes").unwrap();
+    assert!(row.locked && row.source == "managed", "{row:?}");
+    // The administrator allows the PIN again: it applies at the next sign-in.
+    std::fs::write(policies.join("managed/houmon.json"), r#"{"allowedIdentityModes": ["pin"]}"#).unwrap();
+    s.lock();
+    s.unlock(None, "0000".into()).unwrap();
+    let info = s.app_info();
+    assert!(info.allow_pin_check && !info.allow_visual_check);
+    assert_eq!(info.auto_lock_minutes, 5, "back to the default");
+}

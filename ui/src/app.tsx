@@ -23,7 +23,7 @@ type Route =
 /** How often the header asks for the sync status (a local read; never waits on the network). */
 export const SYNC_POLL_MS = 3000;
 
-/** Idle time before the screen locks. */
+/** Idle time before the screen locks when the policy has not said (`autoLockMinutes`). */
 export const AUTO_LOCK_MS = 5 * 60 * 1000;
 
 export function App({ api }: { api: Api }) {
@@ -83,15 +83,16 @@ export function App({ api }: { api: Api }) {
     };
   }, []);
 
-  // Auto-lock after a period without touches or keys.
+  // Auto-lock after a period without touches or keys (managed setting autoLockMinutes).
+  const lockMs = info ? info.autoLockMinutes * 60 * 1000 : AUTO_LOCK_MS;
   useEffect(() => {
-    let timer = setTimeout(lockNow, AUTO_LOCK_MS);
+    let timer = setTimeout(lockNow, lockMs);
     function lockNow() {
       void api.lock().then(() => setLocked(true));
     }
     const reset = () => {
       clearTimeout(timer);
-      timer = setTimeout(lockNow, AUTO_LOCK_MS);
+      timer = setTimeout(lockNow, lockMs);
     };
     window.addEventListener('pointerdown', reset);
     window.addEventListener('keydown', reset);
@@ -100,7 +101,7 @@ export function App({ api }: { api: Api }) {
       window.removeEventListener('pointerdown', reset);
       window.removeEventListener('keydown', reset);
     };
-  }, []);
+  }, [lockMs]);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -218,6 +219,7 @@ export function App({ api }: { api: Api }) {
                   patientName={route.visit.patientName}
                   urgent={route.visit.kind === 'emergency'}
                   allowVisual={info?.allowVisualCheck ?? false}
+                  allowPin={info?.allowPinCheck ?? true}
                   onDone={() => setRoute({ name: 'today' })}
                 />
               )}

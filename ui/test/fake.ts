@@ -75,6 +75,8 @@ export function fakeApi(over: Partial<Api> = {}): Api {
         version: '0.1.0',
         sync: trainingStatus,
         allowVisualCheck: true,
+        allowPinCheck: true,
+        autoLockMinutes: 5,
         locked: false,
       }),
     ),

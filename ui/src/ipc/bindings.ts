@@ -54,7 +54,15 @@ keyWarningJa: string | null, keyWarningEn: string | null, version: string, sync:
 /**
  * Whether the clinic policy allows 目視確認 at a first visit.
  */
-allowVisualCheck: boolean, locked: boolean, };
+allowVisualCheck: boolean, 
+/**
+ * Whether the PIN check is allowed (managed setting `identityModes`).
+ */
+allowPinCheck: boolean, 
+/**
+ * Idle minutes before the screen locks (managed setting `autoLockMinutes`).
+ */
+autoLockMinutes: number, locked: boolean, };
 
 export type CheckState = { 
 /**

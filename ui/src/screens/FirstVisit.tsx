@@ -27,6 +27,8 @@ export function FirstVisit(props: {
   patientName: string;
   urgent: boolean;
   allowVisual: boolean;
+  /** False when the clinic's policy allows only 目視. */
+  allowPin?: boolean;
   onDone: () => void;
 }) {
   const t = useT();
@@ -39,7 +41,8 @@ export function FirstVisit(props: {
     surgery: true,
     prescription: 'electronic',
   });
-  const [mode, setMode] = useState<'pin' | 'visual'>('pin');
+  const allowPin = props.allowPin ?? true;
+  const [mode, setMode] = useState<'pin' | 'visual'>(allowPin ? 'pin' : 'visual');
   const [progress, setProgress] = useState<CardProgress | null>(null);
   const [tries, setTries] = useState(3);
   const [error, setError] = useState<UiError | null>(null);
@@ -175,6 +178,7 @@ export function FirstVisit(props: {
             <button
               class={mode === 'pin' ? 'btn choice on' : 'btn choice'}
               onClick={() => setMode('pin')}
+              disabled={!allowPin}
               data-testid="mode-pin"
             >
               {t({ ja: '暗証番号(4桁)', en: 'PIN (4 digits)' })}
