@@ -147,16 +147,27 @@ pub enum CardSource {
     PcscOnly,
 }
 
-/// The first PC/SC reader that holds a card, connected exclusively. `Ok(None)` when pcscd is
-/// not running or no reader holds a card.
-fn pcsc_card() -> Result<Option<PcscReader>, CardError> {
-    let Ok(readers) = houmon_nfc::list_readers() else { return Ok(None) };
+/// What the PC/SC readers offer right now.
+enum PcscCard {
+    /// pcscd is not running or no reader is connected.
+    NoReader,
+    /// Readers, but none holds a card.
+    NoCard,
+    Card(PcscReader),
+}
+
+/// The first PC/SC reader that holds a card, connected exclusively.
+fn pcsc_card() -> Result<PcscCard, CardError> {
+    let readers = houmon_nfc::list_readers().unwrap_or_default();
+    if readers.is_empty() {
+        return Ok(PcscCard::NoReader);
+    }
     for name in readers {
         if houmon_nfc::reader_has_card(&name).unwrap_or(false) {
-            return PcscReader::connect(Some(&name), std::time::Duration::ZERO).map(Some);
+            return PcscReader::connect(Some(&name), std::time::Duration::ZERO).map(PcscCard::Card);
         }
     }
-    Ok(None)
+    Ok(PcscCard::NoCard)
 }
 
 /// Everything the shell holds. One per app; the shell wraps it in a mutex.
@@ -892,14 +903,16 @@ impl Service {
     /// The card to talk to, by [`CardSource`]: a PC/SC reader's card first, else the training
     /// reader. Each call is a new session, so no verified PIN outlives the call that used it.
     fn card(&mut self) -> Result<(Box<dyn Transport + '_>, String), CardError> {
-        if self.card_source != CardSource::TrainingOnly
-            && let Some(r) = pcsc_card()?
-        {
-            let name = r.reader_name();
-            return Ok((Box::new(r), name));
-        }
-        if self.card_source == CardSource::PcscOnly {
-            return Err(CardError::NoCard);
+        if self.card_source != CardSource::TrainingOnly {
+            match pcsc_card()? {
+                PcscCard::Card(r) => {
+                    let name = r.reader_name();
+                    return Ok((Box::new(r), name));
+                }
+                PcscCard::NoReader if self.card_source == CardSource::PcscOnly => return Err(CardError::NoReader),
+                PcscCard::NoCard if self.card_source == CardSource::PcscOnly => return Err(CardError::NoCard),
+                _ => {}
+            }
         }
         Ok((Box::new(self.reader.card()?), TRAINING_READER.into()))
     }
