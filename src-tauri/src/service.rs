@@ -496,33 +496,51 @@ impl Service {
                     "The institution code is invalid. Contact your administrator.",
                 )
             })?;
-        let mut svc = Self {
+        let mut svc = Self::assemble(opts, store, actor, me, clinic.name, institution, true);
+        svc.apply_settings();
+        svc.ensure_demo_day()?;
+        svc.replay_consents_to_simulator();
+        svc.store.session_started(&svc.actor)?;
+        Ok(svc)
+    }
+
+    /// The parts both modes share. Training: the synthetic cards on the in-process reader;
+    /// an enrolled device never uses the training cards, only PC/SC readers.
+    fn assemble(
+        opts: &ServiceOptions,
+        store: Store,
+        actor: Actor,
+        me: Option<m::Staff>,
+        clinic_name: String,
+        institution: MedicalInstitutionCode,
+        training: bool,
+    ) -> Self {
+        Self {
             store,
             data_dir: opts.data_dir.clone(),
             actor,
             staff_name: me.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
             staff_role: me.map(|s| role_code(s.role).to_string()).unwrap_or_else(|| "doctor".into()),
-            clinic_name: clinic.name,
+            clinic_name,
             institution,
             sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
             policy: ConsentPolicy::default(),
             identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
             auto_lock_minutes: 5,
             policy_dir: opts.policy_dir.clone(),
-            reader: TrainingReader { on_reader: Some(houmon_nfc::DEMO_HOLDER.into()), ..Default::default() },
-            card_source: opts.card,
+            reader: if training {
+                TrainingReader { on_reader: Some(houmon_nfc::DEMO_HOLDER.into()), ..Default::default() }
+            } else {
+                TrainingReader::default()
+            },
+            card_source: if training { opts.card } else { CardSource::PcscOnly },
             face_shown_for: None,
-            today,
+            today: opts.today.unwrap_or_else(jst_today),
             locked: false,
-            training: true,
+            training,
             pin_failures: HashMap::new(),
             checks: HashMap::new(),
-        };
-        svc.apply_settings();
-        svc.ensure_demo_day()?;
-        svc.replay_consents_to_simulator();
-        svc.store.session_started(&svc.actor)?;
-        Ok(svc)
+        }
     }
 
     /// An enrolled device (`device.rs`): the store lent by the device lifecycle, no demo
@@ -538,31 +556,12 @@ impl Service {
             .and_then(|c| MedicalInstitutionCode::parse(&c.institution_code).ok())
             .or_else(|| MedicalInstitutionCode::parse("1319999999").ok())
             .ok_or_else(|| UiError::new("config", "医療機関コードが正しくありません。", "Invalid institution code."))?;
-        let mut svc = Self {
-            store,
-            data_dir: opts.data_dir.clone(),
-            actor: Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device },
-            staff_name: me.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
-            staff_role: me.map(|s| role_code(s.role).to_string()).unwrap_or_else(|| "doctor".into()),
-            clinic_name: clinic.map(|c| c.name).unwrap_or_default(),
-            institution,
-            sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
-            policy: ConsentPolicy::default(),
-            identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
-            auto_lock_minutes: 5,
-            policy_dir: opts.policy_dir.clone(),
-            reader: TrainingReader::default(),
-            // A real device never uses the training cards.
-            card_source: CardSource::PcscOnly,
-            face_shown_for: None,
-            today: opts.today.unwrap_or_else(jst_today),
-            // Staff sign in once the clinic has set PINs (before the first sync there is no
-            // clinic document, so nobody could).
-            locked: staff_pins_set,
-            training: false,
-            pin_failures: HashMap::new(),
-            checks: HashMap::new(),
-        };
+        let actor = Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device };
+        let clinic_name = clinic.map(|c| c.name).unwrap_or_default();
+        let mut svc = Self::assemble(opts, store, actor, me, clinic_name, institution, false);
+        // Staff sign in once the clinic has set PINs (before the first sync there is no
+        // clinic document, so nobody could).
+        svc.locked = staff_pins_set;
         svc.apply_settings();
         Ok(svc)
     }
