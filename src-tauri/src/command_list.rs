@@ -25,6 +25,7 @@ pub const COMMANDS: &[&str] = &[
     "sign_in_staff",
     "set_staff_pin",
     "settings",
+    "set_user_setting",
     "sync_status",
     "enroll",
 ];

@@ -417,10 +417,52 @@ pub struct SettingRow {
     pub key: String,
     pub label_ja: String,
     pub label_en: String,
+    pub description_ja: String,
+    pub description_en: String,
     pub value: String,
     /// `managed`, `user`, `recommended`, `default`.
     pub source: String,
+    /// Where the value came from (policy file, registry key, "user", "default").
+    pub origin: String,
     pub locked: bool,
+    /// The user may change it on this device (not locked, user-settable).
+    pub user_editable: bool,
+    /// How to edit it: `bool`, `integer`, `text`, `choice`.
+    pub input: String,
+    /// For `choice`: the allowed values with their labels.
+    pub choices: Vec<SettingChoice>,
+    /// Values given for this setting that were ignored, and why.
+    pub problems: Vec<SettingProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingChoice {
+    pub value: String,
+    pub label_ja: String,
+    pub label_en: String,
+}
+
+/// A policy value that was ignored or worth knowing about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingProblem {
+    pub ja: String,
+    pub en: String,
+    pub origin: String,
+    /// The value was ignored (otherwise a notice).
+    pub ignored: bool,
+}
+
+/// The managed-policy page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyPage {
+    /// 「この端末は組織によって管理されています」
+    pub managed_by_organization: bool,
+    pub settings: Vec<SettingRow>,
+    /// Problems not tied to one setting (unreadable files, unknown keys).
+    pub problems: Vec<SettingProblem>,
 }
 
 /// Every declaration, in order, for `ui/src/ipc/bindings.ts`.
@@ -455,7 +497,10 @@ pub fn typescript_bindings() -> String {
         AuditLogView::decl(&cfg),
         QueueRow::decl(&cfg),
         DemoCard::decl(&cfg),
+        SettingChoice::decl(&cfg),
+        SettingProblem::decl(&cfg),
         SettingRow::decl(&cfg),
+        PolicyPage::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:\n\

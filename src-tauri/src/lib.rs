@@ -201,8 +201,12 @@ fn set_staff_pin(state: State<'_, AppState>, staff_id: String, pin: String) -> R
     with(&state, |s| s.set_staff_pin(&staff_id, pin))
 }
 #[tauri::command(async)]
-fn settings(state: State<'_, AppState>) -> Res<Vec<SettingRow>> {
+fn settings(state: State<'_, AppState>) -> Res<PolicyPage> {
     with(&state, |s| Ok(s.settings()))
+}
+#[tauri::command(async)]
+fn set_user_setting(state: State<'_, AppState>, key: String, value: Option<String>) -> Res<PolicyPage> {
+    with(&state, |s| s.set_user_setting(&key, value.as_deref()))
 }
 
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.
@@ -232,6 +236,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         sign_in_staff,
         set_staff_pin,
         settings,
+        set_user_setting,
         sync_status,
         enroll,
     ])

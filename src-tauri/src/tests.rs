@@ -351,7 +351,7 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     assert_eq!(e.code, "pin_not_allowed");
     assert!(e.ja.contains("目視"), "{}", e.ja);
     // The settings page shows the managed value as locked.
-    let row = s.settings().into_iter().find(|r| r.key == "allowedIdentityModes").unwrap();
+    let row = s.settings().settings.into_iter().find(|r| r.key == "allowedIdentityModes").unwrap();
     assert!(row.locked && row.source == "managed", "{row:?}");
     // The administrator allows the PIN again: it applies at the next sign-in.
     std::fs::write(policies.join("managed/houmon.json"), r#"{"allowedIdentityModes": ["pin"]}"#).unwrap();
@@ -360,4 +360,47 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     let info = s.app_info();
     assert!(info.allow_pin_check && !info.allow_visual_check);
     assert_eq!(info.auto_lock_minutes, 5, "back to the default");
+}
+
+#[test]
+fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(
+        policies.join("managed/houmon.json"),
+        r#"{"logLevel": "debug", "autoLockMinutes": 999, "noSuchKey": 1}"#,
+    )
+    .unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    let page = s.settings();
+    assert!(page.managed_by_organization);
+    let lock = page.settings.iter().find(|r| r.key == "autoLockMinutes").unwrap();
+    assert!(!lock.locked && lock.source == "default", "an invalid managed value is ignored: {lock:?}");
+    assert!(lock.problems.iter().any(|p| p.ignored && p.origin.ends_with("houmon.json")), "{lock:?}");
+    assert!(
+        page.problems.iter().any(|p| p.ja.contains("noSuchKey") || p.en.contains("noSuchKey")),
+        "{:?}",
+        page.problems
+    );
+    let level = page.settings.iter().find(|r| r.key == "logLevel").unwrap();
+    assert!(level.locked && !level.user_editable && level.input == "choice" && !level.choices.is_empty());
+
+    // Unlocked and user-settable: the user's value applies at once; locked ones are refused.
+    let page = s.set_user_setting("autoLockMinutes", Some("10")).unwrap();
+    let lock = page.settings.iter().find(|r| r.key == "autoLockMinutes").unwrap();
+    assert_eq!((lock.value.as_str(), lock.source.as_str()), ("10", "user"));
+    assert_eq!(s.app_info().auto_lock_minutes, 10);
+    let e = s.set_user_setting("autoLockMinutes", Some("0")).unwrap_err();
+    assert_eq!(e.code, "setting_refused");
+    let e = s.set_user_setting("logLevel", Some("info")).unwrap_err();
+    assert!(e.ja.contains("管理者"), "{}", e.ja);
+    s.set_user_setting("autoLockMinutes", None).unwrap();
+    assert_eq!(s.app_info().auto_lock_minutes, 5);
 }

@@ -235,7 +235,7 @@ export function App({ api }: { api: Api }) {
               {route.name === 'backoffice' && (
                 <BackOffice api={api} onOpenPatient={(id) => setRoute({ name: 'chart', patientId: id })} />
               )}
-              {route.name === 'settings' && <Settings api={api} />}
+              {route.name === 'settings' && <Settings api={api} training={info?.trainingMode ?? false} />}
             </>
           )}
         </main>

@@ -107,7 +107,8 @@ export function fakeApi(over: Partial<Api> = {}): Api {
       ]),
     ),
     setStaffPin: vi.fn(() => Promise.resolve(null)),
-    settings: vi.fn(() => Promise.resolve([])),
+    settings: vi.fn(() => Promise.resolve({ managedByOrganization: false, settings: [], problems: [] })),
+    setUserSetting: vi.fn(reject),
     syncStatus: vi.fn(() => Promise.resolve(trainingStatus)),
     enroll: vi.fn(reject),
   };

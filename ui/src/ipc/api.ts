@@ -14,7 +14,7 @@ import type {
   QueueRow,
   RosterView,
   SavedNote,
-  SettingRow,
+  PolicyPage,
   Soap,
   StaffView,
   SyncStatus,
@@ -82,7 +82,8 @@ export const api = {
   unlock: (staffId: string | null, pin: string) => call<null>('unlock', { staffId, pin }),
   signInStaff: () => call<StaffView[]>('sign_in_staff'),
   setStaffPin: (staffId: string, pin: string) => call<null>('set_staff_pin', { staffId, pin }),
-  settings: () => call<SettingRow[]>('settings'),
+  settings: () => call<PolicyPage>('settings'),
+  setUserSetting: (key: string, value: string | null) => call<PolicyPage>('set_user_setting', { key, value }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   enroll: (code: string) => call<SyncStatus>('enroll', { code }),
 };

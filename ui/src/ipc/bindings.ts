@@ -214,9 +214,47 @@ export type QueueRow = { patientId: string, patientName: string, requestedAt: st
 
 export type DemoCard = { id: string, label: string, note: string, onReader: boolean, };
 
-export type SettingRow = { key: string, labelJa: string, labelEn: string, value: string, 
+export type SettingChoice = { value: string, labelJa: string, labelEn: string, };
+
+export type SettingProblem = { ja: string, en: string, origin: string, 
+/**
+ * The value was ignored (otherwise a notice).
+ */
+ignored: boolean, };
+
+export type SettingRow = { key: string, labelJa: string, labelEn: string, descriptionJa: string, descriptionEn: string, value: string, 
 /**
  * `managed`, `user`, `recommended`, `default`.
  */
-source: string, locked: boolean, };
+source: string, 
+/**
+ * Where the value came from (policy file, registry key, "user", "default").
+ */
+origin: string, locked: boolean, 
+/**
+ * The user may change it on this device (not locked, user-settable).
+ */
+userEditable: boolean, 
+/**
+ * How to edit it: `bool`, `integer`, `text`, `choice`.
+ */
+input: string, 
+/**
+ * For `choice`: the allowed values with their labels.
+ */
+choices: Array<SettingChoice>, 
+/**
+ * Values given for this setting that were ignored, and why.
+ */
+problems: Array<SettingProblem>, };
+
+export type PolicyPage = { 
+/**
+ * 「この端末は組織によって管理されています」
+ */
+managedByOrganization: boolean, settings: Array<SettingRow>, 
+/**
+ * Problems not tied to one setting (unreadable files, unknown keys).
+ */
+problems: Array<SettingProblem>, };
 

@@ -1,24 +1,80 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, DemoCard, SettingRow, UiError } from '../ipc/api';
+import type { Api, DemoCard, PolicyPage, SettingProblem, SettingRow, UiError } from '../ipc/api';
 import { useT } from '../i18n';
 import { ErrorBox } from '../components/common';
 
-/** Settings with the managed-policy page (value, source, lock) and the training card reader. */
-export function Settings({ api }: { api: Api }) {
+function Problems({ problems }: { problems: SettingProblem[] }) {
   const t = useT();
-  const [rows, setRows] = useState<SettingRow[]>([]);
+  if (problems.length === 0) return null;
+  return (
+    <ul class="problems" data-testid="setting-problems">
+      {problems.map((p, i) => (
+        <li class={p.ignored ? 'bad' : 'hint'} key={i}>
+          {t(p)} <small class="mono">{p.origin}</small>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The user's own value for an unlocked, user-settable setting. */
+function EditSetting({ row, onSave }: { row: SettingRow; onSave: (value: string | null) => void }) {
+  const t = useT();
+  const [value, setValue] = useState(row.source === 'user' ? row.value : '');
+  return (
+    <div class="row" data-testid={`edit-${row.key}`}>
+      {row.input === 'choice' ? (
+        <select value={value} onChange={(e) => setValue((e.target as HTMLSelectElement).value)}>
+          <option value="">—</option>
+          {row.choices.map((c) => (
+            <option value={c.value} key={c.value}>
+              {t({ ja: c.labelJa, en: c.labelEn })}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          inputMode={row.input === 'integer' ? 'numeric' : 'text'}
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        />
+      )}
+      <button class="btn" disabled={value === ''} onClick={() => onSave(value)} data-testid={`save-${row.key}`}>
+        {t({ ja: '保存', en: 'Save' })}
+      </button>
+      {row.source === 'user' && (
+        <button class="btn" onClick={() => onSave(null)}>
+          {t({ ja: '既定に戻す', en: 'Reset' })}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** Settings with the managed-policy page (value, source, lock, problems) and the training card reader. */
+export function Settings({ api, training }: { api: Api; training: boolean }) {
+  const t = useT();
+  const [page, setPage] = useState<PolicyPage | null>(null);
   const [cards, setCards] = useState<DemoCard[]>([]);
   const [removeNext, setRemoveNext] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
   const load = () => {
-    api.settings().then(setRows).catch((e: UiError) => setError(e));
-    api.demoCards().then(setCards).catch((e: UiError) => setError(e));
+    api.settings().then(setPage).catch((e: UiError) => setError(e));
+    if (training) api.demoCards().then(setCards).catch((e: UiError) => setError(e));
   };
   useEffect(load, []);
   const place = (id: string | null) =>
     api
       .demoPlaceCard(id, removeNext ? 3 : null)
       .then(load)
+      .catch((e: UiError) => setError(e));
+  const save = (key: string, value: string | null) =>
+    api
+      .setUserSetting(key, value)
+      .then((p) => {
+        setPage(p);
+        setError(null);
+      })
       .catch((e: UiError) => setError(e));
   const source: Record<string, { ja: string; en: string }> = {
     managed: { ja: '管理者(MDM)', en: 'Managed (MDM)' },
@@ -30,7 +86,13 @@ export function Settings({ api }: { api: Api }) {
     <section data-testid="settings">
       <h2>{t({ ja: '設定', en: 'Settings' })}</h2>
       <ErrorBox error={error} />
-      <table class="table">
+      {page?.managedByOrganization && (
+        <p class="managed" data-testid="managed-banner">
+          {t({ ja: '🔒 この端末は組織によって管理されています。', en: '🔒 This device is managed by your organization.' })}
+        </p>
+      )}
+      <Problems problems={page?.problems ?? []} />
+      <table class="table" data-testid="policy-table">
         <thead>
           <tr>
             <th>{t({ ja: '項目', en: 'Setting' })}</th>
@@ -39,20 +101,29 @@ export function Settings({ api }: { api: Api }) {
           </tr>
         </thead>
         <tbody>
-          {rows.map((r) => (
-            <tr key={r.key}>
+          {(page?.settings ?? []).map((r) => (
+            <tr key={r.key} data-testid={`setting-${r.key}`}>
               <td>
                 {t({ ja: r.labelJa, en: r.labelEn })} <small class="mono">{r.key}</small>
+                <p class="hint">{t({ ja: r.descriptionJa, en: r.descriptionEn })}</p>
+                <Problems problems={r.problems} />
               </td>
-              <td>{r.value}</td>
+              <td>
+                {r.value}
+                {r.userEditable && <EditSetting row={r} onSave={(v) => void save(r.key, v)} />}
+              </td>
               <td>
                 {r.locked && <span aria-label="locked">🔒 </span>}
                 {t(source[r.source] ?? { ja: r.source, en: r.source })}
+                <br />
+                <small class="mono">{r.origin}</small>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {training && (
+        <>
       <h3>{t({ ja: '訓練用カードリーダー', en: 'Training card reader' })}</h3>
       <p class="hint">
         {t({
@@ -75,6 +146,8 @@ export function Settings({ api }: { api: Api }) {
         <input type="checkbox" checked={removeNext} onChange={(e) => setRemoveNext((e.target as HTMLInputElement).checked)} />
         {t({ ja: '次の読み取り中にカードを離す(エラー訓練)', en: 'Remove the card during the next read (error drill)' })}
       </label>
+        </>
+      )}
     </section>
   );
 }
