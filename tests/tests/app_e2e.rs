@@ -2,7 +2,8 @@
 //!
 //! - a first visit with the virtual card in PIN mode, a wrong PIN showing 2 tries left, then
 //!   the right PIN, then a 再照会 for the same patient;
-//! - a note saved, the app SIGKILLed, restarted, the note still there.
+//! - a note saved, the app SIGKILLed, restarted, the note still there;
+//! - 目視 with the chip photo behind 照合番号B, then a nurse signing in with her PIN.
 //!
 //! Screenshots of the main screens go to the folder printed at the start
 //! (`HOUMON_SCREENSHOT_DIR`, default `<target>/houmon-e2e-screens`). Skipped, with the reason
@@ -173,5 +174,56 @@ fn note_survives_sigkill() {
         std::thread::sleep(Duration::from_millis(50));
     }
     app.screenshot(&shots.join("10-note-after-restart.png")).expect("shot");
+    app.close();
+}
+
+#[test]
+fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let data = tempfile::tempdir().expect("tempdir");
+    let display = Display::get().expect("display");
+    let app = AppSession::launch(&display, &bin, &[("HOUMON_DATA_DIR", data.path())]).expect("app starts");
+
+    // 目視 at a first visit: 照合番号B from the card front opens the chip photo.
+    let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-02").expect("vc-02");
+    app.tap("[data-testid='nav-settings']").unwrap();
+    app.tap("[data-testid='demo-card-vc-02']").unwrap();
+    app.tap("[data-testid='nav-today']").unwrap();
+    let r02 = row_of(&app, &holder_name("vc-02"));
+    app.tap(&format!("{r02} [data-testid='card-check']")).unwrap();
+    app.tap("[data-testid='consent-next']").unwrap();
+    app.tap("[data-testid='mode-visual']").unwrap();
+    app.tap("[data-testid='identity-next']").unwrap();
+    let input = app.wait("[data-testid='codeb-input']", T).expect("照合番号B input");
+    app.type_text(&input, &holder.verification_code_b()).unwrap();
+    app.tap("[data-testid='codeb-show']").unwrap();
+    app.wait("[data-testid='face-photo'] img", T).expect("the chip photo is shown");
+    app.screenshot(&shots.join("13-visual-photo.png")).expect("shot");
+    app.tap("[data-testid='visual-attest']").unwrap();
+    app.tap("[data-testid='visual-send']").unwrap();
+    let result = app.wait("[data-testid='result']", T).expect("result");
+    assert_eq!(app.attr(&result, "data-outcome").unwrap().as_deref(), Some("valid"), "{}", app.text(&result).unwrap());
+    app.tap("[data-testid='result-done']").unwrap();
+
+    // Lock; a nurse signs in with the training PIN and sees her own day.
+    app.tap("[data-testid='lock-now']").unwrap();
+    app.wait("[data-testid='staff-select'] option", T).expect("staff list");
+    let nurse = app
+        .find_all("[data-testid='staff-select'] option")
+        .unwrap()
+        .into_iter()
+        .find(|o| app.text(o).unwrap_or_default().contains("看護師"))
+        .expect("a nurse on the sign-in list");
+    let nurse_name = app.text(&nurse).unwrap();
+    app.click(&nurse).unwrap();
+    let pin = app.wait("[data-testid='staff-pin']", T).unwrap();
+    app.type_text(&pin, "0000").unwrap();
+    app.screenshot(&shots.join("14-sign-in.png")).expect("shot");
+    app.tap("[data-testid='unlock']").unwrap();
+    let who = nurse_name.split('(').next().unwrap_or(&nurse_name).to_string();
+    app.wait_text("[data-testid='whoami']", &who, T).expect("the header names the nurse");
+    assert!(app.find_all(&row(&holder_name("vc-01"))).unwrap().is_empty(), "not the training doctor's visits");
     app.close();
 }

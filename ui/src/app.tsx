@@ -139,7 +139,7 @@ export function App({ api }: { api: Api }) {
         <header class="top">
           <div class="brand">
             <strong>訪問 Houmon</strong>
-            <small>
+            <small data-testid="whoami">
               {info?.clinicName} · {info?.staffName} · {info?.today}
             </small>
           </div>
