@@ -199,7 +199,7 @@ export function App({ api }: { api: Api }) {
             <Busy />
           ) : (
             <>
-              {route.name === 'today' && <Today api={api} onAction={onAction} />}
+              {route.name === 'today' && <Today api={api} onAction={onAction} syncedAt={status.lastSyncAt} />}
               {route.name === 'chart' && (
                 <Chart
                   api={api}
@@ -207,6 +207,7 @@ export function App({ api }: { api: Api }) {
                   visitId={route.visit?.visitId}
                   kind={route.visit?.kind}
                   today={info?.today ?? ''}
+                  syncedAt={status.lastSyncAt}
                   onCard={route.visit ? () => route.visit && setRoute({ name: 'card', visit: route.visit }) : undefined}
                 />
               )}

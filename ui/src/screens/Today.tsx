@@ -1,12 +1,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, QualificationResult, UiError, VisitRow } from '../ipc/api';
 import { kindLabel, label, statusLabel, useT } from '../i18n';
-import { Busy, CheckBadge, ErrorBox } from '../components/common';
+import { Busy, CheckBadge, ErrorBox, RequestNote } from '../components/common';
+
+/** `requested`: sent to the clinic's gateway, the answer comes with a later sync. */
+export function resultTone(outcome: string): string {
+  return outcome === 'valid' ? 'good' : outcome === 'requested' ? 'pending' : 'bad';
+}
 
 export type VisitAction = { kind: 'chart' | 'card' | 'note'; visit: VisitRow };
 
 /** 今日の訪問: the signed-in staff member's visits, in order, with status and check state. */
-export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) => void }) {
+export function Today({ api, onAction, syncedAt }: { api: Api; onAction: (a: VisitAction) => void; syncedAt?: string | null }) {
   const t = useT();
   const [rows, setRows] = useState<VisitRow[] | null>(null);
   const [error, setError] = useState<UiError | null>(null);
@@ -19,9 +24,10 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
         setError(null);
       })
       .catch((e: UiError) => setError(e));
+  // Reloaded after every sync: a gateway's answer may have arrived.
   useEffect(() => {
     void load();
-  }, []);
+  }, [syncedAt]);
 
   const doRequery = async (v: VisitRow) => {
     setRequery({ visitId: v.visitId });
@@ -58,11 +64,12 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
                 <span class={`tag status-${v.status}`}>{t(label(statusLabel, v.status))}</span>
                 <CheckBadge check={v.check} />
               </div>
+              <RequestNote request={v.check.request} />
               {requery?.visitId === v.visitId && (
                 <div class="inline-result" data-testid="requery-result">
                   {!requery.result && !requery.error && <Busy>{t({ ja: '再照会中…', en: 'Re-querying…' })}</Busy>}
                   {requery.result && (
-                    <p class={requery.result.outcome === 'valid' ? 'good' : 'bad'} data-outcome={requery.result.outcome}>
+                    <p class={resultTone(requery.result.outcome)} data-outcome={requery.result.outcome}>
                       {t(requery.result)}
                       {requery.result.qualification?.copayPercent != null &&
                         ` ${t({ ja: '負担割合', en: 'co-pay' })} ${requery.result.qualification.copayPercent / 10}${t({ ja: '割', en: '0%' })}`}
