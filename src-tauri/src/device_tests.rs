@@ -262,7 +262,12 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     dev.step(&cell, &ready);
     assert_eq!(dev.status().state, "online", "{:?}", dev.status());
     with_svc(&cell, |s| {
-        assert!(!s.app_info().training_mode);
+        // The store was lent before the first sync: the clinic document's name (and 医療機関
+        // コード) are taken up once it has arrived.
+        s.refresh_after_sync();
+        let info = s.app_info();
+        assert!(!info.training_mode);
+        assert_eq!(info.clinic_name, "架空在宅クリニック");
         s.unlock(Some(&nurse.id.to_string()), "482913".into()).unwrap();
     });
 

@@ -56,7 +56,11 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) 
 #[tauri::command(async)]
 fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
     let dev = managed(&state);
-    with(&state, |s| Ok(s.app_info())).map(|mut i| {
+    with(&state, |s| {
+        s.refresh_after_sync();
+        Ok(s.app_info())
+    })
+    .map(|mut i| {
         if let Some(d) = dev {
             i.sync = d.status();
         }

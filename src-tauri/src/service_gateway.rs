@@ -11,6 +11,7 @@ use crate::dto::UiError;
 use crate::dto::{CardProgress, CheckState, QualificationResult, RequestView};
 use houmon_core::model::{self as m, PatientId};
 use houmon_core::sync::SyncClient;
+use houmon_onshi::MedicalInstitutionCode;
 use std::collections::HashMap;
 
 /// What the UI shows while the gateway has not answered.
@@ -102,8 +103,9 @@ impl Service {
     }
 
     /// After a sync brought something (the cursor moved), drop the cached consent and request
-    /// states so lists show the gateway's answers.
-    pub(super) fn refresh_after_sync(&mut self) {
+    /// states so lists show the gateway's answers, and take the clinic's name and 医療機関コード
+    /// from the clinic document (the store is lent before the first sync brings it).
+    pub fn refresh_after_sync(&mut self) {
         if self.gateway.is_none() {
             return;
         }
@@ -114,6 +116,14 @@ impl Service {
             g.seen_cursor = cursor;
             g.requests.clear();
             self.checks.clear();
+            if let Ok(c) = self.store.clinic() {
+                if let Ok(code) = MedicalInstitutionCode::parse(&c.institution_code) {
+                    self.institution = code;
+                }
+                if !c.name.is_empty() {
+                    self.clinic_name = c.name;
+                }
+            }
         }
     }
 

@@ -2,7 +2,10 @@
 //!
 //! - a first visit with the virtual card in PIN mode, a wrong PIN showing 2 tries left, then
 //!   the right PIN, then a 再照会 for the same patient;
-//! - a note saved, the app SIGKILLed, restarted, the note still there.
+//! - a note saved, the app SIGKILLed, restarted, the note still there;
+//! - a managed device (policy trainingMode off, a relay on loopback, a managed enrollment
+//!   code): enrolled on its own and 最新, then revoked at the relay: back to the enrollment
+//!   screen with the reason.
 //!
 //! Screenshots of the main screens go to the folder printed at the start
 //! (`HOUMON_SCREENSHOT_DIR`, default `<target>/houmon-e2e-screens`). Skipped, with the reason
@@ -174,4 +177,89 @@ fn note_survives_sigkill() {
     }
     app.screenshot(&shots.join("10-note-after-restart.png")).expect("shot");
     app.close();
+}
+
+/// The policy root the app reads (`HOUMON_POLICY_DIR`, Linux layout): `managed/houmon.json`.
+fn write_managed_policy(root: &Path, body: &serde_json::Value) {
+    let p = root.join("managed/houmon.json");
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("policy dir");
+    std::fs::write(&p, body.to_string()).expect("policy");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("mode");
+    }
+}
+
+#[test]
+fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
+    use houmon_tests::bench_sync::{RelayProc, SyncDevice, relay_admin};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    // The clinic on a real relay: the office PC sets up the clinic document and issues the
+    // tablet's one-time code (what MDM would push as the managed enrollment code).
+    let db = tmp.path().join("relay.db");
+    let out = relay_admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]).expect("clinic");
+    let field = |k: &str| out.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string).expect("admin output");
+    let (clinic, office_code) = (field("clinic "), field("code "));
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let mut office =
+        SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &office_code, "事務所PC").expect("office");
+    let clinic_id = houmon_core::model::ClinicId::new();
+    office.store.init_clinic(&office.actor, clinic_id, "架空在宅クリニック", "3410712362").expect("clinic doc");
+    office.sync().expect("office sync");
+    let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
+
+    let policies = tmp.path().join("policies");
+    write_managed_policy(
+        &policies,
+        &serde_json::json!({"relayUrl": relay.base(), "trainingMode": "off", "enrollmentCode": code}),
+    );
+    let data = tmp.path().join("app");
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+
+    // Enrolled on its own with the managed code: no enrollment screen, no training banner,
+    // the clinic's name from the synced clinic document, and the indicator at 最新.
+    let sync = app.wait("[data-testid='sync-status'][data-state='online']", T).expect("sync indicator reaches 最新");
+    assert!(app.text(&sync).unwrap().starts_with("最新("), "{}", app.text(&sync).unwrap());
+    app.wait_text(".brand small", "架空在宅クリニック", T).expect("the clinic's name in the header");
+    app.wait("[data-testid='today']", T).expect("the app, not the enrollment screen");
+    assert!(app.find_all("[data-testid='enroll']").unwrap().is_empty(), "enrolled: no enrollment screen");
+    assert!(app.find_all("[data-testid='training-banner']").unwrap().is_empty(), "not training mode");
+    app.screenshot(&shots.join("11-enrolled.png")).expect("shot");
+
+    // The back office revokes the tablet at the relay's admin path.
+    let devices = relay_admin(&db, &["devices", "--clinic", &clinic]).expect("devices");
+    let tablet = devices
+        .lines()
+        .find(|l| l.contains("タブレット") && !l.contains("(revoked)"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the tablet is listed at the relay:\n{devices}"))
+        .to_string();
+    relay_admin(&db, &["revoke", "--device", &tablet]).expect("revoke");
+
+    // At its next sync the app is refused, erases its data and keys, and shows the
+    // enrollment screen with the reason and the next step.
+    let reason = app.wait_text("[data-testid='enroll-reason']", "登録が取り消された", T).expect("revocation reason");
+    assert!(reason.contains("再登録"), "{reason}");
+    let sync = app.wait("[data-testid='sync-status'][data-state='refused']", T).expect("indicator says refused");
+    assert!(app.text(&sync).unwrap().contains("失効"), "{}", app.text(&sync).unwrap());
+    // The header forgets the clinic whose data was erased.
+    let start = std::time::Instant::now();
+    while app.text(&app.wait(".brand small", T).unwrap()).unwrap().contains("架空在宅クリニック") {
+        assert!(start.elapsed() < T, "the wiped clinic's name is still in the header");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.screenshot(&shots.join("12-revoked.png")).expect("shot");
+    app.close();
+    let left: Vec<String> = std::fs::read_dir(data.join("device"))
+        .expect("device dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
 }

@@ -50,16 +50,23 @@ export function App({ api }: { api: Api }) {
   useEffect(() => {
     let alive = true;
     let wasEnrolling = false;
+    let lastSync: string | null = null;
     const poll = () =>
       api
         .syncStatus()
         .then((s) => {
           if (!alive) return;
           setSync(s);
+          // A sync may have brought the clinic document (its name for the header).
+          if (s.lastSyncAt && s.lastSyncAt !== lastSync && !s.needsEnrollment) {
+            lastSync = s.lastSyncAt;
+            void loadInfo();
+          }
           // Enrolled from elsewhere (managed code) or wiped: reload what the app shows.
           if (wasEnrolling !== s.needsEnrollment) {
             wasEnrolling = s.needsEnrollment;
-            if (!s.needsEnrollment) void loadInfo();
+            // Wiped: the header forgets the clinic (loadInfo gets `not_enrolled`).
+            void loadInfo();
           }
         })
         .catch(() => undefined);
