@@ -263,3 +263,138 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
         .collect();
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
 }
+
+/// A first visit signed by the virtual card vc-01 (PIN 1234) through the card layer's PIN-mode
+/// sequence, as a tablet writes it for the gateway.
+fn signed_first_visit(institution: &str) -> houmon_core::model::QualificationQuery {
+    use houmon_core::onshi::codes::PrescriptionIssueSelect;
+    use houmon_core::onshi::consent::{VisitKind, jst};
+    use houmon_core::onshi::digest::{
+        ConsentRecord, IdentityMode, canonical_instant, certificate_sha256, consent_digest,
+    };
+    use houmon_core::onshi::sim::{FirstVisitRequest, IdentityProof};
+    let vc = houmon_nfc::VirtualCard::new("vc-01").expect("virtual card");
+    let mut card = houmon_nfc::Card::new(houmon_nfc::VirtualTransport::new(vc));
+    let cert = card.read_auth_certificate().expect("certificate");
+    let record = ConsentRecord {
+        medical_institution_code: houmon_core::onshi::MedicalInstitutionCode::parse_valid(institution).expect("code"),
+        visit_kind: VisitKind::HomeMedical,
+        identity_mode: IdentityMode::Pin,
+        medication: true,
+        clinical: true,
+        health_checkups: false,
+        operation: false,
+        additional: Default::default(),
+        limit_application: false,
+        specific_diseases: false,
+        prescription_issue: PrescriptionIssueSelect::Electronic,
+        certificate_sha256: certificate_sha256(&cert),
+    };
+    let nonce: [u8; 32] = rand::random();
+    let signed_at = canonical_instant(&chrono::Utc::now().with_timezone(&jst()));
+    let digest = consent_digest(&record, &nonce, &signed_at).expect("digest");
+    let pin = houmon_nfc::AuthPin::parse("1234").expect("pin");
+    let signed = houmon_nfc::jpki::pin_mode_sign(&mut card, &pin, &digest, false).expect("card signs");
+    houmon_core::model::QualificationQuery::FirstVisit(Box::new(FirstVisitRequest {
+        record,
+        nonce: nonce.to_vec(),
+        signed_at,
+        certificate_der: cert,
+        proof: IdentityProof::Pin { signature: signed.signature },
+        arbitrary_file_identifier: None,
+    }))
+}
+
+#[test]
+fn managed_device_requery_waits_for_the_clinic_gateway() {
+    use houmon_core::model::*;
+    use houmon_core::sync::gateway::Gateway;
+    use houmon_tests::bench_sync::{RelayProc, SyncDevice, create_clinic};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    const INSTITUTION: &str = "3410712362";
+
+    // The office PC: the clinic, a nurse with her staff PIN, a patient visited today whose
+    // first visit (signed with the card) the gateway has answered; it also runs the gateway.
+    let db = tmp.path().join("relay.db");
+    let admin_code = create_clinic(&db, "架空在宅クリニック").expect("clinic");
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let mut office =
+        SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &admin_code, "事務所PC").expect("office");
+    let a = office.actor;
+    office.store.init_clinic(&a, ClinicId::new(), "架空在宅クリニック", INSTITUTION).expect("clinic doc");
+    let nurse = Staff { id: StaffId::new(), name: "訪問 看護師".into(), role: StaffRole::Nurse, active: true };
+    office.store.put_staff(&a, &nurse).expect("staff");
+    office.store.set_staff_pin(&a, nurse.id, "482913").expect("staff pin");
+    let patient =
+        office.store.register_patient(&a, &Demographics { name: "在宅 太郎".into(), ..Default::default() }).unwrap();
+    let today = houmon_core::onshi::consent::jst_date(&chrono::Utc::now());
+    let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).expect("time");
+    let visit = RosterVisit {
+        id: VisitId::new(),
+        date: today,
+        start: at(10, 0),
+        end: at(10, 45),
+        patient,
+        staff: vec![nurse.id],
+        kind: VisitKind::HomeMedical,
+        status: VisitStatus::Planned,
+    };
+    office.store.plan_visit(&a, &visit).expect("visit");
+    office.store.request_qualification_query(&a, patient, &signed_first_visit(INSTITUTION)).expect("first visit");
+    let gateway = Gateway::simulator(&mut office.store, a).expect("gateway");
+    let first = gateway.run_once(&mut office.store, &mut office.sync).expect("gateway round");
+    assert_eq!((first.answered, first.failed), (1, 0), "{first:?}");
+    let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
+
+    let policies = tmp.path().join("policies");
+    write_managed_policy(
+        &policies,
+        &serde_json::json!({"relayUrl": relay.base(), "trainingMode": "off", "enrollmentCode": code}),
+    );
+    let data = tmp.path().join("app");
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+    app.wait("[data-testid='sync-status'][data-state='online']", T).expect("enrolled and synced");
+
+    // The nurse signs in with her own staff PIN.
+    app.tap("[data-testid='lock-now']").unwrap();
+    app.wait_text("[data-testid='staff-select']", "訪問 看護師", T).expect("the clinic's staff to choose from");
+    let pin = app.wait("[data-testid='staff-pin']", T).unwrap();
+    app.type_text(&pin, "482913").unwrap();
+    app.tap("[data-testid='unlock']").unwrap();
+
+    // Her visit: consent from the first visit, so 再照会 — sent to the clinic's gateway.
+    let row = format!("[data-testid='visit-row'][data-patient-id='{patient}']");
+    app.tap(&format!("{row} [data-testid='requery']")).expect("re-query offered");
+    let answer = app.wait(&format!("{row} [data-testid='requery-result'] [data-outcome]"), T).expect("reply");
+    assert_eq!(app.attr(&answer, "data-outcome").unwrap().as_deref(), Some("requested"));
+    assert!(app.text(&answer).unwrap().contains("照会中です。事務所の資格確認端末が回答すると表示されます"));
+    app.screenshot(&shots.join("13-requery-pending.png")).expect("shot");
+
+    // The gateway answers once the tablet's request has reached the relay…
+    let start = std::time::Instant::now();
+    loop {
+        let r = gateway.run_once(&mut office.store, &mut office.sync).expect("gateway round");
+        if r.answered + r.failed > 0 {
+            assert_eq!((r.answered, r.failed), (1, 0), "{r:?}");
+            break;
+        }
+        assert!(start.elapsed() < T, "the tablet's request never reached the gateway");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // …and the tablet shows it after its next sync.
+    let note = app
+        .wait(&format!("{row} [data-testid='qualification-request'][data-state='answered']"), T)
+        .expect("the answer arrives by sync");
+    assert_eq!(app.attr(&note, "data-code").unwrap().as_deref(), Some("valid"));
+    assert!(app.text(&note).unwrap().contains("有効"), "{}", app.text(&note).unwrap());
+    app.screenshot(&shots.join("14-requery-answered.png")).expect("shot");
+    app.tap("[data-testid='nav-backoffice']").unwrap();
+    app.tap("[data-testid='bo-queue']").unwrap();
+    app.wait("[data-testid='queue-state'][data-state='answered']", T).expect("answered in the queue");
+    app.close();
+}

@@ -21,6 +21,16 @@ function request(over: Partial<RequestView>): RequestView {
 }
 
 describe('enrolled device: qualification through the clinic gateway', () => {
+  it('shows the pending row note when the list is opened later', async () => {
+    const api = fakeApi({
+      todaysVisits: vi.fn(() => Promise.resolve([visit({ check: { ...okCheck, request: request({}) } })])),
+    });
+    render(<App api={api} />);
+    const note = await screen.findByTestId('qualification-request');
+    expect(note.dataset.state).toBe('pending');
+    expect(note.textContent).toContain('照会中です。事務所の資格確認端末が回答すると表示されます');
+  });
+
   it('shows 照会中 after a re-query, then the refusal with its next step after the next sync', async () => {
     let rowCheck = okCheck;
     const api = fakeApi({
@@ -35,9 +45,12 @@ describe('enrolled device: qualification through the clinic gateway', () => {
     const result = await screen.findByTestId('requery-result');
     await waitFor(() => expect(result.textContent).toContain('照会中です'));
     expect(result.querySelector('[data-outcome="requested"]')?.className).toBe('pending');
-    const note = await screen.findByTestId('qualification-request');
-    expect(note.dataset.state).toBe('pending');
-    expect(note.textContent).toContain('事務所の資格確認端末が回答すると表示されます');
+    // Said once: the reply stands in for the row's 照会中 note.
+    await waitFor(() => expect(api.todaysVisits).toHaveBeenCalledTimes(2));
+    expect(screen.getAllByText(/事務所の資格確認端末が回答すると表示されます/)).toHaveLength(1);
+    expect(screen.queryByTestId('qualification-request')).toBeNull();
+    // No second request while the first is waiting.
+    expect((screen.getByTestId('requery') as HTMLButtonElement).disabled).toBe(true);
     // The gateway refused: the row says why and what to do next.
     rowCheck = {
       ...okCheck,

@@ -100,7 +100,7 @@ export function Chart(props: {
           <p>{t(c)}</p>
           {props.visitId && (
             <div class="row">
-              <button class="btn primary" disabled={c.path !== 'requery'} onClick={() => void requery()} data-testid="chart-requery">
+              <button class="btn primary" disabled={c.path !== 'requery' || c.request?.state === 'pending'} onClick={() => void requery()} data-testid="chart-requery">
                 {t({ ja: '再照会', en: 'Re-query' })}
               </button>
               {c.path !== 'requery' && props.onCard && (

@@ -49,62 +49,71 @@ export function Today({ api, onAction, syncedAt }: { api: Api; onAction: (a: Vis
       </h2>
       {rows.length === 0 && <p>{t({ ja: '今日の訪問予定はありません。', en: 'No visits today.' })}</p>}
       <ul class="visits">
-        {rows.map((v) => (
-          <li class="visit" key={v.visitId} data-testid="visit-row" data-patient={v.patientName} data-patient-id={v.patientId}>
-            <div class="visit-time">
-              {v.start}
-              <small>– {v.end}</small>
-            </div>
-            <div class="visit-main">
-              <div class="visit-name">
-                {v.patientName} <small>{v.patientKana}</small>
+        {rows.map((v) => {
+          // The reply to a 再照会 sent to the gateway stands in for the row's 照会中 note until
+          // the answer arrives; then the note shows the answer.
+          const mine = requery?.result?.outcome === 'requested' ? requery.result.check.request : null;
+          const answered = mine != null && v.check.request?.id === mine.id && v.check.request.state !== 'pending';
+          const inline = requery?.visitId === v.visitId && !answered;
+          const sent = inline && requery?.result?.outcome === 'requested';
+          return (
+            <li class="visit" key={v.visitId} data-testid="visit-row" data-patient={v.patientName} data-patient-id={v.patientId}>
+              <div class="visit-time">
+                {v.start}
+                <small>– {v.end}</small>
               </div>
-              <div class="visit-tags">
-                <span class={`tag kind-${v.kind}`}>{t(label(kindLabel, v.kind))}</span>
-                <span class={`tag status-${v.status}`}>{t(label(statusLabel, v.status))}</span>
-                <CheckBadge check={v.check} />
-              </div>
-              <RequestNote request={v.check.request} />
-              {requery?.visitId === v.visitId && (
-                <div class="inline-result" data-testid="requery-result">
-                  {!requery.result && !requery.error && <Busy>{t({ ja: '再照会中…', en: 'Re-querying…' })}</Busy>}
-                  {requery.result && (
-                    <p class={resultTone(requery.result.outcome)} data-outcome={requery.result.outcome}>
-                      {t(requery.result)}
-                      {requery.result.qualification?.copayPercent != null &&
-                        ` ${t({ ja: '負担割合', en: 'co-pay' })} ${requery.result.qualification.copayPercent / 10}${t({ ja: '割', en: '0%' })}`}
-                    </p>
-                  )}
-                  <ErrorBox error={requery.error ?? null} />
+              <div class="visit-main">
+                <div class="visit-name">
+                  {v.patientName} <small>{v.patientKana}</small>
                 </div>
-              )}
-            </div>
-            <div class="visit-actions">
-              <button class="btn" onClick={() => onAction({ kind: 'chart', visit: v })} data-testid="open-chart">
-                {t({ ja: 'カルテ', en: 'Chart' })}
-              </button>
-              {v.check.path === 'requery' ? (
-                <button
-                  class="btn primary"
-                  onClick={() => void doRequery(v)}
-                  data-testid="requery"
-                  title={t(v.check)}
-                >
-                  {t({ ja: '再照会', en: 'Re-query' })}
+                <div class="visit-tags">
+                  <span class={`tag kind-${v.kind}`}>{t(label(kindLabel, v.kind))}</span>
+                  <span class={`tag status-${v.status}`}>{t(label(statusLabel, v.status))}</span>
+                  <CheckBadge check={v.check} />
+                </div>
+                {!sent && <RequestNote request={v.check.request} />}
+                {inline && requery && (
+                  <div class="inline-result" data-testid="requery-result">
+                    {!requery.result && !requery.error && <Busy>{t({ ja: '再照会中…', en: 'Re-querying…' })}</Busy>}
+                    {requery.result && (
+                      <p class={resultTone(requery.result.outcome)} data-outcome={requery.result.outcome}>
+                        {t(requery.result)}
+                        {requery.result.qualification?.copayPercent != null &&
+                          ` ${t({ ja: '負担割合', en: 'co-pay' })} ${requery.result.qualification.copayPercent / 10}${t({ ja: '割', en: '0%' })}`}
+                      </p>
+                    )}
+                    <ErrorBox error={requery.error ?? null} />
+                  </div>
+                )}
+              </div>
+              <div class="visit-actions">
+                <button class="btn" onClick={() => onAction({ kind: 'chart', visit: v })} data-testid="open-chart">
+                  {t({ ja: 'カルテ', en: 'Chart' })}
                 </button>
-              ) : (
-                <button class="btn primary" onClick={() => onAction({ kind: 'card', visit: v })} data-testid="card-check">
-                  {v.check.reason === 'urgent_call'
-                    ? t({ ja: 'カード確認', en: 'Card check' })
-                    : t({ ja: '初回訪問', en: 'First visit' })}
+                {v.check.path === 'requery' ? (
+                  <button
+                    class="btn primary"
+                    onClick={() => void doRequery(v)}
+                    disabled={v.check.request?.state === 'pending' || sent}
+                    data-testid="requery"
+                    title={t(v.check)}
+                  >
+                    {t({ ja: '再照会', en: 'Re-query' })}
+                  </button>
+                ) : (
+                  <button class="btn primary" onClick={() => onAction({ kind: 'card', visit: v })} data-testid="card-check">
+                    {v.check.reason === 'urgent_call'
+                      ? t({ ja: 'カード確認', en: 'Card check' })
+                      : t({ ja: '初回訪問', en: 'First visit' })}
+                  </button>
+                )}
+                <button class="btn" onClick={() => onAction({ kind: 'note', visit: v })} data-testid="open-note">
+                  {t({ ja: '記録', en: 'Note' })}
                 </button>
-              )}
-              <button class="btn" onClick={() => onAction({ kind: 'note', visit: v })} data-testid="open-note">
-                {t({ ja: '記録', en: 'Note' })}
-              </button>
-            </div>
-          </li>
-        ))}
+              </div>
+            </li>
+          );
+        })}
       </ul>
     </section>
   );
