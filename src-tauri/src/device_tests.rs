@@ -144,3 +144,203 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
 }
+
+/// The clinic side of the qualification test: an admin device that set up the clinic and
+/// answers qualification requests as the gateway does (`Gateway::simulator`, in-process).
+struct ClinicGateway {
+    store: Store,
+    client: houmon_core::sync::SyncClient,
+    gateway: houmon_core::sync::gateway::Gateway,
+}
+
+impl ClinicGateway {
+    /// One gateway round: catch up, answer, upload. Returns (answered, failed).
+    fn round(&mut self) -> (usize, usize) {
+        let r = self.gateway.run_once(&mut self.store, &mut self.client).expect("gateway round");
+        (r.answered, r.failed)
+    }
+}
+
+/// The row of today's list for `patient` (by id: names change once the answer arrives).
+fn row_of(cell: &ServiceCell, patient: &str) -> crate::dto::VisitRow {
+    let mut g = lock(cell);
+    let svc = g.as_mut().unwrap().as_mut().expect("service");
+    svc.todays_visits().unwrap().into_iter().find(|r| r.patient_id == patient).expect("visit today")
+}
+
+fn with_svc<R>(cell: &ServiceCell, f: impl FnOnce(&mut Service) -> R) -> R {
+    let mut g = lock(cell);
+    f(g.as_mut().unwrap().as_mut().expect("service"))
+}
+
+fn first_visit(row: &crate::dto::VisitRow, pin: &str) -> crate::dto::FirstVisitInput {
+    crate::dto::FirstVisitInput {
+        patient_id: row.patient_id.clone(),
+        visit_id: row.visit_id.clone(),
+        consent: crate::dto::ConsentChoices {
+            medication: true,
+            clinical: true,
+            checkup: false,
+            surgery: false,
+            prescription: "electronic".into(),
+        },
+        mode: "pin".into(),
+        pin: Some(pin.into()),
+        confirm_last_try: false,
+    }
+}
+
+#[test]
+fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
+    use crate::service::CardSource;
+    use houmon_core::model::*;
+    use houmon_core::sync::gateway::{Gateway, saved_actor};
+    use houmon_core::sync::{DeviceSigningKey, SyncClient};
+    use houmon_sync_proto::Role;
+    use houmon_sync_proto::http::RelayHttp;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("relay.db");
+    let out = admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]);
+    let code = out.lines().find_map(|l| l.strip_prefix("code ")).expect("code").to_string();
+    let relay = start_relay(&db);
+
+    // The office sets up the clinic, a nurse with her staff PIN, and today's two visits; the
+    // same participant then runs as the clinic's gateway.
+    let gdir = tmp.path().join("gateway");
+    let mut store = Store::open(&gdir, &FileFallback).unwrap();
+    let actor = saved_actor(&mut store).unwrap();
+    let key = DeviceSigningKey::generate().unwrap().0;
+    let mut client =
+        SyncClient::enroll(&mut store, RelayHttp::new(&relay.1), key, &code, "houmon-gateway", actor).unwrap();
+    client.set_subscription(&mut store, None).unwrap();
+    store.init_clinic(&actor, ClinicId::new(), "架空在宅クリニック", "3410712362").unwrap();
+    let nurse = Staff { id: StaffId::new(), name: "訪問 看護師".into(), role: StaffRole::Nurse, active: true };
+    store.put_staff(&actor, &nurse).unwrap();
+    store.set_staff_pin(&actor, nurse.id, "482913").unwrap();
+    let today = crate::service::jst_today();
+    let mut patient = |name: &str, hour: u32| {
+        let p = store.register_patient(&actor, &Demographics { name: name.into(), ..Default::default() }).unwrap();
+        let at = |m| chrono::NaiveTime::from_hms_opt(hour, m, 0).unwrap();
+        store
+            .plan_visit(
+                &actor,
+                &RosterVisit {
+                    id: VisitId::new(),
+                    date: today,
+                    start: at(0),
+                    end: at(45),
+                    patient: p,
+                    staff: vec![nurse.id],
+                    kind: VisitKind::HomeMedical,
+                    status: VisitStatus::Planned,
+                },
+            )
+            .unwrap();
+        p.to_string()
+    };
+    let first = patient("初診 患者", 9);
+    let revoked = patient("失効カード 患者", 11);
+    client.sync_once(&mut store).unwrap();
+    let tablet_code = client.create_enrollment_code(Role::Member, 3600).unwrap();
+    let gateway = Gateway::simulator(&mut store, actor).unwrap();
+    let mut clinic = ClinicGateway { store, client, gateway };
+
+    // The tablet: trainingMode off, the relay and a managed code; the training cards stand
+    // in for the PC/SC reader (tests only).
+    let policies = tmp.path().join("policies");
+    write_policy(
+        &policies,
+        serde_json::json!({"relayUrl": relay.1, "trainingMode": "off", "enrollmentCode": tablet_code}),
+    );
+    let opts =
+        ServiceOptions { data_dir: tmp.path().join("app"), card: CardSource::TrainingOnly, ..Default::default() };
+    let Mode::Managed(dev) = Mode::decide(&opts, sources(&policies)).unwrap() else { panic!("managed device") };
+    let cell: ServiceCell = Mutex::new(None);
+    let ready = Condvar::new();
+    dev.step(&cell, &ready);
+    dev.step(&cell, &ready);
+    assert_eq!(dev.status().state, "online", "{:?}", dev.status());
+    with_svc(&cell, |s| {
+        // The store was lent before the first sync: the clinic document's name (and 医療機関
+        // コード) are taken up once it has arrived.
+        s.refresh_after_sync();
+        let info = s.app_info();
+        assert!(!info.training_mode);
+        assert_eq!(info.clinic_name, "架空在宅クリニック");
+        s.unlock(Some(&nurse.id.to_string()), "482913".into()).unwrap();
+    });
+
+    // First visit with the card and PIN: nothing is asked of the national system here; the
+    // request waits for the gateway and the screen says so.
+    let row = row_of(&cell, &first);
+    assert_eq!(row.check.reason, "first_visit");
+    let r = with_svc(&cell, |s| {
+        s.demo_place_card(Some("vc-01"), None).unwrap();
+        s.confirm_with_card(first_visit(&row, "1234"), &mut |_| {}).unwrap()
+    });
+    assert_eq!(r.outcome, "requested");
+    assert!(r.ja.starts_with("照会中です。事務所の資格確認端末が回答すると表示されます"), "{r:?}");
+    assert!(r.qualification.is_none());
+    let req = r.check.request.clone().expect("request shown");
+    assert_eq!((req.state.as_str(), req.kind.as_str()), ("pending", "firstVisit"));
+    let row = row_of(&cell, &first);
+    assert_eq!(row.check.request.as_ref().map(|q| q.state.as_str()), Some("pending"));
+    let chart = with_svc(&cell, |s| s.patient_chart(&first, None).unwrap());
+    assert!(chart.qualifications.is_empty() && chart.consents.is_empty(), "no answer yet: {chart:?}");
+
+    // Sync carries it; the gateway answers; the next sync brings the answer back.
+    dev.step(&cell, &ready);
+    assert_eq!(clinic.round(), (1, 0));
+    dev.step(&cell, &ready);
+    let row = row_of(&cell, &first);
+    let req = row.check.request.clone().expect("request");
+    assert_eq!((req.state.as_str(), req.code.as_str()), ("answered", "valid"), "{req:?}");
+    assert!(req.ja.contains("有効"), "{req:?}");
+    assert_eq!(row.check.path, "requery", "the gateway's consent record starts the timeline: {row:?}");
+    assert_ne!(row.patient_name, "初診 患者", "demographics from the answer");
+    let chart = with_svc(&cell, |s| s.patient_chart(&first, None).unwrap());
+    assert_eq!(chart.insurance.as_ref().map(|q| q.validity.as_str()), Some("valid"));
+    assert_eq!(chart.consents.len(), 1);
+    assert!(chart.consents[0].signed_by_card && chart.consents[0].identity == "pin");
+    assert_eq!(chart.check.request.as_ref().map(|q| q.state.as_str()), Some("answered"));
+
+    // A later 再照会: pending, then valid.
+    let r = with_svc(&cell, |s| s.requery(&first, &row.visit_id).unwrap());
+    assert_eq!(r.outcome, "requested");
+    assert_eq!(r.check.request.as_ref().map(|q| (q.state.as_str(), q.kind.as_str())), Some(("pending", "requery")));
+    dev.step(&cell, &ready);
+    assert_eq!(clinic.round(), (1, 0));
+    dev.step(&cell, &ready);
+    let req = row_of(&cell, &first).check.request.expect("request");
+    assert_eq!((req.state.as_str(), req.kind.as_str(), req.code.as_str()), ("answered", "requery", "valid"));
+    assert_eq!(with_svc(&cell, |s| s.patient_chart(&first, None).unwrap()).qualifications.len(), 2);
+
+    // The revoked card vc-04: the gateway's refusal comes back with the reason and next step.
+    let row = row_of(&cell, &revoked);
+    let r = with_svc(&cell, |s| {
+        s.demo_place_card(Some("vc-04"), None).unwrap();
+        s.confirm_with_card(first_visit(&row, "1111"), &mut |_| {}).unwrap()
+    });
+    assert_eq!(r.outcome, "requested");
+    dev.step(&cell, &ready);
+    assert_eq!(clinic.round(), (0, 1));
+    dev.step(&cell, &ready);
+    let row = row_of(&cell, &revoked);
+    let req = row.check.request.clone().expect("request");
+    assert_eq!(req.state, "failed", "{req:?}");
+    assert!(req.code.starts_with("error:"), "{req:?}");
+    assert!(req.ja.contains("失効") && !req.en.is_empty(), "{req:?}");
+    assert_eq!(row.check.path, "card", "no consent from a refused card");
+    let chart = with_svc(&cell, |s| s.patient_chart(&revoked, None).unwrap());
+    assert!(chart.consents.is_empty() && chart.insurance.is_none());
+    assert_eq!(chart.check.request.as_ref().map(|q| q.state.as_str()), Some("failed"));
+
+    // The back office queue shows both answers and the refusal's text.
+    let queue = with_svc(&cell, |s| s.qualification_queue().unwrap());
+    assert_eq!(queue.len(), 3, "{queue:?}");
+    assert!(queue.iter().all(|q| q.answered || q.state == "failed"), "{queue:?}");
+    let failed = queue.iter().find(|q| q.patient_id == revoked).expect("queue row");
+    assert_eq!(failed.state, "failed");
+    assert_eq!(failed.ja, req.ja);
+}

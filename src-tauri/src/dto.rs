@@ -95,6 +95,28 @@ pub struct CheckState {
     pub en: String,
     /// Latest 資格有効性 code (`1`…`6`), if any check was done.
     pub validity: Option<String>,
+    /// An enrolled device's latest request to the clinic's gateway (decision 5): waiting,
+    /// answered or refused. Always `None` in training mode (answered in-process).
+    pub request: Option<RequestView>,
+}
+
+/// A qualification request sent to the clinic's gateway over sync, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestView {
+    pub id: String,
+    /// `pending` (照会中), `answered` (a result arrived) or `failed` (refused, with the reason).
+    pub state: String,
+    /// `firstVisit` or `requery`.
+    pub kind: String,
+    pub requested_at: String,
+    pub answered_at: Option<String>,
+    /// `pending`; the result's validity (`valid`, `invalid`, `notFound`, `unknown`); or the
+    /// gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
+    pub code: String,
+    /// What happened and what to do next.
+    pub ja: String,
+    pub en: String,
 }
 
 /// One row of 今日の訪問.
@@ -398,6 +420,11 @@ pub struct QueueRow {
     pub patient_name: String,
     pub requested_at: String,
     pub answered: bool,
+    /// Enrolled devices: `pending`, `answered` or `failed`, with the message (empty in
+    /// training mode, where the simulator answers at once).
+    pub state: String,
+    pub ja: String,
+    pub en: String,
 }
 
 /// A synthetic card the training reader can hold.
@@ -473,6 +500,7 @@ pub fn typescript_bindings() -> String {
         SyncStatus::decl(&cfg),
         AppInfo::decl(&cfg),
         CheckState::decl(&cfg),
+        RequestView::decl(&cfg),
         VisitRow::decl(&cfg),
         QualificationView::decl(&cfg),
         ConsentView::decl(&cfg),

@@ -56,7 +56,11 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) 
 #[tauri::command(async)]
 fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
     let dev = managed(&state);
-    with(&state, |s| Ok(s.app_info())).map(|mut i| {
+    with(&state, |s| {
+        s.refresh_after_sync();
+        Ok(s.app_info())
+    })
+    .map(|mut i| {
         if let Some(d) = dev {
             i.sync = d.status();
         }
@@ -110,15 +114,27 @@ fn confirm_with_card(
     input: FirstVisitInput,
     on_progress: Channel<CardProgress>,
 ) -> Res<QualificationResult> {
-    with(&state, |s| {
+    let r = with(&state, |s| {
         s.confirm_with_card(input, &mut |p| {
             let _ = on_progress.send(p);
         })
-    })
+    });
+    wake_for_gateway(&state, &r);
+    r
 }
 #[tauri::command(async)]
 fn requery(state: State<'_, AppState>, patient_id: String, visit_id: String) -> Res<QualificationResult> {
-    with(&state, |s| s.requery(&patient_id, &visit_id))
+    let r = with(&state, |s| s.requery(&patient_id, &visit_id));
+    wake_for_gateway(&state, &r);
+    r
+}
+/// A request written for the clinic's gateway goes out at once, not at the next sync round.
+fn wake_for_gateway(state: &State<'_, AppState>, r: &Res<QualificationResult>) {
+    if let (Ok(q), Some(d)) = (r, managed(state))
+        && q.outcome == "requested"
+    {
+        d.wake();
+    }
 }
 #[tauri::command(async)]
 fn start_visit(state: State<'_, AppState>, patient_id: String, visit_id: String) -> Res<()> {

@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroize;
 
+#[path = "service_gateway.rs"]
+mod gateway;
+
 /// Seed of the demo clinic: the same clinic on every device and every run.
 pub const DEMO_SEED: u64 = 20_261_121;
 /// The training doctor every demo session signs in as (fixed so restarts find the same data).
@@ -199,6 +202,8 @@ pub struct Service {
     /// Consent/qualification state per patient, computed once per session and refreshed
     /// after every change (so the visit list does not audit a chart view per row).
     checks: HashMap<PatientId, (Option<m::QualificationSnapshot>, ConsentTimeline)>,
+    /// Enrolled devices: qualification goes through the clinic's gateway (`service_gateway.rs`).
+    gateway: Option<gateway::GatewayState>,
 }
 
 impl std::fmt::Debug for Service {
@@ -323,6 +328,7 @@ pub fn check_state(
                 days(valid_through)
             ),
             validity,
+            request: None,
         },
         ConfirmationPath::Card { because } => {
             let (reason, vt, en) = match because {
@@ -353,6 +359,7 @@ pub fn check_state(
                 ja: because.message_ja(),
                 en,
                 validity,
+                request: None,
             }
         }
     }
@@ -533,13 +540,19 @@ impl Service {
             } else {
                 TrainingReader::default()
             },
-            card_source: if training { opts.card } else { CardSource::PcscOnly },
+            // A real device never uses the training cards (only tests ask for them).
+            card_source: if training || opts.card == CardSource::TrainingOnly {
+                opts.card
+            } else {
+                CardSource::PcscOnly
+            },
             face_shown_for: None,
             today: opts.today.unwrap_or_else(jst_today),
             locked: false,
             training,
             pin_failures: HashMap::new(),
             checks: HashMap::new(),
+            gateway: (!training).then(Default::default),
         }
     }
 
@@ -665,6 +678,7 @@ impl Service {
 
     fn cache_chart(&mut self, p: PatientId, chart: &m::Chart) {
         self.checks.insert(p, (chart.latest_qualification().cloned(), timeline_of(chart)));
+        self.note_request(p, chart);
     }
 
     fn check_for(&mut self, p: PatientId, kind: m::VisitKind) -> Result<CheckState, UiError> {
@@ -673,7 +687,7 @@ impl Service {
             self.cache_chart(p, &chart);
         }
         let (q, t) = self.checks.get(&p).cloned().unwrap_or_default();
-        Ok(check_state(&self.policy, &t, q.as_ref(), kind, Utc::now()))
+        Ok(self.with_request(p, check_state(&self.policy, &t, q.as_ref(), kind, Utc::now())))
     }
 
     fn ensure_unlocked(&self) -> Result<(), UiError> {
@@ -743,6 +757,7 @@ impl Service {
 
     pub fn todays_visits(&mut self) -> Result<Vec<VisitRow>, UiError> {
         self.ensure_unlocked()?;
+        self.refresh_after_sync();
         let rows: Vec<TodayVisit> = self.store.todays_roster(self.actor.staff, self.today)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
@@ -779,6 +794,7 @@ impl Service {
             _ => m::VisitKind::HomeMedical,
         };
         let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
+        let check = self.with_request(p, check);
         let mut quals: Vec<_> = chart.qualifications.iter().collect();
         quals.sort_by_key(|q| std::cmp::Reverse(q.checked_at));
         let mut visits: Vec<_> = chart.visits.iter().collect();
@@ -1070,14 +1086,19 @@ impl Service {
         // One photo comparison per confirmation.
         self.face_shown_for = None;
         progress(CardProgress { step: "qualifying".into(), percent: 70 });
-        let outcome = self.sim.first_visit(&FirstVisitRequest {
+        let request = FirstVisitRequest {
             record,
             nonce: nonce.to_vec(),
             signed_at,
             certificate_der: cert.clone(),
             proof,
             arbitrary_file_identifier: None,
-        });
+        };
+        if self.gateway.is_some() {
+            let query = m::QualificationQuery::FirstVisit(Box::new(request));
+            return self.ask_gateway(&input.patient_id, &input.visit_id, p, kind, &query, progress);
+        }
+        let outcome = self.sim.first_visit(&request);
         let answer = interpret(&outcome.answer);
         let (code, notice) = outcome_result(&answer);
         progress(CardProgress { step: "saving".into(), percent: 85 });
@@ -1160,7 +1181,6 @@ impl Service {
                 "No insurance details yet. Confirm with the My Number card first.",
             ));
         };
-        let request = self.store.request_qualification(&self.actor, p)?;
         let search = QualificationConfirmSearchInfo {
             insurer_number: InsurerNumber::parse(&last.insurer_number).ok(),
             insured_card_symbol: Some(last.symbol.clone()).filter(|s| !s.is_empty()),
@@ -1169,13 +1189,19 @@ impl Service {
             birthdate: chart.demographics.birth_date,
             ..Default::default()
         };
-        // Training mode: the in-process simulator answers as the gateway would (decision 5).
-        let answer = interpret(&self.sim.reinquire(&ReinquiryRequest {
+        let reinquiry = ReinquiryRequest {
             medical_institution_code: self.institution.clone(),
             search,
             visit_kind: rules_kind(kind),
             arbitrary_file_identifier: None,
-        }));
+        };
+        if self.gateway.is_some() {
+            let query = m::QualificationQuery::Reinquiry(reinquiry);
+            return self.ask_gateway(patient, visit, p, kind, &query, &mut |_| {});
+        }
+        let request = self.store.request_qualification(&self.actor, p)?;
+        // Training mode: the in-process simulator answers as the gateway would (decision 5).
+        let answer = interpret(&self.sim.reinquire(&reinquiry));
         let (code, notice) = outcome_result(&answer);
         let snapshot = snapshot_from(request, Utc::now(), &answer);
         if let Some(q) = &snapshot {
@@ -1355,15 +1381,21 @@ impl Service {
         self.ensure_unlocked()?;
         let mut out = Vec::new();
         let ids: Vec<PatientId> = self.checks.keys().copied().collect();
+        self.refresh_after_sync();
         for p in ids {
             let chart = self.store.open_chart(&self.actor, p)?;
+            self.cache_chart(p, &chart);
             for r in &chart.qualification_requests {
                 let answered = r.answered || chart.qualifications.iter().any(|q| q.id == r.id);
+                let (state, ja, en) = self.queue_state(&chart, r);
                 out.push(QueueRow {
                     patient_id: p.to_string(),
                     patient_name: chart.demographics.name.clone(),
                     requested_at: iso(r.requested_at),
                     answered,
+                    state,
+                    ja,
+                    en,
                 });
             }
         }

@@ -3,7 +3,10 @@
 //! - a first visit with the virtual card in PIN mode, a wrong PIN showing 2 tries left, then
 //!   the right PIN, then a 再照会 for the same patient;
 //! - a note saved, the app SIGKILLed, restarted, the note still there;
-//! - 目視 with the chip photo behind 照合番号B, then a nurse signing in with her PIN.
+//! - 目視 with the chip photo behind 照合番号B, then a nurse signing in with her PIN;
+//! - a managed device (policy trainingMode off, a relay on loopback, a managed enrollment
+//!   code): enrolled on its own and 最新, then revoked at the relay: back to the enrollment
+//!   screen with the reason.
 //!
 //! Screenshots of the main screens go to the folder printed at the start
 //! (`HOUMON_SCREENSHOT_DIR`, default `<target>/houmon-e2e-screens`). Skipped, with the reason
@@ -200,7 +203,7 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
     app.type_text(&input, &holder.verification_code_b()).unwrap();
     app.tap("[data-testid='codeb-show']").unwrap();
     app.wait("[data-testid='face-photo'] img", T).expect("the chip photo is shown");
-    app.screenshot(&shots.join("13-visual-photo.png")).expect("shot");
+    app.screenshot(&shots.join("15-visual-photo.png")).expect("shot");
     app.tap("[data-testid='visual-attest']").unwrap();
     app.tap("[data-testid='visual-send']").unwrap();
     let result = app.wait("[data-testid='result']", T).expect("result");
@@ -220,10 +223,230 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
     app.click(&nurse).unwrap();
     let pin = app.wait("[data-testid='staff-pin']", T).unwrap();
     app.type_text(&pin, "0000").unwrap();
-    app.screenshot(&shots.join("14-sign-in.png")).expect("shot");
+    app.screenshot(&shots.join("16-sign-in.png")).expect("shot");
     app.tap("[data-testid='unlock']").unwrap();
     let who = nurse_name.split('(').next().unwrap_or(&nurse_name).to_string();
     app.wait_text("[data-testid='whoami']", &who, T).expect("the header names the nurse");
     assert!(app.find_all(&row(&holder_name("vc-01"))).unwrap().is_empty(), "not the training doctor's visits");
+    app.close();
+}
+
+/// The policy root the app reads (`HOUMON_POLICY_DIR`, Linux layout): `managed/houmon.json`.
+fn write_managed_policy(root: &Path, body: &serde_json::Value) {
+    let p = root.join("managed/houmon.json");
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("policy dir");
+    std::fs::write(&p, body.to_string()).expect("policy");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("mode");
+    }
+}
+
+#[test]
+fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
+    use houmon_tests::bench_sync::{RelayProc, SyncDevice, relay_admin};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    // The clinic on a real relay: the office PC sets up the clinic document and issues the
+    // tablet's one-time code (what MDM would push as the managed enrollment code).
+    let db = tmp.path().join("relay.db");
+    let out = relay_admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]).expect("clinic");
+    let field = |k: &str| out.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string).expect("admin output");
+    let (clinic, office_code) = (field("clinic "), field("code "));
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let mut office =
+        SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &office_code, "事務所PC").expect("office");
+    let clinic_id = houmon_core::model::ClinicId::new();
+    office.store.init_clinic(&office.actor, clinic_id, "架空在宅クリニック", "3410712362").expect("clinic doc");
+    office.sync().expect("office sync");
+    let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
+
+    let policies = tmp.path().join("policies");
+    write_managed_policy(
+        &policies,
+        &serde_json::json!({"relayUrl": relay.base(), "trainingMode": "off", "enrollmentCode": code}),
+    );
+    let data = tmp.path().join("app");
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+
+    // Enrolled on its own with the managed code: no enrollment screen, no training banner,
+    // the clinic's name from the synced clinic document, and the indicator at 最新.
+    let sync = app.wait("[data-testid='sync-status'][data-state='online']", T).expect("sync indicator reaches 最新");
+    assert!(app.text(&sync).unwrap().starts_with("最新("), "{}", app.text(&sync).unwrap());
+    app.wait_text(".brand small", "架空在宅クリニック", T).expect("the clinic's name in the header");
+    app.wait("[data-testid='today']", T).expect("the app, not the enrollment screen");
+    assert!(app.find_all("[data-testid='enroll']").unwrap().is_empty(), "enrolled: no enrollment screen");
+    assert!(app.find_all("[data-testid='training-banner']").unwrap().is_empty(), "not training mode");
+    app.screenshot(&shots.join("11-enrolled.png")).expect("shot");
+
+    // The back office revokes the tablet at the relay's admin path.
+    let devices = relay_admin(&db, &["devices", "--clinic", &clinic]).expect("devices");
+    let tablet = devices
+        .lines()
+        .find(|l| l.contains("タブレット") && !l.contains("(revoked)"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the tablet is listed at the relay:\n{devices}"))
+        .to_string();
+    relay_admin(&db, &["revoke", "--device", &tablet]).expect("revoke");
+
+    // At its next sync the app is refused, erases its data and keys, and shows the
+    // enrollment screen with the reason and the next step.
+    let reason = app.wait_text("[data-testid='enroll-reason']", "登録が取り消された", T).expect("revocation reason");
+    assert!(reason.contains("再登録"), "{reason}");
+    let sync = app.wait("[data-testid='sync-status'][data-state='refused']", T).expect("indicator says refused");
+    assert!(app.text(&sync).unwrap().contains("失効"), "{}", app.text(&sync).unwrap());
+    // The header forgets the clinic whose data was erased.
+    let start = std::time::Instant::now();
+    while app.text(&app.wait(".brand small", T).unwrap()).unwrap().contains("架空在宅クリニック") {
+        assert!(start.elapsed() < T, "the wiped clinic's name is still in the header");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.screenshot(&shots.join("12-revoked.png")).expect("shot");
+    app.close();
+    let left: Vec<String> = std::fs::read_dir(data.join("device"))
+        .expect("device dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
+}
+
+/// A first visit signed by the virtual card vc-01 (PIN 1234) through the card layer's PIN-mode
+/// sequence, as a tablet writes it for the gateway.
+fn signed_first_visit(institution: &str) -> houmon_core::model::QualificationQuery {
+    use houmon_core::onshi::codes::PrescriptionIssueSelect;
+    use houmon_core::onshi::consent::{VisitKind, jst};
+    use houmon_core::onshi::digest::{
+        ConsentRecord, IdentityMode, canonical_instant, certificate_sha256, consent_digest,
+    };
+    use houmon_core::onshi::sim::{FirstVisitRequest, IdentityProof};
+    let vc = houmon_nfc::VirtualCard::new("vc-01").expect("virtual card");
+    let mut card = houmon_nfc::Card::new(houmon_nfc::VirtualTransport::new(vc));
+    let cert = card.read_auth_certificate().expect("certificate");
+    let record = ConsentRecord {
+        medical_institution_code: houmon_core::onshi::MedicalInstitutionCode::parse_valid(institution).expect("code"),
+        visit_kind: VisitKind::HomeMedical,
+        identity_mode: IdentityMode::Pin,
+        medication: true,
+        clinical: true,
+        health_checkups: false,
+        operation: false,
+        additional: Default::default(),
+        limit_application: false,
+        specific_diseases: false,
+        prescription_issue: PrescriptionIssueSelect::Electronic,
+        certificate_sha256: certificate_sha256(&cert),
+    };
+    let nonce: [u8; 32] = rand::random();
+    let signed_at = canonical_instant(&chrono::Utc::now().with_timezone(&jst()));
+    let digest = consent_digest(&record, &nonce, &signed_at).expect("digest");
+    let pin = houmon_nfc::AuthPin::parse("1234").expect("pin");
+    let signed = houmon_nfc::jpki::pin_mode_sign(&mut card, &pin, &digest, false).expect("card signs");
+    houmon_core::model::QualificationQuery::FirstVisit(Box::new(FirstVisitRequest {
+        record,
+        nonce: nonce.to_vec(),
+        signed_at,
+        certificate_der: cert,
+        proof: IdentityProof::Pin { signature: signed.signature },
+        arbitrary_file_identifier: None,
+    }))
+}
+
+#[test]
+fn managed_device_requery_waits_for_the_clinic_gateway() {
+    use houmon_core::model::*;
+    use houmon_core::sync::gateway::Gateway;
+    use houmon_tests::bench_sync::{RelayProc, SyncDevice, create_clinic};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(bin) = prerequisites() else { return };
+    let shots = screens();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    const INSTITUTION: &str = "3410712362";
+
+    // The office PC: the clinic, a nurse with her staff PIN, a patient visited today whose
+    // first visit (signed with the card) the gateway has answered; it also runs the gateway.
+    let db = tmp.path().join("relay.db");
+    let admin_code = create_clinic(&db, "架空在宅クリニック").expect("clinic");
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let mut office =
+        SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &admin_code, "事務所PC").expect("office");
+    let a = office.actor;
+    office.store.init_clinic(&a, ClinicId::new(), "架空在宅クリニック", INSTITUTION).expect("clinic doc");
+    let nurse = Staff { id: StaffId::new(), name: "訪問 看護師".into(), role: StaffRole::Nurse, active: true };
+    office.store.put_staff(&a, &nurse).expect("staff");
+    office.store.set_staff_pin(&a, nurse.id, "482913").expect("staff pin");
+    let patient =
+        office.store.register_patient(&a, &Demographics { name: "在宅 太郎".into(), ..Default::default() }).unwrap();
+    let today = houmon_core::onshi::consent::jst_date(&chrono::Utc::now());
+    let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).expect("time");
+    let visit = RosterVisit {
+        id: VisitId::new(),
+        date: today,
+        start: at(10, 0),
+        end: at(10, 45),
+        patient,
+        staff: vec![nurse.id],
+        kind: VisitKind::HomeMedical,
+        status: VisitStatus::Planned,
+    };
+    office.store.plan_visit(&a, &visit).expect("visit");
+    office.store.request_qualification_query(&a, patient, &signed_first_visit(INSTITUTION)).expect("first visit");
+    let gateway = Gateway::simulator(&mut office.store, a).expect("gateway");
+    let first = gateway.run_once(&mut office.store, &mut office.sync).expect("gateway round");
+    assert_eq!((first.answered, first.failed), (1, 0), "{first:?}");
+    let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
+
+    let policies = tmp.path().join("policies");
+    write_managed_policy(
+        &policies,
+        &serde_json::json!({"relayUrl": relay.base(), "trainingMode": "off", "enrollmentCode": code}),
+    );
+    let data = tmp.path().join("app");
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+    app.wait("[data-testid='sync-status'][data-state='online']", T).expect("enrolled and synced");
+
+    // The nurse signs in with her own staff PIN.
+    app.tap("[data-testid='lock-now']").unwrap();
+    app.wait_text("[data-testid='staff-select']", "訪問 看護師", T).expect("the clinic's staff to choose from");
+    let pin = app.wait("[data-testid='staff-pin']", T).unwrap();
+    app.type_text(&pin, "482913").unwrap();
+    app.tap("[data-testid='unlock']").unwrap();
+
+    // Her visit: consent from the first visit, so 再照会 — sent to the clinic's gateway.
+    let row = format!("[data-testid='visit-row'][data-patient-id='{patient}']");
+    app.tap(&format!("{row} [data-testid='requery']")).expect("re-query offered");
+    let answer = app.wait(&format!("{row} [data-testid='requery-result'] [data-outcome]"), T).expect("reply");
+    assert_eq!(app.attr(&answer, "data-outcome").unwrap().as_deref(), Some("requested"));
+    assert!(app.text(&answer).unwrap().contains("照会中です。事務所の資格確認端末が回答すると表示されます"));
+    app.screenshot(&shots.join("13-requery-pending.png")).expect("shot");
+
+    // The gateway answers once the tablet's request has reached the relay…
+    let start = std::time::Instant::now();
+    loop {
+        let r = gateway.run_once(&mut office.store, &mut office.sync).expect("gateway round");
+        if r.answered + r.failed > 0 {
+            assert_eq!((r.answered, r.failed), (1, 0), "{r:?}");
+            break;
+        }
+        assert!(start.elapsed() < T, "the tablet's request never reached the gateway");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // …and the tablet shows it after its next sync.
+    let note = app
+        .wait(&format!("{row} [data-testid='qualification-request'][data-state='answered']"), T)
+        .expect("the answer arrives by sync");
+    assert_eq!(app.attr(&note, "data-code").unwrap().as_deref(), Some("valid"));
+    assert!(app.text(&note).unwrap().contains("有効"), "{}", app.text(&note).unwrap());
+    app.screenshot(&shots.join("14-requery-answered.png")).expect("shot");
+    app.tap("[data-testid='nav-backoffice']").unwrap();
+    app.tap("[data-testid='bo-queue']").unwrap();
+    app.wait("[data-testid='queue-state'][data-state='answered']", T).expect("answered in the queue");
     app.close();
 }

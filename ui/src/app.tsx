@@ -50,16 +50,23 @@ export function App({ api }: { api: Api }) {
   useEffect(() => {
     let alive = true;
     let wasEnrolling = false;
+    let lastSync: string | null = null;
     const poll = () =>
       api
         .syncStatus()
         .then((s) => {
           if (!alive) return;
           setSync(s);
+          // A sync may have brought the clinic document (its name for the header).
+          if (s.lastSyncAt && s.lastSyncAt !== lastSync && !s.needsEnrollment) {
+            lastSync = s.lastSyncAt;
+            void loadInfo();
+          }
           // Enrolled from elsewhere (managed code) or wiped: reload what the app shows.
           if (wasEnrolling !== s.needsEnrollment) {
             wasEnrolling = s.needsEnrollment;
-            if (!s.needsEnrollment) void loadInfo();
+            // Wiped: the header forgets the clinic (loadInfo gets `not_enrolled`).
+            void loadInfo();
           }
         })
         .catch(() => undefined);
@@ -200,7 +207,7 @@ export function App({ api }: { api: Api }) {
             <Busy />
           ) : (
             <>
-              {route.name === 'today' && <Today api={api} onAction={onAction} />}
+              {route.name === 'today' && <Today api={api} onAction={onAction} syncedAt={status.lastSyncAt} />}
               {route.name === 'chart' && (
                 <Chart
                   api={api}
@@ -208,6 +215,7 @@ export function App({ api }: { api: Api }) {
                   visitId={route.visit?.visitId}
                   kind={route.visit?.kind}
                   today={info?.today ?? ''}
+                  syncedAt={status.lastSyncAt}
                   onCard={route.visit ? () => route.visit && setRoute({ name: 'card', visit: route.visit }) : undefined}
                 />
               )}

@@ -11,6 +11,7 @@ export const okCheck: CheckState = {
   ja: '同意は2027年2月28日まで有効です(あと99日)。カードなしで再照会できます。',
   en: 'Consent is valid through 2027-02-28 (99 days left). Re-query without the card.',
   validity: '1',
+  request: null,
 };
 
 export const firstCheck: CheckState = {
@@ -21,6 +22,7 @@ export const firstCheck: CheckState = {
   ja: '初回の訪問です。マイナンバーカードで資格確認と同意の登録をしてください。',
   en: 'First visit: confirm qualification and register consent with the My Number card.',
   validity: null,
+  request: null,
 };
 
 export function visit(over: Partial<VisitRow> = {}): VisitRow {

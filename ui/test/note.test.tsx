@@ -43,7 +43,7 @@ describe('note editor autosave', () => {
       patientChart: vi.fn(() =>
         Promise.resolve({
           patientId: 'p1', name: 'x', kana: '', birthDate: null, sex: '2', address: '', insurance: null,
-          check: { path: 'card', reason: 'first_visit', validThrough: null, daysLeft: null, ja: '', en: '', validity: null },
+          check: { path: 'card', reason: 'first_visit', validThrough: null, daysLeft: null, ja: '', en: '', validity: null, request: null },
           consents: [], qualifications: [], conflicts: 0,
           visits: [{
             id: 'v1', kind: 'homeMedical', staff: 's', arrival: null, departure: null,

@@ -107,6 +107,15 @@ impl Gateway {
             }
             match answer {
                 Answer::Result(q) => {
+                    // A first visit the national side accepted: the signed consent joins the
+                    // chart (the tablet's consent timeline starts from it), once per nonce.
+                    if q.validity == QualificationValidity::Valid
+                        && let Some(QualificationQuery::FirstVisit(f)) = &req.query
+                        && !chart.consents.iter().any(|x| x.nonce_hex == hex::encode(&f.nonce) && !x.revocation)
+                    {
+                        let c = consent_from_first_visit(f, req.requested_by, self.actor.device);
+                        store.record_consent(&self.actor, chart.patient, &c)?;
+                    }
                     store.record_qualification(&self.actor, chart.patient, &q)?;
                     report.answered += 1;
                 }
@@ -184,6 +193,46 @@ impl Gateway {
             report.syncs.push(client.sync_once(store)?);
         }
         Ok(report)
+    }
+}
+
+/// The chart's consent record for a first visit the national side accepted: the choices,
+/// nonce and time the card signed (or the 目視 attestation), with the signature and the
+/// certificate, recorded for the staff member who asked. `device` is the participant that
+/// writes it (the gateway).
+pub fn consent_from_first_visit(
+    f: &houmon_onshi::sim::FirstVisitRequest,
+    requested_by: StaffId,
+    device: DeviceId,
+) -> ConsentRecord {
+    use houmon_onshi::codes::PrescriptionIssueSelect;
+    use houmon_onshi::digest::IdentityMode as SignedMode;
+    use houmon_onshi::sim::IdentityProof;
+    let r = &f.record;
+    ConsentRecord {
+        id: ConsentId::new(),
+        recorded_at: f.signed_at.with_timezone(&Utc),
+        recorded_by: requested_by,
+        device,
+        medication: r.medication,
+        clinical: r.clinical,
+        checkup: r.health_checkups,
+        surgery: r.operation,
+        prescription: match r.prescription_issue {
+            PrescriptionIssueSelect::Paper => PrescriptionForm::Paper,
+            PrescriptionIssueSelect::Electronic => PrescriptionForm::Electronic,
+        },
+        identity: match r.identity_mode {
+            SignedMode::Pin => IdentityMode::Pin,
+            SignedMode::Visual => IdentityMode::Visual,
+        },
+        signature_hex: match &f.proof {
+            IdentityProof::Pin { signature } => Some(hex::encode(signature)),
+            IdentityProof::Visual { .. } => None,
+        },
+        certificate_hex: Some(hex::encode(&f.certificate_der)),
+        nonce_hex: hex::encode(&f.nonce),
+        revocation: false,
     }
 }
 
@@ -431,6 +480,11 @@ mod tests {
         assert!(!q.number.is_empty() && q.consent_medication && !q.consent_surgery);
         assert_ne!(chart.demographics.name, "仮登録", "demographics come from the answer");
         assert!(chart.qualification_requests[0].answered && chart.qualification_requests[0].failure.is_none());
+        // The accepted first visit's signed consent is in the chart, for the nurse who asked.
+        assert_eq!(chart.consents.len(), 1, "{:?}", chart.consents);
+        let c = &chart.consents[0];
+        assert_eq!((c.recorded_by, c.identity), (nurse.staff, crate::model::IdentityMode::Pin));
+        assert!(c.medication && c.clinical && !c.surgery && c.signature_hex.is_some() && !c.revocation);
 
         // Run twice: nothing more to do.
         let mut again = GatewayReport::default();
@@ -483,8 +537,9 @@ mod tests {
         assert_eq!(code(&mut store, bad_sig), format!("error:{}", SimResultCode::SignatureInvalid.code()));
         assert_eq!(code(&mut store, plain), "no_insurance_numbers");
         assert!(store.unanswered_qualification_requests().unwrap().is_empty());
-        // A revoked card left no result behind.
-        assert!(store.open_chart(&nurse, p).unwrap().qualifications.is_empty());
+        // A revoked card left no result and no consent behind.
+        let chart = store.open_chart(&nurse, p).unwrap();
+        assert!(chart.qualifications.is_empty() && chart.consents.is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import type { CheckState, UiError } from '../ipc/api';
+import type { CheckState, RequestView, UiError } from '../ipc/api';
 import { useT } from '../i18n';
 
 /** A user-facing error: what happened and what to do next, in the chosen language. */
@@ -62,6 +62,25 @@ export function CheckBadge({ check }: { check: CheckState }) {
     <span class={cls} data-testid="check-badge" data-reason={check.reason}>
       {t(text)}
     </span>
+  );
+}
+
+/** An enrolled device's qualification request to the clinic's gateway: 照会中 until the
+ * office's 資格確認端末 answers through sync, then the answer or the reason with the next step. */
+export function RequestNote({ request }: { request: RequestView | null }) {
+  const t = useT();
+  if (!request) return null;
+  const head =
+    request.state === 'pending'
+      ? { ja: '照会中', en: 'Waiting' }
+      : request.state === 'failed'
+        ? { ja: '照会できませんでした', en: 'Not confirmed' }
+        : { ja: '回答', en: 'Answer' };
+  const tone = request.state === 'pending' ? 'pending' : request.state === 'failed' || request.code !== 'valid' ? 'bad' : 'good';
+  return (
+    <p class={`request ${tone}`} data-testid="qualification-request" data-state={request.state} data-code={request.code} role="status">
+      <strong>{t(head)}</strong> {t(request)}
+    </p>
   );
 }
 

@@ -84,7 +84,31 @@ daysLeft: number | null, ja: string, en: string,
 /**
  * Latest 資格有効性 code (`1`…`6`), if any check was done.
  */
-validity: string | null, };
+validity: string | null, 
+/**
+ * An enrolled device's latest request to the clinic's gateway (decision 5): waiting,
+ * answered or refused. Always `None` in training mode (answered in-process).
+ */
+request: RequestView | null, };
+
+export type RequestView = { id: string, 
+/**
+ * `pending` (照会中), `answered` (a result arrived) or `failed` (refused, with the reason).
+ */
+state: string, 
+/**
+ * `firstVisit` or `requery`.
+ */
+kind: string, requestedAt: string, answeredAt: string | null, 
+/**
+ * `pending`; the result's validity (`valid`, `invalid`, `notFound`, `unknown`); or the
+ * gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
+ */
+code: string, 
+/**
+ * What happened and what to do next.
+ */
+ja: string, en: string, };
 
 export type VisitRow = { visitId: string, patientId: string, patientName: string, patientKana: string, start: string, end: string, 
 /**
@@ -210,7 +234,12 @@ export type AuditRow = { seq: number, at: string, staff: string, action: string,
 
 export type AuditLogView = { chainOk: boolean, rows: Array<AuditRow>, };
 
-export type QueueRow = { patientId: string, patientName: string, requestedAt: string, answered: boolean, };
+export type QueueRow = { patientId: string, patientName: string, requestedAt: string, answered: boolean, 
+/**
+ * Enrolled devices: `pending`, `answered` or `failed`, with the message (empty in
+ * training mode, where the simulator answers at once).
+ */
+state: string, ja: string, en: string, };
 
 export type DemoCard = { id: string, label: string, note: string, onReader: boolean, };
 

@@ -160,9 +160,15 @@ function Queue({ api }: { api: Api }) {
           <tr key={r.patientId + r.requestedAt}>
             <td>{fmtTime(r.requestedAt)}</td>
             <td>{r.patientName}</td>
-            <td class={r.answered ? 'good' : 'warn'}>
-              {r.answered ? t({ ja: '回答済み', en: 'Answered' }) : t({ ja: '回答待ち(同期後に処理)', en: 'Waiting (after sync)' })}
-            </td>
+            {r.state ? (
+              <td class={r.state === 'pending' ? 'warn' : r.state === 'failed' ? 'bad' : 'good'} data-testid="queue-state" data-state={r.state}>
+                {t(r)}
+              </td>
+            ) : (
+              <td class={r.answered ? 'good' : 'warn'}>
+                {r.answered ? t({ ja: '回答済み', en: 'Answered' }) : t({ ja: '回答待ち(同期後に処理)', en: 'Waiting (after sync)' })}
+              </td>
+            )}
           </tr>
         ))}
       </tbody>

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
+import { resultTone } from './Today';
 import type { Api, ChartView, QualificationResult, UiError } from '../ipc/api';
 import { kindLabel, label, useT, validityLabel } from '../i18n';
-import { Busy, CheckBadge, ErrorBox, fmtTime } from '../components/common';
+import { Busy, CheckBadge, ErrorBox, fmtTime, RequestNote } from '../components/common';
 
 function age(birth: string | null, today: string): string {
   if (!birth) return '';
@@ -21,6 +22,8 @@ export function Chart(props: {
   kind?: string;
   today: string;
   onCard?: () => void;
+  /** The last sync: reload, a gateway's answer may have arrived. */
+  syncedAt?: string | null;
 }) {
   const t = useT();
   const [chart, setChart] = useState<ChartView | null>(null);
@@ -34,7 +37,7 @@ export function Chart(props: {
       .catch((e: UiError) => setError(e));
   useEffect(() => {
     void load();
-  }, [props.patientId]);
+  }, [props.patientId, props.syncedAt]);
   if (error) return <ErrorBox error={error} onRetry={() => void load()} />;
   if (!chart) return <Busy />;
   const ins = chart.insurance;
@@ -87,6 +90,7 @@ export function Chart(props: {
         <div class="card-panel" data-testid="consent-panel">
           <h3>{t({ ja: '同意', en: 'Consent' })}</h3>
           <CheckBadge check={c} />
+          <RequestNote request={c.request} />
           {c.validThrough && (
             <div class="countdown" data-testid="consent-countdown">
               <span class="days">{c.daysLeft}</span>
@@ -96,7 +100,7 @@ export function Chart(props: {
           <p>{t(c)}</p>
           {props.visitId && (
             <div class="row">
-              <button class="btn primary" disabled={c.path !== 'requery'} onClick={() => void requery()} data-testid="chart-requery">
+              <button class="btn primary" disabled={c.path !== 'requery' || c.request?.state === 'pending'} onClick={() => void requery()} data-testid="chart-requery">
                 {t({ ja: '再照会', en: 'Re-query' })}
               </button>
               {c.path !== 'requery' && props.onCard && (
@@ -106,7 +110,7 @@ export function Chart(props: {
               )}
             </div>
           )}
-          {rq && <p class={rq.outcome === 'valid' ? 'good' : 'bad'}>{t(rq)}</p>}
+          {rq && <p class={resultTone(rq.outcome)}>{t(rq)}</p>}
           <ErrorBox error={rqError} />
         </div>
       </div>

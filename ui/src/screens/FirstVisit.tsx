@@ -1,3 +1,4 @@
+import { resultTone } from './Today';
 import { useState } from 'preact/hooks';
 import type { Api, CardFace, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
 import { useT } from '../i18n';
@@ -321,7 +322,7 @@ export function FirstVisit(props: {
 
       {step === 'result' && result && (
         <div class="panel" data-testid="result" data-outcome={result.outcome}>
-          <h3 class={result.outcome === 'valid' ? 'good' : 'bad'}>{t(result)}</h3>
+          <h3 class={resultTone(result.outcome)}>{t(result)}</h3>
           {result.noticeJa && <p class="warning">{result.noticeJa}</p>}
           {result.qualification && (
             <dl class="grid2">

@@ -1,16 +1,32 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, QualificationResult, UiError, VisitRow } from '../ipc/api';
 import { kindLabel, label, statusLabel, useT } from '../i18n';
-import { Busy, CheckBadge, ErrorBox } from '../components/common';
+import { Busy, CheckBadge, ErrorBox, RequestNote } from '../components/common';
+
+/** `requested`: sent to the clinic's gateway, the answer comes with a later sync. */
+export function resultTone(outcome: string): string {
+  return outcome === 'valid' ? 'good' : outcome === 'requested' ? 'pending' : 'bad';
+}
+
+type Requery = { visitId: string; result?: QualificationResult; error?: UiError } | null;
+
+/** The reply to a 再照会 sent to the gateway stands in for the row's 照会中 note until the
+ * answer arrives (`sent`); then the note shows the answer and the reply goes (`shown`). */
+function replyState(requery: Requery, v: VisitRow): { shown: boolean; sent: boolean } {
+  if (requery?.visitId !== v.visitId) return { shown: false, sent: false };
+  const mine = requery.result?.outcome === 'requested' ? requery.result.check.request : null;
+  const answered = mine != null && v.check.request?.id === mine.id && v.check.request.state !== 'pending';
+  return { shown: !answered, sent: !answered && mine != null };
+}
 
 export type VisitAction = { kind: 'chart' | 'card' | 'note'; visit: VisitRow };
 
 /** 今日の訪問: the signed-in staff member's visits, in order, with status and check state. */
-export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) => void }) {
+export function Today({ api, onAction, syncedAt }: { api: Api; onAction: (a: VisitAction) => void; syncedAt?: string | null }) {
   const t = useT();
   const [rows, setRows] = useState<VisitRow[] | null>(null);
   const [error, setError] = useState<UiError | null>(null);
-  const [requery, setRequery] = useState<{ visitId: string; result?: QualificationResult; error?: UiError } | null>(null);
+  const [requery, setRequery] = useState<Requery>(null);
   const load = () =>
     api
       .todaysVisits()
@@ -19,9 +35,10 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
         setError(null);
       })
       .catch((e: UiError) => setError(e));
+  // Reloaded after every sync: a gateway's answer may have arrived.
   useEffect(() => {
     void load();
-  }, []);
+  }, [syncedAt]);
 
   const doRequery = async (v: VisitRow) => {
     setRequery({ visitId: v.visitId });
@@ -58,11 +75,12 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
                 <span class={`tag status-${v.status}`}>{t(label(statusLabel, v.status))}</span>
                 <CheckBadge check={v.check} />
               </div>
-              {requery?.visitId === v.visitId && (
+              {!replyState(requery, v).sent && <RequestNote request={v.check.request} />}
+              {requery && replyState(requery, v).shown && (
                 <div class="inline-result" data-testid="requery-result">
                   {!requery.result && !requery.error && <Busy>{t({ ja: '再照会中…', en: 'Re-querying…' })}</Busy>}
                   {requery.result && (
-                    <p class={requery.result.outcome === 'valid' ? 'good' : 'bad'} data-outcome={requery.result.outcome}>
+                    <p class={resultTone(requery.result.outcome)} data-outcome={requery.result.outcome}>
                       {t(requery.result)}
                       {requery.result.qualification?.copayPercent != null &&
                         ` ${t({ ja: '負担割合', en: 'co-pay' })} ${requery.result.qualification.copayPercent / 10}${t({ ja: '割', en: '0%' })}`}
@@ -80,6 +98,7 @@ export function Today({ api, onAction }: { api: Api; onAction: (a: VisitAction) 
                 <button
                   class="btn primary"
                   onClick={() => void doRequery(v)}
+                  disabled={v.check.request?.state === 'pending' || replyState(requery, v).sent}
                   data-testid="requery"
                   title={t(v.check)}
                 >

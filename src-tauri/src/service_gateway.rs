@@ -1,0 +1,167 @@
+//! Qualification on an enrolled device (decision 5): the tablet never talks to the national
+//! system. 再照会 and first-visit card checks are written into the chart as requests; the
+//! sync runner carries them to the clinic's gateway, whose answer (a result, or a failure
+//! with the reason) comes back the same way. Until then the UI shows 照会中.
+//!
+//! A child module of `service` so the hooks in `service.rs` stay one-liners. Training mode
+//! never comes here: its simulator answers in-process, as before.
+
+use super::{Service, check_state, iso, timeline_of};
+use crate::dto::UiError;
+use crate::dto::{CardProgress, CheckState, QualificationResult, RequestView};
+use houmon_core::model::{self as m, PatientId};
+use houmon_core::sync::SyncClient;
+use houmon_onshi::MedicalInstitutionCode;
+use std::collections::HashMap;
+
+/// What the UI shows while the gateway has not answered.
+pub const PENDING_JA: &str = "照会中です。事務所の資格確認端末が回答すると表示されます。";
+pub const PENDING_EN: &str =
+    "Query sent. The answer appears here when the office's qualification terminal replies (after the next sync).";
+
+/// The enrolled device's view of its gateway requests (absent in training mode).
+#[derive(Debug, Default)]
+pub(super) struct GatewayState {
+    /// The latest request per patient, refreshed with the consent cache.
+    requests: HashMap<PatientId, RequestView>,
+    /// The sync cursor the caches were built at: a sync that moved it may have brought
+    /// answers, so the caches are rebuilt.
+    seen_cursor: Option<u64>,
+}
+
+fn query_kind(r: &m::QualificationRequest) -> &'static str {
+    match r.query {
+        Some(m::QualificationQuery::FirstVisit(_)) => "firstVisit",
+        _ => "requery",
+    }
+}
+
+/// One request as the UI shows it: waiting, the answer's validity, or the gateway's reason.
+pub fn request_view(chart: &m::Chart, r: &m::QualificationRequest) -> RequestView {
+    let answer = chart.qualifications.iter().find(|q| q.id == r.id);
+    let (state, answered_at, code, ja, en): (&str, _, String, String, String) = match (&r.failure, answer) {
+        (Some(f), _) => {
+            ("failed", Some(iso(f.answered_at)), f.code.clone(), f.message_ja.clone(), f.message_en.clone())
+        }
+        (None, Some(q)) => {
+            let (code, ja, en) = match q.validity {
+                m::QualificationValidity::Valid => {
+                    ("valid", "資格を確認しました(有効)。", "Qualification confirmed (valid).")
+                }
+                m::QualificationValidity::Invalid => (
+                    "invalid",
+                    "資格が無効です。資格確認書や新しい保険の情報を確認してください。",
+                    "The qualification is not valid. Check the patient's 資格確認書 or new insurance details.",
+                ),
+                m::QualificationValidity::NotFound => (
+                    "notFound",
+                    "該当する資格が見つかりません。保険者番号・記号・番号・生年月日を確認してください。",
+                    "No matching qualification. Check insurer number, symbol, number and birth date.",
+                ),
+                m::QualificationValidity::Unknown => (
+                    "unknown",
+                    "回答の資格状態が不明です。事務所に確認してください。",
+                    "The answer did not say whether the qualification is valid. Ask the office.",
+                ),
+            };
+            ("answered", Some(iso(q.checked_at)), code.into(), ja.into(), en.into())
+        }
+        (None, None) => ("pending", None, "pending".into(), PENDING_JA.into(), PENDING_EN.into()),
+    };
+    RequestView {
+        id: r.id.to_string(),
+        state: state.into(),
+        kind: query_kind(r).into(),
+        requested_at: iso(r.requested_at),
+        answered_at,
+        code,
+        ja,
+        en,
+    }
+}
+
+/// The chart's most recent request, if any.
+pub fn latest_request(chart: &m::Chart) -> Option<RequestView> {
+    chart.qualification_requests.iter().max_by_key(|r| r.requested_at).map(|r| request_view(chart, r))
+}
+
+impl Service {
+    /// Keep the latest request of a freshly read chart (enrolled devices only).
+    pub(super) fn note_request(&mut self, p: PatientId, chart: &m::Chart) {
+        if let Some(g) = &mut self.gateway {
+            match latest_request(chart) {
+                Some(r) => g.requests.insert(p, r),
+                None => g.requests.remove(&p),
+            };
+        }
+    }
+
+    /// `check` with the patient's latest gateway request attached (from the cache).
+    pub(super) fn with_request(&self, p: PatientId, mut check: CheckState) -> CheckState {
+        check.request = self.gateway.as_ref().and_then(|g| g.requests.get(&p).cloned());
+        check
+    }
+
+    /// After a sync brought something (the cursor moved), drop the cached consent and request
+    /// states so lists show the gateway's answers, and take the clinic's name and 医療機関コード
+    /// from the clinic document (the store is lent before the first sync brings it).
+    pub fn refresh_after_sync(&mut self) {
+        if self.gateway.is_none() {
+            return;
+        }
+        let cursor = SyncClient::cursor(&mut self.store).ok();
+        if let Some(g) = &mut self.gateway
+            && g.seen_cursor != cursor
+        {
+            g.seen_cursor = cursor;
+            g.requests.clear();
+            self.checks.clear();
+            if let Ok(c) = self.store.clinic() {
+                if let Ok(code) = MedicalInstitutionCode::parse(&c.institution_code) {
+                    self.institution = code;
+                }
+                if !c.name.is_empty() {
+                    self.clinic_name = c.name;
+                }
+            }
+        }
+    }
+
+    /// Write the request into the chart for the gateway and answer 照会中 (nothing is asked of
+    /// the national system from the tablet). The sync runner sends it at its next step.
+    pub(super) fn ask_gateway(
+        &mut self,
+        patient: &str,
+        visit: &str,
+        p: PatientId,
+        kind: m::VisitKind,
+        query: &m::QualificationQuery,
+        progress: &mut dyn FnMut(CardProgress),
+    ) -> Result<QualificationResult, UiError> {
+        progress(CardProgress { step: "saving".into(), percent: 85 });
+        self.start_visit(patient, visit)?;
+        self.store.request_qualification_query(&self.actor, p, query)?;
+        let chart = self.store.open_chart(&self.actor, p)?;
+        self.cache_chart(p, &chart);
+        let check =
+            check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, chrono::Utc::now());
+        progress(CardProgress { step: "done".into(), percent: 100 });
+        Ok(QualificationResult {
+            outcome: "requested".into(),
+            ja: PENDING_JA.into(),
+            en: PENDING_EN.into(),
+            qualification: None,
+            check: self.with_request(p, check),
+            notice_ja: None,
+        })
+    }
+
+    /// Queue rows' state and message for an enrolled device (empty in training mode).
+    pub(super) fn queue_state(&self, chart: &m::Chart, r: &m::QualificationRequest) -> (String, String, String) {
+        if self.gateway.is_none() {
+            return (String::new(), String::new(), String::new());
+        }
+        let v = request_view(chart, r);
+        (v.state, v.ja, v.en)
+    }
+}
