@@ -86,7 +86,7 @@ impl Display {
             return Ok(Self { name: d.to_string_lossy().into_owned(), xvfb: None });
         }
         for n in 90..140 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            if display_in_use(n) {
                 continue;
             }
             let name = format!(":{n}");
@@ -118,11 +118,21 @@ impl Display {
     }
 }
 
+/// Whether display `:n` belongs to a running X server. A lock file whose process is gone
+/// (an Xvfb that was SIGKILLed) is stale: the new server replaces it.
+fn display_in_use(n: u32) -> bool {
+    let lock = format!("/tmp/.X{n}-lock");
+    match std::fs::read_to_string(&lock) {
+        Ok(pid) => pid.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists()),
+        Err(_) => Path::new(&format!("/tmp/.X11-unix/X{n}")).exists(),
+    }
+}
+
 impl Drop for Display {
+    /// SIGTERM first so Xvfb removes its lock file and socket.
     fn drop(&mut self) {
         if let Some(mut c) = self.xvfb.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+            stop(&mut c);
         }
     }
 }
