@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn round_trip_and_wrong_passphrase() {
         let sealed = seal_with_passphrase("カルテ本文".as_bytes(), "correct horse battery").unwrap();
-        assert!(!sealed.windows(5).any(|w| w == "カルテ".as_bytes()[..5].as_ref()));
+        assert!(!sealed.windows(5).any(|w| w == &"カルテ".as_bytes()[..5]));
         assert_eq!(open_with_passphrase(&sealed, "correct horse battery").unwrap(), "カルテ本文".as_bytes());
         assert!(matches!(open_with_passphrase(&sealed, "wrong horse battery"), Err(CoreError::Crypto)));
         let mut damaged = sealed.clone();

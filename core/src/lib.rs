@@ -16,7 +16,8 @@ pub mod sync;
 pub mod synth;
 
 pub use error::{CoreError, Result, UserMessage};
+pub use houmon_keystore as keystore;
 /// The qualification domain core builds on (types for qualification queries and answers).
 pub use houmon_onshi as onshi;
-pub use store::keys::{DataKey, FileFallback, KeyProtection, KeyWrapper};
+pub use store::keys::{DataKey, FileFallback, KeyProtection, KeyWrapper, OsKeystore, device_keystore};
 pub use store::{Store, StoreOptions};

@@ -20,8 +20,15 @@ fn run() -> houmon_core::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| ".".into()));
     let cycle: u64 = args.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-    // Small compaction threshold so kills also land inside compactions.
-    let opts = StoreOptions { compaction_min_bytes: 8 * 1024, cached_docs: 4 };
+    // Small compaction and checkpoint thresholds so kills also land inside the idle
+    // maintenance (compactions, checkpoints) and the inline backstop compaction.
+    let opts = StoreOptions {
+        compaction_min_bytes: 8 * 1024,
+        cached_docs: 4,
+        compaction_hard_factor: 3,
+        wal_checkpoint_pages: 64,
+        ..StoreOptions::default()
+    };
     let mut store = Store::open_with(&dir, &FileFallback, opts)?;
     let actor = Actor { staff: StaffId::new(), device: DeviceId::new() };
     let mut patients = store.patient_list()?;
@@ -57,10 +64,17 @@ fn run() -> houmon_core::Result<()> {
         if i % 3 == 0 {
             store.sign_note(&actor, p, note)?;
         }
-        let mut o = out.lock();
-        // The ack is printed only after the save returned: it is durable now.
-        let _ = writeln!(o, "ACK {p} {note} {token}");
-        let _ = o.flush();
+        {
+            let mut o = out.lock();
+            // The ack is printed only after the save returned: it is durable now.
+            let _ = writeln!(o, "ACK {p} {note} {token}");
+            let _ = o.flush();
+        }
+        // The app runs the maintenance when the user pauses; here every few saves (and not
+        // always, so the inline backstop compaction is exercised too).
+        if i % 5 == 4 && (i / 50) % 2 == 0 {
+            store.idle_maintenance()?;
+        }
     }
     Ok(())
 }

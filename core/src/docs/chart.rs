@@ -2,6 +2,7 @@
 //! a signed note is immutable, a correction is a new version naming the one it replaces,
 //! nothing is deleted, and concurrent edits to one field are kept as a conflict.
 
+use super::tree::{Node, Tree};
 use super::{
     Fields, child_map, commit, contains_individual_number, existing_map, genesis, get_str, millis, read_map,
     resolve_field,
@@ -450,22 +451,19 @@ impl ChartDoc {
         Ok(())
     }
 
-    /// Read the whole chart for display.
+    /// Read the whole chart for display, in one sequential pass over the document (see
+    /// [`Tree`]): this is what opening a chart costs on top of loading it.
     pub fn read(&self) -> Result<Chart> {
-        let doc = &self.doc;
-        let mut conflicts = Vec::new();
-        let patient = self.patient_id()?;
-        let pf = read_map(doc, &self.container("patient")?, "patient", &mut conflicts);
-        let demographics = read_demographics(&pf);
+        let tree = Tree::read(&self.doc);
+        let root = tree.root();
+        let patient = root.opt_str("id").and_then(PatientId::parse).ok_or(CoreError::NotFound { what: "chart" })?;
+        let container = |key: &'static str| tree.container(key).ok_or(CoreError::NotFound { what: "chart" });
+        let demographics = tree_demographics(container("patient")?);
 
         let mut qualifications = Vec::new();
-        let quals = self.container("quals")?;
-        for (key, obj) in read_map(doc, &quals, "quals", &mut conflicts).objects {
-            let path = format!("quals/{key}");
-            let f = read_map(doc, &obj, &path, &mut conflicts);
-            let demo =
-                f.obj("demo").map(|o| read_demographics(&read_map(doc, o, &path, &mut conflicts))).unwrap_or_default();
-            let Some(id) = QualificationId::parse(&key) else {
+        for (key, i) in container("quals")?.children() {
+            let f = tree.node(i);
+            let Some(id) = QualificationId::parse(key) else {
                 continue;
             };
             qualifications.push(QualificationSnapshot {
@@ -476,30 +474,29 @@ impl ChartDoc {
                 number: f.str("number"),
                 branch: f.str("branch"),
                 copay_percent: f.int("copay").map(|c| c as u8),
-                validity: validity_from(&f.str("validity")),
+                validity: validity_from(f.opt_str("validity").unwrap_or_default()),
                 consent_medication: f.bool("c_med"),
                 consent_clinical: f.bool("c_clin"),
                 consent_checkup: f.bool("c_chk"),
                 consent_surgery: f.bool("c_surg"),
                 consent_date: f.opt_str("c_date").and_then(|s| s.parse().ok()),
                 consent_valid_until: f.opt_str("c_until").and_then(|s| s.parse().ok()),
-                demographics: demo,
+                demographics: f.child("demo").map(|d| tree_demographics(tree.node(d))).unwrap_or_default(),
             });
         }
         qualifications.sort_by_key(|q| q.checked_at);
 
         let mut qualification_requests = Vec::new();
-        for (key, obj) in read_map(doc, &self.container("qreqs")?, "qreqs", &mut conflicts).objects {
-            let f = read_map(doc, &obj, &format!("qreqs/{key}"), &mut conflicts);
-            let (Some(id), Some(by)) = (QualificationId::parse(&key), f.opt_str("by").and_then(|s| StaffId::parse(&s)))
-            else {
+        for (key, i) in container("qreqs")?.children() {
+            let f = tree.node(i);
+            let (Some(id), Some(by)) = (QualificationId::parse(key), f.opt_str("by").and_then(StaffId::parse)) else {
                 continue;
             };
             let query = f
                 .opt_str("query")
-                .map(|j| serde_json::from_str::<QualificationQuery>(&j).unwrap_or(QualificationQuery::Unreadable));
-            let failure = f.obj("failure").map(|o| {
-                let ff = read_map(doc, o, &format!("qreqs/{key}/failure"), &mut conflicts);
+                .map(|j| serde_json::from_str::<QualificationQuery>(j).unwrap_or(QualificationQuery::Unreadable));
+            let failure = f.child("failure").map(|o| {
+                let ff = tree.node(o);
                 QualificationFailure {
                     answered_at: ff.time("at").unwrap_or_default(),
                     code: ff.str("code"),
@@ -519,12 +516,12 @@ impl ChartDoc {
         qualification_requests.sort_by_key(|r| r.requested_at);
 
         let mut consents = Vec::new();
-        for (key, obj) in read_map(doc, &self.container("consents")?, "consents", &mut conflicts).objects {
-            let f = read_map(doc, &obj, &format!("consents/{key}"), &mut conflicts);
+        for (key, i) in container("consents")?.children() {
+            let f = tree.node(i);
             let (Some(id), Some(by), Some(dev)) = (
-                ConsentId::parse(&key),
-                f.opt_str("by").and_then(|s| StaffId::parse(&s)),
-                f.opt_str("device").and_then(|s| DeviceId::parse(&s)),
+                ConsentId::parse(key),
+                f.opt_str("by").and_then(StaffId::parse),
+                f.opt_str("device").and_then(DeviceId::parse),
             ) else {
                 continue;
             };
@@ -537,14 +534,14 @@ impl ChartDoc {
                 clinical: f.bool("clin"),
                 checkup: f.bool("chk"),
                 surgery: f.bool("surg"),
-                prescription: if f.str("rx") == "paper" {
+                prescription: if f.opt_str("rx") == Some("paper") {
                     PrescriptionForm::Paper
                 } else {
                     PrescriptionForm::Electronic
                 },
-                identity: if f.str("ident") == "pin" { IdentityMode::Pin } else { IdentityMode::Visual },
-                signature_hex: f.opt_str("sig"),
-                certificate_hex: f.opt_str("cert"),
+                identity: if f.opt_str("ident") == Some("pin") { IdentityMode::Pin } else { IdentityMode::Visual },
+                signature_hex: f.opt_str("sig").map(str::to_string),
+                certificate_hex: f.opt_str("cert").map(str::to_string),
                 nonce_hex: f.str("nonce"),
                 revocation: f.bool("revoke"),
             });
@@ -552,17 +549,15 @@ impl ChartDoc {
         consents.sort_by_key(|c| c.recorded_at);
 
         let mut visits = Vec::new();
-        for (key, obj) in read_map(doc, &self.container("visits")?, "visits", &mut conflicts).objects {
-            let path = format!("visits/{key}");
-            let f = read_map(doc, &obj, &path, &mut conflicts);
-            let (Some(id), Some(staff)) = (VisitId::parse(&key), f.opt_str("staff").and_then(|s| StaffId::parse(&s)))
-            else {
+        for (key, i) in container("visits")?.children() {
+            let f = tree.node(i);
+            let (Some(id), Some(staff)) = (VisitId::parse(key), f.opt_str("staff").and_then(StaffId::parse)) else {
                 continue;
             };
             let vitals = f
-                .obj("vitals")
+                .child("vitals")
                 .map(|o| {
-                    let v = read_map(doc, o, &format!("{path}/vitals"), &mut conflicts);
+                    let v = tree.node(o);
                     Vitals {
                         systolic: v.int("sys"),
                         diastolic: v.int("dia"),
@@ -575,13 +570,12 @@ impl ChartDoc {
                 })
                 .unwrap_or_default();
             let mut items = Vec::new();
-            if let Some(io) = f.obj("items") {
-                let ipath = format!("{path}/items");
-                for (ik, iobj) in read_map(doc, io, &ipath, &mut conflicts).objects {
-                    let i = read_map(doc, &iobj, &format!("{ipath}/{ik}"), &mut conflicts);
-                    let list = ClinicalList::ALL.into_iter().find(|l| l.key() == i.str("list"));
+            if let Some(io) = f.child("items") {
+                for (ik, ii) in tree.node(io).children() {
+                    let i = tree.node(ii);
+                    let list = ClinicalList::ALL.into_iter().find(|l| Some(l.key()) == i.opt_str("list"));
                     let (Some(iid), Some(list), Some(by)) =
-                        (ItemId::parse(&ik), list, i.opt_str("by").and_then(|s| StaffId::parse(&s)))
+                        (ItemId::parse(ik), list, i.opt_str("by").and_then(StaffId::parse))
                     else {
                         continue;
                     };
@@ -598,7 +592,7 @@ impl ChartDoc {
             }
             visits.push(VisitRecord {
                 id,
-                kind: kind_from(&f.str("kind")),
+                kind: kind_from(f.opt_str("kind").unwrap_or_default()),
                 staff,
                 arrival: f.time("arr"),
                 departure: f.time("dep"),
@@ -609,30 +603,32 @@ impl ChartDoc {
         visits.sort_by_key(|v| v.arrival);
 
         let mut notes = Vec::new();
-        for (key, obj) in read_map(doc, &self.container("notes")?, "notes", &mut conflicts).objects {
-            let f = read_map(doc, &obj, &format!("notes/{key}"), &mut conflicts);
+        for (key, i) in container("notes")?.children() {
+            let f = tree.node(i);
             let (Some(id), Some(visit), Some(author)) = (
-                NoteId::parse(&key),
-                f.opt_str("visit").and_then(|s| VisitId::parse(&s)),
-                f.opt_str("author").and_then(|s| StaffId::parse(&s)),
+                NoteId::parse(key),
+                f.opt_str("visit").and_then(VisitId::parse),
+                f.opt_str("author").and_then(StaffId::parse),
             ) else {
                 continue;
             };
-            let body = read_body(&f);
-            let status = self.note_status(&obj);
+            let body =
+                SoapNote { subjective: f.str("s"), objective: f.str("o"), assessment: f.str("a"), plan: f.str("p") };
+            // A conflict between "draft" and "signed" counts as signed: never reopen a signature.
+            let status = if f.any_str_is("status", "signed") { NoteStatus::Signed } else { NoteStatus::Draft };
             let content_hash = f.str("hash");
             let intact = status == NoteStatus::Draft || content_hash == body_hash(&body);
             notes.push(NoteVersion {
                 id,
-                thread: f.opt_str("thread").and_then(|s| NoteId::parse(&s)).unwrap_or(id),
+                thread: f.opt_str("thread").and_then(NoteId::parse).unwrap_or(id),
                 version: f.int("ver").unwrap_or(1) as u32,
                 visit,
-                replaces: f.opt_str("replaces").and_then(|s| NoteId::parse(&s)),
+                replaces: f.opt_str("replaces").and_then(NoteId::parse),
                 correction_reason: f.str("reason"),
                 author,
                 created_at: f.time("created").unwrap_or_default(),
                 status,
-                signed_by: f.opt_str("signed_by").and_then(|s| StaffId::parse(&s)),
+                signed_by: f.opt_str("signed_by").and_then(StaffId::parse),
                 signed_at: f.time("signed_at"),
                 content_hash,
                 body,
@@ -640,18 +636,9 @@ impl ChartDoc {
             });
         }
         notes.sort_by_key(|n| (n.created_at, n.version));
+        let mut conflicts = tree.conflicts;
         // Two corrections of the same version made on different devices: both kept, flagged.
-        for n in &notes {
-            if let Some(r) = n.replaces {
-                let rivals: Vec<_> = notes.iter().filter(|m| m.replaces == Some(r)).collect();
-                if rivals.len() > 1 && rivals[0].id == n.id {
-                    conflicts.push(FieldConflict {
-                        path: format!("notes/{r}/corrections"),
-                        values: rivals.iter().map(|m| m.id.to_string()).collect(),
-                    });
-                }
-            }
-        }
+        flag_rival_corrections(&notes, &mut conflicts);
         Ok(Chart { patient, demographics, qualifications, qualification_requests, consents, visits, notes, conflicts })
     }
 }
@@ -665,13 +652,36 @@ fn put_demographics(d: &mut AutoCommit, m: &ObjId, x: &Demographics) -> Result<(
     Ok(())
 }
 
-fn read_demographics(f: &Fields) -> Demographics {
+fn tree_demographics(f: &Node<'_>) -> Demographics {
     Demographics {
         name: f.str("name"),
         name_kana: f.str("kana"),
         birth_date: f.opt_str("birth").and_then(|s| s.parse().ok()),
         sex: f.str("sex"),
         address: f.str("addr"),
+    }
+}
+
+/// Two corrections of the same version (made on different devices) are both kept and flagged.
+fn flag_rival_corrections(notes: &[NoteVersion], conflicts: &mut Vec<FieldConflict>) {
+    let mut by_replaced: std::collections::HashMap<NoteId, Vec<&NoteVersion>> = std::collections::HashMap::new();
+    for n in notes {
+        if let Some(r) = n.replaces {
+            by_replaced.entry(r).or_default().push(n);
+        }
+    }
+    // In note order, so the flags come out in a stable order.
+    for n in notes {
+        if let Some(r) = n.replaces
+            && let Some(rivals) = by_replaced.get(&r)
+            && rivals.len() > 1
+            && rivals[0].id == n.id
+        {
+            conflicts.push(FieldConflict {
+                path: format!("notes/{r}/corrections"),
+                values: rivals.iter().map(|m| m.id.to_string()).collect(),
+            });
+        }
     }
 }
 

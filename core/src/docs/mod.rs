@@ -15,6 +15,7 @@
 mod chart;
 mod clinic;
 mod roster;
+mod tree;
 
 pub use chart::ChartDoc;
 pub(crate) use chart::{kind_code, kind_from};
@@ -101,13 +102,6 @@ impl Fields {
         match self.get(k) {
             Some(Sv::Int(i)) => Some(*i),
             Some(Sv::F64(f)) => Some(*f as i64),
-            _ => None,
-        }
-    }
-    pub(crate) fn f64(&self, k: &str) -> Option<f64> {
-        match self.get(k) {
-            Some(Sv::F64(f)) => Some(*f),
-            Some(Sv::Int(i)) => Some(*i as f64),
             _ => None,
         }
     }

@@ -114,8 +114,10 @@ pub(crate) fn append(
     detail: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    // Cached statements: every save and every chart view appends here.
     let last: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (seq, prev) = match last {
         Some((s, h)) => (s + 1, h),
@@ -125,17 +127,17 @@ pub(crate) fn append(
     let staff = actor.staff.to_string();
     let device = actor.device.to_string();
     let hash = entry_hash(&prev, seq, at, &staff, &device, action.code(), target, detail);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit_log(seq, at, staff, device, action, target, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![seq, at, staff, device, action.code(), target, detail, prev, hash],
-    )?;
+    )?
+    .execute(params![seq, at, staff, device, action.code(), target, detail, prev, hash])?;
     // The head anchor lets verify notice entries cut off the end.
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta(key, value) VALUES ('audit_head', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![format!("{seq}:{}", hex::encode(&hash))],
-    )?;
+    )?
+    .execute(params![format!("{seq}:{}", hex::encode(&hash))])?;
     Ok(())
 }
 

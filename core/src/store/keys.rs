@@ -83,6 +83,64 @@ impl KeyWrapper for FileFallback {
     }
 }
 
+/// The device's OS keystore (Secret Service, DPAPI; Keychain / Android Keystore through the
+/// shell's [`houmon_keystore::PlatformKeystore`]) as core's key wrapper. It also serves as the
+/// lifecycle's [`crate::policy::lifecycle::DeviceKeystore`]: a wipe erases the keystore entry,
+/// after which no wrapped key on disk opens.
+#[derive(Debug)]
+pub struct OsKeystore {
+    inner: Box<dyn houmon_keystore::PlatformKeystore>,
+}
+
+impl OsKeystore {
+    pub fn new(inner: Box<dyn houmon_keystore::PlatformKeystore>) -> Self {
+        Self { inner }
+    }
+
+    /// This platform's keystore if it is usable now, else `None`.
+    pub fn detect(config: &houmon_keystore::KeystoreConfig) -> Option<Self> {
+        houmon_keystore::platform(config).map(Self::new)
+    }
+}
+
+/// The keystore to give the device lifecycle (and so the store): the OS keystore where one is
+/// usable, else the clearly marked [`FileFallback`] (the UI warns via [`KeyProtection`]).
+pub fn device_keystore(config: &houmon_keystore::KeystoreConfig) -> Box<dyn crate::policy::lifecycle::DeviceKeystore> {
+    match OsKeystore::detect(config) {
+        Some(k) => Box::new(k),
+        None => Box::new(FileFallback),
+    }
+}
+
+fn keystore_error(e: houmon_keystore::KeystoreError) -> CoreError {
+    match e {
+        // Erased (wiped) or another device's/profile's blob: the key cannot be had.
+        houmon_keystore::KeystoreError::Missing | houmon_keystore::KeystoreError::BadBlob => CoreError::WrongKey,
+        houmon_keystore::KeystoreError::Unavailable(_) | houmon_keystore::KeystoreError::Io(_) => CoreError::Crypto,
+    }
+}
+
+impl KeyWrapper for OsKeystore {
+    fn protection(&self) -> KeyProtection {
+        KeyProtection::OsKeystore(self.inner.name().to_string())
+    }
+    fn wrap(&self, key: &DataKey) -> Result<Vec<u8>> {
+        self.inner.wrap(key.as_bytes()).map_err(keystore_error)
+    }
+    fn unwrap(&self, blob: &[u8]) -> Result<DataKey> {
+        let plain = self.inner.unwrap(blob).map_err(keystore_error)?;
+        let b: [u8; 32] = plain.as_slice().try_into().map_err(|_| CoreError::WrongKey)?;
+        Ok(DataKey(b))
+    }
+}
+
+impl crate::policy::lifecycle::DeviceKeystore for OsKeystore {
+    /// Deletes the keystore's wrapping secret: every key wrapped with it is useless afterwards.
+    fn erase(&self) -> Result<()> {
+        self.inner.erase().map_err(keystore_error)
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
     /// "os-keystore:<name>" or "FILE-FALLBACK-UNPROTECTED".
@@ -100,18 +158,33 @@ pub(crate) fn load_or_create(dir: &Path, wrapper: &dyn KeyWrapper) -> Result<(Da
     if path.exists() {
         let text = std::fs::read_to_string(&path)?;
         let kf: KeyFile = serde_json::from_str(&text).map_err(|_| CoreError::WrongKey)?;
-        let mut blob = hex::decode(&kf.wrapped_hex).map_err(|_| CoreError::WrongKey)?;
-        let key = wrapper.unwrap(&blob);
-        blob.zeroize();
         let stored = if kf.protection.starts_with("os-keystore") {
             KeyProtection::OsKeystore(kf.protection.trim_start_matches("os-keystore:").into())
         } else {
             KeyProtection::FileFallback
         };
+        let mut blob = hex::decode(&kf.wrapped_hex).map_err(|_| CoreError::WrongKey)?;
+        if stored == KeyProtection::FileFallback && matches!(protection, KeyProtection::OsKeystore(_)) {
+            // A keystore became available (or the app gained one): move the unprotected key
+            // into it. The key itself does not change, so the database needs no re-keying.
+            let key = FileFallback.unwrap(&blob);
+            blob.zeroize();
+            let key = key?;
+            write_key_file(&path, wrapper, &key)?;
+            return Ok((key, protection));
+        }
+        let key = wrapper.unwrap(&blob);
+        blob.zeroize();
         return Ok((key?, stored));
     }
     let key = DataKey::random()?;
-    let mut blob = wrapper.wrap(&key)?;
+    write_key_file(&path, wrapper, &key)?;
+    Ok((key, protection))
+}
+
+fn write_key_file(path: &Path, wrapper: &dyn KeyWrapper, key: &DataKey) -> Result<()> {
+    let protection = wrapper.protection();
+    let mut blob = wrapper.wrap(key)?;
     let kf = KeyFile {
         protection: match &protection {
             KeyProtection::OsKeystore(n) => format!("os-keystore:{n}"),
@@ -127,8 +200,7 @@ pub(crate) fn load_or_create(dir: &Path, wrapper: &dyn KeyWrapper) -> Result<(Da
     };
     blob.zeroize();
     let json = serde_json::to_string_pretty(&kf).map_err(|_| CoreError::Crypto)?;
-    write_private(&path, json.as_bytes())?;
-    Ok((key, protection))
+    write_private(path, json.as_bytes())
 }
 
 /// Write a file readable only by this user, durably (write temp, fsync, rename).

@@ -4,8 +4,12 @@
 //!
 //! - Each commit is appended as an incremental change (`save_after` the heads we persisted,
 //!   never `save_incremental` after a load: see reference/crdt_sync.md, load-cursor pitfall).
-//! - When a document's increments outgrow its snapshot they are compacted into a new snapshot.
-//! - A use case returns only after its transaction is durable (WAL, `synchronous=FULL`).
+//! - When a document's increments outgrow its snapshot they are compacted into a new snapshot,
+//!   in [`Store::idle_maintenance`], not inside the save a nurse is waiting for (a save compacts
+//!   inline only past a hard limit, when nobody ran the maintenance).
+//! - A use case returns only after its transaction is durable (WAL, `synchronous=FULL`). WAL
+//!   checkpoints, which fsync the main database, also run in [`Store::idle_maintenance`]; the
+//!   automatic checkpoint stays on as a backstop at a larger WAL size.
 //! - The database, its WAL and journal are encrypted by SQLCipher with a random data key;
 //!   temp storage is kept in memory; exports are AES-GCM sealed; diagnostics go into the
 //!   encrypted database. Nothing with patient data is written anywhere else.
@@ -24,8 +28,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use keys::{KeyProtection, KeyWrapper};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use zeroize::Zeroize;
 
 /// The database file name inside the store directory.
@@ -38,12 +43,35 @@ pub struct StoreOptions {
     pub compaction_min_bytes: i64,
     /// How many documents stay loaded in memory.
     pub cached_docs: usize,
+    /// Compact inside a save after all once increments exceed this many times the compaction
+    /// threshold (the app never ran [`Store::idle_maintenance`]): keeps loads bounded.
+    pub compaction_hard_factor: i64,
+    /// SQLite's own checkpoint (inside a commit) only past this many WAL pages; normally
+    /// [`Store::idle_maintenance`] checkpoints long before.
+    pub wal_backstop_pages: i64,
+    /// [`Store::idle_maintenance`] checkpoints once the WAL holds this many pages.
+    pub wal_checkpoint_pages: i64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { compaction_min_bytes: 32 * 1024, cached_docs: 8 }
+        Self {
+            compaction_min_bytes: 32 * 1024,
+            cached_docs: 8,
+            compaction_hard_factor: 4,
+            wal_backstop_pages: 8000,
+            wal_checkpoint_pages: 256,
+        }
     }
+}
+
+/// What [`Store::idle_maintenance`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    /// Documents whose increments were folded into a new snapshot.
+    pub compacted: usize,
+    /// WAL pages copied into the database by a checkpoint (0: none was due).
+    pub checkpointed_pages: i64,
 }
 
 /// Kind of document, as stored.
@@ -134,6 +162,10 @@ pub struct Store {
     options: StoreOptions,
     cache: HashMap<String, OpenDoc>,
     lru: VecDeque<String>,
+    /// Documents whose increments outgrew the threshold, compacted when the app is idle.
+    pending_compaction: BTreeSet<String>,
+    /// Pages in the WAL after the last commit (from the WAL hook).
+    wal_pages: std::sync::Arc<AtomicI64>,
     clock: Clock,
 }
 
@@ -160,6 +192,19 @@ impl Store {
     pub fn open_with(dir: &Path, wrapper: &dyn KeyWrapper, options: StoreOptions) -> Result<Self> {
         let (mut conn, protection) = open_encrypted(dir, wrapper)?;
         schema::migrate_to(&mut conn, schema::CURRENT_VERSION)?;
+        // Our WAL hook replaces SQLite's automatic checkpoint: it counts the WAL's pages for
+        // the idle maintenance and checkpoints inside a commit only past the backstop.
+        let wal_pages = std::sync::Arc::new(AtomicI64::new(0));
+        let seen = wal_pages.clone();
+        let backstop = options.wal_backstop_pages.max(1);
+        conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            seen.store(pages.into(), Ordering::Relaxed);
+            if i64::from(pages) >= backstop {
+                wal.checkpoint()?;
+                seen.store(0, Ordering::Relaxed);
+            }
+            Ok(())
+        }))?;
         Ok(Self {
             conn,
             dir: dir.to_path_buf(),
@@ -167,6 +212,8 @@ impl Store {
             options,
             cache: HashMap::new(),
             lru: VecDeque::new(),
+            pending_compaction: BTreeSet::new(),
+            wal_pages,
             clock: Box::new(Utc::now),
         })
     }
@@ -197,21 +244,22 @@ impl Store {
     // ---------------------------------------------------------------- documents
 
     fn load(&self, doc_id: &str) -> Result<Option<OpenDoc>> {
-        let row: Option<(Option<Vec<u8>>, i64, i64)> = self
+        // Loaded straight from SQLite's buffer: no copy of the snapshot.
+        let loaded: Option<(Result<AutoCommit>, i64)> = self
             .conn
-            .query_row(
-                "SELECT snapshot, snapshot_bytes, incremental_bytes FROM documents WHERE doc_id = ?1",
-                [doc_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached("SELECT snapshot, snapshot_bytes FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| {
+                let doc = match r.get_ref(0)?.as_blob_or_null()? {
+                    Some(s) if !s.is_empty() => AutoCommit::load(s).map_err(CoreError::from),
+                    _ => Ok(AutoCommit::new()),
+                };
+                Ok((doc, r.get(1)?))
+            })
             .optional()?;
-        let Some((snapshot, snapshot_bytes, incremental_bytes)) = row else {
+        let Some((doc, snapshot_bytes)) = loaded else {
             return Ok(None);
         };
-        let mut doc = match &snapshot {
-            Some(s) if !s.is_empty() => AutoCommit::load(s)?,
-            _ => AutoCommit::new(),
-        };
+        let mut doc = doc?;
         let mut stmt = self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
         let mut rows = stmt.query([doc_id])?;
         let mut incr = Vec::new();
@@ -223,7 +271,7 @@ impl Store {
         }
         // Our own cursor: everything loaded is persisted already.
         let heads = doc.get_heads();
-        Ok(Some(OpenDoc { doc, heads, snapshot_bytes, incremental_bytes }))
+        Ok(Some(OpenDoc { doc, heads, snapshot_bytes, incremental_bytes: incr.len() as i64 }))
     }
 
     fn take(&mut self, doc_id: &str) -> Result<Option<OpenDoc>> {
@@ -293,11 +341,11 @@ impl Store {
                 "INSERT INTO documents(doc_id, kind) VALUES (?1, ?2) ON CONFLICT(doc_id) DO NOTHING",
                 params![doc_id, kind.code()],
             )?;
+            // Only the change row: the documents row (with its snapshot) is not rewritten per
+            // save; the increment total is recomputed from the rows when a document is loaded.
             if !bytes.is_empty() {
                 tx.prepare_cached("INSERT INTO changes(doc_id, bytes) VALUES (?1, ?2)")?
                     .execute(params![doc_id, bytes])?;
-                tx.prepare_cached("UPDATE documents SET incremental_bytes = incremental_bytes + ?2 WHERE doc_id = ?1")?
-                    .execute(params![doc_id, bytes.len() as i64])?;
             }
             project(&tx, &mut d, &out)?;
             audit::append(&tx, audit.actor, audit.action, &audit.target, audit.detail, now)?;
@@ -312,12 +360,13 @@ impl Store {
             snapshot_bytes,
             incremental_bytes: incremental_bytes + bytes.len() as i64,
         };
-        if od.incremental_bytes > od.snapshot_bytes.max(self.options.compaction_min_bytes) {
+        let threshold = od.snapshot_bytes.max(self.options.compaction_min_bytes);
+        if od.incremental_bytes > threshold.saturating_mul(self.options.compaction_hard_factor.max(1)) {
+            // Nobody ran the idle maintenance for a long time: compact now to bound load time.
             // A failed compaction loses nothing: the increments are still there.
-            if self.compact_doc(doc_id, &mut od).is_err() {
-                self.put_back(doc_id, od);
-                return Ok(out);
-            }
+            let _ = self.compact_doc(doc_id, &mut od);
+        } else if od.incremental_bytes > threshold {
+            self.pending_compaction.insert(doc_id.to_string());
         }
         self.put_back(doc_id, od);
         Ok(out)
@@ -334,7 +383,49 @@ impl Store {
         tx.commit()?;
         od.snapshot_bytes = snapshot.len() as i64;
         od.incremental_bytes = 0;
+        self.pending_compaction.remove(doc_id);
         Ok(())
+    }
+
+    /// Deferred upkeep for when the app is idle (no save waiting): compact documents whose
+    /// increments outgrew their snapshot, and checkpoint the WAL into the database once it holds
+    /// [`StoreOptions::wal_checkpoint_pages`]. Neither changes what is stored or how durable it
+    /// is: every acknowledged save is already fsynced in the WAL. Call it after a save once the
+    /// user paused (the shell: about a second after the last save), and before suspending.
+    pub fn idle_maintenance(&mut self) -> Result<Maintenance> {
+        let mut done = Maintenance::default();
+        while let Some(doc_id) = self.pending_compaction.pop_first() {
+            let Some(mut od) = self.take(&doc_id)? else { continue };
+            let r = self.compact_doc(&doc_id, &mut od);
+            self.put_back(&doc_id, od);
+            r?;
+            done.compacted += 1;
+        }
+        // Not after every save: the first commit after a checkpoint restarts the WAL, which
+        // costs that save an extra sync of the WAL header.
+        let pages = self.wal_pages.load(Ordering::Relaxed);
+        if pages >= self.options.wal_checkpoint_pages.max(1) {
+            // (busy, frames in the WAL, frames copied)
+            let (_, _, copied): (i64, i64, i64) =
+                self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            self.wal_pages.store(0, Ordering::Relaxed);
+            done.checkpointed_pages = copied;
+            // Restart the WAL now, while idle: the first commit into a restarted WAL also
+            // syncs the WAL header, and that should not be the nurse's next save.
+            let now = self.now().timestamp_millis();
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO meta(key, value) VALUES ('maintained_at', ?1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute([now.to_string()])?;
+        }
+        Ok(done)
+    }
+
+    /// Whether [`Self::idle_maintenance`] has compaction work waiting.
+    pub fn maintenance_due(&self) -> bool {
+        !self.pending_compaction.is_empty()
     }
 
     /// Compact one document now (normally automatic).
@@ -506,14 +597,14 @@ impl Store {
     /// checkpoint. Opening a chart therefore costs no fsync; edits still wait for theirs.
     fn append_view(&mut self, actor: &Actor, target: &str) -> Result<()> {
         let now = self.now();
-        self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        self.conn.prepare_cached("PRAGMA synchronous = NORMAL")?.execute([])?;
         let r = (|| -> Result<()> {
             let tx = self.conn.transaction()?;
             audit::append(&tx, actor, AuditAction::View, target, "open chart", now)?;
             tx.commit()?;
             Ok(())
         })();
-        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        self.conn.prepare_cached("PRAGMA synchronous = FULL")?.execute([])?;
         r
     }
 

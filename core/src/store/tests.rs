@@ -116,7 +116,7 @@ fn wrong_key_is_refused_with_a_clear_error() {
 fn increments_are_compacted_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let a = actor();
-    let opts = StoreOptions { compaction_min_bytes: 4 * 1024, cached_docs: 2 };
+    let opts = StoreOptions { compaction_min_bytes: 4 * 1024, cached_docs: 2, ..StoreOptions::default() };
     let mut notes = Vec::new();
     let p;
     {
@@ -287,4 +287,58 @@ fn tampered_database_is_detected() {
         Ok(mut s) => s.check_integrity().is_err(),
     };
     assert!(detected, "a flipped byte must not go unnoticed");
+}
+
+#[test]
+fn saves_leave_compaction_and_checkpoints_to_the_idle_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = actor();
+    let opts = StoreOptions { compaction_min_bytes: 4 * 1024, wal_checkpoint_pages: 8, ..StoreOptions::default() };
+    let rows = |s: &Store| -> i64 { s.conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0)).unwrap() };
+    let mut notes = Vec::new();
+    let p;
+    {
+        let mut s = Store::open_with(dir.path(), &FileFallback, opts.clone()).unwrap();
+        p = s.register_patient(&a, &demo("A")).unwrap();
+        let v = VisitId::new();
+        s.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+        // Past the threshold but below the hard limit: the saves only append.
+        let mut i = 0;
+        while !s.maintenance_due() {
+            notes.push(s.save_note(&a, p, v, None, &body(&format!("note {i} {}", "x".repeat(300)))).unwrap());
+            i += 1;
+            assert!(i < 100, "the threshold was never reached");
+        }
+        let before = rows(&s);
+        assert_eq!(before, i + 2, "every save is still its own increment");
+        let done = s.idle_maintenance().unwrap();
+        assert_eq!(done.compacted, 1);
+        assert!(done.checkpointed_pages > 0, "{done:?}");
+        assert_eq!(rows(&s), 0, "the increments were folded into the snapshot");
+        assert!(!s.maintenance_due());
+        // Nothing more to do until new saves arrive.
+        assert_eq!(s.idle_maintenance().unwrap(), Maintenance::default());
+        notes.push(s.save_note(&a, p, v, None, &body("after compaction")).unwrap());
+        // Without any maintenance, the hard limit still bounds the increments.
+        for i in 0..200 {
+            notes.push(s.save_note(&a, p, v, None, &body(&format!("late {i} {}", "y".repeat(300)))).unwrap());
+        }
+        let (incr, snapshot): (i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT (SELECT coalesce(sum(length(bytes)), 0) FROM changes), max(snapshot_bytes) FROM documents",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let limit = snapshot.max(opts.compaction_min_bytes) * opts.compaction_hard_factor;
+        assert!(incr <= limit, "{incr} bytes of increments, limit {limit}");
+    }
+    let mut s = Store::open_with(dir.path(), &FileFallback, opts).unwrap();
+    let chart = s.open_chart(&a, p).unwrap();
+    assert_eq!(chart.notes.len(), notes.len());
+    for n in &notes {
+        assert!(chart.note(*n).is_some());
+    }
+    s.check_integrity().unwrap();
 }
