@@ -5,6 +5,8 @@
 HOUMON_APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config libssl-dev libopenjp2-tools build-essential ca-certificates)
 # The Tauri app (WebKitGTK) and its end-to-end tests (Xvfb, WebKitWebDriver).
 HOUMON_APT_PACKAGES+=(libwebkit2gtk-4.1-dev librsvg2-dev xvfb xauth webkit2gtk-driver python3-venv)
+# the OS keystore test: a Secret Service (GNOME Keyring) on a private session bus
+HOUMON_APT_PACKAGES+=(gnome-keyring dbus)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

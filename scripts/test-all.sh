@@ -20,5 +20,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test (unit, integration, card via pcscd, sync via the relay, app end to end under Xvfb)"
 cargo test --workspace --locked
+echo "== OS keystore through a real Secret Service (gnome-keyring on a private session bus)"
+XDG_DATA_HOME=$(mktemp -d) HOUMON_REQUIRE_KEYSTORE=1 dbus-run-session -- sh -c \
+  'printf houmon-ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+   cargo test --workspace --locked --test platform_keystore --test os_keystore'
 echo "== fuzz (onshi XML codec, briefly)"
 bash onshi/fuzz/run-briefly.sh 25

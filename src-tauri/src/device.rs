@@ -11,6 +11,7 @@
 use crate::dto::{SyncStatus, UiError};
 use crate::service::{Service, ServiceOptions};
 use chrono::Utc;
+use houmon_core::model;
 use houmon_core::policy::lifecycle::{DeviceKeystore, DeviceLifecycle};
 use houmon_core::policy::resolve::{EffectiveSettings, PolicyEngine};
 use houmon_core::policy::sources::{LinuxPolicyDir, PolicySource, platform_sources};
@@ -18,7 +19,6 @@ use houmon_core::policy::watch::PolicyWatcher;
 use houmon_core::store::Store;
 use houmon_core::sync::runner::{self, ManagedStore, RelayEnrollment, SyncRunner, SyncStatus as CoreStatus};
 use houmon_core::sync::{StoreAccess, SyncError, SyncIdentity, SyncResult};
-use houmon_core::{FileFallback, model};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -54,6 +54,14 @@ fn to_dto(s: &CoreStatus, managed_code: bool) -> SyncStatus {
         needs_enrollment: matches!(s, CoreStatus::NotEnrolled { .. }),
         managed_code,
     }
+}
+
+/// The OS keystore for this data directory (Secret Service, DPAPI …), or the marked file
+/// fallback where there is none (the UI then warns). One keystore entry per data directory.
+pub fn os_keystore(data_dir: &Path) -> Box<dyn DeviceKeystore> {
+    use sha2::Digest;
+    let account = hex::encode(&sha2::Sha256::digest(data_dir.to_string_lossy().as_bytes())[..8]);
+    houmon_core::device_keystore(&houmon_core::keystore::KeystoreConfig::new("jp.houmon.app", account, data_dir))
 }
 
 /// The policy sources: the platform's, or `HOUMON_POLICY_DIR` (a Linux-layout policy root:
@@ -143,7 +151,7 @@ impl Mode {
     /// Read the policy and the lifecycle state in `<data dir>/device`.
     pub fn decide(opts: &ServiceOptions, sources: Vec<Box<dyn PolicySource>>) -> Result<Self, UiError> {
         let dir = opts.data_dir.join(DEVICE_DIR);
-        let keystore: Box<dyn DeviceKeystore> = Box::new(FileFallback);
+        let keystore = os_keystore(&opts.data_dir);
         let (lc, _) = DeviceLifecycle::open(&dir, keystore).map_err(UiError::from)?;
         let engine = Arc::new(PolicyEngine::new(sources, Some(lc.user_settings_path())));
         if runner::training_mode(&engine.view().effective(), &lc) {

@@ -208,7 +208,7 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     // The office sets up the clinic, a nurse with her staff PIN, and today's two visits; the
     // same participant then runs as the clinic's gateway.
     let gdir = tmp.path().join("gateway");
-    let mut store = Store::open(&gdir, &FileFallback).unwrap();
+    let mut store = Store::open(&gdir, &houmon_core::FileFallback).unwrap();
     let actor = saved_actor(&mut store).unwrap();
     let key = DeviceSigningKey::generate().unwrap().0;
     let mut client =

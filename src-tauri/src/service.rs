@@ -13,7 +13,7 @@ use houmon_core::policy::lifecycle::USER_SETTINGS_FILE;
 use houmon_core::store::audit::AuditAction;
 use houmon_core::store::{TodayVisit, chart_doc_id};
 use houmon_core::synth::{self, ClinicSpec};
-use houmon_core::{CoreError, FileFallback, KeyProtection, Store};
+use houmon_core::{CoreError, KeyProtection, Store};
 use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB, VirtualCard, VirtualTransport};
 use houmon_onshi::clock::SystemClock;
 use houmon_onshi::codes::PrescriptionIssueSelect;
@@ -477,9 +477,9 @@ impl Service {
         let dir = opts.data_dir.join("store");
         std::fs::create_dir_all(&dir).map_err(|e| UiError::from(CoreError::Io(e)))?;
         let today = opts.today.unwrap_or_else(jst_today);
-        // No OS keystore wrapper exists yet for Linux desktops: the marked file fallback, which
-        // the UI shows as a warning (core's KeyProtection::FileFallback).
-        let mut store = Store::open(&dir, &FileFallback)?;
+        // The OS keystore where there is one; else the marked file fallback, which the UI
+        // shows as a warning (core's KeyProtection::FileFallback).
+        let mut store = Store::open(&dir, &*crate::device::os_keystore(&opts.data_dir))?;
         let staff_id = StaffId::parse(DEMO_STAFF).unwrap_or_default();
         let actor = Actor { staff: staff_id, device: DeviceId::parse(DEMO_DEVICE).unwrap_or_default() };
         if store.patient_list()?.is_empty() {
