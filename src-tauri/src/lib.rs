@@ -26,6 +26,8 @@ pub struct AppState {
     ready: Condvar,
     /// A managed (enrolled or enrolling) device; `None` in 訓練モード (`device.rs`).
     device: Mutex<Option<std::sync::Arc<device::ManagedDevice>>>,
+    /// When the last command finished: store upkeep waits for a pause.
+    last_command: Mutex<Option<std::time::Instant>>,
 }
 
 impl AppState {
@@ -46,10 +48,31 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) 
     while guard.is_none() {
         guard = state.ready.wait(guard).unwrap_or_else(|e| e.into_inner());
     }
-    match guard.as_mut() {
+    let r = match guard.as_mut() {
         Some(Ok(svc)) => f(svc),
         Some(Err(e)) => Err(e.clone()),
         None => Err(UiError::new("starting", "起動中です。", "Starting.")),
+    };
+    *state.last_command.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+    r
+}
+
+/// Store upkeep (compaction, WAL checkpoints) once the user pauses for a second, so it never
+/// sits inside an acknowledged save. Never waits for the service: a busy one is skipped.
+fn upkeep_loop(handle: tauri::AppHandle) {
+    const PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+    loop {
+        std::thread::sleep(PAUSE);
+        let st = handle.state::<AppState>();
+        let idle = st.last_command.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() >= PAUSE);
+        if !idle {
+            continue;
+        }
+        if let Ok(mut guard) = st.service.try_lock()
+            && let Some(Ok(svc)) = guard.as_mut()
+        {
+            svc.idle_upkeep();
+        }
     }
 }
 
@@ -277,6 +300,8 @@ pub fn run() {
                 ..Default::default()
             };
             let handle = app.handle().clone();
+            let upkeep = handle.clone();
+            std::thread::spawn(move || upkeep_loop(upkeep));
             std::thread::spawn(move || {
                 let st = handle.state::<AppState>();
                 // The effective policy decides: training clinic, or the device lifecycle.

@@ -579,6 +579,14 @@ impl Service {
         Ok(svc)
     }
 
+    /// Store upkeep while the user pauses (compaction, WAL checkpoint). A failure loses
+    /// nothing (the increments stay) and is noted in the encrypted diagnostics log.
+    pub fn idle_upkeep(&mut self) {
+        if let Err(e) = self.store.idle_maintenance() {
+            let _ = self.store.log_diagnostic("warn", &format!("idle maintenance failed: {}", e.user_message().en));
+        }
+    }
+
     /// The store, for the sync runner's short local phases (`device.rs`).
     pub fn store_mut(&mut self) -> &mut Store {
         &mut self.store
