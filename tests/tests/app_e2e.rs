@@ -231,6 +231,17 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
     app.close();
 }
 
+/// A tablet's data dir and the policy MDM would push: training off, the relay, the managed
+/// one-time enrollment code.
+fn managed_tablet(tmp: &Path, relay: &str, code: &str) -> (PathBuf, PathBuf) {
+    let policies = tmp.join("policies");
+    write_managed_policy(
+        &policies,
+        &serde_json::json!({"relayUrl": relay, "trainingMode": "off", "enrollmentCode": code}),
+    );
+    (tmp.join("app"), policies)
+}
+
 /// The policy root the app reads (`HOUMON_POLICY_DIR`, Linux layout): `managed/houmon.json`.
 fn write_managed_policy(root: &Path, body: &serde_json::Value) {
     let p = root.join("managed/houmon.json");
@@ -265,12 +276,7 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
     office.sync().expect("office sync");
     let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
 
-    let policies = tmp.path().join("policies");
-    write_managed_policy(
-        &policies,
-        &serde_json::json!({"relayUrl": relay.base(), "trainingMode": "off", "enrollmentCode": code}),
-    );
-    let data = tmp.path().join("app");
+    let (data, policies) = managed_tablet(tmp.path(), &relay.base(), &code);
     let display = Display::get().expect("display");
     let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
     let app = AppSession::launch(&display, &bin, &env).expect("app starts");
@@ -401,12 +407,7 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
     assert_eq!((first.answered, first.failed), (1, 0), "{first:?}");
     let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
 
-    let policies = tmp.path().join("policies");
-    write_managed_policy(
-        &policies,
-        &serde_json::json!({"relayUrl": relay.base(), "trainingMode": "off", "enrollmentCode": code}),
-    );
-    let data = tmp.path().join("app");
+    let (data, policies) = managed_tablet(tmp.path(), &relay.base(), &code);
     let display = Display::get().expect("display");
     let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
     let app = AppSession::launch(&display, &bin, &env).expect("app starts");
