@@ -4,11 +4,12 @@
 
 use super::tree::{Node, Tree};
 use super::{
-    Fields, child_map, commit, contains_individual_number, existing_map, genesis, get_str, millis, read_map,
-    resolve_field,
+    Fields, child_map, commit, contains_individual_number, existing_map, flag, genesis, get_str, map, millis, new_map,
+    read_map, resolve_field, text,
 };
 use crate::error::{CoreError, Result};
 use crate::model::*;
+use automerge::hydrate::Value;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 use chrono::{DateTime, Utc};
@@ -94,29 +95,29 @@ impl ChartDoc {
     /// Record a qualification result (資格確認結果). Also refreshes demographics.
     pub fn record_qualification(&mut self, q: &QualificationSnapshot) -> Result<()> {
         let quals = self.container("quals")?;
-        let m = self.doc.put_object(&quals, q.id.to_string(), ObjType::Map)?;
-        let d = &mut self.doc;
-        d.put(&m, "at", millis(q.checked_at))?;
-        d.put(&m, "insurer", q.insurer_number.as_str())?;
-        d.put(&m, "symbol", q.symbol.as_str())?;
-        d.put(&m, "number", q.number.as_str())?;
-        d.put(&m, "branch", q.branch.as_str())?;
+        let mut fields = vec![
+            ("at", millis(q.checked_at).into()),
+            ("insurer", text(&q.insurer_number)),
+            ("symbol", text(&q.symbol)),
+            ("number", text(&q.number)),
+            ("branch", text(&q.branch)),
+            ("validity", validity_code(q.validity).into()),
+            ("c_med", flag(q.consent_medication)),
+            ("c_clin", flag(q.consent_clinical)),
+            ("c_chk", flag(q.consent_checkup)),
+            ("c_surg", flag(q.consent_surgery)),
+            ("demo", map(demographics_fields(&q.demographics))),
+        ];
         if let Some(c) = q.copay_percent {
-            d.put(&m, "copay", c as i64)?;
+            fields.push(("copay", (c as i64).into()));
         }
-        d.put(&m, "validity", validity_code(q.validity))?;
-        d.put(&m, "c_med", q.consent_medication)?;
-        d.put(&m, "c_clin", q.consent_clinical)?;
-        d.put(&m, "c_chk", q.consent_checkup)?;
-        d.put(&m, "c_surg", q.consent_surgery)?;
         if let Some(cd) = q.consent_date {
-            d.put(&m, "c_date", cd.to_string())?;
+            fields.push(("c_date", text(cd.to_string())));
         }
         if let Some(cu) = q.consent_valid_until {
-            d.put(&m, "c_until", cu.to_string())?;
+            fields.push(("c_until", text(cu.to_string())));
         }
-        let dm = d.put_object(&m, "demo", ObjType::Map)?;
-        put_demographics(d, &dm, &q.demographics)?;
+        new_map(&mut self.doc, &quals, &q.id.to_string(), map(fields))?;
         if !q.demographics.name.is_empty() {
             let p = self.container("patient")?;
             put_demographics(&mut self.doc, &p, &q.demographics)?;
@@ -135,10 +136,8 @@ impl ChartDoc {
     pub fn request_qualification(&mut self, by: StaffId, at: DateTime<Utc>) -> Result<QualificationId> {
         let id = QualificationId(self.fresh_id());
         let reqs = self.container("qreqs")?;
-        let m = self.doc.put_object(&reqs, id.to_string(), ObjType::Map)?;
-        self.doc.put(&m, "at", millis(at))?;
-        self.doc.put(&m, "by", by.to_string())?;
-        self.doc.put(&m, "answered", false)?;
+        let fields = vec![("at", millis(at).into()), ("by", text(by.to_string())), ("answered", flag(false))];
+        new_map(&mut self.doc, &reqs, &id.to_string(), map(fields))?;
         commit(&mut self.doc, "qualification request", at);
         Ok(id)
     }
@@ -156,11 +155,13 @@ impl ChartDoc {
             .map_err(|_| CoreError::InvalidInput { field: "qualification_query", reason: "not serialisable" })?;
         let id = QualificationId(self.fresh_id());
         let reqs = self.container("qreqs")?;
-        let m = self.doc.put_object(&reqs, id.to_string(), ObjType::Map)?;
-        self.doc.put(&m, "at", millis(at))?;
-        self.doc.put(&m, "by", by.to_string())?;
-        self.doc.put(&m, "answered", false)?;
-        self.doc.put(&m, "query", json)?;
+        let fields = vec![
+            ("at", millis(at).into()),
+            ("by", text(by.to_string())),
+            ("answered", flag(false)),
+            ("query", text(json)),
+        ];
+        new_map(&mut self.doc, &reqs, &id.to_string(), map(fields))?;
         commit(&mut self.doc, "qualification request", at);
         Ok(id)
     }
@@ -172,11 +173,13 @@ impl ChartDoc {
         let Some((automerge::Value::Object(_), r)) = self.doc.get(&reqs, id.to_string())? else {
             return Err(CoreError::NotFound { what: "qualification request" });
         };
-        let m = self.doc.put_object(&r, "failure", ObjType::Map)?;
-        self.doc.put(&m, "at", millis(f.answered_at))?;
-        self.doc.put(&m, "code", f.code.as_str())?;
-        self.doc.put(&m, "ja", f.message_ja.as_str())?;
-        self.doc.put(&m, "en", f.message_en.as_str())?;
+        let fields = vec![
+            ("at", millis(f.answered_at).into()),
+            ("code", text(&f.code)),
+            ("ja", text(&f.message_ja)),
+            ("en", text(&f.message_en)),
+        ];
+        new_map(&mut self.doc, &r, "failure", map(fields))?;
         self.doc.put(&r, "answered", true)?;
         commit(&mut self.doc, "qualification failure", f.answered_at);
         Ok(())
@@ -189,39 +192,34 @@ impl ChartDoc {
             // Same record delivered twice: a no-op (consent replay is harmless).
             return Ok(());
         }
-        let m = self.doc.put_object(&cs, c.id.to_string(), ObjType::Map)?;
-        let d = &mut self.doc;
-        d.put(&m, "at", millis(c.recorded_at))?;
-        d.put(&m, "by", c.recorded_by.to_string())?;
-        d.put(&m, "device", c.device.to_string())?;
-        d.put(&m, "med", c.medication)?;
-        d.put(&m, "clin", c.clinical)?;
-        d.put(&m, "chk", c.checkup)?;
-        d.put(&m, "surg", c.surgery)?;
-        d.put(
-            &m,
-            "rx",
-            match c.prescription {
-                PrescriptionForm::Electronic => "electronic",
-                PrescriptionForm::Paper => "paper",
-            },
-        )?;
-        d.put(
-            &m,
-            "ident",
-            match c.identity {
-                IdentityMode::Pin => "pin",
-                IdentityMode::Visual => "visual",
-            },
-        )?;
+        let rx = match c.prescription {
+            PrescriptionForm::Electronic => "electronic",
+            PrescriptionForm::Paper => "paper",
+        };
+        let ident = match c.identity {
+            IdentityMode::Pin => "pin",
+            IdentityMode::Visual => "visual",
+        };
+        let mut fields = vec![
+            ("at", millis(c.recorded_at).into()),
+            ("by", text(c.recorded_by.to_string())),
+            ("device", text(c.device.to_string())),
+            ("med", flag(c.medication)),
+            ("clin", flag(c.clinical)),
+            ("chk", flag(c.checkup)),
+            ("surg", flag(c.surgery)),
+            ("rx", rx.into()),
+            ("ident", ident.into()),
+            ("nonce", text(&c.nonce_hex)),
+            ("revoke", flag(c.revocation)),
+        ];
         if let Some(s) = &c.signature_hex {
-            d.put(&m, "sig", s.as_str())?;
+            fields.push(("sig", text(s)));
         }
         if let Some(s) = &c.certificate_hex {
-            d.put(&m, "cert", s.as_str())?;
+            fields.push(("cert", text(s)));
         }
-        d.put(&m, "nonce", c.nonce_hex.as_str())?;
-        d.put(&m, "revoke", c.revocation)?;
+        new_map(&mut self.doc, &cs, &c.id.to_string(), map(fields))?;
         commit(&mut self.doc, "consent", c.recorded_at);
         Ok(())
     }
@@ -238,12 +236,14 @@ impl ChartDoc {
         if self.doc.get(&visits, visit.to_string())?.is_some() {
             return Err(CoreError::InvalidInput { field: "visit", reason: "already started" });
         }
-        let m = self.doc.put_object(&visits, visit.to_string(), ObjType::Map)?;
-        self.doc.put(&m, "kind", kind_code(kind))?;
-        self.doc.put(&m, "staff", staff.to_string())?;
-        self.doc.put(&m, "arr", millis(arrival))?;
-        self.doc.put_object(&m, "vitals", ObjType::Map)?;
-        self.doc.put_object(&m, "items", ObjType::Map)?;
+        let fields = vec![
+            ("kind", kind_code(kind).into()),
+            ("staff", text(staff.to_string())),
+            ("arr", millis(arrival).into()),
+            ("vitals", map(Vec::new())),
+            ("items", map(Vec::new())),
+        ];
+        new_map(&mut self.doc, &visits, &visit.to_string(), map(fields))?;
         commit(&mut self.doc, "start visit", arrival);
         Ok(())
     }
@@ -292,12 +292,14 @@ impl ChartDoc {
         }
         let m = self.visit_obj(visit)?;
         let items = child_map(&mut self.doc, &m, "items")?;
-        let im = self.doc.put_object(&items, item.id.to_string(), ObjType::Map)?;
-        self.doc.put(&im, "list", item.list.key())?;
-        self.doc.put(&im, "label", item.label.as_str())?;
-        self.doc.put(&im, "code", item.code.as_str())?;
-        self.doc.put(&im, "by", item.added_by.to_string())?;
-        self.doc.put(&im, "at", millis(item.added_at))?;
+        let fields = vec![
+            ("list", item.list.key().into()),
+            ("label", text(&item.label)),
+            ("code", text(&item.code)),
+            ("by", text(item.added_by.to_string())),
+            ("at", millis(item.added_at).into()),
+        ];
+        new_map(&mut self.doc, &items, &item.id.to_string(), map(fields))?;
         commit(&mut self.doc, "clinical item", item.added_at);
         Ok(())
     }
@@ -362,20 +364,19 @@ impl ChartDoc {
         at: DateTime<Utc>,
     ) -> Result<ObjId> {
         let notes = self.container("notes")?;
-        let m = self.doc.put_object(&notes, id.to_string(), ObjType::Map)?;
-        let d = &mut self.doc;
-        d.put(&m, "thread", thread.to_string())?;
-        d.put(&m, "ver", version as i64)?;
-        d.put(&m, "visit", visit.to_string())?;
+        let mut fields = vec![
+            ("thread", text(thread.to_string())),
+            ("ver", (version as i64).into()),
+            ("visit", text(visit.to_string())),
+            ("author", text(author.to_string())),
+            ("created", millis(at).into()),
+            ("status", "draft".into()),
+        ];
         if let Some(r) = replaces {
-            d.put(&m, "replaces", r.to_string())?;
-            d.put(&m, "reason", reason)?;
+            fields.extend([("replaces", text(r.to_string())), ("reason", reason.into())]);
         }
-        d.put(&m, "author", author.to_string())?;
-        d.put(&m, "created", millis(at))?;
-        d.put(&m, "status", "draft")?;
-        put_body(d, &m, body)?;
-        Ok(m)
+        fields.extend(body.fields().map(|(k, v)| (k, v.into())));
+        new_map(&mut self.doc, &notes, &id.to_string(), map(fields))
     }
 
     /// Sign a draft (署名). From now on the version is immutable.
@@ -641,6 +642,16 @@ impl ChartDoc {
         flag_rival_corrections(&notes, &mut conflicts);
         Ok(Chart { patient, demographics, qualifications, qualification_requests, consents, visits, notes, conflicts })
     }
+}
+
+fn demographics_fields(x: &Demographics) -> Vec<(&'static str, Value)> {
+    vec![
+        ("name", text(&x.name)),
+        ("kana", text(&x.name_kana)),
+        ("birth", text(x.birth_date.map(|b| b.to_string()).unwrap_or_default())),
+        ("sex", text(&x.sex)),
+        ("addr", text(&x.address)),
+    ]
 }
 
 fn put_demographics(d: &mut AutoCommit, m: &ObjId, x: &Demographics) -> Result<()> {

@@ -144,6 +144,34 @@ pub(crate) fn child_map(doc: &mut AutoCommit, parent: &ObjId, key: &str) -> Resu
     Ok(doc.put_object(parent, key, ObjType::Map)?)
 }
 
+/// A map value for [`new_map`]: its fields, with nested maps built by `map` again.
+pub(crate) fn map(fields: Vec<(&str, automerge::hydrate::Value)>) -> automerge::hydrate::Value {
+    fields.into_iter().collect::<std::collections::HashMap<_, _>>().into()
+}
+
+/// A string field for [`map`] (owned or borrowed alike).
+pub(crate) fn text(s: impl AsRef<str>) -> automerge::hydrate::Value {
+    s.as_ref().into()
+}
+
+/// A boolean field for [`map`].
+pub(crate) fn flag(b: bool) -> automerge::hydrate::Value {
+    automerge::ScalarValue::Boolean(b).into()
+}
+
+/// Create the map `parent[key]` with all its fields (built by [`map`]) in one batch: two
+/// op-set splices instead of one per field. A new note has ~12 fields, and on a chart of 200
+/// visits each separate splice cost ~10 µs. The ops are the same as a `put_object` followed
+/// by one `put` per field, so documents, merges and conflicts are unchanged.
+pub(crate) fn new_map(
+    doc: &mut AutoCommit,
+    parent: &ObjId,
+    key: &str,
+    value: automerge::hydrate::Value,
+) -> Result<ObjId> {
+    Ok(doc.batch_create_object(parent, key, &value, false)?)
+}
+
 /// Get an existing child map or fail with NotFound.
 pub(crate) fn existing_map(doc: &AutoCommit, parent: &ObjId, key: &str, what: &'static str) -> Result<ObjId> {
     match doc.get(parent, key)? {

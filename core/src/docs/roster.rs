@@ -1,7 +1,7 @@
 //! A roster month (月間訪問予定) as an Automerge document.
 
 use super::chart::{kind_code, kind_from};
-use super::{commit, existing_map, genesis, read_map};
+use super::{commit, existing_map, flag, genesis, map, new_map, read_map, text};
 use crate::error::{CoreError, Result};
 use crate::model::*;
 use automerge::transaction::Transactable;
@@ -57,19 +57,18 @@ impl RosterMonthDoc {
             return Err(CoreError::InvalidInput { field: "time_window", reason: "end before start" });
         }
         let visits = self.visits()?;
-        let m = self.doc.put_object(&visits, v.id.to_string(), ObjType::Map)?;
-        let d = &mut self.doc;
-        d.put(&m, "date", v.date.to_string())?;
-        d.put(&m, "start", v.start.format("%H:%M").to_string())?;
-        d.put(&m, "end", v.end.format("%H:%M").to_string())?;
-        d.put(&m, "patient", v.patient.to_string())?;
-        d.put(&m, "kind", kind_code(v.kind))?;
-        d.put(&m, "status", status_code(v.status))?;
-        let staff = d.put_object(&m, "staff", ObjType::Map)?;
-        for s in &v.staff {
-            // A map of staff id → assigned, so concurrent assignments merge.
-            d.put(&staff, s.to_string(), true)?;
-        }
+        // A map of staff id → assigned, so concurrent assignments merge.
+        let staff: Vec<String> = v.staff.iter().map(|s| s.to_string()).collect();
+        let fields = vec![
+            ("date", text(v.date.to_string())),
+            ("start", text(v.start.format("%H:%M").to_string())),
+            ("end", text(v.end.format("%H:%M").to_string())),
+            ("patient", text(v.patient.to_string())),
+            ("kind", kind_code(v.kind).into()),
+            ("status", status_code(v.status).into()),
+            ("staff", map(staff.iter().map(|s| (s.as_str(), flag(true))).collect())),
+        ];
+        new_map(&mut self.doc, &visits, &v.id.to_string(), map(fields))?;
         commit(&mut self.doc, "plan visit", at);
         Ok(())
     }
