@@ -44,7 +44,24 @@ pub enum KeyProtection {
     FileFallback,
 }
 
+const FALLBACK_LABEL: &str = "FILE-FALLBACK-UNPROTECTED";
+
 impl KeyProtection {
+    /// How key files record the protection: "os-keystore:<name>" or the fallback's loud label.
+    pub(crate) fn label(&self) -> String {
+        match self {
+            KeyProtection::OsKeystore(n) => format!("os-keystore:{n}"),
+            KeyProtection::FileFallback => FALLBACK_LABEL.into(),
+        }
+    }
+
+    pub(crate) fn from_label(label: &str) -> Self {
+        match label.strip_prefix("os-keystore:") {
+            Some(name) => KeyProtection::OsKeystore(name.into()),
+            None => KeyProtection::FileFallback,
+        }
+    }
+
     /// What the UI shows (Japanese, English).
     pub fn describe(&self) -> (&'static str, &'static str) {
         match self {
@@ -158,11 +175,7 @@ pub(crate) fn load_or_create(dir: &Path, wrapper: &dyn KeyWrapper) -> Result<(Da
     if path.exists() {
         let text = std::fs::read_to_string(&path)?;
         let kf: KeyFile = serde_json::from_str(&text).map_err(|_| CoreError::WrongKey)?;
-        let stored = if kf.protection.starts_with("os-keystore") {
-            KeyProtection::OsKeystore(kf.protection.trim_start_matches("os-keystore:").into())
-        } else {
-            KeyProtection::FileFallback
-        };
+        let stored = KeyProtection::from_label(&kf.protection);
         let mut blob = hex::decode(&kf.wrapped_hex).map_err(|_| CoreError::WrongKey)?;
         if stored == KeyProtection::FileFallback && matches!(protection, KeyProtection::OsKeystore(_)) {
             // A keystore became available (or the app gained one): move the unprotected key
@@ -186,10 +199,7 @@ fn write_key_file(path: &Path, wrapper: &dyn KeyWrapper, key: &DataKey) -> Resul
     let protection = wrapper.protection();
     let mut blob = wrapper.wrap(key)?;
     let kf = KeyFile {
-        protection: match &protection {
-            KeyProtection::OsKeystore(n) => format!("os-keystore:{n}"),
-            KeyProtection::FileFallback => "FILE-FALLBACK-UNPROTECTED".into(),
-        },
+        protection: protection.label(),
         warning: match &protection {
             KeyProtection::OsKeystore(_) => String::new(),
             KeyProtection::FileFallback => {

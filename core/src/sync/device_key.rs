@@ -5,7 +5,7 @@
 
 use crate::error::{CoreError, Result};
 use crate::model::DeviceId;
-use crate::store::keys::{DataKey, KeyWrapper, write_private};
+use crate::store::keys::{DataKey, FileFallback, KeyProtection, KeyWrapper, write_private};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,6 +28,10 @@ struct KeyFile {
     /// The relay-assigned device id, once enrolled.
     #[serde(default)]
     device_id: Option<DeviceId>,
+    /// How the seed is wrapped ([`KeyProtection::label`]). Absent in files written before it
+    /// was recorded; those are told apart by the blob (a fallback "blob" is the bare seed).
+    #[serde(default)]
+    protection: Option<String>,
     wrapped_seed_hex: String,
 }
 
@@ -57,7 +61,8 @@ impl DeviceSigningKey {
     /// Save `seed` wrapped by the keystore (mode 0600).
     pub fn save(path: &Path, wrapper: &dyn KeyWrapper, seed: &DataKey, device_id: Option<DeviceId>) -> Result<()> {
         let mut blob = wrapper.wrap(seed)?;
-        let f = KeyFile { device_id, wrapped_seed_hex: hex::encode(&blob) };
+        let f =
+            KeyFile { device_id, protection: Some(wrapper.protection().label()), wrapped_seed_hex: hex::encode(&blob) };
         blob.zeroize();
         let json = serde_json::to_vec_pretty(&f).map_err(|_| CoreError::Crypto)?;
         write_private(path, &json)?;
@@ -65,6 +70,8 @@ impl DeviceSigningKey {
     }
 
     /// Load the key saved at `path` (`None`: no key file) and the device id it was saved with.
+    /// A seed still in the unprotected file fallback moves into `wrapper` when that is an OS
+    /// keystore (the key itself stays the same, so the relay still knows the device).
     pub fn load(path: &Path, wrapper: &dyn KeyWrapper) -> Result<Option<(Self, Option<DeviceId>)>> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -73,6 +80,17 @@ impl DeviceSigningKey {
         };
         let f: KeyFile = serde_json::from_str(&text).map_err(|_| CoreError::WrongKey)?;
         let mut blob = hex::decode(&f.wrapped_seed_hex).map_err(|_| CoreError::WrongKey)?;
+        let in_fallback = match &f.protection {
+            Some(label) => KeyProtection::from_label(label) == KeyProtection::FileFallback,
+            None => blob.len() == 32,
+        };
+        if in_fallback && matches!(wrapper.protection(), KeyProtection::OsKeystore(_)) {
+            let seed = FileFallback.unwrap(&blob);
+            blob.zeroize();
+            let seed = seed?;
+            Self::save(path, wrapper, &seed, f.device_id)?;
+            return Ok(Some((Self::from_seed(&seed)?, f.device_id)));
+        }
         let seed = wrapper.unwrap(&blob);
         blob.zeroize();
         Ok(Some((Self::from_seed(&seed?)?, f.device_id)))
