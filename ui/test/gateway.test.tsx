@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
 import { describe, expect, it, vi } from 'vitest';
 import { App } from '../src/app';
 import type { RequestView } from '../src/ipc/api';
-import { fakeApi, okCheck, visit } from './fake';
+import { fakeApi, firstCheck, okCheck, visit } from './fake';
 
 const PENDING = '照会中です。事務所の資格確認端末が回答すると表示されます。';
 
@@ -29,6 +29,20 @@ describe('enrolled device: qualification through the clinic gateway', () => {
     const note = await screen.findByTestId('qualification-request');
     expect(note.dataset.state).toBe('pending');
     expect(note.textContent).toContain('照会中です。事務所の資格確認端末が回答すると表示されます');
+  });
+
+  it('keeps 初回訪問 shut while the first-visit check waits for the office', async () => {
+    let rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit' }) };
+    const api = fakeApi({ todaysVisits: vi.fn(() => Promise.resolve([visit({ check: rowCheck })])) });
+    render(<App api={api} />);
+    await screen.findByTestId('qualification-request');
+    expect((screen.getByTestId('card-check') as HTMLButtonElement).disabled).toBe(true);
+    // Refused (e.g. the card was revoked): the nurse may try again with the card.
+    rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit', state: 'failed', code: 'card_revoked' }) };
+    fireEvent.click(screen.getByTestId('nav-backoffice'));
+    fireEvent.click(screen.getByTestId('nav-today'));
+    await waitFor(() => expect(screen.getByTestId('qualification-request').dataset.state).toBe('failed'));
+    expect((screen.getByTestId('card-check') as HTMLButtonElement).disabled).toBe(false);
   });
 
   it('shows 照会中 after a re-query, then the refusal with its next step after the next sync', async () => {

@@ -105,7 +105,14 @@ export function Today({ api, onAction, syncedAt }: { api: Api; onAction: (a: Vis
                   {t({ ja: '再照会', en: 'Re-query' })}
                 </button>
               ) : (
-                <button class="btn primary" onClick={() => onAction({ kind: 'card', visit: v })} data-testid="card-check">
+                <button
+                  class="btn primary"
+                  onClick={() => onAction({ kind: 'card', visit: v })}
+                  // A card check already waits for the office's answer: a second one would
+                  // send the patient's consent twice.
+                  disabled={v.check.request?.state === 'pending'}
+                  data-testid="card-check"
+                >
                   {v.check.reason === 'urgent_call'
                     ? t({ ja: 'カード確認', en: 'Card check' })
                     : t({ ja: '初回訪問', en: 'First visit' })}
