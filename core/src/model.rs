@@ -135,6 +135,8 @@ pub enum QualificationValidity {
     Valid,
     /// 無効
     Invalid,
+    /// 無効（新しい資格あり）: the patient has newer insurance to check instead.
+    InvalidNewerExists,
     /// 該当資格なし
     NotFound,
     /// 照会中・未確認

@@ -111,7 +111,7 @@ pub struct RequestView {
     pub kind: String,
     pub requested_at: String,
     pub answered_at: Option<String>,
-    /// `pending`; the result's validity (`valid`, `invalid`, `notFound`, `unknown`); or the
+    /// `pending`; the result's validity (`valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`); or the
     /// gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
     pub code: String,
     /// What happened and what to do next.
@@ -148,7 +148,7 @@ pub struct QualificationView {
     pub branch: String,
     /// 負担割合 in percent.
     pub copay_percent: Option<u8>,
-    /// `valid`, `invalid`, `notFound`, `unknown`.
+    /// `valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`.
     pub validity: String,
     pub consent_medication: bool,
     pub consent_clinical: bool,

@@ -247,6 +247,7 @@ fn validity_code(v: m::QualificationValidity) -> &'static str {
     match v {
         m::QualificationValidity::Valid => "valid",
         m::QualificationValidity::Invalid => "invalid",
+        m::QualificationValidity::InvalidNewerExists => "invalidNewerExists",
         m::QualificationValidity::NotFound => "notFound",
         m::QualificationValidity::Unknown => "unknown",
     }
@@ -306,6 +307,7 @@ pub fn check_state(
         match q.validity {
             m::QualificationValidity::Valid => "1",
             m::QualificationValidity::Invalid => "2",
+            m::QualificationValidity::InvalidNewerExists => "3",
             m::QualificationValidity::NotFound => "4",
             m::QualificationValidity::Unknown => "0",
         }
@@ -418,7 +420,9 @@ fn snapshot_from(
 ) -> Option<m::QualificationSnapshot> {
     let (r, validity) = match answer {
         QualificationOutcome::Valid { result, .. } => (Some(result.as_ref()), m::QualificationValidity::Valid),
-        QualificationOutcome::NotValid { result, .. } => (result.as_deref(), m::QualificationValidity::Invalid),
+        QualificationOutcome::NotValid { result, validity } => {
+            (result.as_deref(), houmon_core::sync::gateway::chart_validity(*validity))
+        }
         QualificationOutcome::NotFound => (None, m::QualificationValidity::NotFound),
         _ => return None,
     };

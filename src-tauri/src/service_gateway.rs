@@ -53,6 +53,11 @@ pub fn request_view(chart: &m::Chart, r: &m::QualificationRequest) -> RequestVie
                     "資格が無効です。資格確認書や新しい保険の情報を確認してください。",
                     "The qualification is not valid. Check the patient's 資格確認書 or new insurance details.",
                 ),
+                m::QualificationValidity::InvalidNewerExists => (
+                    "invalidNewerExists",
+                    "この資格は無効ですが、新しい資格があります。患者さんに新しい保険の資格確認書などを見せてもらい、その番号で再照会してください。",
+                    "This qualification is no longer valid, but a newer one exists. Ask the patient for the new insurance details and re-query with those numbers.",
+                ),
                 m::QualificationValidity::NotFound => (
                     "notFound",
                     "該当する資格が見つかりません。保険者番号・記号・番号・生年月日を確認してください。",
@@ -163,5 +168,51 @@ impl Service {
         }
         let v = request_view(chart, r);
         (v.state, v.ja, v.en)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    /// A chart with one answered 再照会 whose result has `validity`.
+    fn answered(validity: m::QualificationValidity) -> (m::Chart, m::QualificationRequest) {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap();
+        let id = m::QualificationId::new();
+        let request = m::QualificationRequest {
+            id,
+            requested_at: at,
+            requested_by: m::StaffId::new(),
+            answered: true,
+            query: None,
+            failure: None,
+        };
+        let result = houmon_core::sync::gateway::qualification_snapshot(id, at, None, validity);
+        let chart = m::Chart {
+            patient: PatientId::new(),
+            demographics: m::Demographics::default(),
+            qualifications: vec![result],
+            qualification_requests: vec![request.clone()],
+            consents: Vec::new(),
+            visits: Vec::new(),
+            notes: Vec::new(),
+            conflicts: Vec::new(),
+        };
+        (chart, request)
+    }
+
+    #[test]
+    fn a_newer_qualification_asks_for_the_new_numbers() {
+        let (chart, r) = answered(m::QualificationValidity::InvalidNewerExists);
+        let v = request_view(&chart, &r);
+        assert_eq!((v.state.as_str(), v.code.as_str()), ("answered", "invalidNewerExists"));
+        assert!(v.ja.contains("新しい資格があります") && v.ja.contains("再照会"), "{}", v.ja);
+        assert!(v.en.contains("newer one exists"), "{}", v.en);
+        // A plain 無効 keeps its own wording.
+        let (chart, r) = answered(m::QualificationValidity::Invalid);
+        let plain = request_view(&chart, &r);
+        assert_eq!(plain.code, "invalid");
+        assert_ne!(plain.ja, v.ja);
     }
 }

@@ -29,6 +29,7 @@ export const statusLabel: Record<string, Text> = {
 export const validityLabel: Record<string, Text> = {
   valid: { ja: '有効', en: 'Valid' },
   invalid: { ja: '無効', en: 'Invalid' },
+  invalidNewerExists: { ja: '無効（新しい資格あり）', en: 'Invalid (a newer qualification exists)' },
   notFound: { ja: '該当資格なし', en: 'No matching qualification' },
   unknown: { ja: '未確認', en: 'Not checked' },
 };

@@ -778,6 +778,7 @@ fn validity_code(v: QualificationValidity) -> &'static str {
     match v {
         QualificationValidity::Valid => "valid",
         QualificationValidity::Invalid => "invalid",
+        QualificationValidity::InvalidNewerExists => "invalid_newer",
         QualificationValidity::NotFound => "notfound",
         QualificationValidity::Unknown => "unknown",
     }
@@ -787,6 +788,7 @@ fn validity_from(s: &str) -> QualificationValidity {
     match s {
         "valid" => QualificationValidity::Valid,
         "invalid" => QualificationValidity::Invalid,
+        "invalid_newer" => QualificationValidity::InvalidNewerExists,
         "notfound" => QualificationValidity::NotFound,
         _ => QualificationValidity::Unknown,
     }

@@ -253,13 +253,8 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
                 QualificationValidity::Valid,
             )));
         }
-        QualificationOutcome::NotValid { result: Some(result), .. } => {
-            return Answer::Result(Box::new(qualification_snapshot(
-                id,
-                at,
-                Some(result),
-                QualificationValidity::Invalid,
-            )));
+        QualificationOutcome::NotValid { result: Some(result), validity } => {
+            return Answer::Result(Box::new(qualification_snapshot(id, at, Some(result), chart_validity(*validity))));
         }
         QualificationOutcome::NotValid { result: None, .. } => {
             ("not_valid".into(), "The qualification is no longer valid. Check the new insurance details.".into())
@@ -292,6 +287,18 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
         }
     };
     Answer::Failure(QualificationFailure { answered_at: at, code, message_ja: ja, message_en: en })
+}
+
+/// The chart's 資格有効性 for the answer's wire code (1 有効 … 6 有効（未登録）).
+pub fn chart_validity(v: houmon_onshi::codes::QualificationValidity) -> QualificationValidity {
+    use houmon_onshi::codes::QualificationValidity as Wire;
+    match v {
+        Wire::Valid | Wire::ValidUnregistered => QualificationValidity::Valid,
+        Wire::Invalid => QualificationValidity::Invalid,
+        Wire::InvalidNewerExists => QualificationValidity::InvalidNewerExists,
+        Wire::NotFound => QualificationValidity::NotFound,
+        Wire::MultipleMatches => QualificationValidity::Unknown,
+    }
 }
 
 /// The chart's view of a qualification answer: insurance numbers, 負担割合, consent flags and
@@ -632,6 +639,32 @@ mod tests {
         let f = request(&mut store, p, fv_req).failure.expect("failure");
         assert_eq!(f.code, "first_visit_unsupported");
         assert!(f.message_ja.contains("マイナ在宅受付Web"), "{f:?}");
+    }
+
+    #[test]
+    fn a_newer_qualification_is_told_apart_from_a_plain_invalid_one() {
+        use houmon_onshi::codes::QualificationValidity as Wire;
+        let (_dir, mut store, nurse, _clock, _sim) = setup();
+        let p = store.register_patient(&nurse, &Demographics::default()).expect("patient");
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap();
+        let result = houmon_onshi::types::ResultOfQualificationConfirmation {
+            insured_identification_number: Some("1234".into()),
+            ..Default::default()
+        };
+        for (wire, kept) in [
+            (Wire::Invalid, QualificationValidity::Invalid),
+            (Wire::InvalidNewerExists, QualificationValidity::InvalidNewerExists),
+        ] {
+            let outcome = QualificationOutcome::NotValid { validity: wire, result: Some(Box::new(result.clone())) };
+            let Answer::Result(q) = answer_from(QualificationId::new(), at, &outcome) else {
+                panic!("a result with numbers is recorded, not refused");
+            };
+            assert_eq!(q.validity, kept);
+            // Kept through the chart document, so the tablet shows the right next step.
+            store.record_qualification(&nurse, p, &q).expect("record");
+            let chart = store.open_chart(&nurse, p).expect("chart");
+            assert_eq!(chart.qualifications.iter().find(|x| x.id == q.id).map(|x| x.validity), Some(kept));
+        }
     }
 
     #[test]

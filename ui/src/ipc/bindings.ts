@@ -101,7 +101,7 @@ state: string,
  */
 kind: string, requestedAt: string, answeredAt: string | null, 
 /**
- * `pending`; the result's validity (`valid`, `invalid`, `notFound`, `unknown`); or the
+ * `pending`; the result's validity (`valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`); or the
  * gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
  */
 code: string, 
@@ -126,7 +126,7 @@ export type QualificationView = { id: string, checkedAt: string, insurerNumber: 
  */
 copayPercent: number | null, 
 /**
- * `valid`, `invalid`, `notFound`, `unknown`.
+ * `valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`.
  */
 validity: string, consentMedication: boolean, consentClinical: boolean, consentCheckup: boolean, consentSurgery: boolean, consentValidUntil: string | null, };
 
