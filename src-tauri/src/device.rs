@@ -21,7 +21,7 @@ use houmon_core::sync::runner::{self, ManagedStore, RelayEnrollment, SyncRunner,
 use houmon_core::sync::{StoreAccess, SyncError, SyncIdentity, SyncResult};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where the managed device keeps its lifecycle, keys and store (a wipe empties it). The
 /// training clinic stays in `<data dir>/store`.
@@ -131,8 +131,15 @@ pub struct ManagedDevice {
     exchange: Mutex<RelayEnrollment>,
     status: Mutex<SyncStatus>,
     wake: (Mutex<bool>, Condvar),
+    /// When a qualification request last went to the clinic's gateway: for a while after, the
+    /// runner asks the relay more often, so the answer shows in seconds, not at the next round.
+    asked_gateway_at: Mutex<Option<Instant>>,
     opts: ServiceOptions,
 }
+
+/// How long after a gateway request the runner keeps syncing every [`ANSWER_POLL`].
+const ANSWER_WAIT: Duration = Duration::from_secs(180);
+const ANSWER_POLL: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for ManagedDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -166,6 +173,7 @@ impl Mode {
             exchange: Mutex::new(RelayEnrollment::new(label)),
             status: Mutex::new(to_dto(&CoreStatus::NotEnrolled { wiped: None, enrollment_error: None }, false)),
             wake: (Mutex::new(false), Condvar::new()),
+            asked_gateway_at: Mutex::new(None),
             opts: opts.clone(),
         })))
     }
@@ -192,6 +200,13 @@ impl ManagedDevice {
         *lock(&self.status) = to_dto(s, self.settings().enrollment_code.is_some());
     }
 
+    /// A qualification request was written for the gateway: send it now, then look for the
+    /// answer every few seconds for a while.
+    pub fn await_gateway_answer(&self) {
+        *lock(&self.asked_gateway_at) = Some(Instant::now());
+        self.wake();
+    }
+
     /// Run the next step soon (after enrollment, a saved note, a policy change).
     pub fn wake(&self) {
         *lock(&self.wake.0) = true;
@@ -213,7 +228,13 @@ impl ManagedDevice {
         let next = match out {
             Ok(o) => {
                 self.publish(&o.status);
-                o.next_step_in
+                // Only while the relay answers: offline, the runner's backoff stands.
+                let waiting = lock(&self.asked_gateway_at).is_some_and(|t| t.elapsed() < ANSWER_WAIT);
+                if waiting && matches!(o.status, CoreStatus::UpToDate { .. }) {
+                    o.next_step_in.min(ANSWER_POLL)
+                } else {
+                    o.next_step_in
+                }
             }
             Err(e) => {
                 let m = e.user_message();

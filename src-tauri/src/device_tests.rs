@@ -289,8 +289,14 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     let chart = with_svc(&cell, |s| s.patient_chart(&first, None).unwrap());
     assert!(chart.qualifications.is_empty() && chart.consents.is_empty(), "no answer yet: {chart:?}");
 
-    // Sync carries it; the gateway answers; the next sync brings the answer back.
-    dev.step(&cell, &ready);
+    // Sync carries it at once (the command wakes the runner); the gateway answers; the next
+    // sync brings the answer back. Until it comes, the runner looks every few seconds instead
+    // of at its 30-second round.
+    let idle = (0..5).map(|_| dev.step(&cell, &ready)).find(|d| !d.is_zero());
+    assert_eq!(idle, Some(Duration::from_secs(30)), "nothing asked of the gateway yet: the normal round");
+    dev.await_gateway_answer();
+    dev.step(&cell, &ready); // sends the request
+    assert_eq!(dev.step(&cell, &ready), Duration::from_secs(5), "no answer yet: look again in 5 s, not 30 s");
     assert_eq!(clinic.round(), (1, 0));
     dev.step(&cell, &ready);
     let row = row_of(&cell, &first);

@@ -156,7 +156,7 @@ fn wake_for_gateway(state: &State<'_, AppState>, r: &Res<QualificationResult>) {
     if let (Ok(q), Some(d)) = (r, managed(state))
         && q.outcome == "requested"
     {
-        d.wake();
+        d.await_gateway_answer();
     }
 }
 #[tauri::command(async)]
