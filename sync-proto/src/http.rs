@@ -104,6 +104,34 @@ impl RelayHttp {
         Self { base: base.trim_end_matches('/').to_string(), agent, counters: Default::default() }
     }
 
+    /// For `relayCertificatePins`: the relay must present a chain that passes the normal check
+    /// (public roots, or `root_der`, a clinic's own CA) *and* holds a key whose SHA-256 SPKI
+    /// hash is one of `pins` (`sha256/<base64>`). No pins: [`Self::new`] / [`Self::with_root_der`].
+    pub fn with_tls(base: &str, root_der: Option<&[u8]>, pins: &[String]) -> Result<Self, HttpError> {
+        if pins.is_empty() {
+            return Ok(match root_der {
+                Some(der) => Self::with_root_der(base, der),
+                None => Self::new(base),
+            });
+        }
+        use ureq::unversioned::transport::{Connector, TcpConnector};
+        let pins = crate::pinning::parse_pins(pins).map_err(HttpError::Malformed)?;
+        let tls = crate::pinning::PinnedTls::new(root_der, pins).map_err(HttpError::Malformed)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .build();
+        let connector = ().chain(TcpConnector::default()).chain(tls);
+        let agent = ureq::Agent::with_parts(config, connector, ureq::unversioned::resolver::DefaultResolver::default());
+        Ok(Self { base: base.trim_end_matches('/').to_string(), agent, counters: Default::default() })
+    }
+
+    /// `GET /v1/health` (unsigned): whether the relay answers, over the configured TLS.
+    pub fn health(&self) -> Result<(), HttpError> {
+        let r = self.agent.get(format!("{}{}", self.base, PATH_HEALTH)).call();
+        self.finish(r, 0).map(|_| ())
+    }
+
     fn headers(signer: &dyn RequestSigner, method: &str, path: &str, body: &[u8]) -> [(&'static str, String); 4] {
         let (t, n) = (now_ms(), nonce());
         let dev = signer.device();

@@ -616,3 +616,5 @@ pub mod enrollment {
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod pinning;

@@ -55,12 +55,9 @@ impl EnrollmentExchange for RelayEnrollment {
         request: &EnrollmentRequest,
         key: &DeviceSigningKey,
     ) -> Result<EnrollmentGrant, EnrollmentError> {
-        // Certificate pins (relayCertificatePin) are not enforced by the transport yet; a
-        // clinic CA is (root_der).
-        let http = match &self.root_der {
-            Some(der) => RelayHttp::with_root_der(&request.relay_url, der),
-            None => RelayHttp::new(&request.relay_url),
-        };
+        // relayCertificatePins and a clinic CA (root_der), if any, hold from the first request.
+        let http = RelayHttp::with_tls(&request.relay_url, self.root_der.as_deref(), &request.certificate_pins)
+            .map_err(|_| EnrollmentError::Unreachable)?;
         let id = redeem_code(&http, key, &request.code, &self.label).map_err(|e| enrollment_error(&e))?;
         Ok(EnrollmentGrant {
             device_id: id.model_device_id(),
@@ -209,6 +206,8 @@ pub struct StepOutcome {
 /// The background sync driver: one per app.
 pub struct SyncRunner {
     client: Option<SyncClient>,
+    /// The `relayCertificatePins` the client was built with: new pins, new client.
+    client_pins: Vec<String>,
     backoff: Backoff,
     not_before: Option<Instant>,
     /// Steady-state pace between rounds when all is well.
@@ -253,6 +252,7 @@ impl SyncRunner {
     pub fn new() -> Self {
         Self {
             client: None,
+            client_pins: Vec::new(),
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
             not_before: None,
             interval: Duration::from_secs(30),
@@ -346,6 +346,10 @@ impl SyncRunner {
             report: None,
             next_step_in: next,
         };
+        if self.client_pins != settings.relay_certificate_pins {
+            self.client = None;
+            self.client_pins = settings.relay_certificate_pins.clone();
+        }
         // Policy first: a remote wipe wins over everything; training mode does nothing.
         let (key, relay_url) = {
             let mut lc = lock(lifecycle);
@@ -433,7 +437,12 @@ impl SyncRunner {
                 _ => return Err(crate::CoreError::NotFound { what: "sync identity" }),
             };
             let actor = Actor { staff: StaffId(uuid::Uuid::nil()), device: identity.model_device_id() };
-            let relay = relay_url.map(|u| RelayHttp::new(&u));
+            let relay = match relay_url {
+                Some(u) => Some(RelayHttp::with_tls(&u, None, &self.client_pins).map_err(|_| {
+                    crate::CoreError::InvalidInput { field: "relayCertificatePins", reason: "malformed" }
+                })?),
+                None => None,
+            };
             self.client = Some(SyncClient::from_identity(identity, relay, key, actor).map_err(|e| match e {
                 SyncError::Core(c) => c,
                 _ => crate::CoreError::WrongKey,
