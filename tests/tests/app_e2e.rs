@@ -191,6 +191,8 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
 
     // 目視 at a first visit: 照合番号B from the card front opens the chip photo.
     let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-02").expect("vc-02");
+    // The day's list first: a tab tapped while the app is still starting can be lost.
+    row_of(&app, &holder_name("vc-02"));
     app.tap("[data-testid='nav-settings']").unwrap();
     app.tap("[data-testid='demo-card-vc-02']").unwrap();
     app.tap("[data-testid='nav-today']").unwrap();

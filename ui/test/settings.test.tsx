@@ -53,4 +53,14 @@ describe('設定 (managed-policy page)', () => {
     await waitFor(() => expect(setUserSetting).toHaveBeenCalledWith('autoLockMinutes', '10'));
     await waitFor(() => expect(screen.getByTestId('setting-autoLockMinutes').textContent).toContain('ユーザー'));
   });
+
+  it('lists the training cards once the app says it is in training mode, even if the page opened first', async () => {
+    const demoCards = vi.fn(() => Promise.resolve([{ id: 'vc-02', label: 'vc-02 訓練 二郎', note: '目視', onReader: false }]));
+    const api = fakeApi({ demoCards });
+    // App info not there yet: the page opens as if not in training mode.
+    const { rerender } = render(<Settings api={api} training={false} />);
+    expect(demoCards).not.toHaveBeenCalled();
+    rerender(<Settings api={api} training={true} />);
+    expect((await screen.findByTestId('demo-card-vc-02')).textContent).toContain('訓練 二郎');
+  });
 });

@@ -62,7 +62,8 @@ export function Settings({ api, training }: { api: Api; training: boolean }) {
     api.settings().then(setPage).catch((e: UiError) => setError(e));
     if (training) api.demoCards().then(setCards).catch((e: UiError) => setError(e));
   };
-  useEffect(load, []);
+  // Again once the app knows it is in training mode (app info may arrive after this page opens).
+  useEffect(load, [training]);
   const place = (id: string | null) =>
     api
       .demoPlaceCard(id, removeNext ? 3 : null)
