@@ -3,9 +3,10 @@
 //! Generates the clinic (1,000 patients × 200 visits × ~2 KB notes, 30 staff, ~3,000 visits a
 //! month by default) into an encrypted store, then measures what a nurse feels: opening the app
 //! to today's roster, opening a chart, saving a note durably. Each figure is paired with a
-//! bare baseline measured in the same run (a plain `Automerge::load` of the same bytes; a plain
-//! SQLite insert of the same bytes with the same durability). Progress goes to stderr; the last
-//! line on stdout is one JSON object of figures.
+//! bare baseline measured in the same run and interleaved with it (a plain `Automerge::load` of
+//! the same bytes; a plain SQLite insert of the same bytes with the same durability, alternately
+//! before and after each save). Progress goes to stderr; the last line on stdout is one JSON
+//! object of figures.
 
 use houmon_core::FileFallback;
 use houmon_core::model::*;
