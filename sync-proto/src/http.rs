@@ -78,30 +78,27 @@ fn nonce() -> [u8; 16] {
     n
 }
 
+/// Every relay agent: relay errors are answers (decoded into [`ErrorBody`]), 60 s at most.
+fn agent_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(std::time::Duration::from_secs(60)))
+}
+
 impl RelayHttp {
-    pub fn new(base: &str) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(60)))
-            .build()
-            .new_agent();
+    fn with_agent(base: &str, agent: ureq::Agent) -> Self {
         Self { base: base.trim_end_matches('/').to_string(), agent, counters: Default::default() }
+    }
+
+    pub fn new(base: &str) -> Self {
+        Self::with_agent(base, agent_config().build().new_agent())
     }
 
     /// With a specific trusted root (a clinic's own CA, or pinning in tests).
     pub fn with_root_der(base: &str, der: &[u8]) -> Self {
         let cert = ureq::tls::Certificate::from_der(der).to_owned();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(60)))
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![cert])))
-                    .build(),
-            )
-            .build()
-            .new_agent();
-        Self { base: base.trim_end_matches('/').to_string(), agent, counters: Default::default() }
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![cert])))
+            .build();
+        Self::with_agent(base, agent_config().tls_config(tls).build().new_agent())
     }
 
     /// For `relayCertificatePins`: the relay must present a chain that passes the normal check
@@ -117,13 +114,9 @@ impl RelayHttp {
         use ureq::unversioned::transport::{Connector, TcpConnector};
         let pins = crate::pinning::parse_pins(pins).map_err(HttpError::Malformed)?;
         let tls = crate::pinning::PinnedTls::new(root_der, pins).map_err(HttpError::Malformed)?;
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(60)))
-            .build();
         let connector = ().chain(TcpConnector::default()).chain(tls);
-        let agent = ureq::Agent::with_parts(config, connector, ureq::unversioned::resolver::DefaultResolver::default());
-        Ok(Self { base: base.trim_end_matches('/').to_string(), agent, counters: Default::default() })
+        let resolver = ureq::unversioned::resolver::DefaultResolver::default();
+        Ok(Self::with_agent(base, ureq::Agent::with_parts(agent_config().build(), connector, resolver)))
     }
 
     /// `GET /v1/health` (unsigned): whether the relay answers, over the configured TLS.

@@ -5,3 +5,4 @@ pub mod bench_app;
 pub mod bench_store;
 pub mod bench_sync;
 pub mod card_env;
+pub mod first_visit;

@@ -15,13 +15,27 @@
 
 use houmon_tests::app_driver::{self, AppSession, Display};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// One app at a time: the sessions share the X server and the machine's two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const T: Duration = Duration::from_secs(60);
+
+/// What every test here starts with: its turn (one app at a time), the app binary and the
+/// screenshot folder. `None` when a prerequisite is missing (skipped, the reason printed).
+struct Session {
+    _turn: MutexGuard<'static, ()>,
+    bin: PathBuf,
+    shots: PathBuf,
+}
+
+fn session() -> Option<Session> {
+    let turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let bin = prerequisites()?;
+    Some(Session { _turn: turn, bin, shots: screens() })
+}
 
 fn prerequisites() -> Option<PathBuf> {
     if let Some(why) = app_driver::missing_prerequisite() {
@@ -60,9 +74,7 @@ fn row_of(app: &AppSession, name: &str) -> String {
 
 #[test]
 fn first_visit_with_pin_wrong_pin_then_requery() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(bin) = prerequisites() else { return };
-    let shots = screens();
+    let Some(Session { _turn, bin, shots }) = session() else { return };
     let data = tempfile::tempdir().expect("tempdir");
     let display = Display::get().expect("display");
     let app = AppSession::launch(&display, &bin, &[("HOUMON_DATA_DIR", data.path())]).expect("app starts");
@@ -141,9 +153,7 @@ fn open_note(app: &AppSession, name: &str) {
 
 #[test]
 fn note_survives_sigkill() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(bin) = prerequisites() else { return };
-    let shots = screens();
+    let Some(Session { _turn, bin, shots }) = session() else { return };
     let data = tempfile::tempdir().expect("tempdir");
     let display = Display::get().expect("display");
     let env: [(&str, &Path); 1] = [("HOUMON_DATA_DIR", data.path())];
@@ -182,9 +192,7 @@ fn note_survives_sigkill() {
 
 #[test]
 fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(bin) = prerequisites() else { return };
-    let shots = screens();
+    let Some(Session { _turn, bin, shots }) = session() else { return };
     let data = tempfile::tempdir().expect("tempdir");
     let display = Display::get().expect("display");
     let app = AppSession::launch(&display, &bin, &[("HOUMON_DATA_DIR", data.path())]).expect("app starts");
@@ -259,9 +267,7 @@ fn write_managed_policy(root: &Path, body: &serde_json::Value) {
 #[test]
 fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
     use houmon_tests::bench_sync::{RelayProc, SyncDevice, relay_admin};
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(bin) = prerequisites() else { return };
-    let shots = screens();
+    let Some(Session { _turn, bin, shots }) = session() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
 
     // The clinic on a real relay: the office PC sets up the clinic document and issues the
@@ -324,55 +330,12 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
 }
 
-/// A first visit signed by the virtual card vc-01 (PIN 1234) through the card layer's PIN-mode
-/// sequence, as a tablet writes it for the gateway.
-fn signed_first_visit(institution: &str) -> houmon_core::model::QualificationQuery {
-    use houmon_core::onshi::codes::PrescriptionIssueSelect;
-    use houmon_core::onshi::consent::{VisitKind, jst};
-    use houmon_core::onshi::digest::{
-        ConsentRecord, IdentityMode, canonical_instant, certificate_sha256, consent_digest,
-    };
-    use houmon_core::onshi::sim::{FirstVisitRequest, IdentityProof};
-    let vc = houmon_nfc::VirtualCard::new("vc-01").expect("virtual card");
-    let mut card = houmon_nfc::Card::new(houmon_nfc::VirtualTransport::new(vc));
-    let cert = card.read_auth_certificate().expect("certificate");
-    let record = ConsentRecord {
-        medical_institution_code: houmon_core::onshi::MedicalInstitutionCode::parse_valid(institution).expect("code"),
-        visit_kind: VisitKind::HomeMedical,
-        identity_mode: IdentityMode::Pin,
-        medication: true,
-        clinical: true,
-        health_checkups: false,
-        operation: false,
-        additional: Default::default(),
-        limit_application: false,
-        specific_diseases: false,
-        prescription_issue: PrescriptionIssueSelect::Electronic,
-        certificate_sha256: certificate_sha256(&cert),
-    };
-    let nonce: [u8; 32] = rand::random();
-    let signed_at = canonical_instant(&chrono::Utc::now().with_timezone(&jst()));
-    let digest = consent_digest(&record, &nonce, &signed_at).expect("digest");
-    let pin = houmon_nfc::AuthPin::parse("1234").expect("pin");
-    let signed = houmon_nfc::jpki::pin_mode_sign(&mut card, &pin, &digest, false).expect("card signs");
-    houmon_core::model::QualificationQuery::FirstVisit(Box::new(FirstVisitRequest {
-        record,
-        nonce: nonce.to_vec(),
-        signed_at,
-        certificate_der: cert,
-        proof: IdentityProof::Pin { signature: signed.signature },
-        arbitrary_file_identifier: None,
-    }))
-}
-
 #[test]
 fn managed_device_requery_waits_for_the_clinic_gateway() {
     use houmon_core::model::*;
     use houmon_core::sync::gateway::Gateway;
     use houmon_tests::bench_sync::{RelayProc, SyncDevice, create_clinic};
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(bin) = prerequisites() else { return };
-    let shots = screens();
+    let Some(Session { _turn, bin, shots }) = session() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
     const INSTITUTION: &str = "3410712362";
 
@@ -403,7 +366,10 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
         status: VisitStatus::Planned,
     };
     office.store.plan_visit(&a, &visit).expect("visit");
-    office.store.request_qualification_query(&a, patient, &signed_first_visit(INSTITUTION)).expect("first visit");
+    office
+        .store
+        .request_qualification_query(&a, patient, &houmon_tests::first_visit::signed_first_visit("vc-01", INSTITUTION))
+        .expect("first visit");
     let gateway = Gateway::simulator(&mut office.store, a).expect("gateway");
     let first = gateway.run_once(&mut office.store, &mut office.sync).expect("gateway round");
     assert_eq!((first.answered, first.failed), (1, 0), "{first:?}");

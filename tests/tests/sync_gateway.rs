@@ -5,15 +5,12 @@
 //! Refusals (revoked card, no consent) come back as answered requests with a clear reason.
 
 use houmon_core::model::*;
-use houmon_core::onshi::codes::PrescriptionIssueSelect;
-use houmon_core::onshi::consent::{VisitKind as OnshiVisitKind, jst};
-use houmon_core::onshi::digest::{
-    ConsentRecord as SignedConsent, IdentityMode, canonical_instant, certificate_sha256, consent_digest,
-};
-use houmon_core::onshi::sim::{FirstVisitRequest, IdentityProof, Registry, ReinquiryRequest, SimResultCode};
+use houmon_core::onshi::consent::VisitKind as OnshiVisitKind;
+use houmon_core::onshi::sim::{Registry, ReinquiryRequest, SimResultCode};
 use houmon_core::onshi::{InsurerNumber, MedicalInstitutionCode, QualificationConfirmSearchInfo};
 use houmon_sync_proto::Role;
 use houmon_tests::bench_sync::*;
+use houmon_tests::first_visit::signed_first_visit;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -79,57 +76,6 @@ impl Drop for GatewayProc {
     }
 }
 
-/// The synthetic card's test PIN, from the fixture (never a real person's).
-fn fixture_pin(card_id: &str) -> houmon_nfc::AuthPin {
-    let people: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/jpki-test/people.json"))
-            .expect("people.json"),
-    )
-    .expect("people.json parses");
-    let pin = people
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["id"] == card_id))
-        .and_then(|p| p["pin"].as_str())
-        .expect("fixture card has a PIN");
-    houmon_nfc::AuthPin::parse(pin).expect("pin")
-}
-
-/// What the tablet writes at a first visit in PIN mode: the consent choices, a fresh nonce and
-/// the time, signed by the virtual card's 利用者証明用 key through the card layer's PIN-mode
-/// sequence (certificate, tries left, VERIFY, COMPUTE DIGITAL SIGNATURE), with its certificate.
-fn signed_first_visit(card_id: &str) -> QualificationQuery {
-    let vc = houmon_nfc::VirtualCard::new(card_id).expect("virtual card");
-    let mut card = houmon_nfc::Card::new(houmon_nfc::VirtualTransport::new(vc));
-    let cert = card.read_auth_certificate().expect("certificate");
-    let record = SignedConsent {
-        medical_institution_code: MedicalInstitutionCode::parse_valid(INSTITUTION).expect("code"),
-        visit_kind: OnshiVisitKind::HomeMedical,
-        identity_mode: IdentityMode::Pin,
-        medication: true,
-        clinical: true,
-        health_checkups: true,
-        operation: false,
-        additional: Default::default(),
-        limit_application: false,
-        specific_diseases: false,
-        prescription_issue: PrescriptionIssueSelect::Electronic,
-        certificate_sha256: certificate_sha256(&cert),
-    };
-    let nonce: [u8; 32] = rand::random();
-    let signed_at = canonical_instant(&chrono::Utc::now().with_timezone(&jst()));
-    let digest = consent_digest(&record, &nonce, &signed_at).expect("digest");
-    let signed = houmon_nfc::jpki::pin_mode_sign(&mut card, &fixture_pin(card_id), &digest, false).expect("card signs");
-    assert_eq!(signed.certificate, cert);
-    QualificationQuery::FirstVisit(Box::new(FirstVisitRequest {
-        record,
-        nonce: nonce.to_vec(),
-        signed_at,
-        certificate_der: cert,
-        proof: IdentityProof::Pin { signature: signed.signature.clone() },
-        arbitrary_file_identifier: None,
-    }))
-}
-
 fn reinquiry(search: QualificationConfirmSearchInfo) -> QualificationQuery {
     QualificationQuery::Reinquiry(ReinquiryRequest {
         medical_institution_code: MedicalInstitutionCode::parse_valid(INSTITUTION).expect("code"),
@@ -193,10 +139,14 @@ fn the_gateway_answers_a_tablets_requests_over_the_relay() {
 
     // At the bedside, offline: a first visit signed with the card, one with the revoked
     // card vc-04, and a 再照会 for a person who never consented to this clinic.
-    let fv =
-        tablet.store.request_qualification_query(&tablet.actor, new_patient, &signed_first_visit("vc-01")).unwrap();
-    let rv =
-        tablet.store.request_qualification_query(&tablet.actor, revoked_card, &signed_first_visit("vc-04")).unwrap();
+    let fv = tablet
+        .store
+        .request_qualification_query(&tablet.actor, new_patient, &signed_first_visit("vc-01", INSTITUTION))
+        .unwrap();
+    let rv = tablet
+        .store
+        .request_qualification_query(&tablet.actor, revoked_card, &signed_first_visit("vc-04", INSTITUTION))
+        .unwrap();
     let registry = Registry::synthetic();
     let stranger = registry.persons.last().and_then(|p| p.qualifications.first()).expect("synthetic person");
     let nc = tablet
