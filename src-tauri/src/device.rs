@@ -11,14 +11,14 @@
 use crate::dto::{SyncStatus, UiError};
 use crate::service::{Service, ServiceOptions};
 use chrono::Utc;
-use houmon_core::model;
-use houmon_core::policy::lifecycle::{DeviceKeystore, DeviceLifecycle};
-use houmon_core::policy::resolve::{EffectiveSettings, PolicyEngine};
-use houmon_core::policy::sources::{LinuxPolicyDir, PolicySource, platform_sources};
-use houmon_core::policy::watch::PolicyWatcher;
-use houmon_core::store::Store;
-use houmon_core::sync::runner::{self, ManagedStore, RelayEnrollment, SyncRunner, SyncStatus as CoreStatus};
-use houmon_core::sync::{StoreAccess, SyncError, SyncIdentity, SyncResult};
+use houmon_device::lifecycle::DeviceLifecycle;
+use houmon_keys::DeviceKeystore;
+use houmon_policy::resolve::{EffectiveSettings, PolicyEngine};
+use houmon_policy::sources::{LinuxPolicyDir, PolicySource, platform_sources};
+use houmon_policy::watch::PolicyWatcher;
+use houmon_store::Store;
+use houmon_device::runner::{self, ManagedStore, RelayEnrollment, SyncRunner, SyncStatus as CoreStatus};
+use houmon_sync::{StoreAccess, SyncError, SyncIdentity, SyncResult};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ fn to_dto(s: &CoreStatus, managed_code: bool) -> SyncStatus {
 pub fn os_keystore(data_dir: &Path) -> Box<dyn DeviceKeystore> {
     use sha2::Digest;
     let account = hex::encode(&sha2::Sha256::digest(data_dir.to_string_lossy().as_bytes())[..8]);
-    houmon_core::device_keystore(&houmon_core::keystore::KeystoreConfig::new("jp.houmon.app", account, data_dir))
+    houmon_keys::device_keystore(&houmon_keystore::KeystoreConfig::new("jp.houmon.app", account, data_dir))
 }
 
 /// The policy sources: the platform's, or `HOUMON_POLICY_DIR` (a Linux-layout policy root:
@@ -110,7 +110,7 @@ impl ManagedStore for ServiceSlot<'_> {
         // The device id the relay assigned, from the identity saved at enrollment.
         let device = match SyncIdentity::load(&mut store) {
             Ok(Some(id)) => id.model_device_id(),
-            _ => model::DeviceId::new(),
+            _ => houmon_model::DeviceId::new(),
         };
         *lock(self.cell) = Some(Service::open_enrolled(self.opts, store, device));
         self.ready.notify_all();

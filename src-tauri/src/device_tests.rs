@@ -149,8 +149,8 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
 /// answers qualification requests as the gateway does (`Gateway::simulator`, in-process).
 struct ClinicGateway {
     store: Store,
-    client: houmon_core::sync::SyncClient,
-    gateway: houmon_core::sync::gateway::Gateway,
+    client: houmon_sync::SyncClient,
+    gateway: houmon_gateway::Gateway,
 }
 
 impl ClinicGateway {
@@ -193,9 +193,10 @@ fn first_visit(row: &crate::dto::VisitRow, pin: &str) -> crate::dto::FirstVisitI
 #[test]
 fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     use crate::service::CardSource;
-    use houmon_core::model::*;
-    use houmon_core::sync::gateway::{Gateway, saved_actor};
-    use houmon_core::sync::{DeviceSigningKey, SyncClient};
+    use houmon_model::*;
+    use houmon_gateway::{Gateway, saved_actor};
+    use houmon_keys::DeviceSigningKey;
+    use houmon_sync::SyncClient;
     use houmon_sync_proto::Role;
     use houmon_sync_proto::http::RelayHttp;
 
@@ -208,7 +209,7 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     // The office sets up the clinic, a nurse with her staff PIN, and today's two visits; the
     // same participant then runs as the clinic's gateway.
     let gdir = tmp.path().join("gateway");
-    let mut store = Store::open(&gdir, &houmon_core::FileFallback).unwrap();
+    let mut store = Store::open(&gdir, &houmon_keys::FileFallback).unwrap();
     let actor = saved_actor(&mut store).unwrap();
     let key = DeviceSigningKey::generate().unwrap().0;
     let mut client =

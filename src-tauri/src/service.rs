@@ -8,12 +8,14 @@
 
 use crate::dto::*;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
-use houmon_core::model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
-use houmon_core::policy::lifecycle::USER_SETTINGS_FILE;
-use houmon_core::store::audit::AuditAction;
-use houmon_core::store::{TodayVisit, chart_doc_id};
-use houmon_core::synth::{self, ClinicSpec};
-use houmon_core::{CoreError, KeyProtection, Store};
+use houmon_model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
+use houmon_device::lifecycle::USER_SETTINGS_FILE;
+use houmon_store::audit::AuditAction;
+use houmon_store::{TodayVisit, chart_doc_id};
+use houmon_training::{self as synth, ClinicSpec};
+use houmon_keys::KeyProtection;
+use houmon_model::CoreError;
+use houmon_store::Store;
 use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB, VirtualCard, VirtualTransport};
 use houmon_onshi::clock::SystemClock;
 use houmon_onshi::codes::PrescriptionIssueSelect;
@@ -50,7 +52,7 @@ fn staff_locked_out() -> UiError {
 }
 
 fn validate_staff_pin(pin: &str) -> Result<(), UiError> {
-    houmon_core::staff_pin::validate(pin).map_err(|_| {
+    houmon_store::staff_pin::validate(pin).map_err(|_| {
         UiError::new(
             "invalid_staff_pin",
             "職員PINは数字4〜8桁です。入力し直してください。",
@@ -421,12 +423,12 @@ fn snapshot_from(
     let (r, validity) = match answer {
         QualificationOutcome::Valid { result, .. } => (Some(result.as_ref()), m::QualificationValidity::Valid),
         QualificationOutcome::NotValid { result, validity } => {
-            (result.as_deref(), houmon_core::sync::gateway::chart_validity(*validity))
+            (result.as_deref(), houmon_gateway::chart_validity(*validity))
         }
         QualificationOutcome::NotFound => (None, m::QualificationValidity::NotFound),
         _ => return None,
     };
-    Some(houmon_core::sync::gateway::qualification_snapshot(id, at, r, validity))
+    Some(houmon_gateway::qualification_snapshot(id, at, r, validity))
 }
 
 fn outcome_result(answer: &QualificationOutcome) -> (String, Option<String>) {
@@ -715,17 +717,17 @@ impl Service {
 
     /// The effective managed settings (Managed > User > Recommended > Default), read afresh:
     /// policy files are small, and a change then applies at the next sign-in or start.
-    fn effective_settings(&self) -> houmon_core::policy::EffectiveSettings {
+    fn effective_settings(&self) -> houmon_policy::EffectiveSettings {
         self.policy_engine().view().effective()
     }
 
-    fn policy_engine(&self) -> houmon_core::policy::PolicyEngine {
-        let sources: Vec<Box<dyn houmon_core::policy::PolicySource>> = match &self.policy_dir {
-            Some(d) => vec![Box::new(houmon_core::policy::LinuxPolicyDir::new(d.clone()))],
+    fn policy_engine(&self) -> houmon_policy::PolicyEngine {
+        let sources: Vec<Box<dyn houmon_policy::PolicySource>> = match &self.policy_dir {
+            Some(d) => vec![Box::new(houmon_policy::LinuxPolicyDir::new(d.clone()))],
             None => crate::device::policy_sources(),
         };
         let user = self.data_dir.join(crate::device::DEVICE_DIR).join(USER_SETTINGS_FILE);
-        houmon_core::policy::PolicyEngine::new(sources, Some(user))
+        houmon_policy::PolicyEngine::new(sources, Some(user))
     }
 
     fn apply_settings(&mut self) {
@@ -1307,7 +1309,7 @@ impl Service {
 
     pub fn roster(&mut self, month: Option<&str>) -> Result<RosterView, UiError> {
         self.ensure_unlocked()?;
-        let month = month.map(str::to_string).unwrap_or_else(|| houmon_core::docs::month_key(self.today));
+        let month = month.map(str::to_string).unwrap_or_else(|| houmon_docs::month_key(self.today));
         let (visits, conflicts) = match self.store.roster_month(&month) {
             Ok(x) => x,
             Err(CoreError::NotFound { .. }) => (vec![], vec![]),
@@ -1351,11 +1353,11 @@ impl Service {
         let v = parse_visit(visit)?;
         let s = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
         let date = date.map(|d| d.parse::<NaiveDate>().map_err(|_| bad_id("日付"))).transpose()?;
-        let month = houmon_core::docs::month_key(date.unwrap_or(self.today));
+        let month = houmon_docs::month_key(date.unwrap_or(self.today));
         let (visits, _) = self.store.roster_month(&month)?;
         let mut rv = visits.into_iter().find(|x| x.id == v).ok_or(CoreError::NotFound { what: "visit" })?;
         if let Some(d) = date {
-            if houmon_core::docs::month_key(d) != houmon_core::docs::month_key(rv.date) {
+            if houmon_docs::month_key(d) != houmon_docs::month_key(rv.date) {
                 return Err(UiError::new(
                     "invalid_input",
                     "別の月へは移動できません。移動先の月で新しく予定を作成してください。",
@@ -1548,12 +1550,12 @@ impl Service {
     /// The user changes an unlocked, user-settable setting (typed as text; converted by the
     /// setting's kind). A refusal says why (locked by the administrator, out of range …).
     pub fn set_user_setting(&mut self, key: &str, value: Option<&str>) -> Result<PolicyPage, UiError> {
-        use houmon_core::policy::schema::SettingKind;
+        use houmon_policy::schema::SettingKind;
         let engine = self.policy_engine();
         let r = match value {
             None => engine.clear_user_value(key),
             Some(text) => {
-                let kind = houmon_core::policy::SETTINGS.iter().find(|d| d.key == key).map(|d| d.kind);
+                let kind = houmon_policy::SETTINGS.iter().find(|d| d.key == key).map(|d| d.kind);
                 let raw = match kind {
                     Some(SettingKind::Integer { .. }) => {
                         text.trim().parse::<i64>().map(serde_json::Value::from).unwrap_or_else(|_| text.into())
@@ -1574,18 +1576,18 @@ impl Service {
     }
 }
 
-fn setting_problem(p: houmon_core::policy::resolve::ProblemView) -> SettingProblem {
+fn setting_problem(p: houmon_policy::resolve::ProblemView) -> SettingProblem {
     SettingProblem {
-        ignored: p.severity == houmon_core::policy::resolve::Severity::Ignored,
+        ignored: p.severity == houmon_policy::resolve::Severity::Ignored,
         ja: p.message_ja,
         en: p.message_en,
         origin: p.origin,
     }
 }
 
-fn policy_page(view: houmon_core::policy::PolicyView) -> PolicyPage {
-    use houmon_core::policy::schema::SettingKind;
-    use houmon_core::policy::{SETTINGS, SettingSource, SettingValue};
+fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
+    use houmon_policy::schema::SettingKind;
+    use houmon_policy::{SETTINGS, SettingSource, SettingValue};
     let settings = view
         .settings
         .into_iter()

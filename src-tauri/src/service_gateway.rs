@@ -9,8 +9,8 @@
 use super::{Service, check_state, iso, timeline_of};
 use crate::dto::UiError;
 use crate::dto::{CardProgress, CheckState, QualificationResult, RequestView};
-use houmon_core::model::{self as m, PatientId};
-use houmon_core::sync::SyncClient;
+use houmon_model::{self as m, PatientId};
+use houmon_sync::SyncClient;
 use houmon_onshi::MedicalInstitutionCode;
 use std::collections::HashMap;
 
@@ -188,7 +188,7 @@ mod tests {
             query: None,
             failure: None,
         };
-        let result = houmon_core::sync::gateway::qualification_snapshot(id, at, None, validity);
+        let result = houmon_gateway::qualification_snapshot(id, at, None, validity);
         let chart = m::Chart {
             patient: PatientId::new(),
             demographics: m::Demographics::default(),

@@ -8,10 +8,10 @@
 //! before and after each save). Progress goes to stderr; the last line on stdout is one JSON
 //! object of figures.
 
-use houmon_core::FileFallback;
-use houmon_core::model::*;
-use houmon_core::store::{Store, chart_doc_id};
-use houmon_core::synth::{self, ClinicSpec};
+use houmon_keys::FileFallback;
+use houmon_model::*;
+use houmon_store::{Store, chart_doc_id};
+use houmon_training::{self as synth, ClinicSpec};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -113,7 +113,7 @@ fn dir_mb(dir: &Path) -> f64 {
 
 /// Run the benchmark; prints progress on stderr and one JSON line on stdout.
 pub fn run(args: &StoreBenchArgs) -> Result<(), String> {
-    let e = |e: houmon_core::CoreError| format!("{e} ({})", e.english());
+    let e = |e: houmon_model::CoreError| format!("{e} ({})", e.english());
     let spec = ClinicSpec {
         patients: args.patients,
         visits_per_patient: args.visits_per_patient,
@@ -217,7 +217,7 @@ pub fn run(args: &StoreBenchArgs) -> Result<(), String> {
         let doc = automerge::AutoCommit::load(&bytes).map_err(|x| x.to_string())?;
         raw.push(ms(t.elapsed()));
         let t = Instant::now();
-        houmon_core::docs::ChartDoc::from_automerge(doc).read().map_err(e)?;
+        houmon_docs::ChartDoc::from_automerge(doc).read().map_err(e)?;
         hydrate.push(ms(t.elapsed()));
         doc_bytes.push(bytes.len() as f64);
     }

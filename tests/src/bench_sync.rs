@@ -2,9 +2,11 @@
 //! binary on loopback, enrolled devices with their own encrypted stores, and a load
 //! generator. Figures end with one JSON line (see [`run`]).
 
-use houmon_core::model::{Actor, DeviceId as CoreDeviceId, StaffId};
-use houmon_core::sync::{DEVICE_KEY_FILE, DeviceSigningKey, SyncClient, SyncReport};
-use houmon_core::{FileFallback, Store};
+use houmon_model::{Actor, DeviceId as CoreDeviceId, StaffId};
+use houmon_keys::{DEVICE_KEY_FILE, DeviceSigningKey};
+use houmon_sync::{SyncClient, SyncReport};
+use houmon_keys::FileFallback;
+use houmon_store::Store;
 use houmon_sync_proto::http::{RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use std::io::{BufRead, BufReader};
@@ -313,7 +315,7 @@ pub fn bench_single_appends(dir: &Path, total: usize, clients: usize) -> Result<
 /// A day offline: 30 patients; the rest of the clinic wrote `visits` visits (each a note and
 /// vitals) to them. Returns (round trips, bytes on the wire ÷ compressed payload bytes).
 pub fn bench_catchup(dir: &Path, patients: usize, visits_per_patient: usize) -> Result<(usize, f64, f64), String> {
-    use houmon_core::model::{ClinicId as CoreClinicId, VisitId, VisitKind, Vitals};
+    use houmon_model::{ClinicId as CoreClinicId, VisitId, VisitKind, Vitals};
     let db = dir.join("catchup.db");
     let code = create_clinic(&db, "bench")?;
     let relay = RelayProc::start(&db, FAST)?;
@@ -382,7 +384,7 @@ pub fn bench_catchup(dir: &Path, patients: usize, visits_per_patient: usize) -> 
 }
 
 /// Synthetic, deterministic demographics (no real person).
-pub fn demographics(i: usize) -> houmon_core::model::Demographics {
+pub fn demographics(i: usize) -> houmon_model::Demographics {
     const SUR: [(&str, &str); 6] = [
         ("佐藤", "サトウ"),
         ("鈴木", "スズキ"),
@@ -395,7 +397,7 @@ pub fn demographics(i: usize) -> houmon_core::model::Demographics {
         [("花子", "ハナコ"), ("一郎", "イチロウ"), ("幸子", "サチコ"), ("健", "ケン"), ("和子", "カズコ")];
     let (s, sk) = SUR[i % SUR.len()];
     let (g, gk) = GIV[(i / SUR.len()) % GIV.len()];
-    houmon_core::model::Demographics {
+    houmon_model::Demographics {
         name: format!("{s} {g}"),
         name_kana: format!("{sk} {gk}"),
         birth_date: chrono_date(1930 + (i % 40) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32),
@@ -409,8 +411,8 @@ fn chrono_date(y: i32, m: u32, d: u32) -> Option<chrono::NaiveDate> {
 }
 
 /// A visit note of realistic length (~1 KB of Japanese), deterministic in `i`.
-pub fn note(i: usize) -> houmon_core::model::SoapNote {
-    houmon_core::model::SoapNote {
+pub fn note(i: usize) -> houmon_model::SoapNote {
+    houmon_model::SoapNote {
         subjective: format!("訪問{i}回目。夜間の咳は減った。食欲はふつう。家族より「よく眠れている」とのこと。"),
         objective: format!(
             "体温36.{}℃、脈拍{}回/分、SpO2 {}%。両下肢の浮腫は軽度、前回より改善。",

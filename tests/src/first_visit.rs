@@ -3,12 +3,12 @@
 //! through the card layer's PIN-mode sequence (certificate, tries left, VERIFY, COMPUTE DIGITAL
 //! SIGNATURE), with its certificate. Shared by the gateway tests and the app end-to-end tests.
 
-use houmon_core::model::QualificationQuery;
-use houmon_core::onshi::MedicalInstitutionCode;
-use houmon_core::onshi::codes::PrescriptionIssueSelect;
-use houmon_core::onshi::consent::{VisitKind, jst};
-use houmon_core::onshi::digest::{ConsentRecord, IdentityMode, canonical_instant, certificate_sha256, consent_digest};
-use houmon_core::onshi::sim::{FirstVisitRequest, IdentityProof};
+use houmon_model::QualificationQuery;
+use houmon_onshi::MedicalInstitutionCode;
+use houmon_onshi::codes::PrescriptionIssueSelect;
+use houmon_onshi::consent::{VisitKind, jst};
+use houmon_onshi::digest::{ConsentRecord, IdentityMode, canonical_instant, certificate_sha256, consent_digest};
+use houmon_onshi::sim::{FirstVisitRequest, IdentityProof};
 
 /// The synthetic card's test PIN, from the fixture (never a real person's).
 pub fn fixture_pin(card_id: &str) -> houmon_nfc::AuthPin {

@@ -279,7 +279,7 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
     let relay = RelayProc::start(&db, &[]).expect("relay");
     let mut office =
         SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &office_code, "事務所PC").expect("office");
-    let clinic_id = houmon_core::model::ClinicId::new();
+    let clinic_id = houmon_model::ClinicId::new();
     office.store.init_clinic(&office.actor, clinic_id, "架空在宅クリニック", "3410712362").expect("clinic doc");
     office.sync().expect("office sync");
     let code = office.sync.create_enrollment_code(houmon_sync_proto::Role::Member, 3600).expect("tablet code");
@@ -332,8 +332,8 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
 
 #[test]
 fn managed_device_requery_waits_for_the_clinic_gateway() {
-    use houmon_core::model::*;
-    use houmon_core::sync::gateway::Gateway;
+    use houmon_model::*;
+    use houmon_gateway::Gateway;
     use houmon_tests::bench_sync::{RelayProc, SyncDevice, create_clinic};
     let Some(Session { _turn, bin, shots }) = session() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -353,7 +353,7 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
     office.store.set_staff_pin(&a, nurse.id, "482913").expect("staff pin");
     let patient =
         office.store.register_patient(&a, &Demographics { name: "在宅 太郎".into(), ..Default::default() }).unwrap();
-    let today = houmon_core::onshi::consent::jst_date(&chrono::Utc::now());
+    let today = houmon_onshi::consent::jst_date(&chrono::Utc::now());
     let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).expect("time");
     let visit = RosterVisit {
         id: VisitId::new(),

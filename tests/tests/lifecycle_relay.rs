@@ -5,14 +5,16 @@
 //! offline (relay stopped) then back, with nothing lost.
 
 use chrono::{Duration as Days, Utc};
-use houmon_core::model::{Actor, Demographics, StaffId};
-use houmon_core::policy::lifecycle::{LifecycleEvent, LifecycleState, STATE_FILE, WipeReason};
-use houmon_core::policy::resolve::{EffectiveSettings, PolicyEngine};
-use houmon_core::policy::sources::LinuxPolicyDir;
-use houmon_core::policy::{DeviceKeystore, DeviceLifecycle};
-use houmon_core::sync::runner::{ManagedStore, RelayEnrollment, StepOutcome, SyncRunner, SyncStatus};
-use houmon_core::sync::{StoreAccess, SyncError, SyncResult};
-use houmon_core::{FileFallback, Store};
+use houmon_model::{Actor, Demographics, StaffId};
+use houmon_device::lifecycle::{LifecycleEvent, LifecycleState, STATE_FILE, WipeReason};
+use houmon_policy::resolve::{EffectiveSettings, PolicyEngine};
+use houmon_policy::sources::LinuxPolicyDir;
+use houmon_device::DeviceLifecycle;
+use houmon_keys::DeviceKeystore;
+use houmon_device::runner::{ManagedStore, RelayEnrollment, StepOutcome, SyncRunner, SyncStatus};
+use houmon_sync::{StoreAccess, SyncError, SyncResult};
+use houmon_keys::FileFallback;
+use houmon_store::Store;
 use houmon_sync_proto::Role;
 use houmon_tests::bench_sync::{RelayProc, SyncDevice, count, create_clinic, relay_db_bytes};
 use serde_json::json;

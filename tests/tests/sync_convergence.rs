@@ -2,9 +2,9 @@
 //! same and different charts converge to identical heads; the relay's database holds no
 //! plaintext; a revoked device and a cross-tenant probe are refused.
 
-use houmon_core::model::*;
-use houmon_core::store::chart_doc_id;
-use houmon_core::sync::SyncClient;
+use houmon_model::*;
+use houmon_store::chart_doc_id;
+use houmon_sync::SyncClient;
 use houmon_sync_proto::{DocId, ErrorCode, PATH_PULL, PullRequest, PullResponse, Role};
 use houmon_tests::bench_sync::*;
 
@@ -204,6 +204,6 @@ fn a_device_of_another_clinic_learns_nothing() {
     assert!(other.heads().is_empty());
     // Revoking A's device from the other clinic is "not found", like a made-up id.
     let e = other.sync.revoke(office.sync.device()).expect_err("refused");
-    assert!(matches!(e, houmon_core::sync::SyncError::Relay(ref h) if h.code() == Some(ErrorCode::NotFound)), "{e:?}");
+    assert!(matches!(e, houmon_sync::SyncError::Relay(ref h) if h.code() == Some(ErrorCode::NotFound)), "{e:?}");
     office.sync().expect("office still fine");
 }

@@ -4,8 +4,8 @@
 //! SIGKILLed mid-sync. Everything must converge to identical heads with no acknowledged
 //! write lost. The seed is printed on failure; replay with `HOUMON_SYNC_SEED=<seed>`.
 
-use houmon_core::model::*;
-use houmon_core::sync::{Backoff, SyncClient};
+use houmon_model::*;
+use houmon_sync::{Backoff, SyncClient};
 use houmon_sync_proto::Role;
 use houmon_tests::bench_sync::*;
 use rand::{Rng, SeedableRng};

@@ -4,10 +4,10 @@
 //! the gateway answers them from the simulator, and the tablet sees the answers after a sync.
 //! Refusals (revoked card, no consent) come back as answered requests with a clear reason.
 
-use houmon_core::model::*;
-use houmon_core::onshi::consent::VisitKind as OnshiVisitKind;
-use houmon_core::onshi::sim::{Registry, ReinquiryRequest, SimResultCode};
-use houmon_core::onshi::{InsurerNumber, MedicalInstitutionCode, QualificationConfirmSearchInfo};
+use houmon_model::*;
+use houmon_onshi::consent::VisitKind as OnshiVisitKind;
+use houmon_onshi::sim::{Registry, ReinquiryRequest, SimResultCode};
+use houmon_onshi::{InsurerNumber, MedicalInstitutionCode, QualificationConfirmSearchInfo};
 use houmon_sync_proto::Role;
 use houmon_tests::bench_sync::*;
 use houmon_tests::first_visit::signed_first_visit;

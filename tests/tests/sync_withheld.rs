@@ -1,9 +1,9 @@
 //! A relay that withholds an entry (a malicious or broken relay) is detected by comparing the
 //! heads authors announce with what arrived; once the entry is handed over, the gap fills.
 
-use houmon_core::model::*;
-use houmon_core::store::chart_doc_id;
-use houmon_core::sync::SyncClient;
+use houmon_model::*;
+use houmon_store::chart_doc_id;
+use houmon_sync::SyncClient;
 use houmon_sync_proto::{EntryId, PullResponse, Role, decode, encode};
 use houmon_tests::bench_sync::*;
 use std::collections::HashSet;

@@ -1,0 +1,154 @@
+//! A roster month (月間訪問予定) as an Automerge document.
+
+use super::chart::{kind_code, kind_from};
+use super::{commit, existing_map, flag, genesis, map, new_map, read_map, text};
+use houmon_model::error::{CoreError, Result};
+use houmon_model::*;
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+/// One month of planned visits, e.g. `2026-11`.
+#[derive(Debug)]
+pub struct RosterMonthDoc {
+    doc: AutoCommit,
+}
+
+/// The document id of a roster month: the month itself, `YYYY-MM`.
+pub fn month_key(d: NaiveDate) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+impl RosterMonthDoc {
+    /// A new roster month (deterministic genesis per clinic and month).
+    pub fn create(clinic: ClinicId, month: &str) -> Result<Self> {
+        let mut id = [0u8; 16];
+        let digest = ring::digest::digest(&ring::digest::SHA256, format!("roster:{clinic}:{month}").as_bytes());
+        id.copy_from_slice(&digest.as_ref()[..16]);
+        let doc = genesis(&id, |d| {
+            d.put(ROOT, "type", "roster")?;
+            d.put(ROOT, "v", 1_i64)?;
+            d.put(ROOT, "month", month)?;
+            d.put_object(ROOT, "visits", ObjType::Map)?;
+            Ok(())
+        })?;
+        Ok(Self { doc })
+    }
+
+    pub fn from_automerge(doc: AutoCommit) -> Self {
+        Self { doc }
+    }
+
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
+    fn visits(&self) -> Result<ObjId> {
+        existing_map(&self.doc, &ROOT, "visits", "roster")
+    }
+
+    /// Plan a visit (訪問予定の登録).
+    pub fn plan_visit(&mut self, v: &RosterVisit, at: DateTime<Utc>) -> Result<()> {
+        if v.end <= v.start {
+            return Err(CoreError::InvalidInput { field: "time_window", reason: "end before start" });
+        }
+        let visits = self.visits()?;
+        // A map of staff id → assigned, so concurrent assignments merge.
+        let staff: Vec<String> = v.staff.iter().map(|s| s.to_string()).collect();
+        let fields = vec![
+            ("date", text(v.date.to_string())),
+            ("start", text(v.start.format("%H:%M").to_string())),
+            ("end", text(v.end.format("%H:%M").to_string())),
+            ("patient", text(v.patient.to_string())),
+            ("kind", kind_code(v.kind).into()),
+            ("status", status_code(v.status).into()),
+            ("staff", map(staff.iter().map(|s| (s.as_str(), flag(true))).collect())),
+        ];
+        new_map(&mut self.doc, &visits, &v.id.to_string(), map(fields))?;
+        commit(&mut self.doc, "plan visit", at);
+        Ok(())
+    }
+
+    /// Change a visit's status (予定/訪問中/完了/中止). Cancelling keeps the entry.
+    pub fn set_status(&mut self, visit: VisitId, status: VisitStatus, at: DateTime<Utc>) -> Result<()> {
+        let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
+        self.doc.put(&m, "status", status_code(status))?;
+        commit(&mut self.doc, "visit status", at);
+        Ok(())
+    }
+
+    /// Assign or unassign a staff member.
+    pub fn assign(&mut self, visit: VisitId, staff: StaffId, assigned: bool, at: DateTime<Utc>) -> Result<()> {
+        let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
+        let s = super::child_map(&mut self.doc, &m, "staff")?;
+        self.doc.put(&s, staff.to_string(), assigned)?;
+        commit(&mut self.doc, "assign", at);
+        Ok(())
+    }
+
+    /// All visits of the month, by date and start time, and any conflicts.
+    pub fn read(&self) -> Result<(Vec<RosterVisit>, Vec<FieldConflict>)> {
+        let mut conflicts = Vec::new();
+        let mut out = Vec::new();
+        for (key, obj) in read_map(&self.doc, &self.visits()?, "visits", &mut conflicts).objects {
+            let path = format!("visits/{key}");
+            let f = read_map(&self.doc, &obj, &path, &mut conflicts);
+            let staff = f
+                .obj("staff")
+                .map(|o| {
+                    read_map(&self.doc, o, &format!("{path}/staff"), &mut conflicts)
+                        .scalars
+                        .into_iter()
+                        .filter(|(_, v)| *v == super::Sv::Bool(true))
+                        .filter_map(|(k, _)| StaffId::parse(&k))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (Some(id), Some(patient), Some(date), Some(start), Some(end)) = (
+                VisitId::parse(&key),
+                f.opt_str("patient").and_then(|s| PatientId::parse(&s)),
+                f.opt_str("date").and_then(|s| s.parse().ok()),
+                f.opt_str("start").and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
+                f.opt_str("end").and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
+            ) else {
+                continue;
+            };
+            let mut staff: Vec<StaffId> = staff;
+            staff.sort();
+            out.push(RosterVisit {
+                id,
+                date,
+                start,
+                end,
+                patient,
+                staff,
+                kind: kind_from(&f.str("kind")),
+                status: status_from(&f.str("status")),
+            });
+        }
+        out.sort_by_key(|v| (v.date, v.start, v.id));
+        Ok((out, conflicts))
+    }
+}
+
+pub fn status_code(s: VisitStatus) -> &'static str {
+    match s {
+        VisitStatus::Planned => "planned",
+        VisitStatus::InProgress => "in_progress",
+        VisitStatus::Done => "done",
+        VisitStatus::Cancelled => "cancelled",
+    }
+}
+
+pub fn status_from(s: &str) -> VisitStatus {
+    match s {
+        "in_progress" => VisitStatus::InProgress,
+        "done" => VisitStatus::Done,
+        "cancelled" => VisitStatus::Cancelled,
+        _ => VisitStatus::Planned,
+    }
+}

@@ -1,0 +1,439 @@
+//! The domain model: clinic, staff, devices, patients, roster months, visit records, notes,
+//! consents and qualification snapshots. Plain data; the rules live in [`houmon_docs`].
+
+pub mod error;
+pub use error::{CoreError, Result, UserMessage};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub Uuid);
+        impl $name {
+            /// A fresh random id.
+            pub fn new() -> Self { Self(Uuid::new_v4()) }
+            /// Parse the hyphenated form.
+            pub fn parse(s: &str) -> Option<Self> { Uuid::parse_str(s).ok().map(Self) }
+        }
+        impl Default for $name { fn default() -> Self { Self::new() } }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
+        }
+    };
+}
+
+id_type!(/// A patient's stable id. Never derived from demographics (no fuzzy linking).
+    PatientId);
+id_type!(/// A staff member (医師・看護師・事務・管理者).
+    StaffId);
+id_type!(/// An enrolled tablet or desktop.
+    DeviceId);
+id_type!(/// One visit, shared by the roster entry and the chart's visit record.
+    VisitId);
+id_type!(/// One version of a note. Every correction gets a new one.
+    NoteId);
+id_type!(/// A consent record (同意記録).
+    ConsentId);
+id_type!(/// A qualification check result (資格確認結果).
+    QualificationId);
+id_type!(/// A clinic.
+    ClinicId);
+id_type!(/// An entry in a structured list (傷病名, アレルギー ...).
+    ItemId);
+
+/// Staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffRole {
+    /// 医師
+    Doctor,
+    /// 看護師
+    Nurse,
+    /// 事務
+    Office,
+    /// 管理者
+    Admin,
+}
+
+/// A staff member as listed in the clinic document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Staff {
+    pub id: StaffId,
+    pub name: String,
+    pub role: StaffRole,
+    pub active: bool,
+}
+
+/// An enrolled device as listed in the clinic document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: DeviceId,
+    pub label: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+/// The clinic document's contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clinic {
+    pub id: ClinicId,
+    pub name: String,
+    /// 医療機関コード
+    pub institution_code: String,
+    pub staff: Vec<Staff>,
+    pub devices: Vec<Device>,
+}
+
+/// Kind of visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VisitKind {
+    /// 訪問診療 (planned physician visit)
+    HomeMedical,
+    /// 往診 (on-demand physician visit; needs a fresh card check every time)
+    Emergency,
+    /// 訪問看護 (nursing visit)
+    Nursing,
+}
+
+/// Status of a roster entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VisitStatus {
+    Planned,
+    InProgress,
+    Done,
+    Cancelled,
+}
+
+/// One visit in a roster month (訪問予定).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RosterVisit {
+    pub id: VisitId,
+    pub date: NaiveDate,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub patient: PatientId,
+    pub staff: Vec<StaffId>,
+    pub kind: VisitKind,
+    pub status: VisitStatus,
+}
+
+/// Demographics, filled from qualification results. Never holds the 個人番号.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Demographics {
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: Option<NaiveDate>,
+    /// "1" male, "2" female, as in the qualification codes.
+    pub sex: String,
+    pub address: String,
+}
+
+/// 資格有効性
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QualificationValidity {
+    /// 有効
+    Valid,
+    /// 無効
+    Invalid,
+    /// 無効（新しい資格あり）: the patient has newer insurance to check instead.
+    InvalidNewerExists,
+    /// 該当資格なし
+    NotFound,
+    /// 照会中・未確認
+    Unknown,
+}
+
+/// The seam to the `onshi` crate: the fields a chart keeps from one qualification check.
+/// Filled from onshi's result types once that crate lands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualificationSnapshot {
+    pub id: QualificationId,
+    pub checked_at: DateTime<Utc>,
+    /// 保険者番号
+    pub insurer_number: String,
+    /// 被保険者証記号
+    pub symbol: String,
+    /// 被保険者証番号
+    pub number: String,
+    /// 枝番
+    pub branch: String,
+    /// 負担割合 in percent (10, 20, 30)
+    pub copay_percent: Option<u8>,
+    /// 資格有効性
+    pub validity: QualificationValidity,
+    /// 薬剤情報 閲覧同意
+    pub consent_medication: bool,
+    /// 診療情報 閲覧同意
+    pub consent_clinical: bool,
+    /// 特定健診等情報 閲覧同意
+    pub consent_checkup: bool,
+    /// 手術情報 閲覧同意
+    pub consent_surgery: bool,
+    /// 同意取得日
+    pub consent_date: Option<NaiveDate>,
+    /// 同意の有効期限 (continuing-care rule, decision 4)
+    pub consent_valid_until: Option<NaiveDate>,
+    /// Demographics returned by the check.
+    pub demographics: Demographics,
+}
+
+/// How identity was confirmed at the first visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdentityMode {
+    /// 暗証番号 (the card signed the consent)
+    Pin,
+    /// 目視確認
+    Visual,
+}
+
+/// 処方箋の発行方法
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PrescriptionForm {
+    Electronic,
+    Paper,
+}
+
+/// A consent record (居宅同意取得型). Immutable once recorded; a revocation is a new record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub id: ConsentId,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: StaffId,
+    pub device: DeviceId,
+    pub medication: bool,
+    pub clinical: bool,
+    pub checkup: bool,
+    pub surgery: bool,
+    pub prescription: PrescriptionForm,
+    pub identity: IdentityMode,
+    /// PKCS#1 v1.5 signature by the card (PIN mode), hex.
+    pub signature_hex: Option<String>,
+    /// The JPKI 利用者証明用 certificate, hex DER.
+    pub certificate_hex: Option<String>,
+    pub nonce_hex: String,
+    /// true when this record revokes earlier consent.
+    pub revocation: bool,
+}
+
+/// Vital signs. All optional: a nurse records what she measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Vitals {
+    pub systolic: Option<i64>,
+    pub diastolic: Option<i64>,
+    pub pulse: Option<i64>,
+    pub spo2: Option<i64>,
+    /// °C
+    pub temperature: Option<f64>,
+    pub respiration: Option<i64>,
+    /// kg
+    pub weight: Option<f64>,
+}
+
+/// Which structured list an item belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClinicalList {
+    /// 傷病名
+    Diagnoses,
+    /// アレルギー
+    Allergies,
+    /// 薬剤禁忌
+    Contraindications,
+    /// 感染症
+    Infections,
+}
+
+impl ClinicalList {
+    pub const ALL: [ClinicalList; 4] =
+        [ClinicalList::Diagnoses, ClinicalList::Allergies, ClinicalList::Contraindications, ClinicalList::Infections];
+    pub fn key(self) -> &'static str {
+        match self {
+            ClinicalList::Diagnoses => "diagnoses",
+            ClinicalList::Allergies => "allergies",
+            ClinicalList::Contraindications => "contraindications",
+            ClinicalList::Infections => "infections",
+        }
+    }
+}
+
+/// One entry in a structured list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicalItem {
+    pub id: ItemId,
+    pub list: ClinicalList,
+    pub label: String,
+    /// e.g. a 傷病名コード or YJ code
+    pub code: String,
+    pub added_by: StaffId,
+    pub added_at: DateTime<Utc>,
+}
+
+/// A visit record in the chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitRecord {
+    pub id: VisitId,
+    pub kind: VisitKind,
+    pub staff: StaffId,
+    pub arrival: Option<DateTime<Utc>>,
+    pub departure: Option<DateTime<Utc>>,
+    pub vitals: Vitals,
+    pub items: Vec<ClinicalItem>,
+}
+
+/// SOAP note body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoapNote {
+    pub subjective: String,
+    pub objective: String,
+    pub assessment: String,
+    pub plan: String,
+}
+
+impl SoapNote {
+    pub fn fields(&self) -> [(&'static str, &str); 4] {
+        [("s", &self.subjective), ("o", &self.objective), ("a", &self.assessment), ("p", &self.plan)]
+    }
+}
+
+/// Draft or signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoteStatus {
+    Draft,
+    Signed,
+}
+
+/// One version of a note. Signed versions are immutable; a correction is a new version with
+/// `replaces` naming the previous one (真正性・見読性・保存性).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteVersion {
+    pub id: NoteId,
+    /// The first version's id: all versions of one note share it.
+    pub thread: NoteId,
+    pub version: u32,
+    pub visit: VisitId,
+    pub replaces: Option<NoteId>,
+    pub correction_reason: String,
+    pub author: StaffId,
+    pub created_at: DateTime<Utc>,
+    pub status: NoteStatus,
+    pub signed_by: Option<StaffId>,
+    pub signed_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the body at signing, hex. A mismatch means the signed body was altered.
+    pub content_hash: String,
+    pub body: SoapNote,
+    /// false if the body no longer matches the hash taken at signing.
+    pub intact: bool,
+}
+
+/// A request for 再照会 written by a tablet and answered by the gateway (decision 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualificationRequest {
+    pub id: QualificationId,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: StaffId,
+    /// Set by the gateway when it writes the result (a snapshot with the same id) or a
+    /// [`QualificationFailure`].
+    pub answered: bool,
+    /// What the gateway is asked (`None`: a plain 再照会 request from before queries were
+    /// carried; the gateway builds it from the latest result).
+    pub query: Option<QualificationQuery>,
+    /// Set when the gateway answered with a refusal or error instead of a result.
+    pub failure: Option<QualificationFailure>,
+}
+
+/// What a qualification request asks the gateway (decision 5), written by the tablet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "request", rename_all = "snake_case")]
+pub enum QualificationQuery {
+    /// 再照会 by the insurance numbers kept from the first visit.
+    Reinquiry(houmon_onshi::sim::ReinquiryRequest),
+    /// 初回 (居宅同意取得型): the consent record, nonce and time the card signed (or the
+    /// 目視確認 attestation), with the 利用者証明用 certificate.
+    FirstVisit(Box<houmon_onshi::sim::FirstVisitRequest>),
+    /// Written by a newer app version (or damaged): this build cannot read it, so it is left
+    /// waiting for a gateway that can, never answered as a different question.
+    #[serde(other)]
+    Unreadable,
+}
+
+/// The gateway's answer when no qualification result could be obtained (同意なし・同意期限切れ・
+/// 該当なし・署名不正・失効した証明書 …): an answered request, never a silent failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualificationFailure {
+    pub answered_at: DateTime<Utc>,
+    /// Stable code for the UI: `consent_expired`, `consent_revoked`, `no_consent`,
+    /// `not_found`, `multiple_matches`, `no_insurance_numbers`, `first_visit_unsupported`,
+    /// or `error:<result code>` (e.g. `error:HSIM-E105`).
+    pub code: String,
+    /// Japanese message saying what to do next.
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+/// Two or more values written concurrently to the same field; all are kept until someone
+/// resolves it by writing a new value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldConflict {
+    /// Where, e.g. `visits/<id>/vitals/pulse` or `notes/<id>/s`.
+    pub path: String,
+    /// Every concurrent value, rendered as text.
+    pub values: Vec<String>,
+}
+
+/// A patient's chart as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub patient: PatientId,
+    pub demographics: Demographics,
+    pub qualifications: Vec<QualificationSnapshot>,
+    pub qualification_requests: Vec<QualificationRequest>,
+    pub consents: Vec<ConsentRecord>,
+    pub visits: Vec<VisitRecord>,
+    /// Every version of every note, oldest first. Nothing is ever removed.
+    pub notes: Vec<NoteVersion>,
+    pub conflicts: Vec<FieldConflict>,
+}
+
+impl Chart {
+    /// The latest qualification check, if any.
+    pub fn latest_qualification(&self) -> Option<&QualificationSnapshot> {
+        self.qualifications.iter().max_by_key(|q| q.checked_at)
+    }
+
+    /// All versions of one note, oldest first.
+    pub fn note_history(&self, thread: NoteId) -> Vec<&NoteVersion> {
+        let mut v: Vec<_> = self.notes.iter().filter(|n| n.thread == thread).collect();
+        v.sort_by_key(|n| (n.version, n.created_at));
+        v
+    }
+
+    /// The versions of a note that no other version replaces. More than one means two
+    /// corrections were written concurrently: a conflict to resolve.
+    pub fn current_versions(&self, thread: NoteId) -> Vec<&NoteVersion> {
+        let hist = self.note_history(thread);
+        hist.iter().filter(|n| !hist.iter().any(|m| m.replaces == Some(n.id))).copied().collect()
+    }
+
+    pub fn note(&self, id: NoteId) -> Option<&NoteVersion> {
+        self.notes.iter().find(|n| n.id == id)
+    }
+}
+
+/// A row of the patient-list projection (start-up reads this, not the documents).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientSummary {
+    pub id: PatientId,
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: Option<NaiveDate>,
+    pub last_visit: Option<DateTime<Utc>>,
+}
+
+/// Who is acting, for authorship and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub staff: StaffId,
+    pub device: DeviceId,
+}

@@ -1,0 +1,844 @@
+//! The sync client (decisions 8 and 9). Local documents go to the blind relay as entries:
+//! Automerge changes → compressed → padded → AEAD with the clinic content key → signed with
+//! the device's Ed25519 key. Received entries are verified, decrypted and merged through the
+//! store. Sync state (identity, cursor, offline queue) lives in the encrypted store database,
+//! so the queue survives restarts and nothing is written in the clear.
+//!
+//! Gaps and withheld entries: each entry carries its author's heads for the document. After a
+//! catch-up every announced head must be in the local document; if not, the document is
+//! fetched again from the start, and a still-missing head is reported as withheld.
+//!
+//! Must never: send plaintext or a real document id to the relay, keep the content key or
+//! the private key outside the encrypted store, or drop a local change before the relay has
+//! acknowledged it.
+
+pub mod seal;
+
+use houmon_model::CoreError;
+use houmon_model::Actor;
+use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
+use houmon_store::{DocKind, Store};
+use automerge::{AutoCommit, ChangeHash};
+use houmon_keys::DeviceSigningKey;
+use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
+use houmon_sync_proto::*;
+use rand::Rng;
+use ring::signature::{ED25519, UnparsedPublicKey};
+use seal::ContentKey;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use zeroize::Zeroize;
+
+/// Sync failures, each with a Japanese message saying what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("同期サーバー: {0}")]
+    Relay(HttpError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("暗号処理に失敗しました")]
+    Crypto,
+    #[error("改ざんされたか壊れた同期データを受け取りました")]
+    Tampered,
+    #[error("この端末はまだ登録されていません")]
+    NotEnrolled,
+    #[error("登録コードの形式が正しくありません")]
+    BadCode,
+    #[error("端末の鍵が登録時と一致しません")]
+    KeyMismatch,
+}
+
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        SyncError::Core(CoreError::from(e))
+    }
+}
+
+impl From<HttpError> for SyncError {
+    fn from(e: HttpError) -> Self {
+        SyncError::Relay(e)
+    }
+}
+
+impl SyncError {
+    /// (Japanese, English) for the UI.
+    pub fn user_message(&self) -> (String, String) {
+        match self {
+            SyncError::Relay(HttpError::Relay { body, .. }) => (body.message.clone(), body.message_en.clone()),
+            SyncError::Relay(_) => (
+                "同期サーバーに接続できません。記録は端末に保存されており、接続が戻ると自動で送信されます。".into(),
+                "Cannot reach the sync server. Records are saved on this device and will be sent when the connection returns.".into(),
+            ),
+            SyncError::Core(e) => {
+                let m = e.user_message();
+                (m.ja.into(), m.en.into())
+            }
+            SyncError::Crypto => (
+                "暗号処理に失敗しました。アプリを再起動してください。".into(),
+                "A cryptographic operation failed. Restart the app.".into(),
+            ),
+            SyncError::Tampered => (
+                "壊れた同期データを受け取ったため、取り込みませんでした。管理者に連絡してください。".into(),
+                "Corrupted sync data was received and not applied. Contact your administrator.".into(),
+            ),
+            SyncError::NotEnrolled => (
+                "この端末は未登録です。管理者から登録コードを受け取り、登録してください。".into(),
+                "This device is not enrolled. Get an enrollment code from your administrator.".into(),
+            ),
+            SyncError::BadCode => (
+                "登録コードの形式が正しくありません。ハイフンを含めて26文字を入力してください。".into(),
+                "The enrollment code is malformed. Enter all 26 characters.".into(),
+            ),
+            SyncError::KeyMismatch => (
+                "この端末の鍵が登録時のものと一致しません。管理者に連絡して端末を再登録してください。".into(),
+                "This device's key does not match the one it enrolled with. Contact your administrator to enroll it again.".into(),
+            ),
+        }
+    }
+
+    /// Try again later (offline, relay busy or restarting)?
+    pub fn retryable(&self) -> bool {
+        matches!(self, SyncError::Relay(e) if e.retryable())
+    }
+}
+
+pub type SyncResult<T> = std::result::Result<T, SyncError>;
+
+/// What one sync round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub uploaded: usize,
+    pub received: usize,
+    pub applied_docs: usize,
+    pub round_trips: usize,
+    /// Entries refused: bad signature, unknown author, failed decryption.
+    pub rejected: usize,
+    /// Documents where a gap was found and filled by fetching the document again.
+    pub gaps_repaired: Vec<String>,
+    /// Documents whose announced heads are still missing: the relay withholds entries.
+    pub withheld: Vec<String>,
+    pub snapshots_uploaded: usize,
+    pub cursor: u64,
+}
+
+/// Plaintext inside an entry (never leaves the device unencrypted).
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    doc_id: String,
+    /// Author's heads after these changes.
+    heads: Vec<[u8; 32]>,
+    /// Automerge change bytes, or a whole document for a snapshot.
+    changes: Vec<u8>,
+}
+
+/// Upload a snapshot once this many entry bytes accumulated for a document since the last.
+pub const SNAPSHOT_AFTER_BYTES: i64 = 256 * 1024;
+/// Most entries and bytes per append request.
+const APPEND_BATCH: usize = 500;
+const APPEND_BYTES: usize = 4 << 20;
+
+fn kind_of(doc_id: &str) -> Option<DocKind> {
+    if doc_id.starts_with("chart:") {
+        Some(DocKind::Chart)
+    } else if doc_id.starts_with("roster:") {
+        Some(DocKind::Roster)
+    } else if doc_id == houmon_store::CLINIC_DOC_ID {
+        Some(DocKind::Clinic)
+    } else {
+        None
+    }
+}
+
+fn heads_bytes(h: &[ChangeHash]) -> Vec<u8> {
+    let mut v: Vec<[u8; 32]> = h.iter().map(|c| c.0).collect();
+    v.sort();
+    v.concat()
+}
+
+fn heads_from(b: &[u8]) -> Vec<ChangeHash> {
+    b.chunks_exact(32)
+        .map(|c| {
+            let mut a = [0u8; 32];
+            a.copy_from_slice(c);
+            ChangeHash(a)
+        })
+        .collect()
+}
+
+/// Signs relay requests as this device.
+struct Signer(DeviceSigningKey, DeviceId);
+
+impl RequestSigner for Signer {
+    fn device(&self) -> DeviceId {
+        self.1
+    }
+    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg)
+    }
+}
+
+/// Access to the store for the sync client's local phases. Network calls happen between
+/// these, never inside one: the shell implements this by locking its service only for the
+/// closure, so UI commands never wait on the network.
+pub trait StoreAccess {
+    /// Run `f` on the store. `Err(SyncError::NotEnrolled)` when the store is gone (wiped).
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R>;
+}
+
+impl StoreAccess for Store {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R> {
+        Ok(f(self))
+    }
+}
+
+/// Retry delays: exponential with "equal jitter", so a thousand tablets coming back at once
+/// do not retry in lockstep.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub fn new(base: Duration, cap: Duration) -> Self {
+        Self { base, cap, attempt: 0 }
+    }
+    /// Next delay: half fixed, half random, of min(cap, base·2^attempt).
+    pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << self.attempt.min(16)).min(self.cap);
+        self.attempt += 1;
+        let half = exp / 2;
+        half + half.mul_f64(rng.r#gen::<f64>())
+    }
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+    /// Failed attempts since the last success.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+}
+
+/// What enrollment at the relay gave this device: kept in the encrypted store (the content
+/// key never leaves it), next to nothing secret outside it.
+#[derive(Debug, Clone)]
+pub struct SyncIdentity {
+    pub relay: String,
+    pub device: DeviceId,
+    pub clinic: ClinicId,
+    pub role: Role,
+    pub public_key: [u8; 32],
+    pub content: ContentKey,
+}
+
+impl SyncIdentity {
+    /// Save in the store (the first thing an enrolled store holds).
+    pub fn save(&self, store: &mut Store) -> SyncResult<()> {
+        store.prepare_device_state()?;
+        store.set_sync_identity(&SyncIdentityRecord {
+            relay: self.relay.clone(),
+            device: self.device.0,
+            clinic: self.clinic.0,
+            role: self.role.code().into(),
+            public_key: self.public_key,
+            content_key: *self.content.as_bytes(),
+        })?;
+        Ok(())
+    }
+
+    pub fn load(store: &mut Store) -> SyncResult<Option<Self>> {
+        store.prepare_device_state()?;
+        let Some(r) = store.sync_identity()? else { return Ok(None) };
+        Ok(Some(Self {
+            relay: r.relay.clone(),
+            device: DeviceId(r.device),
+            clinic: ClinicId(r.clinic),
+            role: Role::parse(&r.role).unwrap_or(Role::Member),
+            public_key: r.public_key,
+            content: ContentKey::from_bytes(r.content_key),
+        }))
+    }
+
+    /// The core model's id for this device (the same 16 bytes).
+    pub fn model_device_id(&self) -> houmon_model::DeviceId {
+        houmon_model::DeviceId(uuid::Uuid::from_bytes(self.device.0))
+    }
+}
+
+/// Redeem a one-time code at the relay for `key` (network only; nothing is saved). The first
+/// device of a clinic (a code without a wrapped key) creates the clinic content key; every
+/// later device receives it wrapped under the code.
+pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label: &str) -> SyncResult<SyncIdentity> {
+    let raw = enrollment::parse_code(code).ok_or(SyncError::BadCode)?;
+    let code_auth = enrollment::code_auth(&raw);
+    let public_key = key.public_key();
+    let proof = key.sign(&enroll_signing_bytes(&code_auth, &public_key, label));
+    let resp = relay.enroll(&EnrollRequest { code_auth, public_key, label: label.into(), proof })?;
+    let mut wrap = enrollment::wrap_key(&raw);
+    let content = match &resp.wrapped_content_key {
+        Some(w) => ContentKey::unwrap(w, &wrap),
+        None => ContentKey::random(),
+    };
+    wrap.zeroize();
+    Ok(SyncIdentity {
+        relay: relay.base.clone(),
+        device: resp.device,
+        clinic: resp.clinic,
+        role: resp.role,
+        public_key,
+        content: content?,
+    })
+}
+
+/// An enrolled device's sync client.
+pub struct SyncClient {
+    http: RelayHttp,
+    key: Signer,
+    clinic: ClinicId,
+    role: Role,
+    content: ContentKey,
+    actor: Actor,
+    devices: HashMap<DeviceId, [u8; 32]>,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient").field("device", &self.key.1).field("clinic", &self.clinic).finish()
+    }
+}
+
+impl SyncClient {
+    /// Enroll with a one-time code, signing as `key` (the device's one key, see
+    /// [`DeviceSigningKey`]), and save the identity in the store.
+    pub fn enroll(
+        store: &mut Store,
+        relay: RelayHttp,
+        key: DeviceSigningKey,
+        code: &str,
+        label: &str,
+        actor: Actor,
+    ) -> SyncResult<Self> {
+        let identity = redeem_code(&relay, &key, code, label)?;
+        identity.save(store)?;
+        Self::from_identity(identity, Some(relay), key, actor)
+    }
+
+    /// A client for an identity saved at enrollment. The key must be the one enrolled.
+    pub fn from_identity(
+        identity: SyncIdentity,
+        relay: Option<RelayHttp>,
+        key: DeviceSigningKey,
+        actor: Actor,
+    ) -> SyncResult<Self> {
+        if key.public_key() != identity.public_key {
+            return Err(SyncError::KeyMismatch);
+        }
+        Ok(Self {
+            http: relay.unwrap_or_else(|| RelayHttp::new(&identity.relay)),
+            key: Signer(key, identity.device),
+            clinic: identity.clinic,
+            role: identity.role,
+            content: identity.content,
+            actor,
+            devices: HashMap::new(),
+        })
+    }
+
+    /// Load the identity saved at enrollment (`None`: not enrolled yet).
+    pub fn open(
+        store: &mut Store,
+        relay: Option<RelayHttp>,
+        key: DeviceSigningKey,
+        actor: Actor,
+    ) -> SyncResult<Option<Self>> {
+        match SyncIdentity::load(store)? {
+            None => Ok(None),
+            Some(id) => Self::from_identity(id, relay, key, actor).map(Some),
+        }
+    }
+
+    pub fn device(&self) -> DeviceId {
+        self.key.1
+    }
+    pub fn clinic(&self) -> ClinicId {
+        self.clinic
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn relay(&self) -> &RelayHttp {
+        &self.http
+    }
+    pub fn content_key(&self) -> &ContentKey {
+        &self.content
+    }
+    /// Point at another relay address (it moved, or a test restarted it on a new port).
+    pub fn set_relay(&mut self, relay: RelayHttp) {
+        self.http = relay;
+    }
+
+    /// An admin device creates a one-time code for a new device (role member or admin).
+    /// The clinic content key travels wrapped under the code; the relay cannot unwrap it.
+    pub fn create_enrollment_code(&self, role: Role, valid_for_s: u32) -> SyncResult<String> {
+        let raw: [u8; 16] = rand::random();
+        let mut wrap = enrollment::wrap_key(&raw);
+        let wrapped = self.content.wrap(&wrap);
+        wrap.zeroize();
+        let req = CreateCodeRequest {
+            code_auth_hash: enrollment::code_auth_hash(&raw),
+            role,
+            wrapped_content_key: Some(wrapped?),
+            valid_for_s,
+        };
+        let _: i64 = self.http.post(&self.key, PATH_CODES, &req)?;
+        Ok(enrollment::format_code(&raw))
+    }
+
+    /// Revoke a device at the relay (admin only). Effective at once.
+    pub fn revoke(&self, device: DeviceId) -> SyncResult<()> {
+        let _: bool = self.http.post(&self.key, PATH_REVOKE, &RevokeRequest { device })?;
+        Ok(())
+    }
+
+    /// Which documents this device replicates. `None`: all of the clinic's (back office,
+    /// gateway). Persisted.
+    pub fn set_subscription(&self, store: &mut Store, docs: Option<&[String]>) -> SyncResult<()> {
+        let v = match docs {
+            None => b"*".to_vec(),
+            Some(d) => d.join("\n").into_bytes(),
+        };
+        store.prepare_device_state()?;
+        store.set_local_value("sync.subscription", &v)?;
+        Ok(())
+    }
+
+    fn subscription(store: &mut Store) -> SyncResult<Option<Vec<String>>> {
+        Ok(match store.local_value("sync.subscription")? {
+            None => None,
+            Some(v) if v == b"*" => None,
+            Some(v) => {
+                Some(String::from_utf8_lossy(&v).split('\n').filter(|s| !s.is_empty()).map(String::from).collect())
+            }
+        })
+    }
+
+    /// The documents a staff member's device needs (部分同期): the clinic document, the given
+    /// roster months, and the charts of the patients planned in them.
+    pub fn subscription_for(store: &mut Store, months: &[&str], patients: &[houmon_model::PatientId]) -> Vec<String> {
+        let mut v = vec![houmon_store::CLINIC_DOC_ID.to_string()];
+        v.extend(months.iter().map(|m| houmon_store::roster_doc_id(m)));
+        v.extend(patients.iter().map(|p| houmon_store::chart_doc_id(*p)));
+        let _ = store;
+        v
+    }
+
+    pub fn cursor(store: &mut Store) -> SyncResult<u64> {
+        store.prepare_device_state()?;
+        let v = store.local_value("sync.cursor")?;
+        Ok(v.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0))
+    }
+
+    fn set_cursor(store: &mut Store, c: u64) -> SyncResult<()> {
+        store.set_local_value("sync.cursor", &c.to_le_bytes())?;
+        Ok(())
+    }
+
+    /// Entries waiting for the relay (the offline queue).
+    pub fn pending(store: &mut Store) -> SyncResult<usize> {
+        store.prepare_device_state()?;
+        Ok(store.sync_outbox_len()?)
+    }
+
+    fn sign_entry(&self, doc: &DocId, entry_id: &EntryId, ct: &[u8]) -> [u8; 64] {
+        self.key.sign(&entry_signing_bytes(&self.clinic, doc, &self.key.1, entry_id, ct))
+    }
+
+    /// Turn every local change not yet queued into a sealed, signed entry in the offline
+    /// queue. Works offline; the queue and the "sent" heads move in one transaction.
+    pub fn enqueue_local_changes(&self, store: &mut Store) -> SyncResult<usize> {
+        store.prepare_device_state()?;
+        let docs = store.document_ids()?;
+        let mut n = 0;
+        for (doc_id, _) in docs {
+            let heads = store.doc_heads(&doc_id)?;
+            let sent = store.sync_sent_heads(&doc_id)?;
+            let sent_heads = sent.as_deref().map(heads_from).unwrap_or_default();
+            if heads_bytes(&heads) == heads_bytes(&sent_heads) {
+                continue;
+            }
+            let changes = store.changes_since(&doc_id, &sent_heads)?;
+            if changes.is_empty() {
+                continue;
+            }
+            let opaque = self.content.opaque_doc_id(&doc_id);
+            let payload = Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes };
+            let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
+            let entry_id = EntryId(rand::random());
+            let signature = self.sign_entry(&opaque, &entry_id, &ct);
+            let entry = QueuedEntry { doc: opaque.0, entry_id: entry_id.0, signature, body: ct };
+            store.queue_sync_entry(&doc_id, &heads_bytes(&heads), &entry)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Send the offline queue; rows leave it only once the relay acknowledged them (durably).
+    pub fn push(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
+        self.push_via(store, report)
+    }
+
+    fn push_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+        loop {
+            let rows = s.with_store(|st| st.sync_outbox_batch(APPEND_BATCH, APPEND_BYTES))??;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let last = rows.last().map(|r| r.0).unwrap_or(0);
+            let n = rows.len();
+            let entries = rows
+                .into_iter()
+                .map(|(_, e)| NewEntry {
+                    doc: DocId(e.doc),
+                    entry_id: EntryId(e.entry_id),
+                    signature: e.signature,
+                    ciphertext: e.body,
+                })
+                .collect();
+            report.round_trips += 1;
+            let _: AppendResponse = self.http.post(&self.key, PATH_APPEND, &AppendRequest { entries })?;
+            s.with_store(|st| st.sync_outbox_ack(last))??;
+            report.uploaded += n;
+        }
+    }
+
+    fn refresh_devices(&mut self) -> SyncResult<()> {
+        let r: DevicesResponse = self.http.get(&self.key, PATH_DEVICES)?;
+        self.devices = r.devices.into_iter().map(|d| (d.device, d.public_key)).collect();
+        Ok(())
+    }
+
+    /// Check an entry's author signature and open it. `None`: refused (counted in the report).
+    fn open_entry(&mut self, e: &Entry) -> SyncResult<Option<Payload>> {
+        if !self.devices.contains_key(&e.device) {
+            self.refresh_devices()?;
+        }
+        let Some(pk) = self.devices.get(&e.device) else { return Ok(None) };
+        let msg = entry_signing_bytes(&self.clinic, &e.doc, &e.device, &e.entry_id, &e.ciphertext);
+        if UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &e.signature).is_err() {
+            return Ok(None);
+        }
+        let Ok(plain) = self.content.open(&self.clinic, &e.doc, &e.ciphertext) else { return Ok(None) };
+        let Some(p) = decode::<Payload>(&plain) else { return Ok(None) };
+        // The relay cannot move an entry to another document: the id is bound by the key.
+        if self.content.opaque_doc_id(&p.doc_id) != e.doc || kind_of(&p.doc_id).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(p))
+    }
+
+    /// Merge opened payloads: one store transaction per document, then check that every head
+    /// an author announced is now present. Returns the documents with missing heads.
+    fn apply(&self, store: &mut Store, payloads: Vec<Payload>, report: &mut SyncReport) -> SyncResult<Vec<String>> {
+        let mut order: Vec<String> = Vec::new();
+        let mut by_doc: HashMap<String, (Vec<u8>, HashSet<[u8; 32]>)> = HashMap::new();
+        for p in payloads {
+            let e = by_doc.entry(p.doc_id.clone()).or_insert_with(|| {
+                order.push(p.doc_id.clone());
+                (Vec::new(), HashSet::new())
+            });
+            e.0.extend_from_slice(&p.changes);
+            e.1.extend(p.heads);
+        }
+        let mut missing = Vec::new();
+        for doc_id in order {
+            let Some((bytes, announced)) = by_doc.remove(&doc_id) else { continue };
+            let Some(kind) = kind_of(&doc_id) else { continue };
+            let before = store.sync_sent_heads(&doc_id)?;
+            let local_before = match store.doc_heads(&doc_id) {
+                Ok(h) => Some(h),
+                Err(CoreError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            store.apply_remote(&self.actor, &doc_id, kind, &bytes)?;
+            report.applied_docs += 1;
+            let after = store.doc_heads(&doc_id)?;
+            // Nothing local was pending for this document: what we now hold came from the
+            // relay, so it need not be uploaded again.
+            let nothing_pending = match (&before, &local_before) {
+                (Some(b), Some(l)) => *b == heads_bytes(l),
+                (None, None) => true,
+                _ => false,
+            };
+            if nothing_pending {
+                store.set_sync_sent_heads(&doc_id, &heads_bytes(&after))?;
+            }
+            let after_set: HashSet<[u8; 32]> = after.iter().map(|h| h.0).collect();
+            if announced.iter().all(|h| after_set.contains(h)) {
+                continue;
+            }
+            // Some announced heads are not our heads: they must at least be in the history.
+            let all = store.changes_since(&doc_id, &[])?;
+            let mut full = AutoCommit::load(&all).map_err(CoreError::from)?;
+            if announced.iter().any(|h| full.get_change_by_hash(&ChangeHash(*h)).is_none()) {
+                missing.push(doc_id);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// One pull request: network, then verification (may ask the relay for device keys),
+    /// then one store phase that merges and moves the cursor.
+    fn pull_once<A: StoreAccess + ?Sized>(
+        &mut self,
+        s: &mut A,
+        req: &PullRequest,
+        report: &mut SyncReport,
+        move_cursor: bool,
+    ) -> SyncResult<(PullResponse, Vec<String>)> {
+        report.round_trips += 1;
+        let resp: PullResponse = self.http.post(&self.key, PATH_PULL, req)?;
+        let mut payloads = Vec::new();
+        for snap in &resp.snapshots {
+            // Snapshots are signed over their own bytes (binding covers_seq).
+            if !self.devices.contains_key(&snap.device) {
+                self.refresh_devices()?;
+            }
+            let ok = self.devices.get(&snap.device).is_some_and(|pk| {
+                let msg = snapshot_signing_bytes(
+                    &self.clinic,
+                    &snap.doc,
+                    &snap.device,
+                    &snap.entry_id,
+                    snap.covers_seq,
+                    &snap.ciphertext,
+                );
+                UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &snap.signature).is_ok()
+            });
+            let opened = if ok {
+                self.content.open(&self.clinic, &snap.doc, &snap.ciphertext).ok().and_then(|p| decode::<Payload>(&p))
+            } else {
+                None
+            };
+            match opened {
+                Some(p) if self.content.opaque_doc_id(&p.doc_id) == snap.doc => payloads.push(p),
+                _ => report.rejected += 1,
+            }
+        }
+        for e in &resp.entries {
+            report.received += 1;
+            // Our own entries are already here, except when fetching from the start (after
+            // a TTL purge, or a gap repair): merging them again is harmless.
+            if e.device == self.key.1 && req.after > 0 {
+                continue;
+            }
+            match self.open_entry(e)? {
+                Some(p) => payloads.push(p),
+                None => report.rejected += 1,
+            }
+        }
+        let cursor = resp.cursor;
+        let missing = s.with_store(|st| {
+            let missing = self.apply(st, payloads, report)?;
+            if move_cursor {
+                Self::set_cursor(st, cursor)?;
+            }
+            Ok::<_, SyncError>(missing)
+        })??;
+        Ok((resp, missing))
+    }
+
+    /// Catch up: "everything after my cursor" for my subscription, in as few requests as the
+    /// answer size allows (one for a day offline), then repair gaps.
+    pub fn pull(&mut self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
+        self.pull_via(store, report)
+    }
+
+    fn pull_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+        let (sub, mut cursor) =
+            s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
+        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
+        let mut missing_all: Vec<String> = Vec::new();
+        loop {
+            let req =
+                PullRequest { after: cursor, docs: docs.clone(), max_bytes: 8 << 20, with_snapshots: cursor == 0 };
+            let (resp, missing) = self.pull_once(s, &req, report, true)?;
+            missing_all.extend(missing);
+            cursor = resp.cursor;
+            if !resp.more {
+                break;
+            }
+        }
+        report.cursor = cursor;
+        // Documents still missing heads from an earlier round are checked again until the
+        // relay hands over what it withheld (the cursor has moved past those entries).
+        missing_all.extend(s.with_store(Self::suspects)??);
+        missing_all.sort();
+        missing_all.dedup();
+        for doc_id in missing_all {
+            // Fetch the whole document again: fills gaps left by lost or reordered entries.
+            let req = PullRequest {
+                after: 0,
+                docs: Some(vec![self.content.opaque_doc_id(&doc_id)]),
+                max_bytes: 64 << 20,
+                with_snapshots: false,
+            };
+            let applied = report.applied_docs;
+            let (_, still) = self.pull_once(s, &req, report, false)?;
+            if still.contains(&doc_id) || report.applied_docs == applied {
+                report.withheld.push(doc_id);
+            } else {
+                report.gaps_repaired.push(doc_id);
+            }
+        }
+        let withheld = report.withheld.clone();
+        s.with_store(|st| Self::set_suspects(st, &withheld))??;
+        Ok(())
+    }
+
+    /// Documents whose announced heads were still missing after a refetch (persisted).
+    pub fn suspects(store: &mut Store) -> SyncResult<Vec<String>> {
+        store.prepare_device_state()?;
+        let v = store.local_value("sync.suspect")?;
+        Ok(v.map(|v| String::from_utf8_lossy(&v).split('\n').filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default())
+    }
+
+    fn set_suspects(store: &mut Store, docs: &[String]) -> SyncResult<()> {
+        store.set_local_value("sync.suspect", docs.join("\n").as_bytes())?;
+        Ok(())
+    }
+
+    /// Upload encrypted snapshots of documents whose entries outgrew [`SNAPSHOT_AFTER_BYTES`],
+    /// so new devices download one compressed document instead of the whole log.
+    pub fn upload_snapshots(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
+        self.upload_snapshots_via(store, report)
+    }
+
+    fn upload_snapshots_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+        type Due = (u64, Option<Vec<String>>, Vec<String>);
+        let (cursor, sub, due): Due = s.with_store(|st| {
+            if Self::pending(st)? > 0 {
+                // The snapshot must not cover entries the relay has not got.
+                return Ok::<Due, SyncError>((0, None, Vec::new()));
+            }
+            Ok((Self::cursor(st)?, Self::subscription(st)?, st.sync_docs_due_snapshot(SNAPSHOT_AFTER_BYTES)?))
+        })??;
+        for doc_id in due {
+            if sub.as_ref().is_some_and(|s| !s.contains(&doc_id)) {
+                continue;
+            }
+            let all = s.with_store(|st| st.changes_since(&doc_id, &[]))??;
+            let mut full = AutoCommit::load(&all).map_err(CoreError::from)?;
+            let heads = full.get_heads();
+            let payload =
+                Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes: full.save() };
+            let opaque = self.content.opaque_doc_id(&doc_id);
+            let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
+            let entry_id = EntryId(rand::random());
+            let sig =
+                self.key.sign(&snapshot_signing_bytes(&self.clinic, &opaque, &self.key.1, &entry_id, cursor, &ct));
+            let req = PutSnapshotRequest { doc: opaque, covers_seq: cursor, entry_id, signature: sig, ciphertext: ct };
+            report.round_trips += 1;
+            let _: bool = self.http.post(&self.key, PATH_SNAPSHOT, &req)?;
+            s.with_store(|st| st.sync_snapshot_uploaded(&doc_id))??;
+            report.snapshots_uploaded += 1;
+        }
+        Ok(())
+    }
+
+    /// One sync round: queue local changes, send the queue, catch up, compact.
+    pub fn sync_once(&mut self, store: &mut Store) -> SyncResult<SyncReport> {
+        self.sync_once_via(store)
+    }
+
+    /// [`Self::sync_once`] with the store behind a lock taken only for the local phases.
+    pub fn sync_once_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<SyncReport> {
+        let mut report = SyncReport::default();
+        s.with_store(|st| self.enqueue_local_changes(st))??;
+        self.push_via(s, &mut report)?;
+        self.pull_via(s, &mut report)?;
+        // Catch-up may have brought changes the queue should not re-send; anything local
+        // written meanwhile is queued next round.
+        self.upload_snapshots_via(s, &mut report)?;
+        Ok(report)
+    }
+
+    /// Sync, retrying retryable failures with backoff and jitter until `deadline` passes.
+    pub fn sync_with_retry(
+        &mut self,
+        store: &mut Store,
+        deadline: Duration,
+        backoff: &mut Backoff,
+    ) -> SyncResult<SyncReport> {
+        let start = std::time::Instant::now();
+        let mut rng = rand::thread_rng();
+        loop {
+            match self.sync_once(store) {
+                Ok(r) => {
+                    backoff.reset();
+                    return Ok(r);
+                }
+                Err(e) if e.retryable() && start.elapsed() < deadline => {
+                    std::thread::sleep(backoff.next_delay(&mut rng).min(deadline.saturating_sub(start.elapsed())));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Wait for the relay to push something for this device (WebSocket), then catch up.
+    /// Returns after one push or when the connection ends.
+    pub fn wait_for_push(&mut self, store: &mut Store) -> SyncResult<Option<SyncReport>> {
+        self.wait_for_push_via(store)
+    }
+
+    pub fn wait_for_push_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
+        let (sub, cursor) = s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
+        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
+        let mut sock = self.http.open_push(&self.key, &WsClient::Subscribe { after: cursor, docs })?;
+        loop {
+            match sock.next_message() {
+                Some(WsServer::Entries { entries, .. }) if entries.is_empty() => continue,
+                Some(WsServer::Entries { .. }) | Some(WsServer::PullNeeded) => {
+                    let mut report = SyncReport::default();
+                    self.pull_via(s, &mut report)?;
+                    return Ok(Some(report));
+                }
+                Some(WsServer::Revoked) => {
+                    return Err(SyncError::Relay(HttpError::Relay {
+                        status: 403,
+                        body: ErrorBody::new(ErrorCode::Revoked, ""),
+                    }));
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let mut rng = rand::thread_rng();
+        let d: Vec<Duration> = (0..10).map(|_| b.next_delay(&mut rng)).collect();
+        assert!(d[0] >= Duration::from_millis(50) && d[0] <= Duration::from_millis(100));
+        assert!(d[9] >= Duration::from_millis(2500) && d[9] <= Duration::from_secs(5));
+        let mut b2 = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let same = (0..10).filter(|i| b2.next_delay(&mut rng) == d[*i]).count();
+        assert!(same < 10, "jittered");
+    }
+
+    #[test]
+    fn document_kinds_come_from_ids() {
+        assert_eq!(kind_of("chart:x"), Some(DocKind::Chart));
+        assert_eq!(kind_of("roster:2026-11"), Some(DocKind::Roster));
+        assert_eq!(kind_of("clinic"), Some(DocKind::Clinic));
+        assert_eq!(kind_of("other"), None);
+    }
+}
