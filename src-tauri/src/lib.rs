@@ -1,5 +1,6 @@
-//! Houmon's Tauri 2 shell: a thin layer that turns [`service::Service`] methods into IPC
-//! commands. All logic lives in `core`, `nfc`, `onshi` and the Tauri-free [`service`].
+//! Houmon's Tauri 2 shell: commands and window glue only. Each command calls one
+//! [`houmon_tablet::service::Service`] method; all logic lives in `houmon-tablet` and the
+//! domain crates below it.
 //!
 //! Security posture: strict CSP (tauri.conf.json), no remote content, no plugins, and one
 //! capability granting exactly the commands in [`command_list::COMMANDS`].
@@ -8,12 +9,11 @@
 //! encrypted store, or log patient data.
 
 pub mod command_list;
-pub mod device;
-pub mod dto;
-pub mod service;
+
+use houmon_tablet::{device, dto};
 
 use dto::*;
-use service::{Service, ServiceOptions};
+use houmon_tablet::service::{Service, ServiceOptions};
 use std::sync::{Condvar, Mutex};
 use tauri::ipc::Channel;
 use tauri::{Manager, State};

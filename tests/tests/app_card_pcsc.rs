@@ -2,8 +2,8 @@
 //! pcscd is found by the service like a USB reader's card (no in-process shortcut). Needs
 //! pcscd with vsmartcard-vpcd (`scripts/test-all.sh` starts it); otherwise skipped with why.
 
-use houmon_app::dto::{ConsentChoices, FirstVisitInput, VisitRow};
-use houmon_app::service::{CardSource, Service, ServiceOptions};
+use houmon_tablet::dto::{ConsentChoices, FirstVisitInput, VisitRow};
+use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_nfc::VirtualCard;
 use houmon_nfc::vpcd::VpcdOptions;
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};

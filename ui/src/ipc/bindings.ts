@@ -1,5 +1,5 @@
 // Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:
-// UPDATE_BINDINGS=1 cargo test -p houmon-app bindings
+// UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings
 
 export type UiError = { 
 /**

@@ -532,7 +532,7 @@ pub fn typescript_bindings() -> String {
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:\n\
-         // UPDATE_BINDINGS=1 cargo test -p houmon-app bindings\n\n",
+         // UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings\n\n",
     );
     for d in decls {
         out.push_str("export ");
@@ -559,7 +559,7 @@ mod tests {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == fresh,
-            "ui/src/ipc/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p houmon-app bindings`"
+            "ui/src/ipc/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings`"
         );
     }
 }

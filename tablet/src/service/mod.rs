@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroize;
 
-#[path = "service_gateway.rs"]
+
 mod gateway;
 
 /// Seed of the demo clinic: the same clinic on every device and every run.

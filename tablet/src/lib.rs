@@ -1,0 +1,15 @@
+//! The tablet's use cases: what each screen of the UI asks for, one module per use case
+//! (first visit, 再照会, notes, vitals, roster, staff and sign-in, settings, gateway requests),
+//! over the domain crates, plus the IPC types ([`dto`]) that cross into the UI. Free of Tauri:
+//! `src-tauri` turns [`service::Service`] methods into commands.
+//!
+//! Must never: hold a PIN or 照合番号B beyond the call that uses it, write patient data outside
+//! the encrypted store, log patient data, or leave a rule to the UI alone (roles, consent and
+//! check states are decided here and in the domain crates).
+
+pub mod device;
+pub mod dto;
+pub mod service;
+
+#[cfg(test)]
+mod tests;

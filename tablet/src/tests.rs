@@ -1,0 +1,380 @@
+//! Service tests on a real encrypted store in a temp dir, the in-process simulator and the
+//! virtual cards: no window, no mocks.
+
+use crate::dto::*;
+use crate::service::{CardSource, Service, ServiceOptions, check_vitals};
+
+fn open(dir: &std::path::Path) -> Service {
+    Service::open(&ServiceOptions { data_dir: dir.to_path_buf(), card: CardSource::TrainingOnly, ..Default::default() })
+        .expect("service opens")
+}
+
+fn holder_row<'a>(rows: &'a [VisitRow], id: &str) -> &'a VisitRow {
+    let h = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == id).expect("holder");
+    let name = format!("{} {}", h.family_name, h.given_name);
+    rows.iter().find(|r| r.patient_name == name).expect("training patient visits today")
+}
+
+fn input(row: &VisitRow, pin: Option<&str>) -> FirstVisitInput {
+    FirstVisitInput {
+        patient_id: row.patient_id.clone(),
+        visit_id: row.visit_id.clone(),
+        consent: ConsentChoices {
+            medication: true,
+            clinical: true,
+            checkup: false,
+            surgery: false,
+            prescription: "electronic".into(),
+        },
+        mode: if pin.is_some() { "pin" } else { "visual" }.into(),
+        pin: pin.map(str::to_string),
+        confirm_last_try: false,
+    }
+}
+
+#[test]
+fn demo_day_lists_the_training_patients_with_their_check_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let info = s.app_info();
+    assert!(info.training_mode);
+    assert_eq!(info.staff_name, "訓練 医師");
+    let rows = s.todays_visits().unwrap();
+    assert_eq!(rows.len(), 5, "one visit per synthetic card holder");
+    assert!(rows.windows(2).all(|w| w[0].start <= w[1].start), "in time order");
+    assert_eq!(holder_row(&rows, "vc-01").check.reason, "first_visit");
+    assert_eq!(holder_row(&rows, "vc-03").check.reason, "urgent_call");
+    assert_eq!(holder_row(&rows, "vc-03").kind, "emergency");
+    // Re-opening does not plan the day twice.
+    drop(s);
+    let mut s = open(dir.path());
+    assert_eq!(s.todays_visits().unwrap().len(), 5);
+}
+
+#[test]
+fn first_visit_wrong_pin_then_right_pin_then_requery_also_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    let mut steps = Vec::new();
+    assert_eq!(s.card_check(&mut |p| steps.push(p.step)).unwrap().tries_left, 3);
+    assert_eq!(steps.last().map(String::as_str), Some("done"));
+
+    // 再照会 before any consent is refused with the reason.
+    let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
+    assert_eq!(e.code, "first_visit");
+    assert!(e.ja.contains("マイナンバーカード"));
+
+    let e = s.confirm_with_card(input(&row, Some("9999")), &mut |_| {}).unwrap_err();
+    assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
+    assert!(e.ja.contains("残り2回"), "{}", e.ja);
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "the card really counted it");
+
+    let r = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    let q = r.qualification.expect("insurance returned");
+    assert!(q.copay_percent.is_some(), "負担割合 known");
+    assert_eq!(r.check.path, "requery");
+    assert!(r.check.days_left.unwrap() > 28);
+
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert_eq!(chart.consents.len(), 1);
+    assert!(chart.consents[0].signed_by_card);
+    assert_eq!(chart.insurance.as_ref().map(|i| i.validity.as_str()), Some("valid"));
+
+    let rq = s.requery(&row.patient_id, &row.visit_id).unwrap();
+    assert_eq!(rq.outcome, "valid", "{}", rq.ja);
+
+    // After a restart the in-process simulator has forgotten; the signed consent is replayed.
+    drop(s);
+    let mut s = open(dir.path());
+    let rq = s.requery(&row.patient_id, &row.visit_id).unwrap();
+    assert_eq!(rq.outcome, "valid", "{}", rq.ja);
+    let queue = s.qualification_queue().unwrap();
+    assert!(queue.iter().any(|q| q.answered));
+    assert!(s.audit_log(50).unwrap().chain_ok);
+}
+
+#[test]
+fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    for left in [2, 1] {
+        let e = s.confirm_with_card(input(&row, Some("0000")), &mut |_| {}).unwrap_err();
+        assert_eq!(e.tries_left, Some(left));
+    }
+    // One try left: nothing is sent without the confirmation.
+    let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "last_try_needs_confirmation");
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 1, "no PIN was sent");
+    let mut i = input(&row, Some("0000"));
+    i.confirm_last_try = true;
+    let e = s.confirm_with_card(i, &mut |_| {}).unwrap_err();
+    assert_eq!(e.tries_left, Some(0));
+    let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "pin_blocked");
+    assert!(e.ja.contains("市区町村"));
+    // 目視 still works when the clinic allows it, but only after the card's photo was shown.
+    let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "face_not_shown");
+    let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-01").unwrap();
+    let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
+    assert_eq!(e.code, "wrong_code_b");
+    assert!(e.ja.contains("残り9回"), "照合番号B has 10 tries, one spent: {}", e.ja);
+    let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
+    assert!(face.png_data_url.starts_with("data:image/png;base64,"));
+    assert!(face.width > 0 && face.height > 0);
+    let audit = s.audit_log(20).unwrap();
+    assert!(audit.rows.iter().any(|e| e.detail.contains("card face")), "the photo view is audited");
+    let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    // The next visual check needs the photo again.
+    let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "face_not_shown");
+}
+
+#[test]
+fn card_errors_are_clear_no_card_removed_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    s.demo_place_card(None, None).unwrap();
+    let e = s.card_check(&mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "no_card");
+    assert!(e.ja.contains("置いてください"));
+    s.demo_place_card(Some("vc-01"), Some(2)).unwrap();
+    let e = s.card_check(&mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "card_removed");
+    // vc-04's certificate is revoked: refused, and no consent is recorded.
+    let row = holder_row(&rows, "vc-04").clone();
+    s.demo_place_card(Some("vc-04"), None).unwrap();
+    let r = s.confirm_with_card(input(&row, Some("1111")), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "error");
+    assert!(r.ja.contains("失効"), "{}", r.ja);
+    assert!(s.patient_chart(&row.patient_id, None).unwrap().consents.is_empty());
+}
+
+#[test]
+fn urgent_call_needs_the_card_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-03").clone();
+    s.demo_place_card(Some("vc-03"), None).unwrap();
+    let r = s.confirm_with_card(input(&row, Some("7391")), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    assert_eq!(r.check.reason, "urgent_call", "still a card check next time");
+    let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
+    assert_eq!(e.code, "urgent_call");
+}
+
+#[test]
+fn note_draft_is_durable_and_signing_freezes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-02").clone();
+    let soap = Soap { s: "よく眠れた".into(), o: "浮腫なし".into(), a: String::new(), p: String::new() };
+    let first = s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap();
+    let soap2 = Soap { a: "安定".into(), ..soap.clone() };
+    let again = s.save_note(&row.patient_id, &row.visit_id, Some(&first.note_id), &soap2).unwrap();
+    assert_eq!(first.note_id, again.note_id, "the draft is updated in place");
+    drop(s);
+    let mut s = open(dir.path());
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    let visit = chart.visits.iter().find(|v| v.id == row.visit_id).expect("visit started");
+    assert_eq!(visit.notes.len(), 1);
+    assert_eq!(visit.notes[0].soap, soap2);
+    s.sign_note(&row.patient_id, &first.note_id).unwrap();
+    let e = s.save_note(&row.patient_id, &row.visit_id, Some(&first.note_id), &soap).unwrap_err();
+    assert_eq!(e.code, "note_signed");
+    let fixed = s.correct_note(&row.patient_id, &first.note_id, &soap, "誤記訂正").unwrap();
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    let notes = &chart.visits.iter().find(|v| v.id == row.visit_id).unwrap().notes;
+    assert_eq!(notes.len(), 2, "both versions kept");
+    assert!(notes.iter().any(|n| n.id == fixed.note_id && n.replaces.as_deref() == Some(&first.note_id)));
+}
+
+#[test]
+fn vitals_range_checks() {
+    let ok = VitalsInput {
+        systolic: Some(128),
+        diastolic: Some(76),
+        pulse: Some(72),
+        spo2: Some(97),
+        temperature: Some(36.5),
+        respiration: Some(16),
+        weight: Some(52.0),
+    };
+    assert!(check_vitals(&ok).is_empty());
+    let abnormal = VitalsInput { spo2: Some(89), temperature: Some(38.4), ..ok.clone() };
+    let issues = check_vitals(&abnormal);
+    assert_eq!(issues.len(), 2);
+    assert!(issues.iter().all(|i| i.level == "warning"));
+    let impossible = VitalsInput { systolic: Some(700), ..ok.clone() };
+    assert!(check_vitals(&impossible).iter().any(|i| i.field == "systolic" && i.level == "error"));
+    let swapped = VitalsInput { systolic: Some(70), diastolic: Some(120), ..ok };
+    assert!(check_vitals(&swapped).iter().any(|i| i.ja.contains("入れ違え")));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-02").clone();
+    let issues = s.record_vitals(&row.patient_id, &row.visit_id, &impossible_vitals()).unwrap();
+    assert!(issues.iter().any(|i| i.level == "error"));
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert!(chart.visits.iter().all(|v| v.id != row.visit_id), "nothing saved for impossible values");
+}
+
+fn impossible_vitals() -> VitalsInput {
+    VitalsInput { pulse: Some(900), ..Default::default() }
+}
+
+#[test]
+fn lock_blocks_everything_until_the_staff_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    s.lock();
+    assert_eq!(s.todays_visits().unwrap_err().code, "locked");
+    assert_eq!(s.unlock(None, "1111".into()).unwrap_err().code, "wrong_staff_pin");
+    s.unlock(None, "0000".into()).unwrap();
+    assert!(s.todays_visits().is_ok());
+}
+
+#[test]
+fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let me = s.app_info().staff_id;
+    let staff = s.sign_in_staff().unwrap();
+    assert_eq!(staff[0].id, me, "the signed-in person is offered first");
+    let nurse = staff.iter().find(|x| x.role == "nurse").expect("a nurse in the demo clinic").clone();
+    // The training doctor may not set a nurse's PIN; the nurse sets her own after 0000.
+    assert_eq!(s.set_staff_pin(&nurse.id, "482913".into()).unwrap_err().code, "not_allowed");
+    s.lock();
+    s.unlock(Some(&nurse.id), "0000".into()).unwrap();
+    assert_eq!(s.app_info().staff_name, nurse.name);
+    assert_eq!(s.set_staff_pin(&nurse.id, "12".into()).unwrap_err().code, "invalid_staff_pin");
+    s.set_staff_pin(&nurse.id, "482913".into()).unwrap();
+    s.lock();
+    assert_eq!(s.unlock(Some(&nurse.id), "0000".into()).unwrap_err().code, "wrong_staff_pin", "own PIN replaces 0000");
+    s.unlock(Some(&nurse.id), "482913".into()).unwrap();
+    // The nurse's own visits today, not the training doctor's.
+    let holders: Vec<String> =
+        houmon_nfc::synthetic_holders().iter().map(|h| format!("{} {}", h.family_name, h.given_name)).collect();
+    let rows = s.todays_visits().unwrap();
+    assert!(rows.iter().all(|r| !holders.contains(&r.patient_name)), "not the training doctor's card-holder visits");
+    s.lock();
+    for _ in 0..4 {
+        assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, "wrong_staff_pin");
+    }
+    assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, "staff_pin_locked");
+    assert_eq!(
+        s.unlock(Some(&nurse.id), "482913".into()).unwrap_err().code,
+        "staff_pin_locked",
+        "even the right PIN waits"
+    );
+    // Another person can still sign in, and every attempt is in the audit log without the PIN.
+    s.unlock(Some(&me), "0000".into()).unwrap();
+    let audit = s.audit_log(50).unwrap();
+    assert!(audit.rows.iter().filter(|r| r.detail.contains("wrong staff PIN")).count() >= 5);
+    assert!(audit.rows.iter().any(|r| r.detail == "staff pin set"));
+    assert!(audit.rows.iter().all(|r| !r.detail.contains("482913") && !r.target.contains("482913")));
+}
+
+#[test]
+fn roster_assignment_moves_a_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let r = s.roster(None).unwrap();
+    assert!(!r.visits.is_empty() && !r.staff.is_empty());
+    let v = &r.visits[0];
+    let other = r.staff.iter().find(|st| !v.staff.contains(&st.id)).expect("another clinician");
+    s.assign_visit(&v.visit_id, &other.id, Some(&v.date)).unwrap();
+    let r2 = s.roster(None).unwrap();
+    let moved = r2.visits.iter().find(|x| x.visit_id == v.visit_id).unwrap();
+    assert_eq!(moved.staff, vec![other.id.clone()]);
+}
+
+#[test]
+fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(
+        policies.join("managed/houmon.json"),
+        r#"{"allowedIdentityModes": ["visual"], "autoLockMinutes": 2}"#,
+    )
+    .unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies.clone()),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    let info = s.app_info();
+    assert!(!info.allow_pin_check && info.allow_visual_check);
+    assert_eq!(info.auto_lock_minutes, 2);
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "pin_not_allowed");
+    assert!(e.ja.contains("目視"), "{}", e.ja);
+    // The settings page shows the managed value as locked.
+    let row = s.settings().settings.into_iter().find(|r| r.key == "allowedIdentityModes").unwrap();
+    assert!(row.locked && row.source == "managed", "{row:?}");
+    // The administrator allows the PIN again: it applies at the next sign-in.
+    std::fs::write(policies.join("managed/houmon.json"), r#"{"allowedIdentityModes": ["pin"]}"#).unwrap();
+    s.lock();
+    s.unlock(None, "0000".into()).unwrap();
+    let info = s.app_info();
+    assert!(info.allow_pin_check && !info.allow_visual_check);
+    assert_eq!(info.auto_lock_minutes, 5, "back to the default");
+}
+
+#[test]
+fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(
+        policies.join("managed/houmon.json"),
+        r#"{"logLevel": "debug", "autoLockMinutes": 999, "noSuchKey": 1}"#,
+    )
+    .unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    let page = s.settings();
+    assert!(page.managed_by_organization);
+    let lock = page.settings.iter().find(|r| r.key == "autoLockMinutes").unwrap();
+    assert!(!lock.locked && lock.source == "default", "an invalid managed value is ignored: {lock:?}");
+    assert!(lock.problems.iter().any(|p| p.ignored && p.origin.ends_with("houmon.json")), "{lock:?}");
+    assert!(
+        page.problems.iter().any(|p| p.ja.contains("noSuchKey") || p.en.contains("noSuchKey")),
+        "{:?}",
+        page.problems
+    );
+    let level = page.settings.iter().find(|r| r.key == "logLevel").unwrap();
+    assert!(level.locked && !level.user_editable && level.input == "choice" && !level.choices.is_empty());
+
+    // Unlocked and user-settable: the user's value applies at once; locked ones are refused.
+    let page = s.set_user_setting("autoLockMinutes", Some("10")).unwrap();
+    let lock = page.settings.iter().find(|r| r.key == "autoLockMinutes").unwrap();
+    assert_eq!((lock.value.as_str(), lock.source.as_str()), ("10", "user"));
+    assert_eq!(s.app_info().auto_lock_minutes, 10);
+    let e = s.set_user_setting("autoLockMinutes", Some("0")).unwrap_err();
+    assert_eq!(e.code, "setting_refused");
+    let e = s.set_user_setting("logLevel", Some("info")).unwrap_err();
+    assert!(e.ja.contains("管理者"), "{}", e.ja);
+    s.set_user_setting("autoLockMinutes", None).unwrap();
+    assert_eq!(s.app_info().auto_lock_minutes, 5);
+}
