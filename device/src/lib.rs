@@ -13,5 +13,7 @@ pub mod lifecycle;
 pub mod managed;
 pub mod runner;
 
-pub use lifecycle::{DeviceLifecycle, EnrollmentExchange, LifecycleEvent, LifecycleState, RelayDeviceStatus, WipeReason};
+pub use lifecycle::{
+    DeviceLifecycle, EnrollmentExchange, LifecycleEvent, LifecycleState, RelayDeviceStatus, WipeReason,
+};
 pub use managed::{DeviceStatus, ManagedDevice};

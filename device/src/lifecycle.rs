@@ -14,13 +14,13 @@
 //! resets the offline-data TTL), and [`DeviceKeystore::erase`] (the shell deletes its OS keystore
 //! entry).
 
-use houmon_policy::resolve::{EffectiveSettings, TrainingMode};
+use chrono::{DateTime, Duration, Utc};
+use houmon_keys::{DeviceKeystore, DeviceSigningKey, KEY_FILE, write_private};
 use houmon_model::error::CoreError;
 use houmon_model::{Actor, ClinicId, DeviceId, StaffId};
-use houmon_keys::{DeviceKeystore, DeviceSigningKey, KEY_FILE, write_private};
+use houmon_policy::resolve::{EffectiveSettings, TrainingMode};
 use houmon_store::{Store, StoreOptions};
 use houmon_sync::SyncIdentity;
-use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -497,7 +497,11 @@ impl DeviceLifecycle {
     }
 
     /// Purge local patient data when the device has not synced for `ttl_days` (0: never).
-    pub fn purge_if_stale(&mut self, ttl_days: u32, now: DateTime<Utc>) -> houmon_model::Result<Option<LifecycleEvent>> {
+    pub fn purge_if_stale(
+        &mut self,
+        ttl_days: u32,
+        now: DateTime<Utc>,
+    ) -> houmon_model::Result<Option<LifecycleEvent>> {
         self.purge_stale(None, ttl_days, now)
     }
 

@@ -3,15 +3,14 @@
 //! so turning `remoteWipe` on in the MDM console wipes a running device.
 
 use crate::lifecycle::{
-    DeviceLifecycle, EnrollmentError, EnrollmentExchange, LifecycleEvent, LifecycleState,
-    RelayDeviceStatus, TtlStatus,
+    DeviceLifecycle, EnrollmentError, EnrollmentExchange, LifecycleEvent, LifecycleState, RelayDeviceStatus, TtlStatus,
 };
+use chrono::Utc;
+use houmon_keys::DeviceKeystore;
 use houmon_policy::resolve::{EffectiveSettings, PolicyEngine, PolicyView, Refusal, TrainingMode};
 use houmon_policy::sources::PolicySource;
 use houmon_policy::watch::PolicyWatcher;
-use houmon_keys::DeviceKeystore;
 use houmon_store::Store;
-use chrono::Utc;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -10,15 +10,15 @@
 //! Also here: [`RelayEnrollment`], the [`EnrollmentExchange`] that redeems a one-time code at
 //! the relay.
 
-use houmon_keys::DeviceSigningKey;
-use houmon_sync::{Backoff, StoreAccess, SyncClient, SyncError, SyncIdentity, SyncReport, redeem_code};
-use houmon_model::{Actor, ClinicId, DeviceId as ModelDeviceId, StaffId};
 use crate::lifecycle::{
     DeviceLifecycle, EnrollmentError, EnrollmentExchange, EnrollmentGrant, EnrollmentRequest, LifecycleEvent,
     LifecycleState, RelayDeviceStatus, WipeReason,
 };
-use houmon_policy::resolve::{EffectiveSettings, TrainingMode};
 use chrono::{DateTime, Utc};
+use houmon_keys::DeviceSigningKey;
+use houmon_model::{Actor, ClinicId, DeviceId as ModelDeviceId, StaffId};
+use houmon_policy::resolve::{EffectiveSettings, TrainingMode};
+use houmon_sync::{Backoff, StoreAccess, SyncClient, SyncError, SyncIdentity, SyncReport, redeem_code};
 use houmon_sync_proto::ErrorCode;
 use houmon_sync_proto::http::{HttpError, RelayHttp};
 use serde::Serialize;

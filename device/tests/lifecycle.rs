@@ -7,16 +7,16 @@
 //! test against the real relay belongs with the sync client.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use houmon_model::{Actor, ClinicId, Demographics, DeviceId, StaffId};
+use houmon_device::DeviceLifecycle;
 use houmon_device::lifecycle::{
     DEVICE_KEY_FILE, EnrollmentError, EnrollmentExchange, EnrollmentGrant, EnrollmentRequest, LifecycleEvent,
     LifecycleState, RelayDeviceStatus, STATE_FILE, STORE_DIR, TtlStatus, WipeReason,
 };
-use houmon_policy::resolve::{EffectiveSettings, PolicyEngine};
-use houmon_policy::sources::LinuxPolicyDir;
-use houmon_device::DeviceLifecycle;
 use houmon_keys::DeviceKeystore;
 use houmon_keys::FileFallback;
+use houmon_model::{Actor, ClinicId, Demographics, DeviceId, StaffId};
+use houmon_policy::resolve::{EffectiveSettings, PolicyEngine};
+use houmon_policy::sources::LinuxPolicyDir;
 use houmon_store::Store;
 use std::collections::HashMap;
 use std::path::Path;

@@ -2,13 +2,13 @@
 //! directory, a real store file, live reload. Turning `remoteWipe` on while the app runs wipes
 //! the device.
 
-use houmon_keys::FileFallback;
-use houmon_model::{Actor, ClinicId, Demographics, StaffId};
-use houmon_device::managed::{ManagedDevice, SharedExchange};
 use houmon_device::lifecycle::{
     EnrollmentError, EnrollmentExchange, EnrollmentGrant, EnrollmentRequest, LifecycleEvent, LifecycleState,
     STATE_FILE, STORE_DIR, TtlStatus, WipeReason,
 };
+use houmon_device::managed::{ManagedDevice, SharedExchange};
+use houmon_keys::FileFallback;
+use houmon_model::{Actor, ClinicId, Demographics, StaffId};
 use houmon_policy::sources::LinuxPolicyDir;
 use serde_json::json;
 use std::sync::mpsc::channel;

@@ -7,12 +7,12 @@ use super::{
     Fields, child_map, commit, contains_individual_number, existing_map, flag, genesis, get_str, map, millis, new_map,
     read_map, resolve_field, text,
 };
-use houmon_model::error::{CoreError, Result};
-use houmon_model::*;
 use automerge::hydrate::Value;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 use chrono::{DateTime, Utc};
+use houmon_model::error::{CoreError, Result};
+use houmon_model::*;
 
 const CONTAINERS: [&str; 6] = ["patient", "quals", "qreqs", "consents", "visits", "notes"];
 

@@ -1,11 +1,11 @@
 //! The clinic document: staff, enrolled devices, settings.
 
 use super::{commit, existing_map, genesis, get_str, millis, read_map};
-use houmon_model::error::{CoreError, Result};
-use houmon_model::*;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use chrono::{DateTime, Utc};
+use houmon_model::error::{CoreError, Result};
+use houmon_model::*;
 
 #[derive(Debug)]
 pub struct ClinicDoc {

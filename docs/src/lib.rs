@@ -23,11 +23,11 @@ pub use clinic::ClinicDoc;
 pub use roster::{RosterMonthDoc, month_key};
 pub use roster::{status_code, status_from};
 
-use houmon_model::error::{CoreError, Result};
-use houmon_model::FieldConflict;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 use chrono::{DateTime, Utc};
+use houmon_model::FieldConflict;
+use houmon_model::error::{CoreError, Result};
 
 /// A scalar read out of a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,12 +163,7 @@ pub fn flag(b: bool) -> automerge::hydrate::Value {
 /// op-set splices instead of one per field. A new note has ~12 fields, and on a chart of 200
 /// visits each separate splice cost ~10 µs. The ops are the same as a `put_object` followed
 /// by one `put` per field, so documents, merges and conflicts are unchanged.
-pub fn new_map(
-    doc: &mut AutoCommit,
-    parent: &ObjId,
-    key: &str,
-    value: automerge::hydrate::Value,
-) -> Result<ObjId> {
+pub fn new_map(doc: &mut AutoCommit, parent: &ObjId, key: &str, value: automerge::hydrate::Value) -> Result<ObjId> {
     Ok(doc.batch_create_object(parent, key, &value, false)?)
 }
 

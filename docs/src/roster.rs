@@ -2,11 +2,11 @@
 
 use super::chart::{kind_code, kind_from};
 use super::{commit, existing_map, flag, genesis, map, new_map, read_map, text};
-use houmon_model::error::{CoreError, Result};
-use houmon_model::*;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use houmon_model::error::{CoreError, Result};
+use houmon_model::*;
 
 /// One month of planned visits, e.g. `2026-11`.
 #[derive(Debug)]

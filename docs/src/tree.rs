@@ -6,9 +6,9 @@
 //! what it keeps (one copy, not two). Conflicts are found in the same pass.
 
 use super::Sv;
-use houmon_model::FieldConflict;
 use automerge::{AutoCommit, ObjId as ExId, ReadDoc, ScalarValueRef, ValueRef};
 use chrono::{DateTime, Utc};
+use houmon_model::FieldConflict;
 use std::borrow::Cow;
 use std::collections::HashMap;
 

@@ -12,17 +12,17 @@
 //! Must never: log patient data or numbers, keep simulator state outside the encrypted store,
 //! or drop a request without an answer once the source has answered it.
 
-use houmon_sync::{SyncClient, SyncError, SyncReport, SyncResult};
+use chrono::{DateTime, Utc};
 use houmon_model::CoreError;
 use houmon_model::*;
-use houmon_store::Store;
-use chrono::{DateTime, Utc};
 use houmon_onshi::codes::{CodeTable, ConsentFlag};
 use houmon_onshi::outcome::{QualificationOutcome, interpret};
 use houmon_onshi::sim::{ReinquiryRequest, SimResultCode, SimSnapshot, Simulator};
 use houmon_onshi::source::{QualificationSource, SourceError};
 use houmon_onshi::types::{ConsentItem, QualificationConfirmSearchInfo};
 use houmon_onshi::{InsurerNumber, MedicalInstitutionCode};
+use houmon_store::Store;
+use houmon_sync::{SyncClient, SyncError, SyncReport, SyncResult};
 use std::sync::Arc;
 
 /// What one gateway round did.
@@ -383,8 +383,8 @@ pub fn saved_actor(store: &mut Store) -> SyncResult<Actor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use houmon_keys::FileFallback;
     use chrono::{Duration, TimeZone};
+    use houmon_keys::FileFallback;
     use houmon_onshi::clock::{Clock, ManualClock};
     use houmon_onshi::codes::PrescriptionIssueSelect;
     use houmon_onshi::consent::{VisitKind, jst};

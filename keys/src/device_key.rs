@@ -3,9 +3,9 @@
 //! client signs requests and entries with it. Whatever enrolls a device (the tablet's
 //! lifecycle, the gateway, a test device) goes through this file, so there is exactly one key.
 
-use houmon_model::error::{CoreError, Result};
-use houmon_model::DeviceId;
 use crate::{DataKey, FileFallback, KeyProtection, KeyWrapper, write_private};
+use houmon_model::DeviceId;
+use houmon_model::error::{CoreError, Result};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -3,12 +3,12 @@
 //! keystore entry (a wipe) leaves the database unopenable. SKIPPED without a keystore unless
 //! `HOUMON_REQUIRE_KEYSTORE=1`.
 
-use houmon_keystore::KeystoreConfig;
-use houmon_model::*;
 use houmon_keys::DeviceKeystore;
 use houmon_keys::{DEVICE_KEY_FILE, DeviceSigningKey};
 use houmon_keys::{DataKey, FileFallback, KeyProtection, OsKeystore};
+use houmon_keystore::KeystoreConfig;
 use houmon_model::CoreError;
+use houmon_model::*;
 use houmon_store::Store;
 use std::path::Path;
 

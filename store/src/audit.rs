@@ -2,9 +2,9 @@
 //! and qualification check appends an entry in the same transaction as the change it records.
 //! Entries hold ids and action names only, never patient names or note text.
 
-use houmon_model::error::Result;
-use houmon_model::Actor;
 use chrono::{DateTime, Utc};
+use houmon_model::Actor;
+use houmon_model::error::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 

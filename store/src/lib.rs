@@ -16,17 +16,17 @@
 
 pub mod audit;
 pub mod export;
-pub mod staff_pin;
 pub mod schema;
+pub mod staff_pin;
 pub mod sync_state;
 
-use houmon_docs::{ChartDoc, ClinicDoc, RosterMonthDoc, month_key};
-use houmon_model::error::{CoreError, Result};
-use houmon_model::*;
 use audit::{AuditAction, AuditEntry, AuditVerification};
 use automerge::{AutoCommit, ChangeHash};
 use chrono::{DateTime, NaiveDate, Utc};
+use houmon_docs::{ChartDoc, ClinicDoc, RosterMonthDoc, month_key};
 use houmon_keys::{KeyProtection, KeyWrapper};
+use houmon_model::error::{CoreError, Result};
+use houmon_model::*;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, VecDeque};

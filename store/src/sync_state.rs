@@ -7,9 +7,9 @@
 
 use super::Store;
 use super::audit::{self, AuditAction};
-use houmon_model::error::Result;
-use houmon_model::Actor;
 use chrono::{DateTime, Utc};
+use houmon_model::Actor;
+use houmon_model::error::Result;
 use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroize;
 

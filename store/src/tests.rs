@@ -1,6 +1,6 @@
 use super::*;
-use houmon_keys::FileFallback;
 use chrono::{NaiveTime, TimeZone};
+use houmon_keys::FileFallback;
 
 pub fn actor() -> Actor {
     Actor { staff: StaffId::new(), device: DeviceId::new() }

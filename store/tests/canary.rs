@@ -3,8 +3,8 @@
 //! file the store writes — database, WAL, shm, key file, export, temp files — while the store
 //! is open and after it is closed.
 
-use houmon_model::*;
 use houmon_keys::FileFallback;
+use houmon_model::*;
 use houmon_store::Store;
 use std::path::Path;
 

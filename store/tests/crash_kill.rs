@@ -6,8 +6,8 @@
 //! 200 kills by default; `HOUMON_CRASH_KILLS=10000` for the long mode. The seed is printed and
 //! can be replayed with `HOUMON_CRASH_SEED`.
 
-use houmon_model::*;
 use houmon_keys::FileFallback;
+use houmon_model::*;
 use houmon_store::Store;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;

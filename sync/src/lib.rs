@@ -14,12 +14,12 @@
 
 pub mod seal;
 
-use houmon_model::CoreError;
-use houmon_model::Actor;
-use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
-use houmon_store::{DocKind, Store};
 use automerge::{AutoCommit, ChangeHash};
 use houmon_keys::DeviceSigningKey;
+use houmon_model::Actor;
+use houmon_model::CoreError;
+use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
+use houmon_store::{DocKind, Store};
 use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use rand::Rng;

@@ -193,9 +193,9 @@ fn first_visit(row: &crate::dto::VisitRow, pin: &str) -> crate::dto::FirstVisitI
 #[test]
 fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     use crate::service::CardSource;
-    use houmon_model::*;
     use houmon_gateway::{Gateway, saved_actor};
     use houmon_keys::DeviceSigningKey;
+    use houmon_model::*;
     use houmon_sync::SyncClient;
     use houmon_sync_proto::Role;
     use houmon_sync_proto::http::RelayHttp;

@@ -2,11 +2,11 @@
 //! binary on loopback, enrolled devices with their own encrypted stores, and a load
 //! generator. Figures end with one JSON line (see [`run`]).
 
-use houmon_model::{Actor, DeviceId as CoreDeviceId, StaffId};
-use houmon_keys::{DEVICE_KEY_FILE, DeviceSigningKey};
-use houmon_sync::{SyncClient, SyncReport};
 use houmon_keys::FileFallback;
+use houmon_keys::{DEVICE_KEY_FILE, DeviceSigningKey};
+use houmon_model::{Actor, DeviceId as CoreDeviceId, StaffId};
 use houmon_store::Store;
+use houmon_sync::{SyncClient, SyncReport};
 use houmon_sync_proto::http::{RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use std::io::{BufRead, BufReader};

@@ -2,10 +2,10 @@
 //! pcscd is found by the service like a USB reader's card (no in-process shortcut). Needs
 //! pcscd with vsmartcard-vpcd (`scripts/test-all.sh` starts it); otherwise skipped with why.
 
-use houmon_tablet::dto::{ConsentChoices, FirstVisitInput, VisitRow};
-use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_nfc::VirtualCard;
 use houmon_nfc::vpcd::VpcdOptions;
+use houmon_tablet::dto::{ConsentChoices, FirstVisitInput, VisitRow};
+use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};
 
 fn row_of(rows: &[VisitRow], id: &str) -> VisitRow {

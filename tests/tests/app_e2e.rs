@@ -332,8 +332,8 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
 
 #[test]
 fn managed_device_requery_waits_for_the_clinic_gateway() {
-    use houmon_model::*;
     use houmon_gateway::Gateway;
+    use houmon_model::*;
     use houmon_tests::bench_sync::{RelayProc, SyncDevice, create_clinic};
     let Some(Session { _turn, bin, shots }) = session() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");

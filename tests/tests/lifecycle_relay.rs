@@ -5,16 +5,16 @@
 //! offline (relay stopped) then back, with nothing lost.
 
 use chrono::{Duration as Days, Utc};
-use houmon_model::{Actor, Demographics, StaffId};
+use houmon_device::DeviceLifecycle;
 use houmon_device::lifecycle::{LifecycleEvent, LifecycleState, STATE_FILE, WipeReason};
+use houmon_device::runner::{ManagedStore, RelayEnrollment, StepOutcome, SyncRunner, SyncStatus};
+use houmon_keys::DeviceKeystore;
+use houmon_keys::FileFallback;
+use houmon_model::{Actor, Demographics, StaffId};
 use houmon_policy::resolve::{EffectiveSettings, PolicyEngine};
 use houmon_policy::sources::LinuxPolicyDir;
-use houmon_device::DeviceLifecycle;
-use houmon_keys::DeviceKeystore;
-use houmon_device::runner::{ManagedStore, RelayEnrollment, StepOutcome, SyncRunner, SyncStatus};
-use houmon_sync::{StoreAccess, SyncError, SyncResult};
-use houmon_keys::FileFallback;
 use houmon_store::Store;
+use houmon_sync::{StoreAccess, SyncError, SyncResult};
 use houmon_sync_proto::Role;
 use houmon_tests::bench_sync::{RelayProc, SyncDevice, count, create_clinic, relay_db_bytes};
 use serde_json::json;

@@ -4,10 +4,10 @@
 //! check.
 
 use base64::Engine;
-use houmon_model::DeviceId;
 use houmon_device::lifecycle::{EnrollmentError, EnrollmentExchange, EnrollmentRequest};
-use houmon_keys::DeviceSigningKey;
 use houmon_device::runner::RelayEnrollment;
+use houmon_keys::DeviceSigningKey;
+use houmon_model::DeviceId;
 use houmon_sync_proto::http::{HttpError, RelayHttp};
 use houmon_sync_proto::pinning::{PIN_MISMATCH, spki_pin};
 use houmon_tests::bench_sync::{RelayProc, create_clinic};

@@ -2,11 +2,11 @@
 //! Same seed and spec → the same clinic, patients, visits, notes and roster, byte for byte.
 //! Every name is invented; nothing here is real patient data.
 
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use houmon_docs::{ChartDoc, RosterMonthDoc, month_key};
 use houmon_model::error::Result;
 use houmon_model::*;
 use houmon_store::Store;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -14,14 +14,14 @@
 //! (revoked or bad code).
 
 use houmon_gateway::{Gateway, saved_actor};
-use houmon_keys::{DEVICE_KEY_FILE, DeviceSigningKey};
-use houmon_sync::{Backoff, SyncClient, SyncError};
 use houmon_keys::FileFallback;
-use houmon_store::Store;
+use houmon_keys::{DEVICE_KEY_FILE, DeviceSigningKey};
 use houmon_onshi::MedicalInstitutionCode;
 use houmon_onshi::bridge::{Bridge, BridgeOptions, TerminalFolder};
 use houmon_onshi::clock::SystemClock;
 use houmon_onshi::source::QualificationSource;
+use houmon_store::Store;
+use houmon_sync::{Backoff, SyncClient, SyncError};
 use houmon_sync_proto::http::RelayHttp;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 //!
 //! Usage: houmon-crash-writer <store-dir> <cycle>
 
-use houmon_model::*;
 use houmon_keys::FileFallback;
+use houmon_model::*;
 use houmon_store::{Store, StoreOptions};
 use std::io::Write;
 

@@ -10,8 +10,8 @@ use super::{Service, check_state, iso, timeline_of};
 use crate::dto::UiError;
 use crate::dto::{CardProgress, CheckState, QualificationResult, RequestView};
 use houmon_model::{self as m, PatientId};
-use houmon_sync::SyncClient;
 use houmon_onshi::MedicalInstitutionCode;
+use houmon_sync::SyncClient;
 use std::collections::HashMap;
 
 /// What the UI shows while the gateway has not answered.

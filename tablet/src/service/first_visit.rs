@@ -1,0 +1,194 @@
+use super::*;
+
+pub(crate) fn snapshot_from(
+    id: m::QualificationId,
+    at: DateTime<Utc>,
+    answer: &QualificationOutcome,
+) -> Option<m::QualificationSnapshot> {
+    let (r, validity) = match answer {
+        QualificationOutcome::Valid { result, .. } => (Some(result.as_ref()), m::QualificationValidity::Valid),
+        QualificationOutcome::NotValid { result, validity } => {
+            (result.as_deref(), houmon_gateway::chart_validity(*validity))
+        }
+        QualificationOutcome::NotFound => (None, m::QualificationValidity::NotFound),
+        _ => return None,
+    };
+    Some(houmon_gateway::qualification_snapshot(id, at, r, validity))
+}
+
+impl Service {
+    pub(crate) fn onshi_record(
+        &self,
+        c: &ConsentChoices,
+        kind: rules::VisitKind,
+        mode: digest::IdentityMode,
+        cert: &[u8],
+    ) -> digest::ConsentRecord {
+        digest::ConsentRecord {
+            medical_institution_code: self.institution.clone(),
+            visit_kind: kind,
+            identity_mode: mode,
+            medication: c.medication,
+            clinical: c.clinical,
+            health_checkups: c.checkup,
+            operation: c.surgery,
+            additional: Default::default(),
+            limit_application: false,
+            specific_diseases: false,
+            prescription_issue: if c.prescription == "paper" {
+                PrescriptionIssueSelect::Paper
+            } else {
+                PrescriptionIssueSelect::Electronic
+            },
+            certificate_sha256: digest::certificate_sha256(cert),
+        }
+    }
+
+    /// The first visit (居宅同意取得型) or a 往診 card check: consent choices, identity by PIN
+    /// (the card signs the consent digest) or 目視, the qualification answer, all recorded.
+    pub fn confirm_with_card(
+        &mut self,
+        mut input: FirstVisitInput,
+        progress: &mut dyn FnMut(CardProgress),
+    ) -> Result<QualificationResult, UiError> {
+        // Move the PIN into a zeroized buffer at once; the String is wiped whatever happens.
+        let pin = match input.pin.take() {
+            Some(mut typed) => {
+                let parsed = AuthPin::parse(&typed);
+                typed.zeroize();
+                Some(parsed?)
+            }
+            None => None,
+        };
+        self.ensure_unlocked()?;
+        let p = parse_patient(&input.patient_id)?;
+        let visit = parse_visit(&input.visit_id)?;
+        let kind = self.visit_kind_of(visit);
+        let mode = match input.mode.as_str() {
+            "pin" if self.identity_modes.contains(&m::IdentityMode::Pin) => digest::IdentityMode::Pin,
+            "pin" => {
+                return Err(UiError::new(
+                    "pin_not_allowed",
+                    "このクリニックでは暗証番号での確認が許可されていません。目視確認で確認してください。",
+                    "This clinic does not allow the PIN check. Use a visual check.",
+                ));
+            }
+            "visual" if self.visual_allowed() => digest::IdentityMode::Visual,
+            _ => {
+                return Err(UiError::new(
+                    "visual_not_allowed",
+                    "このクリニックでは目視確認が許可されていません。暗証番号で確認してください。",
+                    "This clinic does not allow visual checks. Use the PIN.",
+                ));
+            }
+        };
+        if mode == digest::IdentityMode::Pin && pin.is_none() {
+            return Err(CardError::InvalidPinFormat.into());
+        }
+        if mode == digest::IdentityMode::Visual && self.face_shown_for != Some(p) {
+            return Err(UiError::new(
+                "face_not_shown",
+                "目視確認の前に、照合番号Bでカードの顔写真を表示してください。",
+                "Show the card's photo with verification code B before the visual check.",
+            ));
+        }
+        progress(CardProgress { step: "connecting".into(), percent: 5 });
+        let nonce: [u8; 32] = rand::random();
+        let signed_at: DateTime<FixedOffset> = digest::canonical_instant(&Utc::now());
+        let cert = {
+            let mut card = Card::new(self.card()?.0);
+            progress(CardProgress { step: "certificate".into(), percent: 20 });
+            card.read_auth_certificate()?
+        };
+        let record = self.onshi_record(&input.consent, rules_kind(kind), mode, &cert);
+        let (proof, signature) = match (&pin, mode) {
+            (Some(pin), digest::IdentityMode::Pin) => {
+                let d = digest::consent_digest(&record, &nonce, &signed_at)
+                    .map_err(|e| UiError::new("digest", e.message_ja(), e.to_string()))?;
+                progress(CardProgress { step: "signing".into(), percent: 45 });
+                let mut card = Card::new(self.card()?.0);
+                let s = houmon_nfc::jpki::pin_mode_sign(&mut card, pin, &d, input.confirm_last_try)?;
+                (IdentityProof::Pin { signature: s.signature.clone() }, Some(s.signature))
+            }
+            _ => (IdentityProof::Visual { staff_id: self.actor.staff.to_string() }, None),
+        };
+        drop(pin);
+        // One photo comparison per confirmation.
+        self.face_shown_for = None;
+        progress(CardProgress { step: "qualifying".into(), percent: 70 });
+        let request = FirstVisitRequest {
+            record,
+            nonce: nonce.to_vec(),
+            signed_at,
+            certificate_der: cert.clone(),
+            proof,
+            arbitrary_file_identifier: None,
+        };
+        if self.gateway.is_some() {
+            let query = m::QualificationQuery::FirstVisit(Box::new(request));
+            return self.ask_gateway(&input.patient_id, &input.visit_id, p, kind, &query, progress);
+        }
+        let outcome = self.sim.first_visit(&request);
+        let answer = interpret(&outcome.answer);
+        let (code, notice) = outcome_result(&answer);
+        progress(CardProgress { step: "saving".into(), percent: 85 });
+        let at = signed_at.with_timezone(&Utc);
+        self.start_visit(&input.patient_id, &input.visit_id)?;
+        let qualification = snapshot_from(m::QualificationId::new(), at, &answer);
+        if outcome.consent_id.is_some() || qualification.is_some() {
+            // The consent is recorded once the national side accepted the card; a refused
+            // card (revoked, expired certificate) leaves no consent behind.
+            if outcome.consent_id.is_some() {
+                self.store.record_consent(
+                    &self.actor,
+                    p,
+                    &m::ConsentRecord {
+                        id: m::ConsentId::new(),
+                        recorded_at: at,
+                        recorded_by: self.actor.staff,
+                        device: self.actor.device,
+                        medication: input.consent.medication,
+                        clinical: input.consent.clinical,
+                        checkup: input.consent.checkup,
+                        surgery: input.consent.surgery,
+                        prescription: if input.consent.prescription == "paper" {
+                            m::PrescriptionForm::Paper
+                        } else {
+                            m::PrescriptionForm::Electronic
+                        },
+                        identity: if mode == digest::IdentityMode::Pin {
+                            m::IdentityMode::Pin
+                        } else {
+                            m::IdentityMode::Visual
+                        },
+                        signature_hex: signature.as_ref().map(hex::encode),
+                        certificate_hex: Some(hex::encode(&cert)),
+                        nonce_hex: hex::encode(nonce),
+                        revocation: false,
+                    },
+                )?;
+            }
+            if let Some(q) = &qualification {
+                self.store.record_qualification(&self.actor, p, q)?;
+            }
+        }
+        let chart = self.store.open_chart(&self.actor, p)?;
+        self.cache_chart(p, &chart);
+        let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
+        progress(CardProgress { step: "done".into(), percent: 100 });
+        let ja = answer.message_ja();
+        let refusal = matches!(answer, QualificationOutcome::Error { .. });
+        Ok(QualificationResult {
+            en: if refusal {
+                format!("Refused by the qualification service: {}", outcome_en(&code))
+            } else {
+                outcome_en(&code).into()
+            },
+            outcome: code,
+            ja,
+            qualification: qualification.as_ref().map(qualification_view),
+            check,
+            notice_ja: notice,
+        })
+    }
+}

@@ -1,0 +1,95 @@
+use super::*;
+
+pub(crate) fn outcome_result(answer: &QualificationOutcome) -> (String, Option<String>) {
+    let code = match answer {
+        QualificationOutcome::Valid { .. } => "valid",
+        QualificationOutcome::NotValid { .. } => "invalid",
+        QualificationOutcome::NotFound => "notFound",
+        QualificationOutcome::MultipleMatches => "multiple",
+        QualificationOutcome::ConsentExpired => "consentExpired",
+        QualificationOutcome::ConsentRevoked => "consentRevoked",
+        QualificationOutcome::NoConsent => "noConsent",
+        QualificationOutcome::InProgress { .. } => "pending",
+        QualificationOutcome::Error { .. } => "error",
+    };
+    let notice = match answer {
+        QualificationOutcome::Valid { side_info: Some((_, msg)), .. } if !msg.is_empty() => Some(msg.clone()),
+        _ => None,
+    };
+    (code.into(), notice)
+}
+
+pub(crate) fn outcome_en(code: &str) -> &'static str {
+    match code {
+        "valid" => "Qualification confirmed.",
+        "invalid" => "The qualification is not valid. Check the patient's 資格確認書 or new insurance details.",
+        "notFound" => "No matching qualification. Check insurer number, symbol, number and birth date.",
+        "multiple" => "Several qualifications matched. Check the branch number and ask the insurer.",
+        "consentExpired" => "Consent has expired. Confirm again with the My Number card.",
+        "consentRevoked" => "The patient revoked consent. Re-query is not possible.",
+        "noConsent" => "No consent is registered. Do a first confirmation with the My Number card.",
+        "pending" => "Still being processed. Fetch the result again shortly.",
+        _ => "The qualification check failed. Try again later.",
+    }
+}
+
+impl Service {
+    /// 再照会: allowed only with a valid consent and continuing care; otherwise the reason.
+    pub fn requery(&mut self, patient: &str, visit: &str) -> Result<QualificationResult, UiError> {
+        self.ensure_unlocked()?;
+        let p = parse_patient(patient)?;
+        let v = parse_visit(visit)?;
+        let kind = self.visit_kind_of(v);
+        let chart = self.store.open_chart(&self.actor, p)?;
+        let t = timeline_of(&chart);
+        let check = check_state(&self.policy, &t, chart.latest_qualification(), kind, Utc::now());
+        if check.path != "requery" {
+            return Err(UiError::new(&check.reason, check.ja, check.en));
+        }
+        let Some(last) = chart.latest_qualification().cloned() else {
+            return Err(UiError::new(
+                "first_visit",
+                "保険の情報がまだありません。マイナンバーカードで資格確認をしてください。",
+                "No insurance details yet. Confirm with the My Number card first.",
+            ));
+        };
+        let search = QualificationConfirmSearchInfo {
+            insurer_number: InsurerNumber::parse(&last.insurer_number).ok(),
+            insured_card_symbol: Some(last.symbol.clone()).filter(|s| !s.is_empty()),
+            insured_identification_number: Some(last.number.clone()),
+            insured_branch_number: Some(last.branch.clone()).filter(|s| !s.is_empty()),
+            birthdate: chart.demographics.birth_date,
+            ..Default::default()
+        };
+        let reinquiry = ReinquiryRequest {
+            medical_institution_code: self.institution.clone(),
+            search,
+            visit_kind: rules_kind(kind),
+            arbitrary_file_identifier: None,
+        };
+        if self.gateway.is_some() {
+            let query = m::QualificationQuery::Reinquiry(reinquiry);
+            return self.ask_gateway(patient, visit, p, kind, &query, &mut |_| {});
+        }
+        let request = self.store.request_qualification(&self.actor, p)?;
+        // Training mode: the in-process simulator answers as the gateway would (decision 5).
+        let answer = interpret(&self.sim.reinquire(&reinquiry));
+        let (code, notice) = outcome_result(&answer);
+        let snapshot = snapshot_from(request, Utc::now(), &answer);
+        if let Some(q) = &snapshot {
+            self.store.record_qualification(&self.actor, p, q)?;
+        }
+        self.start_visit(patient, visit)?;
+        let chart = self.store.open_chart(&self.actor, p)?;
+        self.cache_chart(p, &chart);
+        let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
+        Ok(QualificationResult {
+            ja: answer.message_ja(),
+            en: outcome_en(&code).into(),
+            outcome: code,
+            qualification: snapshot.as_ref().map(qualification_view),
+            check,
+            notice_ja: notice,
+        })
+    }
+}

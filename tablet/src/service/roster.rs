@@ -1,0 +1,67 @@
+use super::*;
+
+impl Service {
+    pub fn roster(&mut self, month: Option<&str>) -> Result<RosterView, UiError> {
+        self.ensure_unlocked()?;
+        let month = month.map(str::to_string).unwrap_or_else(|| houmon_docs::month_key(self.today));
+        let (visits, conflicts) = match self.store.roster_month(&month) {
+            Ok(x) => x,
+            Err(CoreError::NotFound { .. }) => (vec![], vec![]),
+            Err(e) => return Err(e.into()),
+        };
+        let clinic = self.store.clinic()?;
+        let names: HashMap<PatientId, String> =
+            self.store.patient_list()?.into_iter().map(|p| (p.id, p.name)).collect();
+        let mut days: Vec<String> = visits.iter().map(|v| v.date.to_string()).collect();
+        days.sort();
+        days.dedup();
+        Ok(RosterView {
+            month,
+            days,
+            staff: clinic
+                .staff
+                .iter()
+                .filter(|s| matches!(s.role, m::StaffRole::Doctor | m::StaffRole::Nurse))
+                .map(|s| StaffView { id: s.id.to_string(), name: s.name.clone(), role: role_code(s.role).into() })
+                .collect(),
+            visits: visits
+                .iter()
+                .map(|v| RosterEntry {
+                    visit_id: v.id.to_string(),
+                    date: v.date.to_string(),
+                    start: v.start.format("%H:%M").to_string(),
+                    patient_id: v.patient.to_string(),
+                    patient_name: names.get(&v.patient).cloned().unwrap_or_default(),
+                    staff: v.staff.iter().map(|s| s.to_string()).collect(),
+                    kind: kind_code(v.kind).into(),
+                    status: status_code(v.status).into(),
+                })
+                .collect(),
+            conflicts: conflicts.len() as u32,
+        })
+    }
+
+    /// Assign a planned visit to one staff member and/or another day (roster planner).
+    pub fn assign_visit(&mut self, visit: &str, staff: &str, date: Option<&str>) -> Result<(), UiError> {
+        self.ensure_unlocked()?;
+        let v = parse_visit(visit)?;
+        let s = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
+        let date = date.map(|d| d.parse::<NaiveDate>().map_err(|_| bad_id("日付"))).transpose()?;
+        let month = houmon_docs::month_key(date.unwrap_or(self.today));
+        let (visits, _) = self.store.roster_month(&month)?;
+        let mut rv = visits.into_iter().find(|x| x.id == v).ok_or(CoreError::NotFound { what: "visit" })?;
+        if let Some(d) = date {
+            if houmon_docs::month_key(d) != houmon_docs::month_key(rv.date) {
+                return Err(UiError::new(
+                    "invalid_input",
+                    "別の月へは移動できません。移動先の月で新しく予定を作成してください。",
+                    "A visit cannot move to another month. Plan it in that month instead.",
+                ));
+            }
+            rv.date = d;
+        }
+        rv.staff = vec![s];
+        self.store.plan_visit(&self.actor, &rv)?;
+        Ok(())
+    }
+}

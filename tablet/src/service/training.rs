@@ -1,0 +1,126 @@
+use super::*;
+
+/// The card reader in training mode: which synthetic card lies on it. Each card keeps its
+/// PIN counter for the whole session, as a real card would.
+#[derive(Debug, Default)]
+pub(crate) struct TrainingReader {
+    pub(crate) cards: HashMap<String, VirtualTransport>,
+    pub(crate) on_reader: Option<String>,
+    /// Simulate the card leaving the reader after this many APDUs (training the error).
+    pub(crate) remove_after: Option<u32>,
+}
+
+impl Service {
+    /// The synthetic card holders are the training patients: each gets a visit today for the
+    /// training doctor (first visits, a 往診, the revoked and the expired card).
+    pub(crate) fn ensure_demo_day(&mut self) -> Result<(), UiError> {
+        if !self.store.todays_roster(self.actor.staff, self.today)?.is_empty() {
+            return Ok(());
+        }
+        let existing = self.store.patient_list()?;
+        for (i, h) in houmon_nfc::synthetic_holders().iter().enumerate() {
+            let name = format!("{} {}", h.family_name, h.given_name);
+            // By birth date: after a qualification check the name is the official one
+            // (full-width space), so it no longer equals the card holder's spelling.
+            let patient = match existing.iter().find(|p| p.birth_date == Some(h.birth_date)) {
+                Some(p) => p.id,
+                None => self.store.register_patient(
+                    &self.actor,
+                    &m::Demographics {
+                        name,
+                        name_kana: format!("{} {}", h.family_kana, h.given_kana),
+                        birth_date: Some(h.birth_date),
+                        sex: h.sex.clone(),
+                        address: h.address.clone(),
+                    },
+                )?,
+            };
+            let hour = 9 + 2 * i as u32;
+            let kind = if h.id == "vc-03" { m::VisitKind::Emergency } else { m::VisitKind::HomeMedical };
+            self.store.plan_visit(
+                &self.actor,
+                &m::RosterVisit {
+                    id: VisitId::new(),
+                    date: self.today,
+                    start: NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default(),
+                    end: NaiveTime::from_hms_opt(hour, 45, 0).unwrap_or_default(),
+                    patient,
+                    staff: vec![self.actor.staff],
+                    kind,
+                    status: m::VisitStatus::Planned,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The in-process simulator forgets everything when the app stops; give it back the
+    /// card-signed consents this device holds, so 再照会 keeps working after a restart.
+    pub(crate) fn replay_consents_to_simulator(&mut self) {
+        let Ok(patients) = self.store.patient_list() else { return };
+        let holders = houmon_nfc::synthetic_holders();
+        for p in patients {
+            if !holders.iter().any(|h| p.birth_date == Some(h.birth_date)) {
+                continue;
+            }
+            let Ok(chart) = self.store.open_chart(&self.actor, p.id) else { continue };
+            for c in chart.consents.iter().filter(|c| c.identity == m::IdentityMode::Pin && !c.revocation) {
+                let (Some(sig), Some(cert)) = (&c.signature_hex, &c.certificate_hex) else { continue };
+                let (Ok(sig), Ok(cert), Ok(nonce)) = (hex::decode(sig), hex::decode(cert), hex::decode(&c.nonce_hex))
+                else {
+                    continue;
+                };
+                let kind = chart
+                    .visits
+                    .iter()
+                    .filter(|v| v.arrival.is_some_and(|a| (a - c.recorded_at).num_seconds().abs() < 600))
+                    .map(|v| v.kind)
+                    .next()
+                    .unwrap_or(m::VisitKind::HomeMedical);
+                let choices = ConsentChoices {
+                    medication: c.medication,
+                    clinical: c.clinical,
+                    checkup: c.checkup,
+                    surgery: c.surgery,
+                    prescription: if c.prescription == m::PrescriptionForm::Paper { "paper" } else { "electronic" }
+                        .into(),
+                };
+                let record = self.onshi_record(&choices, rules_kind(kind), digest::IdentityMode::Pin, &cert);
+                let _ = self.sim.first_visit(&FirstVisitRequest {
+                    record,
+                    nonce,
+                    signed_at: c.recorded_at.with_timezone(&rules::jst()),
+                    certificate_der: cert,
+                    proof: IdentityProof::Pin { signature: sig },
+                    arbitrary_file_identifier: None,
+                });
+            }
+            self.cache_chart(p.id, &chart);
+        }
+    }
+
+    pub fn demo_cards(&self) -> Vec<DemoCard> {
+        houmon_nfc::synthetic_holders()
+            .into_iter()
+            .map(|h| DemoCard {
+                on_reader: self.reader.on_reader.as_deref() == Some(h.id.as_str()),
+                label: format!("{} {} {}", h.id, h.family_name, h.given_name),
+                note: h.note.clone(),
+                id: h.id,
+            })
+            .collect()
+    }
+
+    /// Training reader: put a synthetic card on it (None = take it off), optionally making it
+    /// leave the reader during the next read.
+    pub fn demo_place_card(&mut self, id: Option<&str>, remove_after: Option<u32>) -> Result<(), UiError> {
+        if let Some(id) = id
+            && !houmon_nfc::synthetic_holders().iter().any(|h| h.id == id)
+        {
+            return Err(bad_id("カード"));
+        }
+        self.reader.on_reader = id.map(str::to_string);
+        self.reader.remove_after = remove_after;
+        Ok(())
+    }
+}
