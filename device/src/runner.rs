@@ -16,7 +16,7 @@ use crate::lifecycle::{
 };
 use chrono::{DateTime, Utc};
 use houmon_keys::DeviceSigningKey;
-use houmon_model::{Actor, ClinicId, DeviceId as ModelDeviceId, StaffId};
+use houmon_model::{Actor, ClinicId, DeviceId as ModelDeviceId, StaffId, SyncState};
 use houmon_policy::resolve::{EffectiveSettings, TrainingMode};
 use houmon_sync::{Backoff, StoreAccess, SyncClient, SyncError, SyncIdentity, SyncReport, redeem_code};
 use houmon_sync_proto::ErrorCode;
@@ -93,8 +93,7 @@ pub enum SyncStatus {
 /// A status as text: short label, and the next step for the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusText {
-    /// `training`, `unenrolled`, `refused`, `syncing`, `online`, `offline`.
-    pub code: &'static str,
+    pub code: SyncState,
     pub label_ja: String,
     pub label_en: String,
     pub next_ja: String,
@@ -130,7 +129,7 @@ impl SyncStatus {
         };
         match self {
             Self::Training => t(
-                "training",
+                SyncState::Training,
                 "訓練モード".into(),
                 "Training mode".into(),
                 "架空の診療所で練習できます。同期はしません。実際の患者の記録には使わないでください。",
@@ -138,42 +137,46 @@ impl SyncStatus {
             ),
             Self::NotEnrolled { wiped: Some(WipeReason::RelayRevoked), .. } => {
                 let (nj, ne) = WipeReason::RelayRevoked.message();
-                t("refused", "拒否—端末が失効".into(), "Refused — device revoked".into(), nj, ne)
+                t(SyncState::Refused, "拒否—端末が失効".into(), "Refused — device revoked".into(), nj, ne)
             }
             Self::NotEnrolled { wiped: Some(WipeReason::Policy), .. } => {
                 let (nj, ne) = WipeReason::Policy.message();
-                t("unenrolled", "未登録".into(), "Not enrolled".into(), nj, ne)
+                t(SyncState::Unenrolled, "未登録".into(), "Not enrolled".into(), nj, ne)
             }
             Self::NotEnrolled { enrollment_error: Some(e), .. } => {
                 let (nj, ne) = e.message();
-                t("unenrolled", "未登録".into(), "Not enrolled".into(), nj, ne)
+                t(SyncState::Unenrolled, "未登録".into(), "Not enrolled".into(), nj, ne)
             }
             Self::NotEnrolled { .. } => t(
-                "unenrolled",
+                SyncState::Unenrolled,
                 "未登録".into(),
                 "Not enrolled".into(),
                 "管理者から受け取った登録コードを入力して、この端末を登録してください。",
                 "Enter the enrollment code from your administrator to enroll this device.",
             ),
-            Self::Syncing { .. } => {
-                t("syncing", "同期中".into(), "Syncing".into(), "そのまま操作を続けられます。", "You can keep working.")
-            }
+            Self::Syncing { .. } => t(
+                SyncState::Syncing,
+                "同期中".into(),
+                "Syncing".into(),
+                "そのまま操作を続けられます。",
+                "You can keep working.",
+            ),
             Self::UpToDate { at, .. } => t(
-                "online",
+                SyncState::Online,
                 format!("最新({})", hhmm(at)),
                 format!("Up to date ({})", hhmm(at)),
                 "記録は同期サーバーに送信済みです。",
                 "Records have been sent to the sync server.",
             ),
             Self::Offline { pending, .. } => t(
-                "offline",
+                SyncState::Offline,
                 format!("オフライン(未送信{pending}件)"),
                 format!("Offline ({pending} unsent)"),
                 "記録は端末に保存されています。接続が戻ると自動で送信します。",
                 "Records are saved on this device and will be sent automatically when the connection returns.",
             ),
             Self::Refused { message_ja, message_en, .. } => StatusText {
-                code: "refused",
+                code: SyncState::Refused,
                 label_ja: "拒否".into(),
                 label_en: "Refused".into(),
                 next_ja: message_ja.clone(),

@@ -734,42 +734,26 @@ fn reject_individual_number(texts: &[&str]) -> Result<()> {
     if texts.iter().any(|t| contains_individual_number(t)) { Err(CoreError::LooksLikeIndividualNumber) } else { Ok(()) }
 }
 
+/// Refuses a reading no patient can have (the one range table: `houmon_model::vitals`).
 fn check_vitals(v: &Vitals) -> Result<()> {
-    let bad = |field| Err(CoreError::InvalidInput { field, reason: "out of range" });
-    let in_range = |x: Option<i64>, lo, hi| x.is_none_or(|x| (lo..=hi).contains(&x));
-    if !in_range(v.systolic, 20, 300) || !in_range(v.diastolic, 10, 250) {
-        return bad("blood_pressure");
+    match houmon_model::vitals::first_impossible(v) {
+        Some(sign) => Err(CoreError::InvalidInput { field: sign.key(), reason: "out of range" }),
+        None => Ok(()),
     }
-    if !in_range(v.pulse, 10, 300) {
-        return bad("pulse");
-    }
-    if !in_range(v.spo2, 30, 100) {
-        return bad("spo2");
-    }
-    if !in_range(v.respiration, 1, 100) {
-        return bad("respiration");
-    }
-    if v.temperature.is_some_and(|t| !(25.0..=45.0).contains(&t)) {
-        return bad("temperature");
-    }
-    if v.weight.is_some_and(|w| !(0.3..=400.0).contains(&w)) {
-        return bad("weight");
-    }
-    Ok(())
 }
 
 pub fn kind_code(k: VisitKind) -> &'static str {
     match k {
         VisitKind::HomeMedical => "home",
-        VisitKind::Emergency => "oushin",
-        VisitKind::Nursing => "nursing",
+        VisitKind::UrgentCall => "oushin",
+        VisitKind::HomeNursing => "nursing",
     }
 }
 
 pub fn kind_from(s: &str) -> VisitKind {
     match s {
-        "oushin" => VisitKind::Emergency,
-        "nursing" => VisitKind::Nursing,
+        "oushin" => VisitKind::UrgentCall,
+        "nursing" => VisitKind::HomeNursing,
         _ => VisitKind::HomeMedical,
     }
 }

@@ -254,7 +254,12 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
             )));
         }
         QualificationOutcome::NotValid { result: Some(result), validity } => {
-            return Answer::Result(Box::new(qualification_snapshot(id, at, Some(result), chart_validity(*validity))));
+            return Answer::Result(Box::new(qualification_snapshot(
+                id,
+                at,
+                Some(result),
+                QualificationValidity::from(*validity),
+            )));
         }
         QualificationOutcome::NotValid { result: None, .. } => {
             ("not_valid".into(), "The qualification is no longer valid. Check the new insurance details.".into())
@@ -287,18 +292,6 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
         }
     };
     Answer::Failure(QualificationFailure { answered_at: at, code, message_ja: ja, message_en: en })
-}
-
-/// The chart's 資格有効性 for the answer's wire code (1 有効 … 6 有効（未登録）).
-pub fn chart_validity(v: houmon_onshi::codes::QualificationValidity) -> QualificationValidity {
-    use houmon_onshi::codes::QualificationValidity as Wire;
-    match v {
-        Wire::Valid | Wire::ValidUnregistered => QualificationValidity::Valid,
-        Wire::Invalid => QualificationValidity::Invalid,
-        Wire::InvalidNewerExists => QualificationValidity::InvalidNewerExists,
-        Wire::NotFound => QualificationValidity::NotFound,
-        Wire::MultipleMatches => QualificationValidity::Unknown,
-    }
 }
 
 /// The chart's view of a qualification answer: insurance numbers, 負担割合, consent flags and

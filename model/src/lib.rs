@@ -1,8 +1,12 @@
 //! The domain model: clinic, staff, devices, patients, roster months, visit records, notes,
 //! consents and qualification snapshots. Plain data; the rules live in [`houmon_docs`].
 
+pub mod check;
 pub mod error;
+pub mod vitals;
 pub use error::{CoreError, Result, UserMessage};
+
+use ts_rs::TS;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,7 +50,8 @@ id_type!(/// An entry in a structured list (傷病名, アレルギー ...).
     ItemId);
 
 /// Staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum StaffRole {
     /// 医師
     Doctor,
@@ -88,23 +93,86 @@ pub struct Clinic {
 }
 
 /// Kind of visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum VisitKind {
     /// 訪問診療 (planned physician visit)
     HomeMedical,
     /// 往診 (on-demand physician visit; needs a fresh card check every time)
-    Emergency,
+    UrgentCall,
     /// 訪問看護 (nursing visit)
-    Nursing,
+    HomeNursing,
 }
 
 /// Status of a roster entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum VisitStatus {
     Planned,
     InProgress,
     Done,
     Cancelled,
+}
+
+impl StaffRole {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::Doctor => "医師",
+            Self::Nurse => "看護師",
+            Self::Office => "事務",
+            Self::Admin => "管理者",
+        }
+    }
+}
+
+impl VisitKind {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::HomeMedical => "訪問診療",
+            Self::UrgentCall => "往診",
+            Self::HomeNursing => "訪問看護",
+        }
+    }
+}
+
+/// The consent rules' visit kind (onshi's vocabulary) for this visit.
+impl From<VisitKind> for houmon_onshi::consent::VisitKind {
+    fn from(k: VisitKind) -> Self {
+        match k {
+            VisitKind::HomeMedical => Self::HomeMedical,
+            VisitKind::UrgentCall => Self::UrgentCall,
+            VisitKind::HomeNursing => Self::HomeNursing,
+        }
+    }
+}
+
+impl VisitStatus {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::Planned => "予定",
+            Self::InProgress => "訪問中",
+            Self::Done => "完了",
+            Self::Cancelled => "中止",
+        }
+    }
+}
+
+/// The sync state the header always shows (同期の状態).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SyncState {
+    /// 訓練モード: the demo clinic, no relay.
+    Training,
+    /// 未登録: not enrolled (or wiped).
+    Unenrolled,
+    /// 拒否: the relay refused this device (revoked, or a refused upload).
+    Refused,
+    /// 同期中
+    Syncing,
+    /// 最新: everything sent and received.
+    Online,
+    /// オフライン: changes wait on the device.
+    Offline,
 }
 
 /// One visit in a roster month (訪問予定).
@@ -132,7 +200,8 @@ pub struct Demographics {
 }
 
 /// 資格有効性
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum QualificationValidity {
     /// 有効
     Valid,
@@ -144,6 +213,32 @@ pub enum QualificationValidity {
     NotFound,
     /// 照会中・未確認
     Unknown,
+}
+
+impl QualificationValidity {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::Valid => "有効",
+            Self::Invalid => "無効",
+            Self::InvalidNewerExists => "無効（新しい資格あり）",
+            Self::NotFound => "該当資格なし",
+            Self::Unknown => "未確認",
+        }
+    }
+}
+
+/// The chart's 資格有効性 for the answer's wire code (1 有効 … 6 有効（未登録）).
+impl From<houmon_onshi::codes::QualificationValidity> for QualificationValidity {
+    fn from(v: houmon_onshi::codes::QualificationValidity) -> Self {
+        use houmon_onshi::codes::QualificationValidity as Wire;
+        match v {
+            Wire::Valid | Wire::ValidUnregistered => Self::Valid,
+            Wire::Invalid => Self::Invalid,
+            Wire::InvalidNewerExists => Self::InvalidNewerExists,
+            Wire::NotFound => Self::NotFound,
+            Wire::MultipleMatches => Self::Unknown,
+        }
+    }
 }
 
 /// The seam to the `onshi` crate: the fields a chart keeps from one qualification check.
@@ -181,7 +276,8 @@ pub struct QualificationSnapshot {
 }
 
 /// How identity was confirmed at the first visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum IdentityMode {
     /// 暗証番号 (the card signed the consent)
     Pin,
@@ -190,10 +286,31 @@ pub enum IdentityMode {
 }
 
 /// 処方箋の発行方法
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum PrescriptionForm {
     Electronic,
     Paper,
+}
+
+/// The consent digest's identity mode (onshi's vocabulary).
+impl From<IdentityMode> for houmon_onshi::digest::IdentityMode {
+    fn from(m: IdentityMode) -> Self {
+        match m {
+            IdentityMode::Pin => Self::Pin,
+            IdentityMode::Visual => Self::Visual,
+        }
+    }
+}
+
+/// The 処方箋の発行方法 as onshi writes it.
+impl From<PrescriptionForm> for houmon_onshi::codes::PrescriptionIssueSelect {
+    fn from(p: PrescriptionForm) -> Self {
+        match p {
+            PrescriptionForm::Electronic => Self::Electronic,
+            PrescriptionForm::Paper => Self::Paper,
+        }
+    }
 }
 
 /// A consent record (居宅同意取得型). Immutable once recorded; a revocation is a new record.
@@ -298,7 +415,8 @@ impl SoapNote {
 }
 
 /// Draft or signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub enum NoteStatus {
     Draft,
     Signed,

@@ -154,7 +154,7 @@ fn requery(state: State<'_, AppState>, patient_id: String, visit_id: String) -> 
 /// A request written for the clinic's gateway goes out at once, not at the next sync round.
 fn wake_for_gateway(state: &State<'_, AppState>, r: &Res<QualificationResult>) {
     if let (Ok(q), Some(d)) = (r, managed(state))
-        && q.outcome == "requested"
+        && q.outcome == CheckOutcome::Requested
     {
         d.await_gateway_answer();
     }

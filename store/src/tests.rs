@@ -45,12 +45,12 @@ fn everything_acknowledged_is_there_after_reopen() {
                 end: NaiveTime::from_hms_opt(10, 30, 0).unwrap(),
                 patient: p,
                 staff: vec![a.staff],
-                kind: VisitKind::Nursing,
+                kind: VisitKind::HomeNursing,
                 status: VisitStatus::Planned,
             },
         )
         .unwrap();
-        s.start_visit(&a, p, visit, VisitKind::Nursing).unwrap();
+        s.start_visit(&a, p, visit, VisitKind::HomeNursing).unwrap();
         s.record_vitals(&a, p, visit, &Vitals { pulse: Some(70), ..Default::default() }).unwrap();
         let note = s.save_note(&a, p, visit, None, &body("下書き")).unwrap();
         s.sign_note(&a, p, note).unwrap();
@@ -123,7 +123,7 @@ fn increments_are_compacted_and_nothing_is_lost() {
         let mut s = Store::open_with(dir.path(), &FileFallback, opts.clone()).unwrap();
         p = s.register_patient(&a, &demo("A")).unwrap();
         let v = VisitId::new();
-        s.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+        s.start_visit(&a, p, v, VisitKind::HomeNursing).unwrap();
         for i in 0..60 {
             let n = s.save_note(&a, p, v, None, &body(&format!("note {i} {}", "x".repeat(300)))).unwrap();
             notes.push(n);
@@ -223,7 +223,7 @@ fn two_devices_sync_through_the_seam_and_conflicts_surface() {
     let mut sb = Store::open(db.path(), &FileFallback).unwrap();
     let p = sa.register_patient(&a, &demo("A")).unwrap();
     let v = VisitId::new();
-    sa.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+    sa.start_visit(&a, p, v, VisitKind::HomeNursing).unwrap();
     let id = chart_doc_id(p);
     let all = sa.changes_since(&id, &[]).unwrap();
     sb.apply_remote(&b, &id, DocKind::Chart, &all).unwrap();
@@ -271,7 +271,7 @@ fn tampered_database_is_detected() {
         let mut s = Store::open(dir.path(), &FileFallback).unwrap();
         let p = s.register_patient(&a, &demo("改ざん検知")).unwrap();
         let v = VisitId::new();
-        s.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+        s.start_visit(&a, p, v, VisitKind::HomeNursing).unwrap();
         for i in 0..30 {
             s.save_note(&a, p, v, None, &body(&format!("{i} {}", "x".repeat(1000)))).unwrap();
         }
@@ -301,7 +301,7 @@ fn saves_leave_compaction_and_checkpoints_to_the_idle_maintenance() {
         let mut s = Store::open_with(dir.path(), &FileFallback, opts.clone()).unwrap();
         p = s.register_patient(&a, &demo("A")).unwrap();
         let v = VisitId::new();
-        s.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+        s.start_visit(&a, p, v, VisitKind::HomeNursing).unwrap();
         // Past the threshold but below the hard limit: the saves only append.
         let mut i = 0;
         while !s.maintenance_due() {

@@ -55,7 +55,7 @@ fn no_canary_in_any_file_the_store_writes() {
         )
         .unwrap();
     let v = VisitId::new();
-    s.start_visit(&a, p, v, VisitKind::Nursing).unwrap();
+    s.start_visit(&a, p, v, VisitKind::HomeNursing).unwrap();
     let mut last = None;
     for i in 0..40 {
         let body = SoapNote {

@@ -44,7 +44,7 @@ fn to_dto(s: &CoreStatus, managed_code: bool) -> SyncStatus {
         _ => None,
     };
     SyncStatus {
-        state: t.code.into(),
+        state: t.code,
         pending: s.pending() as u32,
         last_sync_at: last.map(|t| t.to_rfc3339()),
         label_ja: t.label_ja,
@@ -239,7 +239,7 @@ impl ManagedDevice {
             Err(e) => {
                 let m = e.user_message();
                 let mut s = lock(&self.status);
-                s.state = "refused".into();
+                s.state = houmon_model::SyncState::Refused;
                 s.next_ja = m.ja.into();
                 s.next_en = m.en.into();
                 Duration::from_secs(30)

@@ -4,6 +4,9 @@
 //! revocation wipes data and keys and returns to the enrollment screen with the reason.
 
 use super::*;
+use crate::dto::{
+    CheckOutcome, CheckPath, CheckReason, IdentityMode, PrescriptionForm, RequestKind, RequestState, SyncState,
+};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -79,7 +82,7 @@ fn no_policy_is_the_training_clinic() {
     let mode = Mode::decide(&opts, sources(&tmp.path().join("policies"))).unwrap();
     assert!(matches!(mode, Mode::Training));
     let s = training_status();
-    assert_eq!((s.state.as_str(), s.label_ja.as_str()), ("training", "訓練モード"));
+    assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Training, "訓練モード"));
     assert!(!s.needs_enrollment);
 }
 
@@ -103,7 +106,7 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
     dev.step(&cell, &ready);
     let s = dev.status();
     assert!(s.needs_enrollment && !s.managed_code);
-    assert_eq!((s.state.as_str(), s.label_ja.as_str()), ("unenrolled", "未登録"));
+    assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Unenrolled, "未登録"));
     assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == "not_enrolled"));
 
     // A mistyped code is refused with the next step.
@@ -113,7 +116,7 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
 
     // The right code: enrolled, the store lent to a non-training service, first round done.
     let s = dev.enroll(&code, &cell, &ready).unwrap();
-    assert_eq!(s.state, "online", "{s:?}");
+    assert_eq!(s.state, SyncState::Online, "{s:?}");
     assert!(s.label_ja.starts_with("最新("), "{s:?}");
     assert!(!s.needs_enrollment);
     {
@@ -137,7 +140,7 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!((s.state.as_str(), s.label_ja.as_str()), ("refused", "拒否—端末が失効"), "{s:?}");
+    assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Refused, "拒否—端末が失効"), "{s:?}");
     assert!(s.needs_enrollment && s.next_ja.contains("再登録"), "{s:?}");
     assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == "not_enrolled"));
     let left: Vec<String> =
@@ -182,9 +185,9 @@ fn first_visit(row: &crate::dto::VisitRow, pin: &str) -> crate::dto::FirstVisitI
             clinical: true,
             checkup: false,
             surgery: false,
-            prescription: "electronic".into(),
+            prescription: PrescriptionForm::Electronic,
         },
-        mode: "pin".into(),
+        mode: IdentityMode::Pin,
         pin: Some(pin.into()),
         confirm_last_try: false,
     }
@@ -261,7 +264,7 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     let ready = Condvar::new();
     dev.step(&cell, &ready);
     dev.step(&cell, &ready);
-    assert_eq!(dev.status().state, "online", "{:?}", dev.status());
+    assert_eq!(dev.status().state, SyncState::Online, "{:?}", dev.status());
     with_svc(&cell, |s| {
         // The store was lent before the first sync: the clinic document's name (and 医療機関
         // コード) are taken up once it has arrived.
@@ -275,18 +278,18 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     // First visit with the card and PIN: nothing is asked of the national system here; the
     // request waits for the gateway and the screen says so.
     let row = row_of(&cell, &first);
-    assert_eq!(row.check.reason, "first_visit");
+    assert_eq!(row.check.reason, CheckReason::FirstVisit);
     let r = with_svc(&cell, |s| {
         s.demo_place_card(Some("vc-01"), None).unwrap();
         s.confirm_with_card(first_visit(&row, "1234"), &mut |_| {}).unwrap()
     });
-    assert_eq!(r.outcome, "requested");
+    assert_eq!(r.outcome, CheckOutcome::Requested);
     assert!(r.ja.starts_with("照会中です。事務所の資格確認端末が回答すると表示されます"), "{r:?}");
     assert!(r.qualification.is_none());
     let req = r.check.request.clone().expect("request shown");
-    assert_eq!((req.state.as_str(), req.kind.as_str()), ("pending", "firstVisit"));
+    assert_eq!((req.state, req.kind), (RequestState::Pending, RequestKind::FirstVisit));
     let row = row_of(&cell, &first);
-    assert_eq!(row.check.request.as_ref().map(|q| q.state.as_str()), Some("pending"));
+    assert_eq!(row.check.request.as_ref().map(|q| q.state), Some(RequestState::Pending));
     let chart = with_svc(&cell, |s| s.patient_chart(&first, None).unwrap());
     assert!(chart.qualifications.is_empty() && chart.consents.is_empty(), "no answer yet: {chart:?}");
 
@@ -302,25 +305,28 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     dev.step(&cell, &ready);
     let row = row_of(&cell, &first);
     let req = row.check.request.clone().expect("request");
-    assert_eq!((req.state.as_str(), req.code.as_str()), ("answered", "valid"), "{req:?}");
+    assert_eq!((req.state, req.code.as_str()), (RequestState::Answered, "valid"), "{req:?}");
     assert!(req.ja.contains("有効"), "{req:?}");
-    assert_eq!(row.check.path, "requery", "the gateway's consent record starts the timeline: {row:?}");
+    assert_eq!(row.check.path, CheckPath::Requery, "the gateway's consent record starts the timeline: {row:?}");
     assert_ne!(row.patient_name, "初診 患者", "demographics from the answer");
     let chart = with_svc(&cell, |s| s.patient_chart(&first, None).unwrap());
-    assert_eq!(chart.insurance.as_ref().map(|q| q.validity.as_str()), Some("valid"));
+    assert_eq!(chart.insurance.as_ref().map(|q| q.validity), Some(QualificationValidity::Valid));
     assert_eq!(chart.consents.len(), 1);
-    assert!(chart.consents[0].signed_by_card && chart.consents[0].identity == "pin");
-    assert_eq!(chart.check.request.as_ref().map(|q| q.state.as_str()), Some("answered"));
+    assert!(chart.consents[0].signed_by_card && chart.consents[0].identity == IdentityMode::Pin);
+    assert_eq!(chart.check.request.as_ref().map(|q| q.state), Some(RequestState::Answered));
 
     // A later 再照会: pending, then valid.
     let r = with_svc(&cell, |s| s.requery(&first, &row.visit_id).unwrap());
-    assert_eq!(r.outcome, "requested");
-    assert_eq!(r.check.request.as_ref().map(|q| (q.state.as_str(), q.kind.as_str())), Some(("pending", "requery")));
+    assert_eq!(r.outcome, CheckOutcome::Requested);
+    assert_eq!(
+        r.check.request.as_ref().map(|q| (q.state, q.kind)),
+        Some((RequestState::Pending, RequestKind::Requery))
+    );
     dev.step(&cell, &ready);
     assert_eq!(clinic.round(), (1, 0));
     dev.step(&cell, &ready);
     let req = row_of(&cell, &first).check.request.expect("request");
-    assert_eq!((req.state.as_str(), req.kind.as_str(), req.code.as_str()), ("answered", "requery", "valid"));
+    assert_eq!((req.state, req.kind, req.code.as_str()), (RequestState::Answered, RequestKind::Requery, "valid"));
     assert_eq!(with_svc(&cell, |s| s.patient_chart(&first, None).unwrap()).qualifications.len(), 2);
 
     // The revoked card vc-04: the gateway's refusal comes back with the reason and next step.
@@ -329,25 +335,25 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
         s.demo_place_card(Some("vc-04"), None).unwrap();
         s.confirm_with_card(first_visit(&row, "1111"), &mut |_| {}).unwrap()
     });
-    assert_eq!(r.outcome, "requested");
+    assert_eq!(r.outcome, CheckOutcome::Requested);
     dev.step(&cell, &ready);
     assert_eq!(clinic.round(), (0, 1));
     dev.step(&cell, &ready);
     let row = row_of(&cell, &revoked);
     let req = row.check.request.clone().expect("request");
-    assert_eq!(req.state, "failed", "{req:?}");
+    assert_eq!(req.state, RequestState::Failed, "{req:?}");
     assert!(req.code.starts_with("error:"), "{req:?}");
     assert!(req.ja.contains("失効") && !req.en.is_empty(), "{req:?}");
-    assert_eq!(row.check.path, "card", "no consent from a refused card");
+    assert_eq!(row.check.path, CheckPath::Card, "no consent from a refused card");
     let chart = with_svc(&cell, |s| s.patient_chart(&revoked, None).unwrap());
     assert!(chart.consents.is_empty() && chart.insurance.is_none());
-    assert_eq!(chart.check.request.as_ref().map(|q| q.state.as_str()), Some("failed"));
+    assert_eq!(chart.check.request.as_ref().map(|q| q.state), Some(RequestState::Failed));
 
     // The back office queue shows both answers and the refusal's text.
     let queue = with_svc(&cell, |s| s.qualification_queue().unwrap());
     assert_eq!(queue.len(), 3, "{queue:?}");
-    assert!(queue.iter().all(|q| q.answered || q.state == "failed"), "{queue:?}");
+    assert!(queue.iter().all(|q| q.answered || q.state == Some(RequestState::Failed)), "{queue:?}");
     let failed = queue.iter().find(|q| q.patient_id == revoked).expect("queue row");
-    assert_eq!(failed.state, "failed");
+    assert_eq!(failed.state, Some(RequestState::Failed));
     assert_eq!(failed.ja, req.ja);
 }

@@ -7,6 +7,12 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use houmon_model::check::{CheckOutcome, CheckPath, CheckReason, RequestKind, RequestState};
+pub use houmon_model::vitals::{VitalSign, VitalsIssue, VitalsLevel};
+pub use houmon_model::{
+    IdentityMode, NoteStatus, PrescriptionForm, QualificationValidity, StaffRole, SyncState, VisitKind, VisitStatus,
+};
+
 /// A message a user reads: Japanese first, English available, with the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -35,9 +41,7 @@ impl std::fmt::Display for UiError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
-    /// `training` (demo: no relay), `unenrolled`, `syncing`, `online`, `offline`, `refused`
-    /// (device revoked).
-    pub state: String,
+    pub state: SyncState,
     /// Local changes not yet sent.
     pub pending: u32,
     pub last_sync_at: Option<String>,
@@ -61,8 +65,7 @@ pub struct AppInfo {
     pub clinic_name: String,
     pub staff_id: String,
     pub staff_name: String,
-    /// `doctor`, `nurse`, `office`, `admin`.
-    pub staff_role: String,
+    pub staff_role: StaffRole,
     /// JST date the roster shows as today (YYYY-MM-DD).
     pub today: String,
     /// Shown when the data key is not protected by an OS keystore.
@@ -83,18 +86,16 @@ pub struct AppInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckState {
-    /// `requery` (再照会 allowed) or `card` (the card is needed).
-    pub path: String,
-    /// `ok`, `first_visit`, `consent_expired`, `consent_revoked`, `urgent_call`.
-    pub reason: String,
+    pub path: CheckPath,
+    pub reason: CheckReason,
     /// Consent valid through (JST, YYYY-MM-DD).
     pub valid_through: Option<String>,
     /// Days until the consent lapses (0 = last day); negative once expired.
     pub days_left: Option<i64>,
     pub ja: String,
     pub en: String,
-    /// Latest 資格有効性 code (`1`…`6`), if any check was done.
-    pub validity: Option<String>,
+    /// Latest 資格有効性, if any check was done.
+    pub validity: Option<QualificationValidity>,
     /// An enrolled device's latest request to the clinic's gateway (decision 5): waiting,
     /// answered or refused. Always `None` in training mode (answered in-process).
     pub request: Option<RequestView>,
@@ -105,10 +106,8 @@ pub struct CheckState {
 #[serde(rename_all = "camelCase")]
 pub struct RequestView {
     pub id: String,
-    /// `pending` (照会中), `answered` (a result arrived) or `failed` (refused, with the reason).
-    pub state: String,
-    /// `firstVisit` or `requery`.
-    pub kind: String,
+    pub state: RequestState,
+    pub kind: RequestKind,
     pub requested_at: String,
     pub answered_at: Option<String>,
     /// `pending`; the result's validity (`valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`); or the
@@ -129,10 +128,8 @@ pub struct VisitRow {
     pub patient_kana: String,
     pub start: String,
     pub end: String,
-    /// `homeMedical` (訪問診療), `emergency` (往診), `nursing` (訪問看護).
-    pub kind: String,
-    /// `planned`, `inProgress`, `done`, `cancelled`.
-    pub status: String,
+    pub kind: VisitKind,
+    pub status: VisitStatus,
     pub check: CheckState,
 }
 
@@ -148,8 +145,7 @@ pub struct QualificationView {
     pub branch: String,
     /// 負担割合 in percent.
     pub copay_percent: Option<u8>,
-    /// `valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`.
-    pub validity: String,
+    pub validity: QualificationValidity,
     pub consent_medication: bool,
     pub consent_clinical: bool,
     pub consent_checkup: bool,
@@ -163,14 +159,12 @@ pub struct ConsentView {
     pub id: String,
     pub recorded_at: String,
     pub recorded_by: String,
-    /// `pin` or `visual`.
-    pub identity: String,
+    pub identity: IdentityMode,
     pub medication: bool,
     pub clinical: bool,
     pub checkup: bool,
     pub surgery: bool,
-    /// `electronic` or `paper`.
-    pub prescription: String,
+    pub prescription: PrescriptionForm,
     pub signed_by_card: bool,
     pub revocation: bool,
 }
@@ -203,8 +197,7 @@ pub struct NoteView {
     pub thread: String,
     pub version: u32,
     pub visit_id: String,
-    /// `draft` or `signed`.
-    pub status: String,
+    pub status: NoteStatus,
     pub author: String,
     pub created_at: String,
     pub signed_at: Option<String>,
@@ -218,7 +211,7 @@ pub struct NoteView {
 #[serde(rename_all = "camelCase")]
 pub struct VisitView {
     pub id: String,
-    pub kind: String,
+    pub kind: VisitKind,
     pub staff: String,
     pub arrival: Option<String>,
     pub departure: Option<String>,
@@ -264,8 +257,7 @@ pub struct ConsentChoices {
     pub clinical: bool,
     pub checkup: bool,
     pub surgery: bool,
-    /// `electronic` or `paper`.
-    pub prescription: String,
+    pub prescription: PrescriptionForm,
 }
 
 /// Card placed: what the PIN pad needs to know.
@@ -310,8 +302,7 @@ pub struct FirstVisitInput {
     pub patient_id: String,
     pub visit_id: String,
     pub consent: ConsentChoices,
-    /// `pin` or `visual`.
-    pub mode: String,
+    pub mode: IdentityMode,
     /// Only in PIN mode. Parsed into a zeroized buffer at once and never stored or logged.
     pub pin: Option<String>,
     /// The user confirmed sending the PIN with one try left.
@@ -335,8 +326,7 @@ impl std::fmt::Debug for FirstVisitInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct QualificationResult {
-    /// `valid`, `invalid`, `notFound`, `consentExpired`, `consentRevoked`, `noConsent`, `error`.
-    pub outcome: String,
+    pub outcome: CheckOutcome,
     pub ja: String,
     pub en: String,
     pub qualification: Option<QualificationView>,
@@ -353,22 +343,13 @@ pub struct SavedNote {
 }
 
 /// A vital sign outside its plausible or normal range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct VitalsIssue {
-    pub field: String,
-    /// `error` (impossible: not saved) or `warning` (abnormal: saved, highlighted).
-    pub level: String,
-    pub ja: String,
-    pub en: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StaffView {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: StaffRole,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -380,8 +361,8 @@ pub struct RosterEntry {
     pub patient_id: String,
     pub patient_name: String,
     pub staff: Vec<String>,
-    pub kind: String,
-    pub status: String,
+    pub kind: VisitKind,
+    pub status: VisitStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -420,9 +401,9 @@ pub struct QueueRow {
     pub patient_name: String,
     pub requested_at: String,
     pub answered: bool,
-    /// Enrolled devices: `pending`, `answered` or `failed`, with the message (empty in
+    /// Enrolled devices: where the request stands, with the message (`None` and empty in
     /// training mode, where the simulator answers at once).
-    pub state: String,
+    pub state: Option<RequestState>,
     pub ja: String,
     pub en: String,
 }
@@ -496,6 +477,19 @@ pub struct PolicyPage {
 pub fn typescript_bindings() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let decls = [
+        SyncState::decl(&cfg),
+        StaffRole::decl(&cfg),
+        VisitKind::decl(&cfg),
+        VisitStatus::decl(&cfg),
+        QualificationValidity::decl(&cfg),
+        IdentityMode::decl(&cfg),
+        PrescriptionForm::decl(&cfg),
+        NoteStatus::decl(&cfg),
+        CheckPath::decl(&cfg),
+        CheckReason::decl(&cfg),
+        CheckOutcome::decl(&cfg),
+        RequestState::decl(&cfg),
+        RequestKind::decl(&cfg),
         UiError::decl(&cfg),
         SyncStatus::decl(&cfg),
         AppInfo::decl(&cfg),
@@ -517,6 +511,8 @@ pub fn typescript_bindings() -> String {
         FirstVisitInput::decl(&cfg),
         QualificationResult::decl(&cfg),
         SavedNote::decl(&cfg),
+        VitalSign::decl(&cfg),
+        VitalsLevel::decl(&cfg),
         VitalsIssue::decl(&cfg),
         StaffView::decl(&cfg),
         RosterEntry::decl(&cfg),

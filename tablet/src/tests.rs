@@ -24,9 +24,9 @@ fn input(row: &VisitRow, pin: Option<&str>) -> FirstVisitInput {
             clinical: true,
             checkup: false,
             surgery: false,
-            prescription: "electronic".into(),
+            prescription: PrescriptionForm::Electronic,
         },
-        mode: if pin.is_some() { "pin" } else { "visual" }.into(),
+        mode: if pin.is_some() { IdentityMode::Pin } else { IdentityMode::Visual },
         pin: pin.map(str::to_string),
         confirm_last_try: false,
     }
@@ -42,9 +42,9 @@ fn demo_day_lists_the_training_patients_with_their_check_state() {
     let rows = s.todays_visits().unwrap();
     assert_eq!(rows.len(), 5, "one visit per synthetic card holder");
     assert!(rows.windows(2).all(|w| w[0].start <= w[1].start), "in time order");
-    assert_eq!(holder_row(&rows, "vc-01").check.reason, "first_visit");
-    assert_eq!(holder_row(&rows, "vc-03").check.reason, "urgent_call");
-    assert_eq!(holder_row(&rows, "vc-03").kind, "emergency");
+    assert_eq!(holder_row(&rows, "vc-01").check.reason, CheckReason::FirstVisit);
+    assert_eq!(holder_row(&rows, "vc-03").check.reason, CheckReason::UrgentCall);
+    assert_eq!(holder_row(&rows, "vc-03").kind, VisitKind::UrgentCall);
     // Re-opening does not plan the day twice.
     drop(s);
     let mut s = open(dir.path());
@@ -72,25 +72,25 @@ fn first_visit_wrong_pin_then_right_pin_then_requery_also_after_restart() {
     assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "the card really counted it");
 
     let r = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap();
-    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
     let q = r.qualification.expect("insurance returned");
     assert!(q.copay_percent.is_some(), "負担割合 known");
-    assert_eq!(r.check.path, "requery");
+    assert_eq!(r.check.path, CheckPath::Requery);
     assert!(r.check.days_left.unwrap() > 28);
 
     let chart = s.patient_chart(&row.patient_id, None).unwrap();
     assert_eq!(chart.consents.len(), 1);
     assert!(chart.consents[0].signed_by_card);
-    assert_eq!(chart.insurance.as_ref().map(|i| i.validity.as_str()), Some("valid"));
+    assert_eq!(chart.insurance.as_ref().map(|i| i.validity), Some(QualificationValidity::Valid));
 
     let rq = s.requery(&row.patient_id, &row.visit_id).unwrap();
-    assert_eq!(rq.outcome, "valid", "{}", rq.ja);
+    assert_eq!(rq.outcome, CheckOutcome::Valid, "{}", rq.ja);
 
     // After a restart the in-process simulator has forgotten; the signed consent is replayed.
     drop(s);
     let mut s = open(dir.path());
     let rq = s.requery(&row.patient_id, &row.visit_id).unwrap();
-    assert_eq!(rq.outcome, "valid", "{}", rq.ja);
+    assert_eq!(rq.outcome, CheckOutcome::Valid, "{}", rq.ja);
     let queue = s.qualification_queue().unwrap();
     assert!(queue.iter().any(|q| q.answered));
     assert!(s.audit_log(50).unwrap().chain_ok);
@@ -130,7 +130,7 @@ fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
     let audit = s.audit_log(20).unwrap();
     assert!(audit.rows.iter().any(|e| e.detail.contains("card face")), "the photo view is audited");
     let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
-    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
     // The next visual check needs the photo again.
     let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
     assert_eq!(e.code, "face_not_shown");
@@ -152,7 +152,7 @@ fn card_errors_are_clear_no_card_removed_revoked() {
     let row = holder_row(&rows, "vc-04").clone();
     s.demo_place_card(Some("vc-04"), None).unwrap();
     let r = s.confirm_with_card(input(&row, Some("1111")), &mut |_| {}).unwrap();
-    assert_eq!(r.outcome, "error");
+    assert_eq!(r.outcome, CheckOutcome::Error);
     assert!(r.ja.contains("失効"), "{}", r.ja);
     assert!(s.patient_chart(&row.patient_id, None).unwrap().consents.is_empty());
 }
@@ -165,8 +165,8 @@ fn urgent_call_needs_the_card_every_time() {
     let row = holder_row(&rows, "vc-03").clone();
     s.demo_place_card(Some("vc-03"), None).unwrap();
     let r = s.confirm_with_card(input(&row, Some("7391")), &mut |_| {}).unwrap();
-    assert_eq!(r.outcome, "valid", "{}", r.ja);
-    assert_eq!(r.check.reason, "urgent_call", "still a card check next time");
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
+    assert_eq!(r.check.reason, CheckReason::UrgentCall, "still a card check next time");
     let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
     assert_eq!(e.code, "urgent_call");
 }
@@ -213,9 +213,9 @@ fn vitals_range_checks() {
     let abnormal = VitalsInput { spo2: Some(89), temperature: Some(38.4), ..ok.clone() };
     let issues = check_vitals(&abnormal);
     assert_eq!(issues.len(), 2);
-    assert!(issues.iter().all(|i| i.level == "warning"));
+    assert!(issues.iter().all(|i| i.level == VitalsLevel::Warning));
     let impossible = VitalsInput { systolic: Some(700), ..ok.clone() };
-    assert!(check_vitals(&impossible).iter().any(|i| i.field == "systolic" && i.level == "error"));
+    assert!(check_vitals(&impossible).iter().any(|i| i.field == VitalSign::Systolic && i.level == VitalsLevel::Error));
     let swapped = VitalsInput { systolic: Some(70), diastolic: Some(120), ..ok };
     assert!(check_vitals(&swapped).iter().any(|i| i.ja.contains("入れ違え")));
 
@@ -224,7 +224,7 @@ fn vitals_range_checks() {
     let rows = s.todays_visits().unwrap();
     let row = holder_row(&rows, "vc-02").clone();
     let issues = s.record_vitals(&row.patient_id, &row.visit_id, &impossible_vitals()).unwrap();
-    assert!(issues.iter().any(|i| i.level == "error"));
+    assert!(issues.iter().any(|i| i.level == VitalsLevel::Error));
     let chart = s.patient_chart(&row.patient_id, None).unwrap();
     assert!(chart.visits.iter().all(|v| v.id != row.visit_id), "nothing saved for impossible values");
 }
@@ -251,7 +251,7 @@ fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wr
     let me = s.app_info().staff_id;
     let staff = s.sign_in_staff().unwrap();
     assert_eq!(staff[0].id, me, "the signed-in person is offered first");
-    let nurse = staff.iter().find(|x| x.role == "nurse").expect("a nurse in the demo clinic").clone();
+    let nurse = staff.iter().find(|x| x.role == StaffRole::Nurse).expect("a nurse in the demo clinic").clone();
     // The training doctor may not set a nurse's PIN; the nurse sets her own after 0000.
     assert_eq!(s.set_staff_pin(&nurse.id, "482913".into()).unwrap_err().code, "not_allowed");
     s.lock();

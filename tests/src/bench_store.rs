@@ -235,7 +235,7 @@ pub fn run(args: &StoreBenchArgs) -> Result<(), String> {
     // --- durable note save vs a bare SQLite insert of the same bytes, same durability.
     let patient = patients[rng.gen_range(0..patients.len())];
     let visit = VisitId::new();
-    store.start_visit(&actor, patient, visit, VisitKind::Nursing).map_err(e)?;
+    store.start_visit(&actor, patient, visit, VisitKind::HomeNursing).map_err(e)?;
     // The baseline table, so each save can be followed by a bare insert of the same bytes.
     store
         .raw_connection()

@@ -4,7 +4,7 @@
 
 use houmon_nfc::VirtualCard;
 use houmon_nfc::vpcd::VpcdOptions;
-use houmon_tablet::dto::{ConsentChoices, FirstVisitInput, VisitRow};
+use houmon_tablet::dto::{CheckOutcome, ConsentChoices, FirstVisitInput, IdentityMode, PrescriptionForm, VisitRow};
 use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};
 
@@ -42,22 +42,22 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
             clinical: true,
             checkup: true,
             surgery: true,
-            prescription: "electronic".into(),
+            prescription: PrescriptionForm::Electronic,
         },
-        mode: "visual".into(),
+        mode: IdentityMode::Visual,
         pin: None,
         confirm_last_try: false,
     };
     let r = s.confirm_with_card(input.clone(), &mut |_| {}).unwrap();
-    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
 
     // PIN mode on the same reader: a wrong PIN costs a try the card itself counts.
-    let pin = |p: &str| FirstVisitInput { mode: "pin".into(), pin: Some(p.into()), ..input.clone() };
+    let pin = |p: &str| FirstVisitInput { mode: IdentityMode::Pin, pin: Some(p.into()), ..input.clone() };
     let e = s.confirm_with_card(pin("9999"), &mut |_| {}).unwrap_err();
     assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
     assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "a new PC/SC session sees the same counter");
     let r = s.confirm_with_card(pin("1234"), &mut |_| {}).unwrap();
-    assert_eq!(r.outcome, "valid", "{}", r.ja);
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
 
     // The card leaves the reader: a Japanese message that says what to do.
     let _card = placed.take_out();

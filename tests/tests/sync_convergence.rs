@@ -50,7 +50,7 @@ fn clinic() -> Clinic {
 
 fn visit_with_note(d: &mut SyncDevice, p: PatientId, text: &str) {
     let v = VisitId::new();
-    d.store.start_visit(&d.actor, p, v, VisitKind::Nursing).expect("visit");
+    d.store.start_visit(&d.actor, p, v, VisitKind::HomeNursing).expect("visit");
     let note = SoapNote { subjective: text.into(), ..Default::default() };
     d.store.save_note(&d.actor, p, v, None, &note).expect("note");
 }

@@ -94,7 +94,7 @@ fn a_withheld_entry_is_detected_and_the_gap_fills_when_it_arrives() {
 
     // Two separate uploads from the office: the second depends on the first.
     let v1 = VisitId::new();
-    office.store.start_visit(&office.actor, p, v1, VisitKind::Nursing).expect("visit");
+    office.store.start_visit(&office.actor, p, v1, VisitKind::HomeNursing).expect("visit");
     office.sync().expect("sync");
     let first: PullResponse = {
         // Which entry carried the first change: the newest one in the log so far.
@@ -113,7 +113,7 @@ fn a_withheld_entry_is_detected_and_the_gap_fills_when_it_arrives() {
     let withheld_id = first.entries.last().expect("entries").entry_id;
     withhold.lock().expect("lock").insert(withheld_id);
     let v2 = VisitId::new();
-    office.store.start_visit(&office.actor, p, v2, VisitKind::Nursing).expect("visit");
+    office.store.start_visit(&office.actor, p, v2, VisitKind::HomeNursing).expect("visit");
     office.sync().expect("sync");
 
     let r = tablet.sync().expect("sync");

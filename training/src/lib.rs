@@ -210,7 +210,7 @@ pub fn build_chart(spec: &ClinicSpec, staff: &[Staff], index: usize) -> Result<C
     for v in 0..n {
         let day = first + Duration::days(10 * v as i64 + rng.gen_range(0..3));
         let who = clinicians[rng.gen_range(0..clinicians.len().max(1)).min(clinicians.len().saturating_sub(1))];
-        let kind = if who.role == StaffRole::Doctor { VisitKind::HomeMedical } else { VisitKind::Nursing };
+        let kind = if who.role == StaffRole::Doctor { VisitKind::HomeMedical } else { VisitKind::HomeNursing };
         let visit = VisitId(id_from(&mut rng));
         let hour = rng.gen_range(9..17);
         c.start_visit(visit, kind, who.id, at(day, hour, 0))?;
@@ -297,7 +297,7 @@ pub fn build_roster(
         let date = days[i % days.len()];
         let who = clinicians[(i / days.len()) % clinicians.len()];
         let slot = (i / (days.len() * clinicians.len())) as u32 % 8;
-        let kind = if who.role == StaffRole::Doctor { VisitKind::HomeMedical } else { VisitKind::Nursing };
+        let kind = if who.role == StaffRole::Doctor { VisitKind::HomeMedical } else { VisitKind::HomeNursing };
         let status = if date < spec.today {
             if rng.gen_bool(0.03) { VisitStatus::Cancelled } else { VisitStatus::Done }
         } else {

@@ -18,7 +18,7 @@ fn chart_with_visit() -> (ChartDoc, VisitId, StaffId) {
     let mut c = ChartDoc::create(PatientId::new()).unwrap();
     let v = VisitId::new();
     let nurse = StaffId::new();
-    c.start_visit(v, VisitKind::Nursing, nurse, t(0)).unwrap();
+    c.start_visit(v, VisitKind::HomeNursing, nurse, t(0)).unwrap();
     (c, v, nurse)
 }
 

@@ -36,7 +36,7 @@ fn run() -> houmon_model::Result<()> {
     while patients.len() < 3 {
         let name = format!("合成患者{}", patients.len());
         let p = store.register_patient(&actor, &Demographics { name, ..Default::default() })?;
-        store.start_visit(&actor, p, VisitId::new(), VisitKind::Nursing)?;
+        store.start_visit(&actor, p, VisitId::new(), VisitKind::HomeNursing)?;
         patients = store.patient_list()?;
     }
     let mut visits = Vec::new();
@@ -46,7 +46,7 @@ fn run() -> houmon_model::Result<()> {
             Some(v) => visits.push((p.id, v.id)),
             None => {
                 let v = VisitId::new();
-                store.start_visit(&actor, p.id, v, VisitKind::Nursing)?;
+                store.start_visit(&actor, p.id, v, VisitKind::HomeNursing)?;
                 visits.push((p.id, v));
             }
         }

@@ -8,7 +8,7 @@ pub(crate) fn snapshot_from(
     let (r, validity) = match answer {
         QualificationOutcome::Valid { result, .. } => (Some(result.as_ref()), m::QualificationValidity::Valid),
         QualificationOutcome::NotValid { result, validity } => {
-            (result.as_deref(), houmon_gateway::chart_validity(*validity))
+            (result.as_deref(), m::QualificationValidity::from(*validity))
         }
         QualificationOutcome::NotFound => (None, m::QualificationValidity::NotFound),
         _ => return None,
@@ -35,11 +35,7 @@ impl Service {
             additional: Default::default(),
             limit_application: false,
             specific_diseases: false,
-            prescription_issue: if c.prescription == "paper" {
-                PrescriptionIssueSelect::Paper
-            } else {
-                PrescriptionIssueSelect::Electronic
-            },
+            prescription_issue: c.prescription.into(),
             certificate_sha256: digest::certificate_sha256(cert),
         }
     }
@@ -64,17 +60,17 @@ impl Service {
         let p = parse_patient(&input.patient_id)?;
         let visit = parse_visit(&input.visit_id)?;
         let kind = self.visit_kind_of(visit);
-        let mode = match input.mode.as_str() {
-            "pin" if self.identity_modes.contains(&m::IdentityMode::Pin) => digest::IdentityMode::Pin,
-            "pin" => {
+        let mode = match input.mode {
+            m::IdentityMode::Pin if self.identity_modes.contains(&m::IdentityMode::Pin) => digest::IdentityMode::Pin,
+            m::IdentityMode::Pin => {
                 return Err(UiError::new(
                     "pin_not_allowed",
                     "このクリニックでは暗証番号での確認が許可されていません。目視確認で確認してください。",
                     "This clinic does not allow the PIN check. Use a visual check.",
                 ));
             }
-            "visual" if self.visual_allowed() => digest::IdentityMode::Visual,
-            _ => {
+            m::IdentityMode::Visual if self.visual_allowed() => digest::IdentityMode::Visual,
+            m::IdentityMode::Visual => {
                 return Err(UiError::new(
                     "visual_not_allowed",
                     "このクリニックでは目視確認が許可されていません。暗証番号で確認してください。",
@@ -100,7 +96,7 @@ impl Service {
             progress(CardProgress { step: "certificate".into(), percent: 20 });
             card.read_auth_certificate()?
         };
-        let record = self.onshi_record(&input.consent, rules_kind(kind), mode, &cert);
+        let record = self.onshi_record(&input.consent, kind.into(), mode, &cert);
         let (proof, signature) = match (&pin, mode) {
             (Some(pin), digest::IdentityMode::Pin) => {
                 let d = digest::consent_digest(&record, &nonce, &signed_at)
@@ -151,11 +147,7 @@ impl Service {
                         clinical: input.consent.clinical,
                         checkup: input.consent.checkup,
                         surgery: input.consent.surgery,
-                        prescription: if input.consent.prescription == "paper" {
-                            m::PrescriptionForm::Paper
-                        } else {
-                            m::PrescriptionForm::Electronic
-                        },
+                        prescription: input.consent.prescription,
                         identity: if mode == digest::IdentityMode::Pin {
                             m::IdentityMode::Pin
                         } else {
@@ -179,11 +171,7 @@ impl Service {
         let ja = answer.message_ja();
         let refusal = matches!(answer, QualificationOutcome::Error { .. });
         Ok(QualificationResult {
-            en: if refusal {
-                format!("Refused by the qualification service: {}", outcome_en(&code))
-            } else {
-                outcome_en(&code).into()
-            },
+            en: if refusal { format!("Refused by the qualification service: {}", code.en()) } else { code.en().into() },
             outcome: code,
             ja,
             qualification: qualification.as_ref().map(qualification_view),

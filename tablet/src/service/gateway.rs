@@ -8,7 +8,7 @@
 
 use super::{Service, check_state, iso, timeline_of};
 use crate::dto::UiError;
-use crate::dto::{CardProgress, CheckState, QualificationResult, RequestView};
+use crate::dto::{CardProgress, CheckOutcome, CheckState, QualificationResult, RequestState, RequestView};
 use houmon_model::{self as m, PatientId};
 use houmon_onshi::MedicalInstitutionCode;
 use houmon_sync::SyncClient;
@@ -29,19 +29,12 @@ pub(super) struct GatewayState {
     seen_cursor: Option<u64>,
 }
 
-fn query_kind(r: &m::QualificationRequest) -> &'static str {
-    match r.query {
-        Some(m::QualificationQuery::FirstVisit(_)) => "firstVisit",
-        _ => "requery",
-    }
-}
-
 /// One request as the UI shows it: waiting, the answer's validity, or the gateway's reason.
 pub fn request_view(chart: &m::Chart, r: &m::QualificationRequest) -> RequestView {
     let answer = chart.qualifications.iter().find(|q| q.id == r.id);
-    let (state, answered_at, code, ja, en): (&str, _, String, String, String) = match (&r.failure, answer) {
+    let (state, answered_at, code, ja, en): (RequestState, _, String, String, String) = match (&r.failure, answer) {
         (Some(f), _) => {
-            ("failed", Some(iso(f.answered_at)), f.code.clone(), f.message_ja.clone(), f.message_en.clone())
+            (RequestState::Failed, Some(iso(f.answered_at)), f.code.clone(), f.message_ja.clone(), f.message_en.clone())
         }
         (None, Some(q)) => {
             let (code, ja, en) = match q.validity {
@@ -69,14 +62,14 @@ pub fn request_view(chart: &m::Chart, r: &m::QualificationRequest) -> RequestVie
                     "The answer did not say whether the qualification is valid. Ask the office.",
                 ),
             };
-            ("answered", Some(iso(q.checked_at)), code.into(), ja.into(), en.into())
+            (RequestState::Answered, Some(iso(q.checked_at)), code.into(), ja.into(), en.into())
         }
-        (None, None) => ("pending", None, "pending".into(), PENDING_JA.into(), PENDING_EN.into()),
+        (None, None) => (RequestState::Pending, None, "pending".into(), PENDING_JA.into(), PENDING_EN.into()),
     };
     RequestView {
         id: r.id.to_string(),
-        state: state.into(),
-        kind: query_kind(r).into(),
+        state,
+        kind: r.kind(),
         requested_at: iso(r.requested_at),
         answered_at,
         code,
@@ -152,7 +145,7 @@ impl Service {
             check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, chrono::Utc::now());
         progress(CardProgress { step: "done".into(), percent: 100 });
         Ok(QualificationResult {
-            outcome: "requested".into(),
+            outcome: CheckOutcome::Requested,
             ja: PENDING_JA.into(),
             en: PENDING_EN.into(),
             qualification: None,
@@ -162,12 +155,16 @@ impl Service {
     }
 
     /// Queue rows' state and message for an enrolled device (empty in training mode).
-    pub(super) fn queue_state(&self, chart: &m::Chart, r: &m::QualificationRequest) -> (String, String, String) {
+    pub(super) fn queue_state(
+        &self,
+        chart: &m::Chart,
+        r: &m::QualificationRequest,
+    ) -> (Option<RequestState>, String, String) {
         if self.gateway.is_none() {
-            return (String::new(), String::new(), String::new());
+            return (None, String::new(), String::new());
         }
         let v = request_view(chart, r);
-        (v.state, v.ja, v.en)
+        (Some(v.state), v.ja, v.en)
     }
 }
 
@@ -206,7 +203,7 @@ mod tests {
     fn a_newer_qualification_asks_for_the_new_numbers() {
         let (chart, r) = answered(m::QualificationValidity::InvalidNewerExists);
         let v = request_view(&chart, &r);
-        assert_eq!((v.state.as_str(), v.code.as_str()), ("answered", "invalidNewerExists"));
+        assert_eq!((v.state, v.code.as_str()), (RequestState::Answered, "invalidNewerExists"));
         assert!(v.ja.contains("新しい資格があります") && v.ja.contains("再照会"), "{}", v.ja);
         assert!(v.en.contains("newer one exists"), "{}", v.en);
         // A plain 無効 keeps its own wording.

@@ -11,11 +11,11 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use houmon_device::lifecycle::USER_SETTINGS_FILE;
 use houmon_keys::KeyProtection;
 use houmon_model::CoreError;
+use houmon_model::check::timeline as timeline_of;
 use houmon_model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
 use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB, VirtualCard, VirtualTransport};
 use houmon_onshi::clock::SystemClock;
-use houmon_onshi::codes::PrescriptionIssueSelect;
-use houmon_onshi::consent::{self as rules, CardRequired, ConfirmationPath, ConsentPolicy, ConsentTimeline};
+use houmon_onshi::consent::{self as rules, ConsentPolicy, ConsentTimeline};
 use houmon_onshi::digest;
 use houmon_onshi::outcome::{QualificationOutcome, interpret};
 use houmon_onshi::sim::{FirstVisitRequest, IdentityProof, ReinquiryRequest, Simulator};
@@ -145,7 +145,7 @@ pub struct Service {
     data_dir: PathBuf,
     actor: Actor,
     staff_name: String,
-    staff_role: String,
+    staff_role: m::StaffRole,
     clinic_name: String,
     institution: MedicalInstitutionCode,
     sim: Arc<Simulator>,
@@ -178,30 +178,8 @@ impl std::fmt::Debug for Service {
     }
 }
 
-/// The consent timeline as the tablet knows it from the chart: the latest card confirmation
-/// starts it, a later revocation ends it, continuing-care visits extend it (decision 4).
-pub fn timeline_of(chart: &m::Chart) -> ConsentTimeline {
-    let jst = rules::jst();
-    let latest = chart.consents.iter().filter(|c| !c.revocation).max_by_key(|c| c.recorded_at);
-    let Some(first) = latest else { return ConsentTimeline::default() };
-    let revoked_at = chart
-        .consents
-        .iter()
-        .filter(|c| c.revocation && c.recorded_at >= first.recorded_at)
-        .map(|c| c.recorded_at.with_timezone(&jst))
-        .min();
-    let visits = chart
-        .visits
-        .iter()
-        .filter(|v| v.kind != m::VisitKind::Emergency)
-        .filter_map(|v| v.arrival)
-        .filter(|a| *a >= first.recorded_at)
-        .map(|a| rules::jst_date(&a))
-        .collect();
-    ConsentTimeline { first_confirmed_at: Some(first.recorded_at.with_timezone(&jst)), revoked_at, visits }
-}
-
-/// Whether this visit may use 再照会, and why not, in both languages.
+/// The check state as the UI shows it: the domain's [`m::check::consent_check`] and the
+/// latest 資格有効性.
 pub fn check_state(
     policy: &ConsentPolicy,
     t: &ConsentTimeline,
@@ -209,68 +187,16 @@ pub fn check_state(
     kind: m::VisitKind,
     now: DateTime<Utc>,
 ) -> CheckState {
-    let today = rules::jst_date(&now);
-    let validity = latest.map(|q| {
-        match q.validity {
-            m::QualificationValidity::Valid => "1",
-            m::QualificationValidity::Invalid => "2",
-            m::QualificationValidity::InvalidNewerExists => "3",
-            m::QualificationValidity::NotFound => "4",
-            m::QualificationValidity::Unknown => "0",
-        }
-        .to_string()
-    });
-    let days = |d: NaiveDate| (d - today).num_days();
-    match rules::confirmation_path(policy, t, rules_kind(kind), &now) {
-        ConfirmationPath::Reinquiry { valid_through } => CheckState {
-            path: "requery".into(),
-            reason: "ok".into(),
-            valid_through: Some(valid_through.to_string()),
-            days_left: Some(days(valid_through)),
-            ja: format!(
-                "同意は{}まで有効です(あと{}日)。カードなしで再照会できます。",
-                valid_through.format("%Y年%-m月%-d日"),
-                days(valid_through)
-            ),
-            en: format!(
-                "Consent is valid through {valid_through} ({} days left). Re-query without the card.",
-                days(valid_through)
-            ),
-            validity,
-            request: None,
-        },
-        ConfirmationPath::Card { because } => {
-            let (reason, vt, en) = match because {
-                CardRequired::NoConsent => (
-                    "first_visit",
-                    None,
-                    "First visit: confirm qualification and register consent with the My Number card.".to_string(),
-                ),
-                CardRequired::Expired { valid_through } => (
-                    "consent_expired",
-                    Some(valid_through),
-                    format!("Consent expired after {valid_through}. Confirm again with the My Number card."),
-                ),
-                CardRequired::Revoked { .. } => (
-                    "consent_revoked",
-                    None,
-                    "The patient revoked consent. Re-query is not possible; use the card or a 資格確認書.".to_string(),
-                ),
-                CardRequired::UrgentCall => {
-                    ("urgent_call", None, "往診 (urgent call-out) needs a fresh card check every time.".to_string())
-                }
-            };
-            CheckState {
-                path: "card".into(),
-                reason: reason.into(),
-                valid_through: vt.map(|d| d.to_string()),
-                days_left: vt.map(days),
-                ja: because.message_ja(),
-                en,
-                validity,
-                request: None,
-            }
-        }
+    let c = m::check::consent_check(policy, t, kind, now);
+    CheckState {
+        path: c.path,
+        reason: c.reason,
+        valid_through: c.valid_through.map(|d| d.to_string()),
+        days_left: c.days_left,
+        ja: c.ja,
+        en: c.en,
+        validity: latest.map(|q| q.validity),
+        request: None,
     }
 }
 
@@ -343,7 +269,7 @@ impl Service {
             data_dir: opts.data_dir.clone(),
             actor,
             staff_name: me.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
-            staff_role: me.map(|s| role_code(s.role).to_string()).unwrap_or_else(|| "doctor".into()),
+            staff_role: me.map(|s| s.role).unwrap_or(m::StaffRole::Doctor),
             clinic_name,
             institution,
             sim: Arc::new(Simulator::new(Arc::new(SystemClock))),
@@ -463,7 +389,7 @@ impl Service {
             clinic_name: self.clinic_name.clone(),
             staff_id: self.actor.staff.to_string(),
             staff_name: self.staff_name.clone(),
-            staff_role: self.staff_role.clone(),
+            staff_role: self.staff_role,
             today: self.today.to_string(),
             key_warning_ja: ja,
             key_warning_en: en,

@@ -1,36 +1,12 @@
 use super::*;
 
-pub(crate) fn outcome_result(answer: &QualificationOutcome) -> (String, Option<String>) {
-    let code = match answer {
-        QualificationOutcome::Valid { .. } => "valid",
-        QualificationOutcome::NotValid { .. } => "invalid",
-        QualificationOutcome::NotFound => "notFound",
-        QualificationOutcome::MultipleMatches => "multiple",
-        QualificationOutcome::ConsentExpired => "consentExpired",
-        QualificationOutcome::ConsentRevoked => "consentRevoked",
-        QualificationOutcome::NoConsent => "noConsent",
-        QualificationOutcome::InProgress { .. } => "pending",
-        QualificationOutcome::Error { .. } => "error",
-    };
+/// The outcome code and any side information from the national side.
+pub(crate) fn outcome_result(answer: &QualificationOutcome) -> (CheckOutcome, Option<String>) {
     let notice = match answer {
         QualificationOutcome::Valid { side_info: Some((_, msg)), .. } if !msg.is_empty() => Some(msg.clone()),
         _ => None,
     };
-    (code.into(), notice)
-}
-
-pub(crate) fn outcome_en(code: &str) -> &'static str {
-    match code {
-        "valid" => "Qualification confirmed.",
-        "invalid" => "The qualification is not valid. Check the patient's 資格確認書 or new insurance details.",
-        "notFound" => "No matching qualification. Check insurer number, symbol, number and birth date.",
-        "multiple" => "Several qualifications matched. Check the branch number and ask the insurer.",
-        "consentExpired" => "Consent has expired. Confirm again with the My Number card.",
-        "consentRevoked" => "The patient revoked consent. Re-query is not possible.",
-        "noConsent" => "No consent is registered. Do a first confirmation with the My Number card.",
-        "pending" => "Still being processed. Fetch the result again shortly.",
-        _ => "The qualification check failed. Try again later.",
-    }
+    (CheckOutcome::of(answer), notice)
 }
 
 impl Service {
@@ -43,8 +19,8 @@ impl Service {
         let chart = self.store.open_chart(&self.actor, p)?;
         let t = timeline_of(&chart);
         let check = check_state(&self.policy, &t, chart.latest_qualification(), kind, Utc::now());
-        if check.path != "requery" {
-            return Err(UiError::new(&check.reason, check.ja, check.en));
+        if check.path != CheckPath::Requery {
+            return Err(UiError::new(check.reason.code(), check.ja, check.en));
         }
         let Some(last) = chart.latest_qualification().cloned() else {
             return Err(UiError::new(
@@ -64,7 +40,7 @@ impl Service {
         let reinquiry = ReinquiryRequest {
             medical_institution_code: self.institution.clone(),
             search,
-            visit_kind: rules_kind(kind),
+            visit_kind: kind.into(),
             arbitrary_file_identifier: None,
         };
         if self.gateway.is_some() {
@@ -85,7 +61,7 @@ impl Service {
         let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
         Ok(QualificationResult {
             ja: answer.message_ja(),
-            en: outcome_en(&code).into(),
+            en: code.en().into(),
             outcome: code,
             qualification: snapshot.as_ref().map(qualification_view),
             check,

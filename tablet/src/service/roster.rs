@@ -22,7 +22,7 @@ impl Service {
                 .staff
                 .iter()
                 .filter(|s| matches!(s.role, m::StaffRole::Doctor | m::StaffRole::Nurse))
-                .map(|s| StaffView { id: s.id.to_string(), name: s.name.clone(), role: role_code(s.role).into() })
+                .map(|s| StaffView { id: s.id.to_string(), name: s.name.clone(), role: s.role })
                 .collect(),
             visits: visits
                 .iter()
@@ -33,8 +33,8 @@ impl Service {
                     patient_id: v.patient.to_string(),
                     patient_name: names.get(&v.patient).cloned().unwrap_or_default(),
                     staff: v.staff.iter().map(|s| s.to_string()).collect(),
-                    kind: kind_code(v.kind).into(),
-                    status: status_code(v.status).into(),
+                    kind: v.kind,
+                    status: v.status,
                 })
                 .collect(),
             conflicts: conflicts.len() as u32,

@@ -27,10 +27,7 @@ impl Service {
     pub fn sign_in_staff(&mut self) -> Result<Vec<StaffView>, UiError> {
         let mut staff: Vec<m::Staff> = self.store.clinic()?.staff.into_iter().filter(|s| s.active).collect();
         staff.sort_by_key(|s| (s.id != self.actor.staff, s.name.clone()));
-        Ok(staff
-            .into_iter()
-            .map(|s| StaffView { id: s.id.to_string(), name: s.name, role: role_code(s.role).into() })
-            .collect())
+        Ok(staff.into_iter().map(|s| StaffView { id: s.id.to_string(), name: s.name, role: s.role }).collect())
     }
 
     /// Staff sign-in with a PIN (the enrolled device is the other factor). `staff` None means
@@ -62,7 +59,7 @@ impl Service {
         if who.id != self.actor.staff {
             self.actor.staff = who.id;
             self.staff_name = who.name.clone();
-            self.staff_role = role_code(who.role).into();
+            self.staff_role = who.role;
             self.checks.clear();
         }
         self.locked = false;
@@ -102,7 +99,7 @@ impl Service {
         let r = (|| {
             self.ensure_unlocked()?;
             let id = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
-            if id != self.actor.staff && !matches!(self.staff_role.as_str(), "office" | "admin") {
+            if id != self.actor.staff && !matches!(self.staff_role, m::StaffRole::Office | m::StaffRole::Admin) {
                 return Err(UiError::new(
                     "not_allowed",
                     "他の職員のPINを設定できるのは事務・管理者だけです。",

@@ -36,7 +36,7 @@ impl Service {
                 )?,
             };
             let hour = 9 + 2 * i as u32;
-            let kind = if h.id == "vc-03" { m::VisitKind::Emergency } else { m::VisitKind::HomeMedical };
+            let kind = if h.id == "vc-03" { m::VisitKind::UrgentCall } else { m::VisitKind::HomeMedical };
             self.store.plan_visit(
                 &self.actor,
                 &m::RosterVisit {
@@ -82,10 +82,9 @@ impl Service {
                     clinical: c.clinical,
                     checkup: c.checkup,
                     surgery: c.surgery,
-                    prescription: if c.prescription == m::PrescriptionForm::Paper { "paper" } else { "electronic" }
-                        .into(),
+                    prescription: c.prescription,
                 };
-                let record = self.onshi_record(&choices, rules_kind(kind), digest::IdentityMode::Pin, &cert);
+                let record = self.onshi_record(&choices, kind.into(), digest::IdentityMode::Pin, &cert);
                 let _ = self.sim.first_visit(&FirstVisitRequest {
                     record,
                     nonce,

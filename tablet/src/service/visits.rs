@@ -29,8 +29,8 @@ impl Service {
                 patient_kana: r.patient_kana,
                 start: r.start,
                 end: r.end,
-                kind: kind_code(r.kind).into(),
-                status: status_code(r.status).into(),
+                kind: r.kind,
+                status: r.status,
                 check,
             });
         }
@@ -49,8 +49,8 @@ impl Service {
         let names = self.staff_names();
         let name_of = |s: StaffId| names.get(&s).cloned().unwrap_or_else(|| s.to_string()[..8].to_string());
         let kind = match kind {
-            Some("emergency") => m::VisitKind::Emergency,
-            Some("nursing") => m::VisitKind::Nursing,
+            Some("emergency") => m::VisitKind::UrgentCall,
+            Some("nursing") => m::VisitKind::HomeNursing,
             _ => m::VisitKind::HomeMedical,
         };
         let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
@@ -64,7 +64,7 @@ impl Service {
             thread: n.thread.to_string(),
             version: n.version,
             visit_id: n.visit.to_string(),
-            status: if n.status == m::NoteStatus::Signed { "signed" } else { "draft" }.into(),
+            status: n.status,
             author: name_of(n.author),
             created_at: iso(n.created_at),
             signed_at: n.signed_at.map(iso),
@@ -96,13 +96,12 @@ impl Service {
                     id: c.id.to_string(),
                     recorded_at: iso(c.recorded_at),
                     recorded_by: name_of(c.recorded_by),
-                    identity: if c.identity == m::IdentityMode::Pin { "pin" } else { "visual" }.into(),
+                    identity: c.identity,
                     medication: c.medication,
                     clinical: c.clinical,
                     checkup: c.checkup,
                     surgery: c.surgery,
-                    prescription: if c.prescription == m::PrescriptionForm::Paper { "paper" } else { "electronic" }
-                        .into(),
+                    prescription: c.prescription,
                     signed_by_card: c.signature_hex.is_some(),
                     revocation: c.revocation,
                 })
@@ -112,7 +111,7 @@ impl Service {
                 .into_iter()
                 .map(|v| VisitView {
                     id: v.id.to_string(),
-                    kind: kind_code(v.kind).into(),
+                    kind: v.kind,
                     staff: name_of(v.staff),
                     arrival: v.arrival.map(iso),
                     departure: v.departure.map(iso),

@@ -1,6 +1,32 @@
 // Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:
 // UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings
 
+export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline";
+
+export type StaffRole = "doctor" | "nurse" | "office" | "admin";
+
+export type VisitKind = "homeMedical" | "urgentCall" | "homeNursing";
+
+export type VisitStatus = "planned" | "inProgress" | "done" | "cancelled";
+
+export type QualificationValidity = "valid" | "invalid" | "invalidNewerExists" | "notFound" | "unknown";
+
+export type IdentityMode = "pin" | "visual";
+
+export type PrescriptionForm = "electronic" | "paper";
+
+export type NoteStatus = "draft" | "signed";
+
+export type CheckPath = "requery" | "card";
+
+export type CheckReason = "ok" | "first_visit" | "consent_expired" | "consent_revoked" | "urgent_call";
+
+export type CheckOutcome = "valid" | "invalid" | "notFound" | "multiple" | "consentExpired" | "consentRevoked" | "noConsent" | "pending" | "requested" | "error";
+
+export type RequestState = "pending" | "answered" | "failed";
+
+export type RequestKind = "firstVisit" | "requery";
+
 export type UiError = { 
 /**
  * Stable machine code (e.g. `wrong_pin`, `consent_expired`, `no_reader`).
@@ -11,12 +37,7 @@ code: string, ja: string, en: string,
  */
 triesLeft: number | null, };
 
-export type SyncStatus = { 
-/**
- * `training` (demo: no relay), `unenrolled`, `syncing`, `online`, `offline`, `refused`
- * (device revoked).
- */
-state: string, 
+export type SyncStatus = { state: SyncState, 
 /**
  * Local changes not yet sent.
  */
@@ -38,11 +59,7 @@ needsEnrollment: boolean,
  */
 managedCode: boolean, };
 
-export type AppInfo = { trainingMode: boolean, clinicName: string, staffId: string, staffName: string, 
-/**
- * `doctor`, `nurse`, `office`, `admin`.
- */
-staffRole: string, 
+export type AppInfo = { trainingMode: boolean, clinicName: string, staffId: string, staffName: string, staffRole: StaffRole, 
 /**
  * JST date the roster shows as today (YYYY-MM-DD).
  */
@@ -64,15 +81,7 @@ allowPinCheck: boolean,
  */
 autoLockMinutes: number, locked: boolean, };
 
-export type CheckState = { 
-/**
- * `requery` (再照会 allowed) or `card` (the card is needed).
- */
-path: string, 
-/**
- * `ok`, `first_visit`, `consent_expired`, `consent_revoked`, `urgent_call`.
- */
-reason: string, 
+export type CheckState = { path: CheckPath, reason: CheckReason, 
 /**
  * Consent valid through (JST, YYYY-MM-DD).
  */
@@ -82,24 +91,16 @@ validThrough: string | null,
  */
 daysLeft: number | null, ja: string, en: string, 
 /**
- * Latest 資格有効性 code (`1`…`6`), if any check was done.
+ * Latest 資格有効性, if any check was done.
  */
-validity: string | null, 
+validity: QualificationValidity | null, 
 /**
  * An enrolled device's latest request to the clinic's gateway (decision 5): waiting,
  * answered or refused. Always `None` in training mode (answered in-process).
  */
 request: RequestView | null, };
 
-export type RequestView = { id: string, 
-/**
- * `pending` (照会中), `answered` (a result arrived) or `failed` (refused, with the reason).
- */
-state: string, 
-/**
- * `firstVisit` or `requery`.
- */
-kind: string, requestedAt: string, answeredAt: string | null, 
+export type RequestView = { id: string, state: RequestState, kind: RequestKind, requestedAt: string, answeredAt: string | null, 
 /**
  * `pending`; the result's validity (`valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`); or the
  * gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
@@ -110,47 +111,23 @@ code: string,
  */
 ja: string, en: string, };
 
-export type VisitRow = { visitId: string, patientId: string, patientName: string, patientKana: string, start: string, end: string, 
-/**
- * `homeMedical` (訪問診療), `emergency` (往診), `nursing` (訪問看護).
- */
-kind: string, 
-/**
- * `planned`, `inProgress`, `done`, `cancelled`.
- */
-status: string, check: CheckState, };
+export type VisitRow = { visitId: string, patientId: string, patientName: string, patientKana: string, start: string, end: string, kind: VisitKind, status: VisitStatus, check: CheckState, };
 
 export type QualificationView = { id: string, checkedAt: string, insurerNumber: string, symbol: string, number: string, branch: string, 
 /**
  * 負担割合 in percent.
  */
-copayPercent: number | null, 
-/**
- * `valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`.
- */
-validity: string, consentMedication: boolean, consentClinical: boolean, consentCheckup: boolean, consentSurgery: boolean, consentValidUntil: string | null, };
+copayPercent: number | null, validity: QualificationValidity, consentMedication: boolean, consentClinical: boolean, consentCheckup: boolean, consentSurgery: boolean, consentValidUntil: string | null, };
 
-export type ConsentView = { id: string, recordedAt: string, recordedBy: string, 
-/**
- * `pin` or `visual`.
- */
-identity: string, medication: boolean, clinical: boolean, checkup: boolean, surgery: boolean, 
-/**
- * `electronic` or `paper`.
- */
-prescription: string, signedByCard: boolean, revocation: boolean, };
+export type ConsentView = { id: string, recordedAt: string, recordedBy: string, identity: IdentityMode, medication: boolean, clinical: boolean, checkup: boolean, surgery: boolean, prescription: PrescriptionForm, signedByCard: boolean, revocation: boolean, };
 
 export type VitalsInput = { systolic: number | null, diastolic: number | null, pulse: number | null, spo2: number | null, temperature: number | null, respiration: number | null, weight: number | null, };
 
 export type Soap = { s: string, o: string, a: string, p: string, };
 
-export type NoteView = { id: string, thread: string, version: number, visitId: string, 
-/**
- * `draft` or `signed`.
- */
-status: string, author: string, createdAt: string, signedAt: string | null, replaces: string | null, correctionReason: string, soap: Soap, intact: boolean, };
+export type NoteView = { id: string, thread: string, version: number, visitId: string, status: NoteStatus, author: string, createdAt: string, signedAt: string | null, replaces: string | null, correctionReason: string, soap: Soap, intact: boolean, };
 
-export type VisitView = { id: string, kind: string, staff: string, arrival: string | null, departure: string | null, vitals: VitalsInput, notes: Array<NoteView>, };
+export type VisitView = { id: string, kind: VisitKind, staff: string, arrival: string | null, departure: string | null, vitals: VitalsInput, notes: Array<NoteView>, };
 
 export type ChartView = { patientId: string, name: string, kana: string, birthDate: string | null, 
 /**
@@ -164,11 +141,7 @@ visits: Array<VisitView>, conflicts: number, };
 
 export type PatientRow = { id: string, name: string, kana: string, birthDate: string | null, lastVisit: string | null, };
 
-export type ConsentChoices = { medication: boolean, clinical: boolean, checkup: boolean, surgery: boolean, 
-/**
- * `electronic` or `paper`.
- */
-prescription: string, };
+export type ConsentChoices = { medication: boolean, clinical: boolean, checkup: boolean, surgery: boolean, prescription: PrescriptionForm, };
 
 export type CardCheck = { triesLeft: number, 
 /**
@@ -192,11 +165,7 @@ step: string,
  */
 percent: number, };
 
-export type FirstVisitInput = { patientId: string, visitId: string, consent: ConsentChoices, 
-/**
- * `pin` or `visual`.
- */
-mode: string, 
+export type FirstVisitInput = { patientId: string, visitId: string, consent: ConsentChoices, mode: IdentityMode, 
 /**
  * Only in PIN mode. Parsed into a zeroized buffer at once and never stored or logged.
  */
@@ -206,11 +175,7 @@ pin: string | null,
  */
 confirmLastTry: boolean, };
 
-export type QualificationResult = { 
-/**
- * `valid`, `invalid`, `notFound`, `consentExpired`, `consentRevoked`, `noConsent`, `error`.
- */
-outcome: string, ja: string, en: string, qualification: QualificationView | null, check: CheckState, 
+export type QualificationResult = { outcome: CheckOutcome, ja: string, en: string, qualification: QualificationView | null, check: CheckState, 
 /**
  * Side information from the national side (e.g. certificate expires soon).
  */
@@ -218,15 +183,15 @@ noticeJa: string | null, };
 
 export type SavedNote = { noteId: string, savedAt: string, };
 
-export type VitalsIssue = { field: string, 
-/**
- * `error` (impossible: not saved) or `warning` (abnormal: saved, highlighted).
- */
-level: string, ja: string, en: string, };
+export type VitalSign = "systolic" | "diastolic" | "pulse" | "spo2" | "temperature" | "respiration" | "weight";
 
-export type StaffView = { id: string, name: string, role: string, };
+export type VitalsLevel = "error" | "warning";
 
-export type RosterEntry = { visitId: string, date: string, start: string, patientId: string, patientName: string, staff: Array<string>, kind: string, status: string, };
+export type VitalsIssue = { field: VitalSign, level: VitalsLevel, ja: string, en: string, };
+
+export type StaffView = { id: string, name: string, role: StaffRole, };
+
+export type RosterEntry = { visitId: string, date: string, start: string, patientId: string, patientName: string, staff: Array<string>, kind: VisitKind, status: VisitStatus, };
 
 export type RosterView = { month: string, days: Array<string>, staff: Array<StaffView>, visits: Array<RosterEntry>, conflicts: number, };
 
@@ -236,10 +201,10 @@ export type AuditLogView = { chainOk: boolean, rows: Array<AuditRow>, };
 
 export type QueueRow = { patientId: string, patientName: string, requestedAt: string, answered: boolean, 
 /**
- * Enrolled devices: `pending`, `answered` or `failed`, with the message (empty in
+ * Enrolled devices: where the request stands, with the message (`None` and empty in
  * training mode, where the simulator answers at once).
  */
-state: string, ja: string, en: string, };
+state: RequestState | null, ja: string, en: string, };
 
 export type DemoCard = { id: string, label: string, note: string, onReader: boolean, };
 
