@@ -112,8 +112,8 @@ fn todays_visits(state: State<'_, AppState>) -> Res<Vec<VisitRow>> {
     with(&state, |s| s.todays_visits())
 }
 #[tauri::command(async)]
-fn patient_chart(state: State<'_, AppState>, patient_id: String, kind: Option<String>) -> Res<ChartView> {
-    with(&state, |s| s.patient_chart(&patient_id, kind.as_deref()))
+fn patient_chart(state: State<'_, AppState>, patient_id: String, kind: Option<VisitKind>) -> Res<ChartView> {
+    with(&state, |s| s.patient_chart(&patient_id, kind))
 }
 #[tauri::command(async)]
 fn patient_list(state: State<'_, AppState>) -> Res<Vec<PatientRow>> {

@@ -225,7 +225,7 @@ export function App({ api }: { api: Api }) {
                   patientId={route.visit.patientId}
                   visitId={route.visit.visitId}
                   patientName={route.visit.patientName}
-                  urgent={route.visit.kind === 'emergency'}
+                  urgent={route.visit.kind === 'urgentCall'}
                   allowVisual={info?.allowVisualCheck ?? false}
                   allowPin={info?.allowPinCheck ?? true}
                   onDone={() => setRoute({ name: 'today' })}

@@ -2,6 +2,7 @@
 // this holds the language state and the shared labels.
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
+import type { CheckOutcome, QualificationValidity, VisitKind, VisitStatus } from './ipc/bindings';
 
 export type Lang = 'ja' | 'en';
 export type Text = { ja: string; en: string };
@@ -13,20 +14,21 @@ export function useT(): (t: Text) => string {
   return (t: Text) => t[lang];
 }
 
-export const kindLabel: Record<string, Text> = {
+// Typed by the Rust enums (ts-rs): a missing or misspelt case fails `tsc`.
+export const kindLabel: Record<VisitKind, Text> = {
   homeMedical: { ja: '訪問診療', en: 'Home visit' },
-  emergency: { ja: '往診', en: 'Urgent call-out' },
-  nursing: { ja: '訪問看護', en: 'Nursing visit' },
+  urgentCall: { ja: '往診', en: 'Urgent call-out' },
+  homeNursing: { ja: '訪問看護', en: 'Nursing visit' },
 };
 
-export const statusLabel: Record<string, Text> = {
+export const statusLabel: Record<VisitStatus, Text> = {
   planned: { ja: '予定', en: 'Planned' },
   inProgress: { ja: '訪問中', en: 'In progress' },
   done: { ja: '完了', en: 'Done' },
   cancelled: { ja: '中止', en: 'Cancelled' },
 };
 
-export const validityLabel: Record<string, Text> = {
+export const validityLabel: Record<QualificationValidity, Text> = {
   valid: { ja: '有効', en: 'Valid' },
   invalid: { ja: '無効', en: 'Invalid' },
   invalidNewerExists: { ja: '無効（新しい資格あり）', en: 'Invalid (a newer qualification exists)' },
@@ -34,6 +36,11 @@ export const validityLabel: Record<string, Text> = {
   unknown: { ja: '未確認', en: 'Not checked' },
 };
 
-export function label(map: Record<string, Text>, key: string): Text {
-  return map[key] ?? { ja: key, en: key };
+export function label<K extends string>(map: Record<K, Text>, key: K): Text {
+  return map[key];
+}
+
+/** The colour of a qualification outcome: confirmed, waiting for the gateway, or a problem. */
+export function resultTone(outcome: CheckOutcome): string {
+  return outcome === 'valid' ? 'good' : outcome === 'requested' ? 'pending' : 'bad';
 }

@@ -28,7 +28,7 @@ describe('app shell and 今日の訪問', () => {
         Promise.resolve([visit(), visit({ visitId: 'v2', patientId: 'p2', patientName: '鈴木 一郎', check: okCheck })]),
       ),
       requery: vi.fn(() =>
-        Promise.resolve({ outcome: 'valid', ja: '資格を確認しました。', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
+        Promise.resolve({ outcome: 'valid' as const, ja: '資格を確認しました。', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
       ),
     });
     render(<App api={api} />);

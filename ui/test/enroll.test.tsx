@@ -10,7 +10,7 @@ function status(over: Partial<SyncStatus>): SyncStatus {
 }
 
 const unenrolled = status({
-  state: 'unenrolled',
+  state: 'unenrolled' as const,
   labelJa: '未登録',
   labelEn: 'Not enrolled',
   nextJa: '管理者から受け取った登録コードを入力して、この端末を登録してください。',
@@ -19,7 +19,7 @@ const unenrolled = status({
 });
 
 const revoked = status({
-  state: 'refused',
+  state: 'refused' as const,
   labelJa: '拒否—端末が失効',
   labelEn: 'Refused — device revoked',
   nextJa: 'この端末の登録が取り消されたため、データと鍵を消去しました。引き続き使う場合は、新しい登録コードで再登録してください。',
@@ -27,7 +27,7 @@ const revoked = status({
   needsEnrollment: true,
 });
 
-const online = status({ state: 'online', labelJa: '最新(09:41)', labelEn: 'Up to date (09:41)', nextJa: '送信済み' });
+const online = status({ state: 'online' as const, labelJa: '最新(09:41)', labelEn: 'Up to date (09:41)', nextJa: '送信済み' });
 
 const notEnrolled: UiError = { code: 'not_enrolled', ja: '未登録です。', en: 'Not enrolled.', triesLeft: null };
 
@@ -35,9 +35,9 @@ describe('sync indicator', () => {
   it.each([
     [trainingStatus, '訓練モード', 'training'],
     [unenrolled, '未登録', 'unenrolled'],
-    [status({ state: 'syncing', labelJa: '同期中', labelEn: 'Syncing' }), '同期中', 'syncing'],
+    [status({ state: 'syncing' as const, labelJa: '同期中', labelEn: 'Syncing' }), '同期中', 'syncing'],
     [online, '最新(09:41)', 'online'],
-    [status({ state: 'offline', pending: 2, labelJa: 'オフライン(未送信2件)' }), 'オフライン(未送信2件)', 'offline'],
+    [status({ state: 'offline' as const, pending: 2, labelJa: 'オフライン(未送信2件)' }), 'オフライン(未送信2件)', 'offline'],
     [revoked, '拒否—端末が失効', 'refused'],
   ])('shows %#: %s', (s, label, state) => {
     render(<SyncIndicator status={s} online={true} />);

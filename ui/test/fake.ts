@@ -4,19 +4,19 @@ import { vi } from 'vitest';
 import type { Api, CheckState, SyncStatus, UiError, VisitRow } from '../src/ipc/api';
 
 export const okCheck: CheckState = {
-  path: 'requery',
-  reason: 'ok',
+  path: 'requery' as const,
+  reason: 'ok' as const,
   validThrough: '2027-02-28',
   daysLeft: 99,
   ja: '同意は2027年2月28日まで有効です(あと99日)。カードなしで再照会できます。',
   en: 'Consent is valid through 2027-02-28 (99 days left). Re-query without the card.',
-  validity: '1',
+  validity: 'valid' as const,
   request: null,
 };
 
 export const firstCheck: CheckState = {
-  path: 'card',
-  reason: 'first_visit',
+  path: 'card' as const,
+  reason: 'first_visit' as const,
   validThrough: null,
   daysLeft: null,
   ja: '初回の訪問です。マイナンバーカードで資格確認と同意の登録をしてください。',
@@ -33,8 +33,8 @@ export function visit(over: Partial<VisitRow> = {}): VisitRow {
     patientKana: 'ヤマダ ハナコ',
     start: '09:00',
     end: '09:45',
-    kind: 'homeMedical',
-    status: 'planned',
+    kind: 'homeMedical' as const,
+    status: 'planned' as const,
     check: firstCheck,
     ...over,
   };
@@ -50,7 +50,7 @@ export function wrongPin(left: number): UiError {
 }
 
 export const trainingStatus: SyncStatus = {
-  state: 'training',
+  state: 'training' as const,
   pending: 0,
   lastSyncAt: null,
   labelJa: '訓練モード',
@@ -70,7 +70,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
         clinicName: '訓練用 在宅クリニック',
         staffId: 's1',
         staffName: '訓練 医師',
-        staffRole: 'doctor',
+        staffRole: 'doctor' as const,
         today: '2026-11-21',
         keyWarningJa: null,
         keyWarningEn: null,
@@ -104,8 +104,8 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     unlock: vi.fn(() => Promise.resolve(null)),
     signInStaff: vi.fn(() =>
       Promise.resolve([
-        { id: 's1', name: '訓練 医師', role: 'doctor' },
-        { id: 's2', name: '看護 花子', role: 'nurse' },
+        { id: 's1', name: '訓練 医師', role: 'doctor' as const },
+        { id: 's2', name: '看護 花子', role: 'nurse' as const },
       ]),
     ),
     setStaffPin: vi.fn(() => Promise.resolve(null)),

@@ -9,8 +9,8 @@ const PENDING = '照会中です。事務所の資格確認端末が回答する
 function request(over: Partial<RequestView>): RequestView {
   return {
     id: 'q1',
-    state: 'pending',
-    kind: 'requery',
+    state: 'pending' as const,
+    kind: 'requery' as const,
     requestedAt: '2026-11-21T09:00:00+09:00',
     answeredAt: null,
     code: 'pending',
@@ -32,13 +32,13 @@ describe('enrolled device: qualification through the clinic gateway', () => {
   });
 
   it('keeps 初回訪問 shut while the first-visit check waits for the office', async () => {
-    let rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit' }) };
+    let rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit' as const }) };
     const api = fakeApi({ todaysVisits: vi.fn(() => Promise.resolve([visit({ check: rowCheck })])) });
     render(<App api={api} />);
     await screen.findByTestId('qualification-request');
     expect((screen.getByTestId('card-check') as HTMLButtonElement).disabled).toBe(true);
     // Refused (e.g. the card was revoked): the nurse may try again with the card.
-    rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit', state: 'failed', code: 'card_revoked' }) };
+    rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit' as const, state: 'failed' as const, code: 'card_revoked' }) };
     fireEvent.click(screen.getByTestId('nav-backoffice'));
     fireEvent.click(screen.getByTestId('nav-today'));
     await waitFor(() => expect(screen.getByTestId('qualification-request').dataset.state).toBe('failed'));
@@ -51,7 +51,7 @@ describe('enrolled device: qualification through the clinic gateway', () => {
       todaysVisits: vi.fn(() => Promise.resolve([visit({ check: rowCheck })])),
       requery: vi.fn(() => {
         rowCheck = { ...okCheck, request: request({}) };
-        return Promise.resolve({ outcome: 'requested', ja: PENDING, en: 'Query sent.', qualification: null, check: rowCheck, noticeJa: null });
+        return Promise.resolve({ outcome: 'requested' as const, ja: PENDING, en: 'Query sent.', qualification: null, check: rowCheck, noticeJa: null });
       }),
     });
     render(<App api={api} />);
@@ -69,7 +69,7 @@ describe('enrolled device: qualification through the clinic gateway', () => {
     rowCheck = {
       ...okCheck,
       request: request({
-        state: 'failed',
+        state: 'failed' as const,
         code: 'consent_expired',
         ja: '同意の有効期限が切れています。マイナンバーカードで改めて同意を取得してください。',
         en: 'Consent expired. Obtain consent again with the My Number card.',
@@ -88,8 +88,8 @@ describe('enrolled device: qualification through the clinic gateway', () => {
     const api = fakeApi({
       qualificationQueue: vi.fn(() =>
         Promise.resolve([
-          { patientId: 'p1', patientName: '山田 花子', requestedAt: '2026-11-21T09:00:00+09:00', answered: false, state: 'pending', ja: PENDING, en: 'Waiting' },
-          { patientId: 'p2', patientName: '鈴木 一郎', requestedAt: '2026-11-21T08:00:00+09:00', answered: true, state: 'failed', ja: '電子証明書は失効しています。', en: 'Revoked' },
+          { patientId: 'p1', patientName: '山田 花子', requestedAt: '2026-11-21T09:00:00+09:00', answered: false, state: 'pending' as const, ja: PENDING, en: 'Waiting' },
+          { patientId: 'p2', patientName: '鈴木 一郎', requestedAt: '2026-11-21T08:00:00+09:00', answered: true, state: 'failed' as const, ja: '電子証明書は失効しています。', en: 'Revoked' },
         ]),
       ),
     });

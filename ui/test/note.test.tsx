@@ -43,12 +43,12 @@ describe('note editor autosave', () => {
       patientChart: vi.fn(() =>
         Promise.resolve({
           patientId: 'p1', name: 'x', kana: '', birthDate: null, sex: '2', address: '', insurance: null,
-          check: { path: 'card', reason: 'first_visit', validThrough: null, daysLeft: null, ja: '', en: '', validity: null, request: null },
+          check: { path: 'card' as const, reason: 'first_visit' as const, validThrough: null, daysLeft: null, ja: '', en: '', validity: null, request: null },
           consents: [], qualifications: [], conflicts: 0,
           visits: [{
-            id: 'v1', kind: 'homeMedical', staff: 's', arrival: null, departure: null,
+            id: 'v1', kind: 'homeMedical' as const, staff: 's', arrival: null, departure: null,
             vitals: { systolic: 120, diastolic: 70, pulse: null, spo2: null, temperature: null, respiration: null, weight: null },
-            notes: [{ id: 'n9', thread: 'n9', version: 1, visitId: 'v1', status: 'draft', author: 's', createdAt: '', signedAt: null,
+            notes: [{ id: 'n9', thread: 'n9', version: 1, visitId: 'v1', status: 'draft' as const, author: 's', createdAt: '', signedAt: null,
               replaces: null, correctionReason: '', soap: { s: '前回の下書き', o: '', a: '', p: '' }, intact: true }],
           }],
         }),

@@ -17,7 +17,7 @@ describe('初回訪問 wizard', () => {
         return sent.length === 1
           ? Promise.reject(wrongPin(2))
           : Promise.resolve({
-              outcome: 'valid',
+              outcome: 'valid' as const,
               ja: '資格を確認しました。',
               en: 'Qualification confirmed.',
               qualification: null,
@@ -45,7 +45,7 @@ describe('初回訪問 wizard', () => {
     fireEvent.click(screen.getByTestId('pin-submit'));
     await screen.findByTestId('result');
     expect(screen.getByTestId('result').dataset.outcome).toBe('valid');
-    expect(sent[0]?.consent).toEqual({ medication: true, clinical: true, checkup: false, surgery: true, prescription: 'paper' });
+    expect(sent[0]?.consent).toEqual({ medication: true, clinical: true, checkup: false, surgery: true, prescription: 'paper' as const });
     expect(sent[0]?.pin).toBe('9999');
     expect(sent[1]?.pin).toBe('1234');
     expect(sent.every((s) => s.mode === 'pin' && !s.confirmLastTry)).toBe(true);
@@ -73,7 +73,7 @@ describe('初回訪問 wizard', () => {
 
   it('目視 mode shows the chip photo after 照合番号B, needs the attestation and sends no PIN', async () => {
     const confirm = vi.fn((_: FirstVisitInput) =>
-      Promise.resolve({ outcome: 'valid', ja: 'ok', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
+      Promise.resolve({ outcome: 'valid' as const, ja: 'ok', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
     );
     const cardFace = vi.fn((_p: string, _c: string) =>
       Promise.resolve({ pngDataUrl: 'data:image/png;base64,AAAA', width: 100, height: 120 }),

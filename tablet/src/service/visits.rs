@@ -41,18 +41,14 @@ impl Service {
         self.store.clinic().map(|c| c.staff.into_iter().map(|s| (s.id, s.name)).collect()).unwrap_or_default()
     }
 
-    pub fn patient_chart(&mut self, patient: &str, kind: Option<&str>) -> Result<ChartView, UiError> {
+    pub fn patient_chart(&mut self, patient: &str, kind: Option<m::VisitKind>) -> Result<ChartView, UiError> {
         self.ensure_unlocked()?;
         let p = parse_patient(patient)?;
         let chart = self.store.open_chart(&self.actor, p)?;
         self.cache_chart(p, &chart);
         let names = self.staff_names();
         let name_of = |s: StaffId| names.get(&s).cloned().unwrap_or_else(|| s.to_string()[..8].to_string());
-        let kind = match kind {
-            Some("emergency") => m::VisitKind::UrgentCall,
-            Some("nursing") => m::VisitKind::HomeNursing,
-            _ => m::VisitKind::HomeMedical,
-        };
+        let kind = kind.unwrap_or(m::VisitKind::HomeMedical);
         let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
         let check = self.with_request(p, check);
         let mut quals: Vec<_> = chart.qualifications.iter().collect();

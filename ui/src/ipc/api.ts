@@ -19,6 +19,7 @@ import type {
   StaffView,
   SyncStatus,
   UiError,
+  VisitKind,
   VisitRow,
   VitalsInput,
   VitalsIssue,
@@ -54,7 +55,7 @@ function progressChannel(onProgress: (p: CardProgress) => void): Channel<CardPro
 export const api = {
   appInfo: () => call<AppInfo>('app_info'),
   todaysVisits: () => call<VisitRow[]>('todays_visits'),
-  patientChart: (patientId: string, kind?: string) => call<ChartView>('patient_chart', { patientId, kind: kind ?? null }),
+  patientChart: (patientId: string, kind?: VisitKind) => call<ChartView>('patient_chart', { patientId, kind: kind ?? null }),
   patientList: () => call<PatientRow[]>('patient_list'),
   cardCheck: (onProgress: (p: CardProgress) => void) =>
     call<CardCheck>('card_check', { onProgress: progressChannel(onProgress) }),

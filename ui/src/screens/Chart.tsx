@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { resultTone } from './Today';
-import type { Api, ChartView, QualificationResult, UiError } from '../ipc/api';
-import { kindLabel, label, useT, validityLabel } from '../i18n';
+import type { Api, ChartView, QualificationResult, UiError, VisitKind } from '../ipc/api';
+import { kindLabel, label, resultTone, useT, validityLabel } from '../i18n';
 import { Busy, CheckBadge, ErrorBox, fmtTime, RequestNote } from '../components/common';
 
 function age(birth: string | null, today: string): string {
@@ -19,7 +18,7 @@ export function Chart(props: {
   api: Api;
   patientId: string;
   visitId?: string;
-  kind?: string;
+  kind?: VisitKind;
   today: string;
   onCard?: () => void;
   /** The last sync: reload, a gateway's answer may have arrived. */

@@ -1,7 +1,6 @@
-import { resultTone } from './Today';
 import { useState } from 'preact/hooks';
 import type { Api, CardFace, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
-import { useT } from '../i18n';
+import { resultTone, useT } from '../i18n';
 import { PinPad } from '../components/PinPad';
 import { CheckBadge, ErrorBox } from '../components/common';
 

@@ -1,13 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, QualificationResult, UiError, VisitRow } from '../ipc/api';
-import { kindLabel, label, statusLabel, useT } from '../i18n';
+import { kindLabel, label, resultTone, statusLabel, useT } from '../i18n';
 import { Busy, CheckBadge, ErrorBox, RequestNote } from '../components/common';
 
 /** `requested`: sent to the clinic's gateway, the answer comes with a later sync. */
-export function resultTone(outcome: string): string {
-  return outcome === 'valid' ? 'good' : outcome === 'requested' ? 'pending' : 'bad';
-}
-
 type Requery = { visitId: string; result?: QualificationResult; error?: UiError } | null;
 
 /** The reply to a 再照会 sent to the gateway stands in for the row's 照会中 note until the
