@@ -113,7 +113,7 @@ impl Gateway {
                         && let Some(QualificationQuery::FirstVisit(f)) = &req.query
                         && !chart.consents.iter().any(|x| x.nonce_hex == hex::encode(&f.nonce) && !x.revocation)
                     {
-                        let c = consent_from_first_visit(f, req.requested_by, self.actor.device);
+                        let c = ConsentRecord::from_first_visit(f, req.requested_by, self.actor.device);
                         store.record_consent(&self.actor, chart.patient, &c)?;
                     }
                     store.record_qualification(&self.actor, chart.patient, &q)?;
@@ -193,46 +193,6 @@ impl Gateway {
             report.syncs.push(client.sync_once(store)?);
         }
         Ok(report)
-    }
-}
-
-/// The chart's consent record for a first visit the national side accepted: the choices,
-/// nonce and time the card signed (or the 目視 attestation), with the signature and the
-/// certificate, recorded for the staff member who asked. `device` is the participant that
-/// writes it (the gateway).
-pub fn consent_from_first_visit(
-    f: &houmon_onshi::sim::FirstVisitRequest,
-    requested_by: StaffId,
-    device: DeviceId,
-) -> ConsentRecord {
-    use houmon_onshi::codes::PrescriptionIssueSelect;
-    use houmon_onshi::digest::IdentityMode as SignedMode;
-    use houmon_onshi::sim::IdentityProof;
-    let r = &f.record;
-    ConsentRecord {
-        id: ConsentId::new(),
-        recorded_at: f.signed_at.with_timezone(&Utc),
-        recorded_by: requested_by,
-        device,
-        medication: r.medication,
-        clinical: r.clinical,
-        checkup: r.health_checkups,
-        surgery: r.operation,
-        prescription: match r.prescription_issue {
-            PrescriptionIssueSelect::Paper => PrescriptionForm::Paper,
-            PrescriptionIssueSelect::Electronic => PrescriptionForm::Electronic,
-        },
-        identity: match r.identity_mode {
-            SignedMode::Pin => IdentityMode::Pin,
-            SignedMode::Visual => IdentityMode::Visual,
-        },
-        signature_hex: match &f.proof {
-            IdentityProof::Pin { signature } => Some(hex::encode(signature)),
-            IdentityProof::Visual { .. } => None,
-        },
-        certificate_hex: Some(hex::encode(&f.certificate_der)),
-        nonce_hex: hex::encode(&f.nonce),
-        revocation: false,
     }
 }
 

@@ -303,6 +303,24 @@ impl From<IdentityMode> for houmon_onshi::digest::IdentityMode {
     }
 }
 
+impl From<houmon_onshi::digest::IdentityMode> for IdentityMode {
+    fn from(m: houmon_onshi::digest::IdentityMode) -> Self {
+        match m {
+            houmon_onshi::digest::IdentityMode::Pin => Self::Pin,
+            houmon_onshi::digest::IdentityMode::Visual => Self::Visual,
+        }
+    }
+}
+
+impl From<houmon_onshi::codes::PrescriptionIssueSelect> for PrescriptionForm {
+    fn from(p: houmon_onshi::codes::PrescriptionIssueSelect) -> Self {
+        match p {
+            houmon_onshi::codes::PrescriptionIssueSelect::Electronic => Self::Electronic,
+            houmon_onshi::codes::PrescriptionIssueSelect::Paper => Self::Paper,
+        }
+    }
+}
+
 /// The 処方箋の発行方法 as onshi writes it.
 impl From<PrescriptionForm> for houmon_onshi::codes::PrescriptionIssueSelect {
     fn from(p: PrescriptionForm) -> Self {
@@ -333,6 +351,35 @@ pub struct ConsentRecord {
     pub nonce_hex: String,
     /// true when this record revokes earlier consent.
     pub revocation: bool,
+}
+
+impl ConsentRecord {
+    /// The consent a first visit records: the choices, nonce and time the card signed (or the
+    /// 目視 attestation), with the signature and the certificate, for the staff member who
+    /// asked, written by `device`. The one builder for the tablet and the gateway.
+    pub fn from_first_visit(f: &houmon_onshi::sim::FirstVisitRequest, recorded_by: StaffId, device: DeviceId) -> Self {
+        use houmon_onshi::sim::IdentityProof;
+        let r = &f.record;
+        Self {
+            id: ConsentId::new(),
+            recorded_at: f.signed_at.with_timezone(&Utc),
+            recorded_by,
+            device,
+            medication: r.medication,
+            clinical: r.clinical,
+            checkup: r.health_checkups,
+            surgery: r.operation,
+            prescription: r.prescription_issue.into(),
+            identity: r.identity_mode.into(),
+            signature_hex: match &f.proof {
+                IdentityProof::Pin { signature } => Some(hex::encode(signature)),
+                IdentityProof::Visual { .. } => None,
+            },
+            certificate_hex: Some(hex::encode(&f.certificate_der)),
+            nonce_hex: hex::encode(&f.nonce),
+            revocation: false,
+        }
+    }
 }
 
 /// Vital signs. All optional: a nurse records what she measured.

@@ -229,6 +229,22 @@ fn vitals_range_checks() {
     assert!(chart.visits.iter().all(|v| v.id != row.visit_id), "nothing saved for impossible values");
 }
 
+/// The tablet and the document share one range table: an infant's weight is saved (it used to
+/// be refused under 10 kg on the tablet while the document accepted 0.3 kg).
+#[test]
+fn an_infants_vitals_are_saved_on_the_tablet() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-02").clone();
+    let infant = VitalsInput { weight: Some(3.2), pulse: Some(140), ..Default::default() };
+    let issues = s.record_vitals(&row.patient_id, &row.visit_id, &infant).unwrap();
+    assert!(issues.iter().all(|i| i.level == VitalsLevel::Warning), "{issues:?}");
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    let visit = chart.visits.iter().find(|v| v.id == row.visit_id).expect("the visit was saved");
+    assert_eq!(visit.vitals.weight, Some(3.2));
+}
+
 fn impossible_vitals() -> VitalsInput {
     VitalsInput { pulse: Some(900), ..Default::default() }
 }

@@ -97,16 +97,16 @@ impl Service {
             card.read_auth_certificate()?
         };
         let record = self.onshi_record(&input.consent, kind.into(), mode, &cert);
-        let (proof, signature) = match (&pin, mode) {
+        let proof = match (&pin, mode) {
             (Some(pin), digest::IdentityMode::Pin) => {
                 let d = digest::consent_digest(&record, &nonce, &signed_at)
                     .map_err(|e| UiError::new("digest", e.message_ja(), e.to_string()))?;
                 progress(CardProgress { step: "signing".into(), percent: 45 });
                 let mut card = Card::new(self.card()?.0);
                 let s = houmon_nfc::jpki::pin_mode_sign(&mut card, pin, &d, input.confirm_last_try)?;
-                (IdentityProof::Pin { signature: s.signature.clone() }, Some(s.signature))
+                IdentityProof::Pin { signature: s.signature }
             }
-            _ => (IdentityProof::Visual { staff_id: self.actor.staff.to_string() }, None),
+            _ => IdentityProof::Visual { staff_id: self.actor.staff.to_string() },
         };
         drop(pin);
         // One photo comparison per confirmation.
@@ -116,7 +116,7 @@ impl Service {
             record,
             nonce: nonce.to_vec(),
             signed_at,
-            certificate_der: cert.clone(),
+            certificate_der: cert,
             proof,
             arbitrary_file_identifier: None,
         };
@@ -138,26 +138,7 @@ impl Service {
                 self.store.record_consent(
                     &self.actor,
                     p,
-                    &m::ConsentRecord {
-                        id: m::ConsentId::new(),
-                        recorded_at: at,
-                        recorded_by: self.actor.staff,
-                        device: self.actor.device,
-                        medication: input.consent.medication,
-                        clinical: input.consent.clinical,
-                        checkup: input.consent.checkup,
-                        surgery: input.consent.surgery,
-                        prescription: input.consent.prescription,
-                        identity: if mode == digest::IdentityMode::Pin {
-                            m::IdentityMode::Pin
-                        } else {
-                            m::IdentityMode::Visual
-                        },
-                        signature_hex: signature.as_ref().map(hex::encode),
-                        certificate_hex: Some(hex::encode(&cert)),
-                        nonce_hex: hex::encode(nonce),
-                        revocation: false,
-                    },
+                    &m::ConsentRecord::from_first_visit(&request, self.actor.staff, self.actor.device),
                 )?;
             }
             if let Some(q) = &qualification {
