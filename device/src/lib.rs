@@ -1,6 +1,6 @@
-//! The device: its lifecycle under managed policy (enrollment, remote wipe, revocation, the
-//! offline-data TTL purge) and the sync runner that keeps an enrolled device's store in step
-//! with the relay.
+//! `houmon-device`: the device (ARCHITECTURE.md, *Devices and trust*, *Managed configuration*):
+//! its lifecycle under managed policy (enrollment, remote wipe, revocation, the offline-data TTL
+//! purge) and the sync runner that keeps an enrolled device's store in step with the relay.
 //!
 //! - [`lifecycle`]: the state machine and what each state keeps on disk.
 //! - [`runner`]: the background sync round, its status for the header, and enrollment at the relay.

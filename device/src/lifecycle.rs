@@ -1,4 +1,4 @@
-//! The device lifecycle (decision 9): 未登録 → 登録済み → (消去) → 未登録.
+//! The device lifecycle (ARCHITECTURE.md, *Devices and trust*): 未登録 → 登録済み → (消去) → 未登録.
 //!
 //! Layout of the app data directory this owns:
 //!

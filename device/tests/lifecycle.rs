@@ -161,7 +161,8 @@ fn a_rejected_code_leaves_the_device_unenrolled_with_a_clear_message() {
     // Nothing half-made is left behind.
     assert_eq!(files_in(&app), Vec::<String>::new());
 
-    // Without any configuration the app runs the training clinic instead (decision 12).
+    // Without any configuration the app runs the training clinic instead (ARCHITECTURE.md,
+    // *Embedded defaults*).
     let events = device.apply(&managed(tmp.path(), "{}"), None, t(0)).unwrap();
     assert_eq!(events, vec![LifecycleEvent::TrainingMode]);
 }

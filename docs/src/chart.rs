@@ -131,8 +131,8 @@ impl ChartDoc {
         Ok(())
     }
 
-    /// Ask the gateway for a 再照会 (decision 5). Answered by [`Self::record_qualification`]
-    /// with the same id.
+    /// Ask the gateway for a 再照会 (ARCHITECTURE.md, *Qualification travels over sync*).
+    /// Answered by [`Self::record_qualification`] with the same id.
     pub fn request_qualification(&mut self, by: StaffId, at: DateTime<Utc>) -> Result<QualificationId> {
         let id = QualificationId(self.fresh_id());
         let reqs = self.container("qreqs")?;

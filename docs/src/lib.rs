@@ -1,6 +1,7 @@
-//! Automerge documents (decision 6): one per patient chart ([`ChartDoc`]), one per roster month
-//! ([`RosterMonthDoc`]), one for the clinic ([`ClinicDoc`]). Sans-IO: these types only change
-//! and read documents in memory; [`houmon_store`] persists them.
+//! `houmon-docs`: the Automerge documents (ARCHITECTURE.md, *Documents*) — one per patient chart
+//! ([`ChartDoc`]), one per roster month ([`RosterMonthDoc`]), one for the clinic ([`ClinicDoc`])
+//! — and the rules that keep them mergeable and medical-record safe. Sans-IO: these types only
+//! change and read documents in memory; `houmon-store` persists them.
 //!
 //! Layout rules that keep merges safe:
 //! - every container a document needs is created in a deterministic genesis change (same actor,
@@ -11,6 +12,9 @@
 //!   (load time grows with operation count; see reference/crdt_sync.md);
 //! - concurrent writes to one field are kept by Automerge and surfaced as a
 //!   [`houmon_model::FieldConflict`], never silently dropped.
+//!
+//! Must never: do I/O, delete a record, change a signed note (a correction is a new version),
+//! drop a concurrent write silently, or keep a 個人番号 in free text.
 
 mod chart;
 mod clinic;
@@ -245,7 +249,7 @@ pub fn resolve_field(doc: &mut AutoCommit, path: &str, value: &str) -> Result<()
 }
 
 /// A 12-digit number whose last digit is a valid 個人番号 check digit. Such numbers are refused
-/// in free text so that a 個人番号 is never stored (decision 1).
+/// in free text so that a 個人番号 is never stored (ARCHITECTURE.md, *Never the 個人番号*).
 pub fn contains_individual_number(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;

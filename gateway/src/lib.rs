@@ -1,8 +1,9 @@
-//! The qualification gateway (decision 5): a clinic-side sync participant holding the clinic
-//! key. Each round it catches up, answers every unanswered qualification request in the
-//! charts (first visits with the signed consent, 再照会 by insurance numbers) from a
-//! [`QualificationSource`] — the simulator or the clinic's 資格確認端末 — writes the result, or
-//! a clear [`QualificationFailure`], back into the chart, and syncs again.
+//! `houmon-gateway`: the clinic-side qualification gateway (ARCHITECTURE.md, *Qualification
+//! travels over sync*), a sync participant holding the clinic key. Each round it catches up,
+//! answers every unanswered qualification request in the charts (first visits with the signed
+//! consent, 再照会 by insurance numbers) from a [`QualificationSource`] — the simulator or the
+//! clinic's 資格確認端末 — writes the result, or a clear [`QualificationFailure`], back into the
+//! chart, and syncs again.
 //!
 //! Idempotent: answered requests are skipped, the simulator's state (registered consents,
 //! used nonces) is kept in the encrypted store and saved before the answer is written, and a

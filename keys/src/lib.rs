@@ -1,7 +1,17 @@
-//! The data key: 32 random bytes that encrypt the database (SQLCipher) and everything else the
-//! store writes. It is kept only in wrapped form on disk: wrapped by the OS keystore where there
-//! is one (the Tauri shell provides a [`KeyWrapper`] for Android Keystore, iOS/macOS Keychain,
-//! Windows DPAPI, Secret Service), or — clearly marked — by [`FileFallback`] where there is none.
+//! `houmon-keys`: the app's keys at rest (ARCHITECTURE.md, *Local store*, *Devices and trust*).
+//!
+//! - The data key ([`DataKey`]): 32 random bytes that encrypt the database (SQLCipher) and
+//!   everything else the store writes; [`load_or_create`] keeps it in `datakey.json`.
+//! - The device signing key ([`DeviceSigningKey`], Ed25519; [`device_key`]).
+//!
+//! Both are kept on disk only wrapped ([`KeyWrapper`]): by the OS keystore where there is one
+//! ([`OsKeystore`], over `houmon-keystore`: Secret Service, DPAPI; Keychain and Android Keystore
+//! through the shell), or — clearly marked — by [`FileFallback`] where there is none
+//! ([`device_keystore`] picks). [`DeviceKeystore::erase`] forgets the wrapping secret, which a
+//! remote wipe relies on.
+//!
+//! Must never: write a key to disk unwrapped except as the marked [`FileFallback`], or log or
+//! print key bytes.
 
 use houmon_model::error::{CoreError, Result};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -118,7 +128,7 @@ impl DeviceKeystore for FileFallback {
 }
 
 /// The device's OS keystore (Secret Service, DPAPI; Keychain / Android Keystore through the
-/// shell's [`houmon_keystore::PlatformKeystore`]) as core's key wrapper. It also serves as the
+/// shell's [`houmon_keystore::PlatformKeystore`]) as a [`KeyWrapper`]. It also serves as the
 /// lifecycle's [`crate::DeviceKeystore`]: a wipe erases the keystore entry,
 /// after which no wrapped key on disk opens.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! The platform keystore, behind one small trait.
+//! `houmon-keystore`: the platform keystore behind one small trait, [`PlatformKeystore`], which
+//! seals the app's keys with a secret the OS keeps.
 //!
 //! The keystore holds (or, for DPAPI, seals) one random 32-byte *wrapping secret* per app
 //! profile. Keys the app keeps on disk — the store's data key, the device's signing seed — are
@@ -20,7 +21,12 @@
 //! or using a non-exportable AES key to do `wrap`/`unwrap` itself. [`platform`] returns `None`
 //! on those targets so callers fall back (marked) until it exists.
 //!
-//! No dependency on `houmon-core`: core adapts this trait to its `KeyWrapper`.
+//! No dependency on other Houmon crates: `houmon-keys` adapts this trait to its `KeyWrapper`
+//! (`OsKeystore`).
+//!
+//! Must never: hand out the wrapping secret (callers only `wrap`/`unwrap`/`erase`), write it to
+//! disk unsealed, or fall back silently where there is no keystore ([`platform`] returns `None`
+//! and the caller chooses the marked fallback).
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -11,8 +11,9 @@ pub struct UserMessage {
     pub en: &'static str,
 }
 
-/// Everything that can go wrong in core. `Display` is the Japanese message; see
-/// [`CoreError::user_message`] for both languages.
+/// Everything that can go wrong in the crates below the shell (documents, keys, store, sync,
+/// device, gateway). `Display` is the Japanese message; see [`CoreError::user_message`] for
+/// both languages.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error("署名済みの記録は変更できません。")]

@@ -1,5 +1,10 @@
-//! The domain model: clinic, staff, devices, patients, roster months, visit records, notes,
-//! consents and qualification snapshots. Plain data; the rules live in [`houmon_docs`].
+//! `houmon-model`: the vocabulary every other crate speaks — ids, the domain types (clinic,
+//! staff, devices, patients, roster months, visit records, notes, consents, qualification
+//! snapshots and requests), one enum per concept, and the one error type [`CoreError`].
+//! Plain data: the document rules live in `houmon-docs`, persistence in `houmon-store`.
+//!
+//! Must never: do I/O, hold a rule that belongs to a document, or have a field for a 個人番号 or
+//! a PIN.
 
 pub mod check;
 pub mod error;
@@ -269,7 +274,7 @@ pub struct QualificationSnapshot {
     pub consent_surgery: bool,
     /// 同意取得日
     pub consent_date: Option<NaiveDate>,
-    /// 同意の有効期限 (continuing-care rule, decision 4)
+    /// 同意の有効期限 (continuing-care rule: ARCHITECTURE.md, *Later visits (再照会)*)
     pub consent_valid_until: Option<NaiveDate>,
     /// Demographics returned by the check.
     pub demographics: Demographics,
@@ -492,7 +497,8 @@ pub struct NoteVersion {
     pub intact: bool,
 }
 
-/// A request for 再照会 written by a tablet and answered by the gateway (decision 5).
+/// A request for 再照会 written by a tablet and answered by the gateway (ARCHITECTURE.md,
+/// *Qualification travels over sync*).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QualificationRequest {
     pub id: QualificationId,
@@ -508,7 +514,8 @@ pub struct QualificationRequest {
     pub failure: Option<QualificationFailure>,
 }
 
-/// What a qualification request asks the gateway (decision 5), written by the tablet.
+/// What a qualification request asks the gateway, written by the tablet (ARCHITECTURE.md,
+/// *Qualification travels over sync*).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "request", rename_all = "snake_case")]
 pub enum QualificationQuery {

@@ -1,5 +1,5 @@
 //! The APDU firewall: the lowest layer, through which every command must pass before any
-//! transport can see it (ARCHITECTURE decision 1).
+//! transport can see it (ARCHITECTURE.md, *Never the 個人番号*).
 //!
 //! A [`Transport`](crate::Transport) only accepts a [`CheckedApdu`], and only [`check`] can
 //! make one, so no code path can send an unchecked command. The rules are an allow-list of

@@ -97,7 +97,7 @@ impl std::fmt::Debug for PinModeSignature {
     }
 }
 
-/// The PIN-mode sequence (ARCHITECTURE decision 2): certificate, tries left, VERIFY, sign.
+/// The PIN-mode sequence (ARCHITECTURE.md, *PIN safety*): certificate, tries left, VERIFY, sign.
 ///
 /// Refuses to send the PIN when it is blocked, or when one try is left and
 /// `confirmed_last_try` is false. Never retries: a wrong PIN is returned to the caller.

@@ -1,4 +1,5 @@
-//! Card I/O for the マイナンバーカード, in layers:
+//! `houmon-nfc`: card I/O for the マイナンバーカード (ARCHITECTURE.md, *Never the 個人番号*,
+//! *PIN safety*), in layers:
 //!
 //! transport ([`Transport`]: [`PcscReader`], [`VirtualTransport`]; [`vpcd`] serves the
 //! virtual card to pcscd) → [`firewall`] (the deny-list; only it makes the

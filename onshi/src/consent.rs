@@ -1,5 +1,5 @@
-//! 居宅同意取得型 continuing-consent rules (ARCHITECTURE decision 4), as pure functions over
-//! dates in Japan time.
+//! 居宅同意取得型 continuing-consent rules (ARCHITECTURE.md, *Later visits (再照会)*), as pure
+//! functions over dates in Japan time.
 //!
 //! - The first visit needs a card-based confirmation (PIN or 目視) that records consent.
 //! - Later visits may use 再照会 (re-query by the insurance numbers) only while the consent is

@@ -1,4 +1,5 @@
-//! The consent digest a patient's card signs at a first visit (ARCHITECTURE decision 3).
+//! The consent digest a patient's card signs at a first visit (ARCHITECTURE.md, *First visit
+//! (居宅同意取得型)*).
 //!
 //! The tablet builds a [`ConsentRecord`] from the patient's choices, draws a fresh nonce, and
 //! computes [`consent_message`] → [`consent_digest`] (SHA-256 of the message). In PIN mode the
@@ -45,7 +46,8 @@ pub enum IdentityMode {
     Visual,
 }
 
-/// The consent choices made at a first visit (居宅同意取得型), in the order of decision 3.
+/// The consent choices made at a first visit (居宅同意取得型), in the order of ARCHITECTURE.md,
+/// *First visit (居宅同意取得型)*.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRecord {
     /// 医療機関コード of the clinic that obtains consent.

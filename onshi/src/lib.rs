@@ -1,4 +1,6 @@
-//! オンライン資格確認 (online qualification confirmation) domain for Houmon.
+//! `houmon-onshi`: the オンライン資格確認 (online qualification confirmation) domain for Houmon
+//! (ARCHITECTURE.md, *First visit (居宅同意取得型)*, *Later visits (再照会)*, *Qualification
+//! travels over sync*).
 //!
 //! - [`codes`]: the interface's code tables with Japanese labels.
 //! - [`types`]: request/result types modelled on the 資格確認端末 XML.

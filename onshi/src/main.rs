@@ -1,5 +1,9 @@
-//! `houmon-onshi`: support tool for the qualification domain. JSON on stdout; on error a
-//! Japanese message (then English) on stderr and a non-zero exit.
+//! `houmon-onshi`: support tool for the qualification domain (parse 資格確認端末 XML, check
+//! digits, an emulated terminal on a folder, the simulator's synthetic people). JSON on stdout;
+//! on error a Japanese message (then English) on stderr and a non-zero exit.
+//!
+//! Must never: write anywhere but the terminal folder it is given, or print a PIN (the
+//! simulator's PINs are not even read).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use houmon_onshi::bridge::{EmulatorOptions, TerminalEmulator, TerminalFolder};

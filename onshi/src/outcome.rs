@@ -1,5 +1,5 @@
-//! Reading an answer ([`XmlMsg`]) as one clear outcome for the app (decision 4: an expired
-//! consent is a clear state, never a silent failure).
+//! Reading an answer ([`XmlMsg`]) as one clear outcome for the app (ARCHITECTURE.md, *Later
+//! visits (再照会)*: an expired consent is a clear state, never a silent failure).
 
 use crate::codes::*;
 use crate::sim::SimResultCode;

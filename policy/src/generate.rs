@@ -1,7 +1,7 @@
 //! Generates the MDM artifacts in `mdm/` from [`super::schema::SETTINGS`]. The test
-//! `core/tests/policy_generated.rs` regenerates them and fails on any difference from the
+//! `policy/tests/policy_generated.rs` regenerates them and fails on any difference from the
 //! committed files; to update them after changing the schema run
-//! `HOUMON_REGENERATE_MDM=1 cargo test -p houmon-core --test policy_generated`.
+//! `HOUMON_REGENERATE_MDM=1 cargo test -p houmon-policy --test policy_generated`.
 
 use super::schema::{APP_ID, ChoiceOption, SETTINGS, SettingDef, SettingKind, StaticValue, TextFormat};
 use serde_json::{Map, Value, json};

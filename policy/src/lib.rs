@@ -1,10 +1,12 @@
-//! Managed configuration (管理された設定): one settings schema, the platform sources, the
-//! precedence Managed > User > Recommended > Default, live reload, and the MDM artifacts.
+//! `houmon-policy`: managed configuration (管理された設定; ARCHITECTURE.md, *Managed
+//! configuration*): one settings schema, the platform sources, the precedence Managed > User >
+//! Recommended > Default, live reload, and the MDM artifacts.
 //!
 //! - [`schema`]: the one settings schema, with Japanese and English texts and validation.
 //! - [`generate`]: the MDM artifacts in `mdm/` (JSON Schema, Android restrictions, AppConfig,
 //!   ADMX/ADML, macOS profile, Linux example, reference pages), all derived from the schema;
-//!   the `houmon-mdm` binary writes them.
+//!   the `policy_generated` test writes them (`HOUMON_REGENERATE_MDM=1 cargo test -p
+//!   houmon-policy --test policy_generated`) and fails when they drift.
 //! - [`sources`]: platform readers (Linux JSON, macOS managed preferences, Windows registry,
 //!   the Android/iOS seam).
 //! - [`resolve`]: precedence and the view the policy page shows; bad values are ignored and

@@ -314,7 +314,7 @@ fn resolve_one(def: &SettingDef, read: &PolicyRead, user: &Map<String, Value>) -
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrainingMode {
-    /// Training until the device is enrolled (the embedded default, decision 12).
+    /// Training until the device is enrolled (ARCHITECTURE.md, *Embedded defaults*).
     Auto,
     On,
     Off,

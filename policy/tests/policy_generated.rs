@@ -1,7 +1,7 @@
 //! The MDM artifacts in `mdm/` are generated from the settings schema and must not drift.
 //!
-//! Regenerate after changing `core/src/policy/schema.rs`:
-//! `HOUMON_REGENERATE_MDM=1 cargo test -p houmon-core --test policy_generated`
+//! Regenerate after changing `policy/src/schema.rs`:
+//! `HOUMON_REGENERATE_MDM=1 cargo test -p houmon-policy --test policy_generated`
 
 use houmon_policy::generate::{artifacts, drift, write_all};
 use houmon_policy::resolve::PolicyView;

@@ -1,5 +1,6 @@
-//! The audit log (decision 11): hash-chained and append-only. Every view, edit, export, consent
-//! and qualification check appends an entry in the same transaction as the change it records.
+//! The audit log (ARCHITECTURE.md, *Audit*): hash-chained and append-only. Every view, edit,
+//! export, consent and qualification check appends an entry in the same transaction as the
+//! change it records.
 //! Entries hold ids and action names only, never patient names or note text.
 
 use chrono::{DateTime, Utc};

@@ -1,6 +1,8 @@
-//! The encrypted local store (decision 7): one SQLCipher database holding every Automerge
-//! document as a snapshot plus incremental changes, the SQL projections that make start-up
-//! fast, the audit log and the diagnostics log.
+//! `houmon-store`: the encrypted local store (ARCHITECTURE.md, *Local store*): one SQLCipher
+//! database holding every Automerge document as a snapshot plus incremental changes, the SQL
+//! projections that make start-up fast, the audit log ([`audit`]), the diagnostics log, sealed
+//! exports ([`export`]), staff PIN verifiers ([`staff_pin`]) and the sync client's state
+//! ([`sync_state`]). Every use case that changes a document goes through [`Store`].
 //!
 //! - Each commit is appended as an incremental change (`save_after` the heads we persisted,
 //!   never `save_incremental` after a load: see reference/crdt_sync.md, load-cursor pitfall).
@@ -13,6 +15,10 @@
 //! - The database, its WAL and journal are encrypted by SQLCipher with a random data key;
 //!   temp storage is kept in memory; exports are AES-GCM sealed; diagnostics go into the
 //!   encrypted database. Nothing with patient data is written anywhere else.
+//!
+//! Must never: write patient data outside the encrypted database and sealed exports, return
+//! from a write before it is durable, change or delete an audit entry, or keep a staff PIN
+//! (only its verifier).
 
 pub mod audit;
 pub mod export;
@@ -831,7 +837,8 @@ impl Store {
     }
 
     /// Ask the gateway a specific question: a 再照会 with its numbers, or a first visit with
-    /// the signed consent (decision 5). Works offline; the request waits in the chart.
+    /// the signed consent (ARCHITECTURE.md, *Qualification travels over sync*). Works offline;
+    /// the request waits in the chart.
     pub fn request_qualification_query(
         &mut self,
         actor: &Actor,

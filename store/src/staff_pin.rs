@@ -1,6 +1,6 @@
 //! Staff sign-in PINs (職員PIN). The enrolled device is the first factor, the PIN the second
-//! (decision 9). Only a salted PBKDF2-HMAC-SHA256 verifier is kept, in the clinic document, so
-//! a staff member can sign in on any of the clinic's tablets.
+//! (ARCHITECTURE.md, *Devices and trust*). Only a salted PBKDF2-HMAC-SHA256 verifier is kept,
+//! in the clinic document, so a staff member can sign in on any of the clinic's tablets.
 //!
 //! Must never: keep or log the PIN itself, or compare verifiers in variable time.
 

@@ -1,6 +1,8 @@
-//! Wire-protocol types shared by `houmon-relay` and the sync client in `houmon-core`, so
-//! neither depends on the other. Must never: contain plaintext document types or parse
-//! document contents (the relay is blind).
+//! `houmon-sync-proto`: the wire-protocol types shared by `houmon-relay` and the sync client
+//! (`houmon-sync`), so neither depends on the other; with the `http` feature also the clients'
+//! blocking HTTP/WebSocket transport (`http`) and relay certificate pinning (`pinning`).
+//! Must never: contain plaintext document types or parse document contents (ARCHITECTURE.md,
+//! *The relay is blind*).
 //!
 //! Bodies are [postcard] (compact binary serde); errors are JSON [`ErrorBody`] so they can be
 //! read by humans and shown to users. Every request but enrollment carries the four

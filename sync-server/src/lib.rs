@@ -1,7 +1,7 @@
-//! `houmon-relay`: the blind relay (decision 8). Per clinic it keeps an append-only log of
-//! opaque entries `(doc id, seq, device, entry id, signature, ciphertext)` and client-made
-//! snapshots, serves "everything after cursor N" in one request, and pushes new entries over
-//! WebSockets. Devices enroll with one-time codes and sign every request (Ed25519).
+//! `houmon-relay`: the blind relay (ARCHITECTURE.md, *The relay is blind*). Per clinic it keeps
+//! an append-only log of opaque entries `(doc id, seq, device, entry id, signature, ciphertext)`
+//! and client-made snapshots, serves "everything after cursor N" in one request, and pushes new
+//! entries over WebSockets. Devices enroll with one-time codes and sign every request (Ed25519).
 //!
 //! Must never: parse, decompress or decrypt an entry or snapshot (it has no key and no CRDT
 //! code); hold private keys or the clinic content key; answer a device about another clinic.

@@ -1,5 +1,8 @@
 //! `houmon-relay` command line: `serve` runs the relay, `admin` manages clinics and devices
 //! directly in the database (on the relay machine).
+//!
+//! Must never: keep a one-time code (only its hash is stored; the code is printed once), or
+//! read an entry's contents.
 
 use clap::{Parser, Subcommand};
 use houmon_relay::{Limits, Relay, RelayStore, SqliteStore, random16};

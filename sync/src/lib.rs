@@ -1,4 +1,5 @@
-//! The sync client (decisions 8 and 9). Local documents go to the blind relay as entries:
+//! `houmon-sync`: the sync client (ARCHITECTURE.md, *The relay is blind*, *Devices and trust*).
+//! Local documents go to the blind relay as entries:
 //! Automerge changes → compressed → padded → AEAD with the clinic content key → signed with
 //! the device's Ed25519 key. Received entries are verified, decrypted and merged through the
 //! store. Sync state (identity, cursor, offline queue) lives in the encrypted store database,
@@ -261,7 +262,7 @@ impl SyncIdentity {
         }))
     }
 
-    /// The core model's id for this device (the same 16 bytes).
+    /// The `houmon-model` id for this device (the same 16 bytes).
     pub fn model_device_id(&self) -> houmon_model::DeviceId {
         houmon_model::DeviceId(uuid::Uuid::from_bytes(self.device.0))
     }

@@ -1,4 +1,7 @@
-//! End-to-end test support shared by the integration tests and `houmon-bench`.
+//! `houmon-tests`: end-to-end test support shared by the integration tests and `houmon-bench`
+//! (the card environment through pcscd, signed first visits, the app driver, the benchmarks).
+//!
+//! Must never: use real patient data or real cards: everything is synthetic and seeded.
 
 pub mod app_driver;
 pub mod bench_app;

@@ -1,7 +1,8 @@
-//! Qualification over sync (decision 5), end to end: the real `houmon-relay` and the real
-//! `houmon-gateway` binaries on loopback. A tablet writes qualification requests into charts
-//! (a first visit signed with a synthetic card's key, exactly as the card signs; a 再照会),
-//! the gateway answers them from the simulator, and the tablet sees the answers after a sync.
+//! Qualification over sync (ARCHITECTURE.md, *Qualification travels over sync*), end to end:
+//! the real `houmon-relay` and the real `houmon-gateway` binaries on loopback. A tablet writes
+//! qualification requests into charts (a first visit signed with a synthetic card's key,
+//! exactly as the card signs; a 再照会), the gateway answers them from the simulator, and the
+//! tablet sees the answers after a sync.
 //! Refusals (revoked card, no consent) come back as answered requests with a clear reason.
 
 use houmon_model::*;

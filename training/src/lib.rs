@@ -1,6 +1,10 @@
-//! The seeded, deterministic synthetic clinic (demo/training mode, tests, benchmarks).
+//! `houmon-training`: the seeded, deterministic synthetic clinic for 訓練モード, demos, tests and
+//! benchmarks (ARCHITECTURE.md, *Embedded defaults*), written into a [`Store`].
 //! Same seed and spec → the same clinic, patients, visits, notes and roster, byte for byte.
 //! Every name is invented; nothing here is real patient data.
+//!
+//! Must never: contain or derive from real patient data, or draw randomness from anything but
+//! the seed.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use houmon_docs::{ChartDoc, RosterMonthDoc, month_key};

@@ -1,7 +1,7 @@
-//! `houmon-gateway`: the clinic-side qualification gateway (decision 5). A sync participant
-//! holding the clinic key: it catches up with the relay, answers the qualification requests
-//! tablets wrote into charts (from the simulator or the clinic's 資格確認端末 folder), writes
-//! the answers back and syncs them.
+//! `houmon-gateway`: runs the clinic-side qualification gateway (ARCHITECTURE.md, *Qualification
+//! travels over sync*). A sync participant holding the clinic key: it catches up with the
+//! relay, answers the qualification requests tablets wrote into charts (from the simulator or
+//! the clinic's 資格確認端末 folder), writes the answers back and syncs them.
 //!
 //! ```text
 //! houmon-gateway --relay URL --data-dir DIR [--enroll-code CODE]
@@ -9,9 +9,10 @@
 //!                [--once] [--poll-seconds N]
 //! ```
 //!
-//! The enrollment code is needed on the first start only. Prints ids and counts, never patient
-//! data. Exit status: 0 done (`--once`), 1 bad arguments or setup, 2 refused by the relay
-//! (revoked or bad code).
+//! The enrollment code is needed on the first start only. Exit status: 0 done (`--once`),
+//! 1 bad arguments or setup, 2 refused by the relay (revoked or bad code).
+//!
+//! Must never: print anything but ids and counts (no patient data, no insurance numbers).
 
 use houmon_gateway::{Gateway, saved_actor};
 use houmon_keys::FileFallback;

@@ -1,7 +1,9 @@
 //! `houmon-card`: card diagnostics for support staff. Every command prints one JSON object on
 //! stdout; an error prints `{"error", "message", "message_en"}` and exits with status 1.
-//! PINs and 照合番号B are read from stdin (or the terminal, without echo), never from argv
-//! or the environment.
+//! PINs and 照合番号B are read from stdin (or the terminal, without echo).
+//!
+//! Must never: take a PIN or 照合番号B from argv or the environment, print one, or send the PIN
+//! on the last try without `--confirm-last-try`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,7 +1,10 @@
-//! Crash-test child: saves notes as fast as it can through the real store and prints
-//! `ACK <patient> <note> <token>` after each save returns (i.e. is durable). The crash test
-//! SIGKILLs it at random and checks that every acknowledged note survived.
-//! Prints ids and synthetic tokens only, never patient data.
+//! `houmon-crash-writer`: the crash-test child. It saves notes as fast as it can through the
+//! real store and prints `ACK <patient> <note> <token>` after each save returns (i.e. is
+//! durable). The crash test SIGKILLs it at random and checks that every acknowledged note
+//! survived.
+//!
+//! Must never: print anything but ids and synthetic tokens, or print `ACK` before the save
+//! returned.
 //!
 //! Usage: houmon-crash-writer <store-dir> <cycle>
 

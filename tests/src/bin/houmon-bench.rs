@@ -1,5 +1,8 @@
 //! `houmon-bench`: benchmarks on fixed synthetic data. Each subcommand prints progress on
 //! stderr and ends with one JSON line of figures on stdout.
+//!
+//! Must never: run on anything but data the project generates (the seeded synthetic clinic,
+//! synthetic cards).
 
 use std::time::{Duration, Instant};
 
