@@ -15,7 +15,8 @@ pub struct Artifact {
     pub contents: String,
 }
 
-const BANNER: &str = "Generated from core/src/policy/schema.rs. Do not edit; regenerate with HOUMON_REGENERATE_MDM=1 cargo test -p houmon-core --test policy_generated";
+const BANNER: &str =
+    "Generated from policy/src/schema.rs. Do not edit; regenerate with cargo run -p houmon-policy --bin houmon-mdm";
 
 /// Every artifact, in a stable order.
 pub fn artifacts() -> Vec<Artifact> {

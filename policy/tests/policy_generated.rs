@@ -23,8 +23,8 @@ fn committed_mdm_files_match_the_schema() {
     let stale = drift(&dir);
     assert!(
         stale.is_empty(),
-        "mdm/ is out of date with core/src/policy/schema.rs: {stale:?}\n\
-         Regenerate: HOUMON_REGENERATE_MDM=1 cargo test -p houmon-core --test policy_generated"
+        "mdm/ is out of date with policy/src/schema.rs: {stale:?}\n\
+         Regenerate: cargo run -p houmon-policy --bin houmon-mdm"
     );
 }
 

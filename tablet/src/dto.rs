@@ -527,7 +527,7 @@ pub fn typescript_bindings() -> String {
         PolicyPage::decl(&cfg),
     ];
     let mut out = String::from(
-        "// Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:\n\
+        "// Generated from tablet/src/dto.rs by ts-rs. Do not edit by hand:\n\
          // UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings\n\n",
     );
     for d in decls {

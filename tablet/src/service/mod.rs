@@ -1,4 +1,4 @@
-//! The app's use cases as the UI sees them: plain Rust over `core`, `nfc` and `onshi`, no
+//! The app's use cases as the UI sees them: plain Rust over the domain crates, `nfc` and `onshi`, no
 //! Tauri types, so it is tested without a window. `lib.rs` only turns these into commands.
 //!
 //! Demo/training mode (the default): a seeded synthetic clinic, the in-process qualification

@@ -1,4 +1,4 @@
-// Generated from src-tauri/src/dto.rs by ts-rs. Do not edit by hand:
+// Generated from tablet/src/dto.rs by ts-rs. Do not edit by hand:
 // UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings
 
 export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline";
