@@ -13,7 +13,7 @@ use houmon_policy::watch::PolicyWatcher;
 use houmon_store::Store;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The relay side of enrollment, shared with the watcher thread.
@@ -45,10 +45,8 @@ impl std::fmt::Debug for ManagedDevice {
     }
 }
 
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not take the policy page down with it.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+// A panic elsewhere must not take the policy page down with it.
+use houmon_model::lock;
 
 impl ManagedDevice {
     /// Open the app data directory, read the policy, apply it (finish an interrupted wipe,

@@ -22,7 +22,7 @@ use houmon_sync::{Backoff, StoreAccess, SyncClient, SyncError, SyncIdentity, Syn
 use houmon_sync_proto::ErrorCode;
 use houmon_sync_proto::http::{HttpError, RelayHttp};
 use serde::Serialize;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Redeems one-time codes at the relay named in the request.
@@ -101,11 +101,7 @@ pub struct StatusText {
 }
 
 fn hhmm(t: &DateTime<Utc>) -> String {
-    t.with_timezone(
-        &chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap()),
-    )
-    .format("%H:%M")
-    .to_string()
+    t.with_timezone(&houmon_model::jst()).format("%H:%M").to_string()
 }
 
 impl SyncStatus {
@@ -234,9 +230,7 @@ impl Default for SyncRunner {
     }
 }
 
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use houmon_model::lock;
 
 /// Whether the shell runs the training clinic instead of the device lifecycle: `On`, or
 /// `Auto` on a device that is not enrolled and has no managed enrollment code.

@@ -13,6 +13,15 @@ pub use error::{CoreError, Result, UserMessage};
 
 use ts_rs::TS;
 
+/// Japan Standard Time, the clinic's calendar (one definition: onshi's).
+pub use houmon_onshi::consent::{jst, jst_date};
+
+/// A mutex guard even after another thread panicked while holding it: the app keeps running
+/// (each holder leaves the data consistent at every await point), and nothing is lost by it.
+pub fn lock<T: ?Sized>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

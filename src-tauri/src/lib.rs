@@ -10,6 +10,7 @@
 
 pub mod command_list;
 
+use houmon_tablet::lock as locked;
 use houmon_tablet::{device, dto};
 
 use dto::*;
@@ -32,7 +33,7 @@ pub struct AppState {
 
 impl AppState {
     fn set(&self, s: Result<Service, UiError>) {
-        *self.service.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+        *locked(&self.service) = Some(s);
         self.ready.notify_all();
     }
 }
@@ -40,11 +41,11 @@ impl AppState {
 type Res<T> = Result<T, UiError>;
 
 fn managed(state: &State<'_, AppState>) -> Option<std::sync::Arc<device::ManagedDevice>> {
-    state.device.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    locked(&state.device).clone()
 }
 
 fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) -> Res<T> {
-    let mut guard = state.service.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = locked(&state.service);
     while guard.is_none() {
         guard = state.ready.wait(guard).unwrap_or_else(|e| e.into_inner());
     }
@@ -53,7 +54,7 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) 
         Some(Err(e)) => Err(e.clone()),
         None => Err(UiError::new("starting", "起動中です。", "Starting.")),
     };
-    *state.last_command.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+    *locked(&state.last_command) = Some(std::time::Instant::now());
     r
 }
 
@@ -64,7 +65,7 @@ fn upkeep_loop(handle: tauri::AppHandle) {
     loop {
         std::thread::sleep(PAUSE);
         let st = handle.state::<AppState>();
-        let idle = st.last_command.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() >= PAUSE);
+        let idle = locked(&st.last_command).is_none_or(|t| t.elapsed() >= PAUSE);
         if !idle {
             continue;
         }
@@ -308,7 +309,7 @@ pub fn run() {
                 match device::Mode::decide(&opts, device::policy_sources()) {
                     Ok(device::Mode::Training) => st.set(Service::open(&opts)),
                     Ok(device::Mode::Managed(dev)) => {
-                        *st.device.lock().unwrap_or_else(|e| e.into_inner()) = Some(dev.clone());
+                        *locked(&st.device) = Some(dev.clone());
                         let h = handle.clone();
                         dev.spawn(move |d| {
                             let st = h.state::<AppState>();

@@ -67,10 +67,6 @@ pub struct Counters {
     pub bytes_down: std::sync::atomic::AtomicU64,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 fn nonce() -> [u8; 16] {
     use ring::rand::SecureRandom;
     let mut n = [0u8; 16];

@@ -459,6 +459,11 @@ pub fn decode<'a, T: Deserialize<'a>>(b: &'a [u8]) -> Option<T> {
     postcard::from_bytes(b).ok()
 }
 
+/// Milliseconds since the Unix epoch, as the wire's timestamps (`ts_ms`) count them.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 mod sig_bytes {
     use serde::{Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {

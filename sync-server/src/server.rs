@@ -78,9 +78,7 @@ impl std::fmt::Debug for Relay {
     }
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub use houmon_sync_proto::now_ms;
 
 /// How long a cached device record is trusted; revocation through the API is immediate,
 /// through the admin CLI (another process) within this time.

@@ -20,16 +20,14 @@ use houmon_policy::watch::PolicyWatcher;
 use houmon_store::Store;
 use houmon_sync::{StoreAccess, SyncError, SyncIdentity, SyncResult};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Where the managed device keeps its lifecycle, keys and store (a wipe empties it). The
 /// training clinic stays in `<data dir>/store`.
 pub const DEVICE_DIR: &str = "device";
 
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use houmon_model::lock;
 
 /// The sync status of the training clinic.
 pub fn training_status() -> SyncStatus {

@@ -11,5 +11,7 @@ pub mod device;
 pub mod dto;
 pub mod service;
 
+pub use houmon_model::lock;
+
 #[cfg(test)]
 mod tests;
