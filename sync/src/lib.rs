@@ -14,12 +14,12 @@
 
 pub mod seal;
 
-use houmon_model::CoreError;
-use houmon_model::Actor;
-use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
-use houmon_store::{DocKind, Store};
 use automerge::{AutoCommit, ChangeHash};
 use houmon_keys::DeviceSigningKey;
+use houmon_model::Actor;
+use houmon_model::CoreError;
+use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
+use houmon_store::{DocKind, Store};
 use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use rand::Rng;
@@ -765,15 +765,16 @@ impl SyncClient {
         Ok(report)
     }
 
-    /// Sync, retrying retryable failures with backoff and jitter until `deadline` passes.
+    /// Sync, retrying retryable failures with backoff until `deadline` passes. The jitter
+    /// comes from `rng`: a seeded one makes a test's run replayable.
     pub fn sync_with_retry(
         &mut self,
         store: &mut Store,
         deadline: Duration,
         backoff: &mut Backoff,
+        rng: &mut impl Rng,
     ) -> SyncResult<SyncReport> {
         let start = std::time::Instant::now();
-        let mut rng = rand::thread_rng();
         loop {
             match self.sync_once(store) {
                 Ok(r) => {
@@ -781,7 +782,7 @@ impl SyncClient {
                     return Ok(r);
                 }
                 Err(e) if e.retryable() && start.elapsed() < deadline => {
-                    std::thread::sleep(backoff.next_delay(&mut rng).min(deadline.saturating_sub(start.elapsed())));
+                    std::thread::sleep(backoff.next_delay(rng).min(deadline.saturating_sub(start.elapsed())));
                 }
                 Err(e) => return Err(e),
             }
@@ -832,6 +833,18 @@ mod tests {
         let mut b2 = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let same = (0..10).filter(|i| b2.next_delay(&mut rng) == d[*i]).count();
         assert!(same < 10, "jittered");
+    }
+
+    #[test]
+    fn backoff_jitter_replays_from_a_seed() {
+        use rand::SeedableRng;
+        let run = |seed| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+            (0..10).map(|_| b.next_delay(&mut rng)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
     }
 
     #[test]
