@@ -411,7 +411,8 @@ fn run_faults(seed: u64) -> Run {
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(out).lines() {
             let Ok(line) = line else { break };
-            if line.starts_with("ACK ") {
+            // Not `starts_with`: the first ACK follows the harness's "test ... " on its line.
+            if line.contains("ACK ") {
                 a2.fetch_add(1, Ordering::SeqCst);
             }
         }
