@@ -13,19 +13,19 @@
 //! acknowledged it.
 
 pub mod seal;
+mod session;
 
 use automerge::{AutoCommit, ChangeHash};
 use houmon_keys::DeviceSigningKey;
 use houmon_model::Actor;
 use houmon_model::CoreError;
 use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
-use houmon_store::{DocKind, Store};
+use houmon_store::Store;
 use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use rand::Rng;
-use ring::signature::{ED25519, UnparsedPublicKey};
 use seal::ContentKey;
-use serde::{Deserialize, Serialize};
+use session::{Opened, Payload, Session, kind_of};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use zeroize::Zeroize;
@@ -122,33 +122,11 @@ pub struct SyncReport {
     pub cursor: u64,
 }
 
-/// Plaintext inside an entry (never leaves the device unencrypted).
-#[derive(Debug, Serialize, Deserialize)]
-struct Payload {
-    doc_id: String,
-    /// Author's heads after these changes.
-    heads: Vec<[u8; 32]>,
-    /// Automerge change bytes, or a whole document for a snapshot.
-    changes: Vec<u8>,
-}
-
 /// Upload a snapshot once this many entry bytes accumulated for a document since the last.
 pub const SNAPSHOT_AFTER_BYTES: i64 = 256 * 1024;
 /// Most entries and bytes per append request.
 const APPEND_BATCH: usize = 500;
 const APPEND_BYTES: usize = 4 << 20;
-
-fn kind_of(doc_id: &str) -> Option<DocKind> {
-    if doc_id.starts_with("chart:") {
-        Some(DocKind::Chart)
-    } else if doc_id.starts_with("roster:") {
-        Some(DocKind::Roster)
-    } else if doc_id == houmon_store::CLINIC_DOC_ID {
-        Some(DocKind::Clinic)
-    } else {
-        None
-    }
-}
 
 fn heads_bytes(h: &[ChangeHash]) -> Vec<u8> {
     let mut v: Vec<[u8; 32]> = h.iter().map(|c| c.0).collect();
@@ -296,16 +274,14 @@ pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label:
 pub struct SyncClient {
     http: RelayHttp,
     key: Signer,
-    clinic: ClinicId,
     role: Role,
-    content: ContentKey,
     actor: Actor,
-    devices: HashMap<DeviceId, [u8; 32]>,
+    session: Session,
 }
 
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncClient").field("device", &self.key.1).field("clinic", &self.clinic).finish()
+        f.debug_struct("SyncClient").field("device", &self.key.1).field("clinic", &self.session.clinic).finish()
     }
 }
 
@@ -338,11 +314,9 @@ impl SyncClient {
         Ok(Self {
             http: relay.unwrap_or_else(|| RelayHttp::new(&identity.relay)),
             key: Signer(key, identity.device),
-            clinic: identity.clinic,
             role: identity.role,
-            content: identity.content,
             actor,
-            devices: HashMap::new(),
+            session: Session::new(identity.clinic, identity.content, identity.device),
         })
     }
 
@@ -363,7 +337,7 @@ impl SyncClient {
         self.key.1
     }
     pub fn clinic(&self) -> ClinicId {
-        self.clinic
+        self.session.clinic
     }
     pub fn role(&self) -> Role {
         self.role
@@ -372,7 +346,7 @@ impl SyncClient {
         &self.http
     }
     pub fn content_key(&self) -> &ContentKey {
-        &self.content
+        &self.session.content
     }
     /// Point at another relay address (it moved, or a test restarted it on a new port).
     pub fn set_relay(&mut self, relay: RelayHttp) {
@@ -384,7 +358,7 @@ impl SyncClient {
     pub fn create_enrollment_code(&self, role: Role, valid_for_s: u32) -> SyncResult<String> {
         let raw: [u8; 16] = rand::random();
         let mut wrap = enrollment::wrap_key(&raw);
-        let wrapped = self.content.wrap(&wrap);
+        let wrapped = self.session.content.wrap(&wrap);
         wrap.zeroize();
         let req = CreateCodeRequest {
             code_auth_hash: enrollment::code_auth_hash(&raw),
@@ -452,7 +426,7 @@ impl SyncClient {
     }
 
     fn sign_entry(&self, doc: &DocId, entry_id: &EntryId, ct: &[u8]) -> [u8; 64] {
-        self.key.sign(&entry_signing_bytes(&self.clinic, doc, &self.key.1, entry_id, ct))
+        self.key.sign(&entry_signing_bytes(&self.session.clinic, doc, &self.key.1, entry_id, ct))
     }
 
     /// Turn every local change not yet queued into a sealed, signed entry in the offline
@@ -472,9 +446,9 @@ impl SyncClient {
             if changes.is_empty() {
                 continue;
             }
-            let opaque = self.content.opaque_doc_id(&doc_id);
+            let opaque = self.session.content.opaque_doc_id(&doc_id);
             let payload = Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes };
-            let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
+            let ct = self.session.content.seal(&self.session.clinic, &opaque, &encode(&payload))?;
             let entry_id = EntryId(rand::random());
             let signature = self.sign_entry(&opaque, &entry_id, &ct);
             let entry = QueuedEntry { doc: opaque.0, entry_id: entry_id.0, signature, body: ct };
@@ -513,29 +487,12 @@ impl SyncClient {
         }
     }
 
+    /// The relay's device list, for checking signatures (the only network call verification
+    /// needs, made by the driver before opening entries again).
     fn refresh_devices(&mut self) -> SyncResult<()> {
         let r: DevicesResponse = self.http.get(&self.key, PATH_DEVICES)?;
-        self.devices = r.devices.into_iter().map(|d| (d.device, d.public_key)).collect();
+        self.session.set_devices(r);
         Ok(())
-    }
-
-    /// Check an entry's author signature and open it. `None`: refused (counted in the report).
-    fn open_entry(&mut self, e: &Entry) -> SyncResult<Option<Payload>> {
-        if !self.devices.contains_key(&e.device) {
-            self.refresh_devices()?;
-        }
-        let Some(pk) = self.devices.get(&e.device) else { return Ok(None) };
-        let msg = entry_signing_bytes(&self.clinic, &e.doc, &e.device, &e.entry_id, &e.ciphertext);
-        if UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &e.signature).is_err() {
-            return Ok(None);
-        }
-        let Ok(plain) = self.content.open(&self.clinic, &e.doc, &e.ciphertext) else { return Ok(None) };
-        let Some(p) = decode::<Payload>(&plain) else { return Ok(None) };
-        // The relay cannot move an entry to another document: the id is bound by the key.
-        if self.content.opaque_doc_id(&p.doc_id) != e.doc || kind_of(&p.doc_id).is_none() {
-            return Ok(None);
-        }
-        Ok(Some(p))
     }
 
     /// Merge opened payloads: one store transaction per document, then check that every head
@@ -588,8 +545,9 @@ impl SyncClient {
         Ok(missing)
     }
 
-    /// One pull request: network, then verification (may ask the relay for device keys),
-    /// then one store phase that merges and moves the cursor.
+    /// One pull request: network, then verification (from the keys known; entries from an
+    /// unknown device are held, and opened again once the device list is refreshed), then one
+    /// store phase that merges and moves the cursor.
     fn pull_once<A: StoreAccess + ?Sized>(
         &mut self,
         s: &mut A,
@@ -599,43 +557,18 @@ impl SyncClient {
     ) -> SyncResult<(PullResponse, Vec<String>)> {
         report.round_trips += 1;
         let resp: PullResponse = self.http.post(&self.key, PATH_PULL, req)?;
-        let mut payloads = Vec::new();
-        for snap in &resp.snapshots {
-            // Snapshots are signed over their own bytes (binding covers_seq).
-            if !self.devices.contains_key(&snap.device) {
-                self.refresh_devices()?;
-            }
-            let ok = self.devices.get(&snap.device).is_some_and(|pk| {
-                let msg = snapshot_signing_bytes(
-                    &self.clinic,
-                    &snap.doc,
-                    &snap.device,
-                    &snap.entry_id,
-                    snap.covers_seq,
-                    &snap.ciphertext,
-                );
-                UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &snap.signature).is_ok()
-            });
-            let opened = if ok {
-                self.content.open(&self.clinic, &snap.doc, &snap.ciphertext).ok().and_then(|p| decode::<Payload>(&p))
-            } else {
-                None
-            };
-            match opened {
-                Some(p) if self.content.opaque_doc_id(&p.doc_id) == snap.doc => payloads.push(p),
-                _ => report.rejected += 1,
-            }
+        let mut opened = self.session.open_pull(&resp, req.after > 0);
+        if opened.iter().any(|o| matches!(o, Opened::Held)) {
+            self.refresh_devices()?;
+            self.session.reopen_held(&resp, &mut opened);
         }
-        for e in &resp.entries {
-            report.received += 1;
-            // Our own entries are already here, except when fetching from the start (after
-            // a TTL purge, or a gap repair): merging them again is harmless.
-            if e.device == self.key.1 && req.after > 0 {
-                continue;
-            }
-            match self.open_entry(e)? {
-                Some(p) => payloads.push(p),
-                None => report.rejected += 1,
+        report.received += resp.entries.len();
+        let mut payloads = Vec::new();
+        for o in opened {
+            match o {
+                Opened::Payload(p) => payloads.push(p),
+                Opened::Refused | Opened::Held => report.rejected += 1,
+                Opened::Own => {}
             }
         }
         let cursor = resp.cursor;
@@ -658,7 +591,7 @@ impl SyncClient {
     fn pull_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
         let (sub, mut cursor) =
             s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
-        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
+        let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut missing_all: Vec<String> = Vec::new();
         loop {
             let req =
@@ -680,7 +613,7 @@ impl SyncClient {
             // Fetch the whole document again: fills gaps left by lost or reordered entries.
             let req = PullRequest {
                 after: 0,
-                docs: Some(vec![self.content.opaque_doc_id(&doc_id)]),
+                docs: Some(vec![self.session.content.opaque_doc_id(&doc_id)]),
                 max_bytes: 64 << 20,
                 with_snapshots: false,
             };
@@ -734,11 +667,17 @@ impl SyncClient {
             let heads = full.get_heads();
             let payload =
                 Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes: full.save() };
-            let opaque = self.content.opaque_doc_id(&doc_id);
-            let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
+            let opaque = self.session.content.opaque_doc_id(&doc_id);
+            let ct = self.session.content.seal(&self.session.clinic, &opaque, &encode(&payload))?;
             let entry_id = EntryId(rand::random());
-            let sig =
-                self.key.sign(&snapshot_signing_bytes(&self.clinic, &opaque, &self.key.1, &entry_id, cursor, &ct));
+            let sig = self.key.sign(&snapshot_signing_bytes(
+                &self.session.clinic,
+                &opaque,
+                &self.key.1,
+                &entry_id,
+                cursor,
+                &ct,
+            ));
             let req = PutSnapshotRequest { doc: opaque, covers_seq: cursor, entry_id, signature: sig, ciphertext: ct };
             report.round_trips += 1;
             let _: bool = self.http.post(&self.key, PATH_SNAPSHOT, &req)?;
@@ -797,7 +736,7 @@ impl SyncClient {
 
     pub fn wait_for_push_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
         let (sub, cursor) = s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
-        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
+        let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut sock = self.http.open_push(&self.key, &WsClient::Subscribe { after: cursor, docs })?;
         loop {
             match sock.next_message() {
@@ -822,6 +761,7 @@ impl SyncClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use houmon_store::DocKind;
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {
