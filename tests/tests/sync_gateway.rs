@@ -36,7 +36,7 @@ fn gateway_bin() -> PathBuf {
     let side = dir.join("houmon-gateway-build");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let _ = Command::new(cargo)
-        .args(["build", "-p", "houmon-core", "--bin", "houmon-gateway"])
+        .args(["build", "-p", "houmon-gateway", "--bin", "houmon-gateway"])
         .env("CARGO_TARGET_DIR", &side)
         .status();
     side.join("debug").join("houmon-gateway")
