@@ -19,14 +19,16 @@ use automerge::{AutoCommit, ChangeHash};
 use houmon_keys::DeviceSigningKey;
 use houmon_model::Actor;
 use houmon_model::CoreError;
-use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
 use houmon_store::Store;
+use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
 use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use rand::Rng;
 use seal::ContentKey;
+pub use session::Exchange;
 use session::{Opened, Payload, Session, kind_of};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroize;
 
@@ -156,6 +158,27 @@ impl RequestSigner for Signer {
     }
 }
 
+/// The relay over HTTP, signing as this device: the [`Exchange`] the app uses.
+struct HttpExchange {
+    http: RelayHttp,
+    key: Arc<Signer>,
+}
+
+impl Exchange for HttpExchange {
+    fn append(&mut self, req: &AppendRequest) -> Result<AppendResponse, HttpError> {
+        self.http.post(&*self.key, PATH_APPEND, req)
+    }
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, HttpError> {
+        self.http.post(&*self.key, PATH_PULL, req)
+    }
+    fn devices(&mut self) -> Result<DevicesResponse, HttpError> {
+        self.http.get(&*self.key, PATH_DEVICES)
+    }
+    fn put_snapshot(&mut self, req: &PutSnapshotRequest) -> Result<bool, HttpError> {
+        self.http.post(&*self.key, PATH_SNAPSHOT, req)
+    }
+}
+
 /// Access to the store for the sync client's local phases. Network calls happen between
 /// these, never inside one: the shell implements this by locking its service only for the
 /// closure, so UI commands never wait on the network.
@@ -273,7 +296,7 @@ pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label:
 /// An enrolled device's sync client.
 pub struct SyncClient {
     http: RelayHttp,
-    key: Signer,
+    key: Arc<Signer>,
     role: Role,
     actor: Actor,
     session: Session,
@@ -313,7 +336,7 @@ impl SyncClient {
         }
         Ok(Self {
             http: relay.unwrap_or_else(|| RelayHttp::new(&identity.relay)),
-            key: Signer(key, identity.device),
+            key: Arc::new(Signer(key, identity.device)),
             role: identity.role,
             actor,
             session: Session::new(identity.clinic, identity.content, identity.device),
@@ -348,6 +371,10 @@ impl SyncClient {
     pub fn content_key(&self) -> &ContentKey {
         &self.session.content
     }
+    fn exchange(&self) -> HttpExchange {
+        HttpExchange { http: self.http.clone(), key: self.key.clone() }
+    }
+
     /// Point at another relay address (it moved, or a test restarted it on a new port).
     pub fn set_relay(&mut self, relay: RelayHttp) {
         self.http = relay;
@@ -366,13 +393,13 @@ impl SyncClient {
             wrapped_content_key: Some(wrapped?),
             valid_for_s,
         };
-        let _: i64 = self.http.post(&self.key, PATH_CODES, &req)?;
+        let _: i64 = self.http.post(&*self.key, PATH_CODES, &req)?;
         Ok(enrollment::format_code(&raw))
     }
 
     /// Revoke a device at the relay (admin only). Effective at once.
     pub fn revoke(&self, device: DeviceId) -> SyncResult<()> {
-        let _: bool = self.http.post(&self.key, PATH_REVOKE, &RevokeRequest { device })?;
+        let _: bool = self.http.post(&*self.key, PATH_REVOKE, &RevokeRequest { device })?;
         Ok(())
     }
 
@@ -460,10 +487,15 @@ impl SyncClient {
 
     /// Send the offline queue; rows leave it only once the relay acknowledged them (durably).
     pub fn push(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.push_via(store, report)
+        self.push_via(store, &mut self.exchange(), report)
     }
 
-    fn push_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+    fn push_via<A: StoreAccess + ?Sized>(
+        &self,
+        s: &mut A,
+        x: &mut impl Exchange,
+        report: &mut SyncReport,
+    ) -> SyncResult<()> {
         loop {
             let rows = s.with_store(|st| st.sync_outbox_batch(APPEND_BATCH, APPEND_BYTES))??;
             if rows.is_empty() {
@@ -481,7 +513,7 @@ impl SyncClient {
                 })
                 .collect();
             report.round_trips += 1;
-            let _: AppendResponse = self.http.post(&self.key, PATH_APPEND, &AppendRequest { entries })?;
+            x.append(&AppendRequest { entries })?;
             s.with_store(|st| st.sync_outbox_ack(last))??;
             report.uploaded += n;
         }
@@ -489,8 +521,8 @@ impl SyncClient {
 
     /// The relay's device list, for checking signatures (the only network call verification
     /// needs, made by the driver before opening entries again).
-    fn refresh_devices(&mut self) -> SyncResult<()> {
-        let r: DevicesResponse = self.http.get(&self.key, PATH_DEVICES)?;
+    fn refresh_devices(&mut self, x: &mut impl Exchange) -> SyncResult<()> {
+        let r = x.devices()?;
         self.session.set_devices(r);
         Ok(())
     }
@@ -551,15 +583,16 @@ impl SyncClient {
     fn pull_once<A: StoreAccess + ?Sized>(
         &mut self,
         s: &mut A,
+        x: &mut impl Exchange,
         req: &PullRequest,
         report: &mut SyncReport,
         move_cursor: bool,
     ) -> SyncResult<(PullResponse, Vec<String>)> {
         report.round_trips += 1;
-        let resp: PullResponse = self.http.post(&self.key, PATH_PULL, req)?;
+        let resp = x.pull(req)?;
         let mut opened = self.session.open_pull(&resp, req.after > 0);
         if opened.iter().any(|o| matches!(o, Opened::Held)) {
-            self.refresh_devices()?;
+            self.refresh_devices(x)?;
             self.session.reopen_held(&resp, &mut opened);
         }
         report.received += resp.entries.len();
@@ -585,10 +618,15 @@ impl SyncClient {
     /// Catch up: "everything after my cursor" for my subscription, in as few requests as the
     /// answer size allows (one for a day offline), then repair gaps.
     pub fn pull(&mut self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.pull_via(store, report)
+        self.pull_via(store, &mut self.exchange(), report)
     }
 
-    fn pull_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+    fn pull_via<A: StoreAccess + ?Sized>(
+        &mut self,
+        s: &mut A,
+        x: &mut impl Exchange,
+        report: &mut SyncReport,
+    ) -> SyncResult<()> {
         let (sub, mut cursor) =
             s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
         let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
@@ -596,7 +634,7 @@ impl SyncClient {
         loop {
             let req =
                 PullRequest { after: cursor, docs: docs.clone(), max_bytes: 8 << 20, with_snapshots: cursor == 0 };
-            let (resp, missing) = self.pull_once(s, &req, report, true)?;
+            let (resp, missing) = self.pull_once(s, x, &req, report, true)?;
             missing_all.extend(missing);
             cursor = resp.cursor;
             if !resp.more {
@@ -618,7 +656,7 @@ impl SyncClient {
                 with_snapshots: false,
             };
             let applied = report.applied_docs;
-            let (_, still) = self.pull_once(s, &req, report, false)?;
+            let (_, still) = self.pull_once(s, x, &req, report, false)?;
             if still.contains(&doc_id) || report.applied_docs == applied {
                 report.withheld.push(doc_id);
             } else {
@@ -646,10 +684,15 @@ impl SyncClient {
     /// Upload encrypted snapshots of documents whose entries outgrew [`SNAPSHOT_AFTER_BYTES`],
     /// so new devices download one compressed document instead of the whole log.
     pub fn upload_snapshots(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.upload_snapshots_via(store, report)
+        self.upload_snapshots_via(store, &mut self.exchange(), report)
     }
 
-    fn upload_snapshots_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+    fn upload_snapshots_via<A: StoreAccess + ?Sized>(
+        &self,
+        s: &mut A,
+        x: &mut impl Exchange,
+        report: &mut SyncReport,
+    ) -> SyncResult<()> {
         type Due = (u64, Option<Vec<String>>, Vec<String>);
         let (cursor, sub, due): Due = s.with_store(|st| {
             if Self::pending(st)? > 0 {
@@ -680,7 +723,7 @@ impl SyncClient {
             ));
             let req = PutSnapshotRequest { doc: opaque, covers_seq: cursor, entry_id, signature: sig, ciphertext: ct };
             report.round_trips += 1;
-            let _: bool = self.http.post(&self.key, PATH_SNAPSHOT, &req)?;
+            x.put_snapshot(&req)?;
             s.with_store(|st| st.sync_snapshot_uploaded(&doc_id))??;
             report.snapshots_uploaded += 1;
         }
@@ -694,13 +737,23 @@ impl SyncClient {
 
     /// [`Self::sync_once`] with the store behind a lock taken only for the local phases.
     pub fn sync_once_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<SyncReport> {
+        self.sync_once_with(s, &mut self.exchange())
+    }
+
+    /// [`Self::sync_once_via`] over any [`Exchange`]: the HTTP relay in the app, an
+    /// in-memory log in the session tests.
+    pub fn sync_once_with<A: StoreAccess + ?Sized>(
+        &mut self,
+        s: &mut A,
+        x: &mut impl Exchange,
+    ) -> SyncResult<SyncReport> {
         let mut report = SyncReport::default();
         s.with_store(|st| self.enqueue_local_changes(st))??;
-        self.push_via(s, &mut report)?;
-        self.pull_via(s, &mut report)?;
+        self.push_via(s, x, &mut report)?;
+        self.pull_via(s, x, &mut report)?;
         // Catch-up may have brought changes the queue should not re-send; anything local
         // written meanwhile is queued next round.
-        self.upload_snapshots_via(s, &mut report)?;
+        self.upload_snapshots_via(s, x, &mut report)?;
         Ok(report)
     }
 
@@ -737,13 +790,13 @@ impl SyncClient {
     pub fn wait_for_push_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
         let (sub, cursor) = s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
         let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
-        let mut sock = self.http.open_push(&self.key, &WsClient::Subscribe { after: cursor, docs })?;
+        let mut sock = self.http.open_push(&*self.key, &WsClient::Subscribe { after: cursor, docs })?;
         loop {
             match sock.next_message() {
                 Some(WsServer::Entries { entries, .. }) if entries.is_empty() => continue,
                 Some(WsServer::Entries { .. }) | Some(WsServer::PullNeeded) => {
                     let mut report = SyncReport::default();
-                    self.pull_via(s, &mut report)?;
+                    self.pull_via(s, &mut self.exchange(), &mut report)?;
                     return Ok(Some(report));
                 }
                 Some(WsServer::Revoked) => {

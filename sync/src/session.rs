@@ -5,6 +5,7 @@
 
 use crate::seal::ContentKey;
 use houmon_store::DocKind;
+use houmon_sync_proto::http::HttpError;
 use houmon_sync_proto::*;
 use ring::signature::{ED25519, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,15 @@ pub(crate) fn kind_of(doc_id: &str) -> Option<DocKind> {
     } else {
         None
     }
+}
+
+/// What the session asks of the relay: the HTTP relay in the app, an in-memory log in tests.
+/// Verification never calls it; the driver does, between the pure steps.
+pub trait Exchange {
+    fn append(&mut self, req: &AppendRequest) -> Result<AppendResponse, HttpError>;
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, HttpError>;
+    fn devices(&mut self) -> Result<DevicesResponse, HttpError>;
+    fn put_snapshot(&mut self, req: &PutSnapshotRequest) -> Result<bool, HttpError>;
 }
 
 /// What opening one entry or snapshot gave.
