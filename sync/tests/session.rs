@@ -250,6 +250,9 @@ fn duplicated_and_reordered_entries_apply_once() {
     c.log.borrow_mut().faults.extend([Fault::Duplicate]);
     let r = b.sync();
     assert_eq!(r.received, 2 * new, "{r:?}");
+    // A copy is neither refused as tampering nor taken for a gap.
+    assert_eq!(r.rejected, 0, "{r:?}");
+    assert!(r.gaps_repaired.is_empty() && r.withheld.is_empty(), "{r:?}");
     assert_eq!(b.heads(), a.heads());
     assert_eq!(b.visits(ps[0]), 5);
 
