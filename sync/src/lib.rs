@@ -15,7 +15,7 @@
 pub mod seal;
 mod session;
 
-use automerge::{AutoCommit, ChangeHash};
+use automerge::AutoCommit;
 use houmon_keys::DeviceSigningKey;
 use houmon_model::Actor;
 use houmon_model::CoreError;
@@ -26,8 +26,7 @@ use houmon_sync_proto::*;
 use rand::Rng;
 use seal::ContentKey;
 pub use session::Exchange;
-use session::{Opened, Payload, Session, kind_of};
-use std::collections::{HashMap, HashSet};
+use session::{Opened, Payload, Session, heads_bytes, heads_from};
 use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroize;
@@ -129,22 +128,6 @@ pub const SNAPSHOT_AFTER_BYTES: i64 = 256 * 1024;
 /// Most entries and bytes per append request.
 const APPEND_BATCH: usize = 500;
 const APPEND_BYTES: usize = 4 << 20;
-
-fn heads_bytes(h: &[ChangeHash]) -> Vec<u8> {
-    let mut v: Vec<[u8; 32]> = h.iter().map(|c| c.0).collect();
-    v.sort();
-    v.concat()
-}
-
-fn heads_from(b: &[u8]) -> Vec<ChangeHash> {
-    b.chunks_exact(32)
-        .map(|c| {
-            let mut a = [0u8; 32];
-            a.copy_from_slice(c);
-            ChangeHash(a)
-        })
-        .collect()
-}
 
 /// Signs relay requests as this device.
 struct Signer(DeviceSigningKey, DeviceId);
@@ -498,22 +481,9 @@ impl SyncClient {
     ) -> SyncResult<()> {
         loop {
             let rows = s.with_store(|st| st.sync_outbox_batch(APPEND_BATCH, APPEND_BYTES))??;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let last = rows.last().map(|r| r.0).unwrap_or(0);
-            let n = rows.len();
-            let entries = rows
-                .into_iter()
-                .map(|(_, e)| NewEntry {
-                    doc: DocId(e.doc),
-                    entry_id: EntryId(e.entry_id),
-                    signature: e.signature,
-                    ciphertext: e.body,
-                })
-                .collect();
+            let Some((req, last, n)) = session::append_request(rows) else { return Ok(()) };
             report.round_trips += 1;
-            x.append(&AppendRequest { entries })?;
+            x.append(&req)?;
             s.with_store(|st| st.sync_outbox_ack(last))??;
             report.uploaded += n;
         }
@@ -525,56 +495,6 @@ impl SyncClient {
         let r = x.devices()?;
         self.session.set_devices(r);
         Ok(())
-    }
-
-    /// Merge opened payloads: one store transaction per document, then check that every head
-    /// an author announced is now present. Returns the documents with missing heads.
-    fn apply(&self, store: &mut Store, payloads: Vec<Payload>, report: &mut SyncReport) -> SyncResult<Vec<String>> {
-        let mut order: Vec<String> = Vec::new();
-        let mut by_doc: HashMap<String, (Vec<u8>, HashSet<[u8; 32]>)> = HashMap::new();
-        for p in payloads {
-            let e = by_doc.entry(p.doc_id.clone()).or_insert_with(|| {
-                order.push(p.doc_id.clone());
-                (Vec::new(), HashSet::new())
-            });
-            e.0.extend_from_slice(&p.changes);
-            e.1.extend(p.heads);
-        }
-        let mut missing = Vec::new();
-        for doc_id in order {
-            let Some((bytes, announced)) = by_doc.remove(&doc_id) else { continue };
-            let Some(kind) = kind_of(&doc_id) else { continue };
-            let before = store.sync_sent_heads(&doc_id)?;
-            let local_before = match store.doc_heads(&doc_id) {
-                Ok(h) => Some(h),
-                Err(CoreError::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            };
-            store.apply_remote(&self.actor, &doc_id, kind, &bytes)?;
-            report.applied_docs += 1;
-            let after = store.doc_heads(&doc_id)?;
-            // Nothing local was pending for this document: what we now hold came from the
-            // relay, so it need not be uploaded again.
-            let nothing_pending = match (&before, &local_before) {
-                (Some(b), Some(l)) => *b == heads_bytes(l),
-                (None, None) => true,
-                _ => false,
-            };
-            if nothing_pending {
-                store.set_sync_sent_heads(&doc_id, &heads_bytes(&after))?;
-            }
-            let after_set: HashSet<[u8; 32]> = after.iter().map(|h| h.0).collect();
-            if announced.iter().all(|h| after_set.contains(h)) {
-                continue;
-            }
-            // Some announced heads are not our heads: they must at least be in the history.
-            let all = store.changes_since(&doc_id, &[])?;
-            let mut full = AutoCommit::load(&all).map_err(CoreError::from)?;
-            if announced.iter().any(|h| full.get_change_by_hash(&ChangeHash(*h)).is_none()) {
-                missing.push(doc_id);
-            }
-        }
-        Ok(missing)
     }
 
     /// One pull request: network, then verification (from the keys known; entries from an
@@ -595,18 +515,10 @@ impl SyncClient {
             self.refresh_devices(x)?;
             self.session.reopen_held(&resp, &mut opened);
         }
-        report.received += resp.entries.len();
-        let mut payloads = Vec::new();
-        for o in opened {
-            match o {
-                Opened::Payload(p) => payloads.push(p),
-                Opened::Refused | Opened::Held => report.rejected += 1,
-                Opened::Own => {}
-            }
-        }
+        let payloads = session::accept(&resp, opened, report);
         let cursor = resp.cursor;
         let missing = s.with_store(|st| {
-            let missing = self.apply(st, payloads, report)?;
+            let missing = session::apply(&self.actor, st, payloads, report)?;
             if move_cursor {
                 Self::set_cursor(st, cursor)?;
             }
@@ -632,8 +544,7 @@ impl SyncClient {
         let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut missing_all: Vec<String> = Vec::new();
         loop {
-            let req =
-                PullRequest { after: cursor, docs: docs.clone(), max_bytes: 8 << 20, with_snapshots: cursor == 0 };
+            let req = session::catch_up_request(cursor, docs.clone());
             let (resp, missing) = self.pull_once(s, x, &req, report, true)?;
             missing_all.extend(missing);
             cursor = resp.cursor;
@@ -644,24 +555,12 @@ impl SyncClient {
         report.cursor = cursor;
         // Documents still missing heads from an earlier round are checked again until the
         // relay hands over what it withheld (the cursor has moved past those entries).
-        missing_all.extend(s.with_store(Self::suspects)??);
-        missing_all.sort();
-        missing_all.dedup();
-        for doc_id in missing_all {
-            // Fetch the whole document again: fills gaps left by lost or reordered entries.
-            let req = PullRequest {
-                after: 0,
-                docs: Some(vec![self.session.content.opaque_doc_id(&doc_id)]),
-                max_bytes: 64 << 20,
-                with_snapshots: false,
-            };
+        let suspects = s.with_store(Self::suspects)??;
+        for doc_id in session::to_refetch(missing_all, suspects) {
+            let req = self.session.repair_request(&doc_id);
             let applied = report.applied_docs;
             let (_, still) = self.pull_once(s, x, &req, report, false)?;
-            if still.contains(&doc_id) || report.applied_docs == applied {
-                report.withheld.push(doc_id);
-            } else {
-                report.gaps_repaired.push(doc_id);
-            }
+            session::repair_outcome(doc_id, &still, applied, report);
         }
         let withheld = report.withheld.clone();
         s.with_store(|st| Self::set_suspects(st, &withheld))??;
@@ -815,6 +714,7 @@ impl SyncClient {
 mod tests {
     use super::*;
     use houmon_store::DocKind;
+    use session::kind_of;
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {

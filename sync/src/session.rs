@@ -2,14 +2,22 @@
 //! and the pure steps between network calls. Opening an entry checks its signature against
 //! the device keys already known and never asks the relay; an entry from a device not yet
 //! known is held, and the driver refreshes the device list and opens the held ones again.
+//! The rest is local too: outbox rows to append requests, merging opened payloads, finding
+//! documents with announced heads missing (gaps, withheld entries). `SyncClient` is the
+//! driver: it moves requests and answers through an [`Exchange`] between these steps.
 
 use crate::seal::ContentKey;
+use crate::{SyncReport, SyncResult};
+use automerge::{AutoCommit, ChangeHash};
+use houmon_model::{Actor, CoreError};
 use houmon_store::DocKind;
+use houmon_store::Store;
+use houmon_store::sync_state::QueuedEntry;
 use houmon_sync_proto::http::HttpError;
 use houmon_sync_proto::*;
 use ring::signature::{ED25519, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Plaintext inside an entry (never leaves the device unencrypted).
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,6 +48,130 @@ pub trait Exchange {
     fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, HttpError>;
     fn devices(&mut self) -> Result<DevicesResponse, HttpError>;
     fn put_snapshot(&mut self, req: &PutSnapshotRequest) -> Result<bool, HttpError>;
+}
+
+pub(crate) fn heads_bytes(h: &[ChangeHash]) -> Vec<u8> {
+    let mut v: Vec<[u8; 32]> = h.iter().map(|c| c.0).collect();
+    v.sort();
+    v.concat()
+}
+
+pub(crate) fn heads_from(b: &[u8]) -> Vec<ChangeHash> {
+    b.chunks_exact(32)
+        .map(|c| {
+            let mut a = [0u8; 32];
+            a.copy_from_slice(c);
+            ChangeHash(a)
+        })
+        .collect()
+}
+
+/// The next append request from an outbox batch, with the last row to acknowledge and the
+/// number of entries. `None`: the outbox is empty.
+pub(crate) fn append_request(rows: Vec<(i64, QueuedEntry)>) -> Option<(AppendRequest, i64, usize)> {
+    let (last, n) = (rows.last()?.0, rows.len());
+    let entries = rows
+        .into_iter()
+        .map(|(_, e)| NewEntry {
+            doc: DocId(e.doc),
+            entry_id: EntryId(e.entry_id),
+            signature: e.signature,
+            ciphertext: e.body,
+        })
+        .collect();
+    Some((AppendRequest { entries }, last, n))
+}
+
+/// "Everything after `cursor`" for the subscribed documents (`None`: all).
+pub(crate) fn catch_up_request(cursor: u64, docs: Option<Vec<DocId>>) -> PullRequest {
+    PullRequest { after: cursor, docs, max_bytes: 8 << 20, with_snapshots: cursor == 0 }
+}
+
+/// Count what a pull answer gave and keep the payloads to merge.
+pub(crate) fn accept(resp: &PullResponse, opened: Vec<Opened>, report: &mut SyncReport) -> Vec<Payload> {
+    report.received += resp.entries.len();
+    let mut payloads = Vec::new();
+    for o in opened {
+        match o {
+            Opened::Payload(p) => payloads.push(p),
+            Opened::Refused | Opened::Held => report.rejected += 1,
+            Opened::Own => {}
+        }
+    }
+    payloads
+}
+
+/// Documents to fetch again: those missing heads after this catch-up, and those still
+/// missing them from an earlier round (the cursor has moved past what the relay withheld).
+pub(crate) fn to_refetch(mut missing: Vec<String>, suspects: Vec<String>) -> Vec<String> {
+    missing.extend(suspects);
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
+/// After refetching `doc_id`: repaired, or withheld (still missing heads, or nothing came).
+pub(crate) fn repair_outcome(doc_id: String, still: &[String], applied_before: usize, report: &mut SyncReport) {
+    if still.contains(&doc_id) || report.applied_docs == applied_before {
+        report.withheld.push(doc_id);
+    } else {
+        report.gaps_repaired.push(doc_id);
+    }
+}
+
+/// Merge opened payloads: one store transaction per document, then check that every head
+/// an author announced is now present. Returns the documents with missing heads.
+pub(crate) fn apply(
+    actor: &Actor,
+    store: &mut Store,
+    payloads: Vec<Payload>,
+    report: &mut SyncReport,
+) -> SyncResult<Vec<String>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_doc: HashMap<String, (Vec<u8>, HashSet<[u8; 32]>)> = HashMap::new();
+    for p in payloads {
+        let e = by_doc.entry(p.doc_id.clone()).or_insert_with(|| {
+            order.push(p.doc_id.clone());
+            (Vec::new(), HashSet::new())
+        });
+        e.0.extend_from_slice(&p.changes);
+        e.1.extend(p.heads);
+    }
+    let mut missing = Vec::new();
+    for doc_id in order {
+        let Some((bytes, announced)) = by_doc.remove(&doc_id) else { continue };
+        let Some(kind) = kind_of(&doc_id) else { continue };
+        let before = store.sync_sent_heads(&doc_id)?;
+        let local_before = match store.doc_heads(&doc_id) {
+            Ok(h) => Some(h),
+            Err(CoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        store.apply_remote(actor, &doc_id, kind, &bytes)?;
+        report.applied_docs += 1;
+        let after = store.doc_heads(&doc_id)?;
+        // Nothing local was pending for this document: what we now hold came from the
+        // relay, so it need not be uploaded again.
+        let nothing_pending = match (&before, &local_before) {
+            (Some(b), Some(l)) => *b == heads_bytes(l),
+            (None, None) => true,
+            _ => false,
+        };
+        if nothing_pending {
+            store.set_sync_sent_heads(&doc_id, &heads_bytes(&after))?;
+        }
+        let after_set: HashSet<[u8; 32]> = after.iter().map(|h| h.0).collect();
+        if announced.iter().all(|h| after_set.contains(h)) {
+            continue;
+        }
+        // Some announced heads are not our heads: they must at least be in the history.
+        let all = store.changes_since(&doc_id, &[])?;
+        let mut full = AutoCommit::load(&all).map_err(CoreError::from)?;
+        if announced.iter().any(|h| full.get_change_by_hash(&ChangeHash(*h)).is_none()) {
+            missing.push(doc_id);
+        }
+    }
+    Ok(missing)
 }
 
 /// What opening one entry or snapshot gave.
@@ -121,6 +253,16 @@ impl Session {
         snaps.chain(entries).collect()
     }
 
+    /// Fetch a whole document again: fills gaps left by lost or reordered entries.
+    pub fn repair_request(&self, doc_id: &str) -> PullRequest {
+        PullRequest {
+            after: 0,
+            docs: Some(vec![self.content.opaque_doc_id(doc_id)]),
+            max_bytes: 64 << 20,
+            with_snapshots: false,
+        }
+    }
+
     /// Open the held items of `opened` again (after the device list was refreshed); those
     /// still from an unknown device are refused.
     pub fn reopen_held(&self, resp: &PullResponse, opened: &mut [Opened]) {
@@ -173,6 +315,28 @@ mod tests {
 
     fn session() -> Session {
         Session::new(ClinicId([9; 16]), ContentKey::from_bytes([3; 32]), DeviceId([1; 16]))
+    }
+
+    #[test]
+    fn outbox_rows_become_one_append_request_acknowledged_up_to_the_last_row() {
+        assert!(append_request(Vec::new()).is_none());
+        let row =
+            |id: i64, b: u8| (id, QueuedEntry { doc: [b; 16], entry_id: [b; 16], signature: [b; 64], body: vec![b] });
+        let (req, last, n) = append_request(vec![row(4, 1), row(9, 2)]).expect("request");
+        assert_eq!((last, n), (9, 2));
+        assert_eq!(req.entries.iter().map(|e| e.ciphertext.clone()).collect::<Vec<_>>(), vec![vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn a_refetch_that_brings_nothing_or_leaves_heads_missing_means_withheld() {
+        let docs = to_refetch(vec!["chart:b".into(), "chart:a".into()], vec!["chart:b".into(), "chart:c".into()]);
+        assert_eq!(docs, ["chart:a", "chart:b", "chart:c"]);
+        let mut r = SyncReport { applied_docs: 3, ..Default::default() };
+        repair_outcome("chart:a".into(), &[], 2, &mut r);
+        repair_outcome("chart:b".into(), &["chart:b".into()], 2, &mut r);
+        repair_outcome("chart:c".into(), &[], 3, &mut r);
+        assert_eq!(r.gaps_repaired, ["chart:a"]);
+        assert_eq!(r.withheld, ["chart:b", "chart:c"]);
     }
 
     #[test]
