@@ -351,7 +351,7 @@ fn seeded_run(seed: u64) -> (Vec<Option<Fault>>, Vec<[usize; 6]>) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut c = Clinic::new();
     let (a, ps) = office(&mut c, 3);
-    let mut peers = vec![a, c.peer(), c.peer()];
+    let mut peers = [a, c.peer(), c.peer()];
     for peer in &mut peers[1..] {
         peer.sync();
     }
