@@ -1,5 +1,5 @@
-//! The sync session without I/O: what the client knows (clinic, content key, device keys)
-//! and the pure steps between network calls. Opening an entry checks its signature against
+//! The sync session without network I/O: what the client knows (clinic, content key, device
+//! keys) and the steps between network calls (pure, or touching only the local store). Opening an entry checks its signature against
 //! the device keys already known and never asks the relay; an entry from a device not yet
 //! known is held, and the driver refreshes the device list and opens the held ones again.
 //! The rest is local too: outbox rows to append requests, merging opened payloads, finding
