@@ -14,20 +14,21 @@
 //! acknowledged it.
 
 pub mod seal;
+mod session;
 
-use automerge::{AutoCommit, ChangeHash};
+use automerge::AutoCommit;
 use houmon_keys::DeviceSigningKey;
 use houmon_model::Actor;
 use houmon_model::CoreError;
+use houmon_store::Store;
 use houmon_store::sync_state::{QueuedEntry, SyncIdentityRecord};
-use houmon_store::{DocKind, Store};
 use houmon_sync_proto::http::{HttpError, RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
 use rand::Rng;
-use ring::signature::{ED25519, UnparsedPublicKey};
 use seal::ContentKey;
-use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+pub use session::Exchange;
+use session::{Opened, Payload, Session, heads_bytes, heads_from};
+use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroize;
 
@@ -123,49 +124,11 @@ pub struct SyncReport {
     pub cursor: u64,
 }
 
-/// Plaintext inside an entry (never leaves the device unencrypted).
-#[derive(Debug, Serialize, Deserialize)]
-struct Payload {
-    doc_id: String,
-    /// Author's heads after these changes.
-    heads: Vec<[u8; 32]>,
-    /// Automerge change bytes, or a whole document for a snapshot.
-    changes: Vec<u8>,
-}
-
 /// Upload a snapshot once this many entry bytes accumulated for a document since the last.
 pub const SNAPSHOT_AFTER_BYTES: i64 = 256 * 1024;
 /// Most entries and bytes per append request.
 const APPEND_BATCH: usize = 500;
 const APPEND_BYTES: usize = 4 << 20;
-
-fn kind_of(doc_id: &str) -> Option<DocKind> {
-    if doc_id.starts_with("chart:") {
-        Some(DocKind::Chart)
-    } else if doc_id.starts_with("roster:") {
-        Some(DocKind::Roster)
-    } else if doc_id == houmon_store::CLINIC_DOC_ID {
-        Some(DocKind::Clinic)
-    } else {
-        None
-    }
-}
-
-fn heads_bytes(h: &[ChangeHash]) -> Vec<u8> {
-    let mut v: Vec<[u8; 32]> = h.iter().map(|c| c.0).collect();
-    v.sort();
-    v.concat()
-}
-
-fn heads_from(b: &[u8]) -> Vec<ChangeHash> {
-    b.chunks_exact(32)
-        .map(|c| {
-            let mut a = [0u8; 32];
-            a.copy_from_slice(c);
-            ChangeHash(a)
-        })
-        .collect()
-}
 
 /// Signs relay requests as this device.
 struct Signer(DeviceSigningKey, DeviceId);
@@ -176,6 +139,27 @@ impl RequestSigner for Signer {
     }
     fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.0.sign(msg)
+    }
+}
+
+/// The relay over HTTP, signing as this device: the [`Exchange`] the app uses.
+struct HttpExchange {
+    http: RelayHttp,
+    key: Arc<Signer>,
+}
+
+impl Exchange for HttpExchange {
+    fn append(&mut self, req: &AppendRequest) -> Result<AppendResponse, HttpError> {
+        self.http.post(&*self.key, PATH_APPEND, req)
+    }
+    fn pull(&mut self, req: &PullRequest) -> Result<PullResponse, HttpError> {
+        self.http.post(&*self.key, PATH_PULL, req)
+    }
+    fn devices(&mut self) -> Result<DevicesResponse, HttpError> {
+        self.http.get(&*self.key, PATH_DEVICES)
+    }
+    fn put_snapshot(&mut self, req: &PutSnapshotRequest) -> Result<bool, HttpError> {
+        self.http.post(&*self.key, PATH_SNAPSHOT, req)
     }
 }
 
@@ -296,17 +280,15 @@ pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label:
 /// An enrolled device's sync client.
 pub struct SyncClient {
     http: RelayHttp,
-    key: Signer,
-    clinic: ClinicId,
+    key: Arc<Signer>,
     role: Role,
-    content: ContentKey,
     actor: Actor,
-    devices: HashMap<DeviceId, [u8; 32]>,
+    session: Session,
 }
 
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncClient").field("device", &self.key.1).field("clinic", &self.clinic).finish()
+        f.debug_struct("SyncClient").field("device", &self.key.1).field("clinic", &self.session.clinic).finish()
     }
 }
 
@@ -338,12 +320,10 @@ impl SyncClient {
         }
         Ok(Self {
             http: relay.unwrap_or_else(|| RelayHttp::new(&identity.relay)),
-            key: Signer(key, identity.device),
-            clinic: identity.clinic,
+            key: Arc::new(Signer(key, identity.device)),
             role: identity.role,
-            content: identity.content,
             actor,
-            devices: HashMap::new(),
+            session: Session::new(identity.clinic, identity.content, identity.device),
         })
     }
 
@@ -364,7 +344,7 @@ impl SyncClient {
         self.key.1
     }
     pub fn clinic(&self) -> ClinicId {
-        self.clinic
+        self.session.clinic
     }
     pub fn role(&self) -> Role {
         self.role
@@ -373,8 +353,12 @@ impl SyncClient {
         &self.http
     }
     pub fn content_key(&self) -> &ContentKey {
-        &self.content
+        &self.session.content
     }
+    fn exchange(&self) -> HttpExchange {
+        HttpExchange { http: self.http.clone(), key: self.key.clone() }
+    }
+
     /// Point at another relay address (it moved, or a test restarted it on a new port).
     pub fn set_relay(&mut self, relay: RelayHttp) {
         self.http = relay;
@@ -385,7 +369,7 @@ impl SyncClient {
     pub fn create_enrollment_code(&self, role: Role, valid_for_s: u32) -> SyncResult<String> {
         let raw: [u8; 16] = rand::random();
         let mut wrap = enrollment::wrap_key(&raw);
-        let wrapped = self.content.wrap(&wrap);
+        let wrapped = self.session.content.wrap(&wrap);
         wrap.zeroize();
         let req = CreateCodeRequest {
             code_auth_hash: enrollment::code_auth_hash(&raw),
@@ -393,13 +377,13 @@ impl SyncClient {
             wrapped_content_key: Some(wrapped?),
             valid_for_s,
         };
-        let _: i64 = self.http.post(&self.key, PATH_CODES, &req)?;
+        let _: i64 = self.http.post(&*self.key, PATH_CODES, &req)?;
         Ok(enrollment::format_code(&raw))
     }
 
     /// Revoke a device at the relay (admin only). Effective at once.
     pub fn revoke(&self, device: DeviceId) -> SyncResult<()> {
-        let _: bool = self.http.post(&self.key, PATH_REVOKE, &RevokeRequest { device })?;
+        let _: bool = self.http.post(&*self.key, PATH_REVOKE, &RevokeRequest { device })?;
         Ok(())
     }
 
@@ -453,7 +437,7 @@ impl SyncClient {
     }
 
     fn sign_entry(&self, doc: &DocId, entry_id: &EntryId, ct: &[u8]) -> [u8; 64] {
-        self.key.sign(&entry_signing_bytes(&self.clinic, doc, &self.key.1, entry_id, ct))
+        self.key.sign(&entry_signing_bytes(&self.session.clinic, doc, &self.key.1, entry_id, ct))
     }
 
     /// Turn every local change not yet queued into a sealed, signed entry in the offline
@@ -473,9 +457,9 @@ impl SyncClient {
             if changes.is_empty() {
                 continue;
             }
-            let opaque = self.content.opaque_doc_id(&doc_id);
+            let opaque = self.session.content.opaque_doc_id(&doc_id);
             let payload = Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes };
-            let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
+            let ct = self.session.content.seal(&self.session.clinic, &opaque, &encode(&payload))?;
             let entry_id = EntryId(rand::random());
             let signature = self.sign_entry(&opaque, &entry_id, &ct);
             let entry = QueuedEntry { doc: opaque.0, entry_id: entry_id.0, signature, body: ct };
@@ -487,161 +471,55 @@ impl SyncClient {
 
     /// Send the offline queue; rows leave it only once the relay acknowledged them (durably).
     pub fn push(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.push_via(store, report)
+        self.push_via(store, &mut self.exchange(), report)
     }
 
-    fn push_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+    fn push_via<A: StoreAccess + ?Sized>(
+        &self,
+        s: &mut A,
+        x: &mut impl Exchange,
+        report: &mut SyncReport,
+    ) -> SyncResult<()> {
         loop {
             let rows = s.with_store(|st| st.sync_outbox_batch(APPEND_BATCH, APPEND_BYTES))??;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let last = rows.last().map(|r| r.0).unwrap_or(0);
-            let n = rows.len();
-            let entries = rows
-                .into_iter()
-                .map(|(_, e)| NewEntry {
-                    doc: DocId(e.doc),
-                    entry_id: EntryId(e.entry_id),
-                    signature: e.signature,
-                    ciphertext: e.body,
-                })
-                .collect();
+            let Some((req, last, n)) = session::append_request(rows) else { return Ok(()) };
             report.round_trips += 1;
-            let _: AppendResponse = self.http.post(&self.key, PATH_APPEND, &AppendRequest { entries })?;
+            x.append(&req)?;
             s.with_store(|st| st.sync_outbox_ack(last))??;
             report.uploaded += n;
         }
     }
 
-    fn refresh_devices(&mut self) -> SyncResult<()> {
-        let r: DevicesResponse = self.http.get(&self.key, PATH_DEVICES)?;
-        self.devices = r.devices.into_iter().map(|d| (d.device, d.public_key)).collect();
+    /// The relay's device list, for checking signatures (the only network call verification
+    /// needs, made by the driver before opening entries again).
+    fn refresh_devices(&mut self, x: &mut impl Exchange) -> SyncResult<()> {
+        let r = x.devices()?;
+        self.session.set_devices(r);
         Ok(())
     }
 
-    /// Check an entry's author signature and open it. `None`: refused (counted in the report).
-    fn open_entry(&mut self, e: &Entry) -> SyncResult<Option<Payload>> {
-        if !self.devices.contains_key(&e.device) {
-            self.refresh_devices()?;
-        }
-        let Some(pk) = self.devices.get(&e.device) else { return Ok(None) };
-        let msg = entry_signing_bytes(&self.clinic, &e.doc, &e.device, &e.entry_id, &e.ciphertext);
-        if UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &e.signature).is_err() {
-            return Ok(None);
-        }
-        let Ok(plain) = self.content.open(&self.clinic, &e.doc, &e.ciphertext) else { return Ok(None) };
-        let Some(p) = decode::<Payload>(&plain) else { return Ok(None) };
-        // The relay cannot move an entry to another document: the id is bound by the key.
-        if self.content.opaque_doc_id(&p.doc_id) != e.doc || kind_of(&p.doc_id).is_none() {
-            return Ok(None);
-        }
-        Ok(Some(p))
-    }
-
-    /// Merge opened payloads: one store transaction per document, then check that every head
-    /// an author announced is now present. Returns the documents with missing heads.
-    fn apply(&self, store: &mut Store, payloads: Vec<Payload>, report: &mut SyncReport) -> SyncResult<Vec<String>> {
-        let mut order: Vec<String> = Vec::new();
-        let mut by_doc: HashMap<String, (Vec<u8>, HashSet<[u8; 32]>)> = HashMap::new();
-        for p in payloads {
-            let e = by_doc.entry(p.doc_id.clone()).or_insert_with(|| {
-                order.push(p.doc_id.clone());
-                (Vec::new(), HashSet::new())
-            });
-            e.0.extend_from_slice(&p.changes);
-            e.1.extend(p.heads);
-        }
-        let mut missing = Vec::new();
-        for doc_id in order {
-            let Some((bytes, announced)) = by_doc.remove(&doc_id) else { continue };
-            let Some(kind) = kind_of(&doc_id) else { continue };
-            let before = store.sync_sent_heads(&doc_id)?;
-            let local_before = match store.doc_heads(&doc_id) {
-                Ok(h) => Some(h),
-                Err(CoreError::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            };
-            store.apply_remote(&self.actor, &doc_id, kind, &bytes)?;
-            report.applied_docs += 1;
-            let after = store.doc_heads(&doc_id)?;
-            // Nothing local was pending for this document: what we now hold came from the
-            // relay, so it need not be uploaded again.
-            let nothing_pending = match (&before, &local_before) {
-                (Some(b), Some(l)) => *b == heads_bytes(l),
-                (None, None) => true,
-                _ => false,
-            };
-            if nothing_pending {
-                store.set_sync_sent_heads(&doc_id, &heads_bytes(&after))?;
-            }
-            let after_set: HashSet<[u8; 32]> = after.iter().map(|h| h.0).collect();
-            if announced.iter().all(|h| after_set.contains(h)) {
-                continue;
-            }
-            // Some announced heads are not our heads: they must at least be in the history.
-            let all = store.changes_since(&doc_id, &[])?;
-            let mut full = AutoCommit::load(&all).map_err(CoreError::from)?;
-            if announced.iter().any(|h| full.get_change_by_hash(&ChangeHash(*h)).is_none()) {
-                missing.push(doc_id);
-            }
-        }
-        Ok(missing)
-    }
-
-    /// One pull request: network, then verification (may ask the relay for device keys),
-    /// then one store phase that merges and moves the cursor.
+    /// One pull request: network, then verification (from the keys known; entries from an
+    /// unknown device are held, and opened again once the device list is refreshed), then one
+    /// store phase that merges and moves the cursor.
     fn pull_once<A: StoreAccess + ?Sized>(
         &mut self,
         s: &mut A,
+        x: &mut impl Exchange,
         req: &PullRequest,
         report: &mut SyncReport,
         move_cursor: bool,
     ) -> SyncResult<(PullResponse, Vec<String>)> {
         report.round_trips += 1;
-        let resp: PullResponse = self.http.post(&self.key, PATH_PULL, req)?;
-        let mut payloads = Vec::new();
-        for snap in &resp.snapshots {
-            // Snapshots are signed over their own bytes (binding covers_seq).
-            if !self.devices.contains_key(&snap.device) {
-                self.refresh_devices()?;
-            }
-            let ok = self.devices.get(&snap.device).is_some_and(|pk| {
-                let msg = snapshot_signing_bytes(
-                    &self.clinic,
-                    &snap.doc,
-                    &snap.device,
-                    &snap.entry_id,
-                    snap.covers_seq,
-                    &snap.ciphertext,
-                );
-                UnparsedPublicKey::new(&ED25519, pk).verify(&msg, &snap.signature).is_ok()
-            });
-            let opened = if ok {
-                self.content.open(&self.clinic, &snap.doc, &snap.ciphertext).ok().and_then(|p| decode::<Payload>(&p))
-            } else {
-                None
-            };
-            match opened {
-                Some(p) if self.content.opaque_doc_id(&p.doc_id) == snap.doc => payloads.push(p),
-                _ => report.rejected += 1,
-            }
+        let resp = x.pull(req)?;
+        let mut opened = self.session.open_pull(&resp, req.after > 0);
+        if opened.iter().any(|o| matches!(o, Opened::Held)) {
+            self.refresh_devices(x)?;
+            self.session.reopen_held(&resp, &mut opened);
         }
-        for e in &resp.entries {
-            report.received += 1;
-            // Our own entries are already here, except when fetching from the start (after
-            // a TTL purge, or a gap repair): merging them again is harmless.
-            if e.device == self.key.1 && req.after > 0 {
-                continue;
-            }
-            match self.open_entry(e)? {
-                Some(p) => payloads.push(p),
-                None => report.rejected += 1,
-            }
-        }
+        let payloads = session::accept(&resp, opened, report);
         let cursor = resp.cursor;
         let missing = s.with_store(|st| {
-            let missing = self.apply(st, payloads, report)?;
+            let missing = session::apply(&self.actor, st, payloads, report)?;
             if move_cursor {
                 Self::set_cursor(st, cursor)?;
             }
@@ -653,18 +531,22 @@ impl SyncClient {
     /// Catch up: "everything after my cursor" for my subscription, in as few requests as the
     /// answer size allows (one for a day offline), then repair gaps.
     pub fn pull(&mut self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.pull_via(store, report)
+        self.pull_via(store, &mut self.exchange(), report)
     }
 
-    fn pull_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+    fn pull_via<A: StoreAccess + ?Sized>(
+        &mut self,
+        s: &mut A,
+        x: &mut impl Exchange,
+        report: &mut SyncReport,
+    ) -> SyncResult<()> {
         let (sub, mut cursor) =
             s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
-        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
+        let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut missing_all: Vec<String> = Vec::new();
         loop {
-            let req =
-                PullRequest { after: cursor, docs: docs.clone(), max_bytes: 8 << 20, with_snapshots: cursor == 0 };
-            let (resp, missing) = self.pull_once(s, &req, report, true)?;
+            let req = session::catch_up_request(cursor, docs.clone());
+            let (resp, missing) = self.pull_once(s, x, &req, report, true)?;
             missing_all.extend(missing);
             cursor = resp.cursor;
             if !resp.more {
@@ -674,24 +556,12 @@ impl SyncClient {
         report.cursor = cursor;
         // Documents still missing heads from an earlier round are checked again until the
         // relay hands over what it withheld (the cursor has moved past those entries).
-        missing_all.extend(s.with_store(Self::suspects)??);
-        missing_all.sort();
-        missing_all.dedup();
-        for doc_id in missing_all {
-            // Fetch the whole document again: fills gaps left by lost or reordered entries.
-            let req = PullRequest {
-                after: 0,
-                docs: Some(vec![self.content.opaque_doc_id(&doc_id)]),
-                max_bytes: 64 << 20,
-                with_snapshots: false,
-            };
+        let suspects = s.with_store(Self::suspects)??;
+        for doc_id in session::to_refetch(missing_all, suspects) {
+            let req = self.session.repair_request(&doc_id);
             let applied = report.applied_docs;
-            let (_, still) = self.pull_once(s, &req, report, false)?;
-            if still.contains(&doc_id) || report.applied_docs == applied {
-                report.withheld.push(doc_id);
-            } else {
-                report.gaps_repaired.push(doc_id);
-            }
+            let (_, still) = self.pull_once(s, x, &req, report, false)?;
+            session::repair_outcome(doc_id, &still, applied, report);
         }
         let withheld = report.withheld.clone();
         s.with_store(|st| Self::set_suspects(st, &withheld))??;
@@ -714,10 +584,15 @@ impl SyncClient {
     /// Upload encrypted snapshots of documents whose entries outgrew [`SNAPSHOT_AFTER_BYTES`],
     /// so new devices download one compressed document instead of the whole log.
     pub fn upload_snapshots(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.upload_snapshots_via(store, report)
+        self.upload_snapshots_via(store, &mut self.exchange(), report)
     }
 
-    fn upload_snapshots_via<A: StoreAccess + ?Sized>(&self, s: &mut A, report: &mut SyncReport) -> SyncResult<()> {
+    fn upload_snapshots_via<A: StoreAccess + ?Sized>(
+        &self,
+        s: &mut A,
+        x: &mut impl Exchange,
+        report: &mut SyncReport,
+    ) -> SyncResult<()> {
         type Due = (u64, Option<Vec<String>>, Vec<String>);
         let (cursor, sub, due): Due = s.with_store(|st| {
             if Self::pending(st)? > 0 {
@@ -735,14 +610,20 @@ impl SyncClient {
             let heads = full.get_heads();
             let payload =
                 Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes: full.save() };
-            let opaque = self.content.opaque_doc_id(&doc_id);
-            let ct = self.content.seal(&self.clinic, &opaque, &encode(&payload))?;
+            let opaque = self.session.content.opaque_doc_id(&doc_id);
+            let ct = self.session.content.seal(&self.session.clinic, &opaque, &encode(&payload))?;
             let entry_id = EntryId(rand::random());
-            let sig =
-                self.key.sign(&snapshot_signing_bytes(&self.clinic, &opaque, &self.key.1, &entry_id, cursor, &ct));
+            let sig = self.key.sign(&snapshot_signing_bytes(
+                &self.session.clinic,
+                &opaque,
+                &self.key.1,
+                &entry_id,
+                cursor,
+                &ct,
+            ));
             let req = PutSnapshotRequest { doc: opaque, covers_seq: cursor, entry_id, signature: sig, ciphertext: ct };
             report.round_trips += 1;
-            let _: bool = self.http.post(&self.key, PATH_SNAPSHOT, &req)?;
+            x.put_snapshot(&req)?;
             s.with_store(|st| st.sync_snapshot_uploaded(&doc_id))??;
             report.snapshots_uploaded += 1;
         }
@@ -756,25 +637,36 @@ impl SyncClient {
 
     /// [`Self::sync_once`] with the store behind a lock taken only for the local phases.
     pub fn sync_once_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<SyncReport> {
+        self.sync_once_with(s, &mut self.exchange())
+    }
+
+    /// [`Self::sync_once_via`] over any [`Exchange`]: the HTTP relay in the app, an
+    /// in-memory log in the session tests.
+    pub fn sync_once_with<A: StoreAccess + ?Sized>(
+        &mut self,
+        s: &mut A,
+        x: &mut impl Exchange,
+    ) -> SyncResult<SyncReport> {
         let mut report = SyncReport::default();
         s.with_store(|st| self.enqueue_local_changes(st))??;
-        self.push_via(s, &mut report)?;
-        self.pull_via(s, &mut report)?;
+        self.push_via(s, x, &mut report)?;
+        self.pull_via(s, x, &mut report)?;
         // Catch-up may have brought changes the queue should not re-send; anything local
         // written meanwhile is queued next round.
-        self.upload_snapshots_via(s, &mut report)?;
+        self.upload_snapshots_via(s, x, &mut report)?;
         Ok(report)
     }
 
-    /// Sync, retrying retryable failures with backoff and jitter until `deadline` passes.
+    /// Sync, retrying retryable failures with backoff until `deadline` passes. The jitter
+    /// comes from `rng`: a seeded one makes a test's run replayable.
     pub fn sync_with_retry(
         &mut self,
         store: &mut Store,
         deadline: Duration,
         backoff: &mut Backoff,
+        rng: &mut impl Rng,
     ) -> SyncResult<SyncReport> {
         let start = std::time::Instant::now();
-        let mut rng = rand::thread_rng();
         loop {
             match self.sync_once(store) {
                 Ok(r) => {
@@ -782,7 +674,7 @@ impl SyncClient {
                     return Ok(r);
                 }
                 Err(e) if e.retryable() && start.elapsed() < deadline => {
-                    std::thread::sleep(backoff.next_delay(&mut rng).min(deadline.saturating_sub(start.elapsed())));
+                    std::thread::sleep(backoff.next_delay(rng).min(deadline.saturating_sub(start.elapsed())));
                 }
                 Err(e) => return Err(e),
             }
@@ -797,14 +689,14 @@ impl SyncClient {
 
     pub fn wait_for_push_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
         let (sub, cursor) = s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
-        let docs = sub.map(|d| d.iter().map(|id| self.content.opaque_doc_id(id)).collect::<Vec<_>>());
-        let mut sock = self.http.open_push(&self.key, &WsClient::Subscribe { after: cursor, docs })?;
+        let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
+        let mut sock = self.http.open_push(&*self.key, &WsClient::Subscribe { after: cursor, docs })?;
         loop {
             match sock.next_message() {
                 Some(WsServer::Entries { entries, .. }) if entries.is_empty() => continue,
                 Some(WsServer::Entries { .. }) | Some(WsServer::PullNeeded) => {
                     let mut report = SyncReport::default();
-                    self.pull_via(s, &mut report)?;
+                    self.pull_via(s, &mut self.exchange(), &mut report)?;
                     return Ok(Some(report));
                 }
                 Some(WsServer::Revoked) => {
@@ -822,6 +714,8 @@ impl SyncClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use houmon_store::DocKind;
+    use session::kind_of;
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {
@@ -833,6 +727,18 @@ mod tests {
         let mut b2 = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let same = (0..10).filter(|i| b2.next_delay(&mut rng) == d[*i]).count();
         assert!(same < 10, "jittered");
+    }
+
+    #[test]
+    fn backoff_jitter_replays_from_a_seed() {
+        use rand::SeedableRng;
+        let run = |seed| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+            (0..10).map(|_| b.next_delay(&mut rng)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
     }
 
     #[test]
