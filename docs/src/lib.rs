@@ -18,6 +18,7 @@
 
 mod chart;
 mod clinic;
+pub mod keys;
 mod roster;
 mod tree;
 
