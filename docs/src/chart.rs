@@ -7,6 +7,7 @@ use super::{
     Fields, child_map, commit, contains_individual_number, existing_map, flag, genesis, get_str, map, millis, new_map,
     read_map, resolve_field, text,
 };
+use crate::keys::chart as key;
 use automerge::hydrate::Value;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 use houmon_model::error::{CoreError, Result};
 use houmon_model::*;
 
-const CONTAINERS: [&str; 6] = ["patient", "quals", "qreqs", "consents", "visits", "notes"];
+const CONTAINERS: [&str; 6] = [key::PATIENT, key::QUALS, key::QREQS, key::CONSENTS, key::VISITS, key::NOTES];
 
 /// One patient's chart (カルテ) as an Automerge document.
 #[derive(Debug)]
@@ -29,9 +30,9 @@ impl ChartDoc {
     /// produces the same first change.
     pub fn create(patient: PatientId) -> Result<Self> {
         let doc = genesis(patient.0.as_bytes(), |d| {
-            d.put(ROOT, "type", "chart")?;
-            d.put(ROOT, "v", 1_i64)?;
-            d.put(ROOT, "id", patient.to_string())?;
+            d.put(ROOT, key::TYPE, key::DOC_TYPE)?;
+            d.put(ROOT, key::VERSION, 1_i64)?;
+            d.put(ROOT, key::ID, patient.to_string())?;
             for c in CONTAINERS {
                 d.put_object(ROOT, c, ObjType::Map)?;
             }
@@ -76,7 +77,9 @@ impl ChartDoc {
     }
 
     pub fn patient_id(&self) -> Result<PatientId> {
-        get_str(&self.doc, &ROOT, "id").and_then(|s| PatientId::parse(&s)).ok_or(CoreError::NotFound { what: "chart" })
+        get_str(&self.doc, &ROOT, key::ID)
+            .and_then(|s| PatientId::parse(&s))
+            .ok_or(CoreError::NotFound { what: "chart" })
     }
 
     fn container(&self, key: &'static str) -> Result<ObjId> {
@@ -86,7 +89,7 @@ impl ChartDoc {
     /// Set demographics (from a qualification result or the registration form).
     pub fn set_demographics(&mut self, d: &Demographics, at: DateTime<Utc>) -> Result<()> {
         reject_individual_number(&[&d.name, &d.name_kana, &d.address])?;
-        let p = self.container("patient")?;
+        let p = self.container(key::PATIENT)?;
         put_demographics(&mut self.doc, &p, d)?;
         commit(&mut self.doc, "demographics", at);
         Ok(())
@@ -94,38 +97,38 @@ impl ChartDoc {
 
     /// Record a qualification result (資格確認結果). Also refreshes demographics.
     pub fn record_qualification(&mut self, q: &QualificationSnapshot) -> Result<()> {
-        let quals = self.container("quals")?;
+        let quals = self.container(key::QUALS)?;
         let mut fields = vec![
-            ("at", millis(q.checked_at).into()),
-            ("insurer", text(&q.insurer_number)),
-            ("symbol", text(&q.symbol)),
-            ("number", text(&q.number)),
-            ("branch", text(&q.branch)),
-            ("validity", validity_code(q.validity).into()),
-            ("c_med", flag(q.consent_medication)),
-            ("c_clin", flag(q.consent_clinical)),
-            ("c_chk", flag(q.consent_checkup)),
-            ("c_surg", flag(q.consent_surgery)),
-            ("demo", map(demographics_fields(&q.demographics))),
+            (key::AT, millis(q.checked_at).into()),
+            (key::INSURER, text(&q.insurer_number)),
+            (key::SYMBOL, text(&q.symbol)),
+            (key::NUMBER, text(&q.number)),
+            (key::BRANCH, text(&q.branch)),
+            (key::VALIDITY, validity_code(q.validity).into()),
+            (key::C_MED, flag(q.consent_medication)),
+            (key::C_CLIN, flag(q.consent_clinical)),
+            (key::C_CHK, flag(q.consent_checkup)),
+            (key::C_SURG, flag(q.consent_surgery)),
+            (key::DEMO, map(demographics_fields(&q.demographics))),
         ];
         if let Some(c) = q.copay_percent {
-            fields.push(("copay", (c as i64).into()));
+            fields.push((key::COPAY, (c as i64).into()));
         }
         if let Some(cd) = q.consent_date {
-            fields.push(("c_date", text(cd.to_string())));
+            fields.push((key::C_DATE, text(cd.to_string())));
         }
         if let Some(cu) = q.consent_valid_until {
-            fields.push(("c_until", text(cu.to_string())));
+            fields.push((key::C_UNTIL, text(cu.to_string())));
         }
         new_map(&mut self.doc, &quals, &q.id.to_string(), map(fields))?;
         if !q.demographics.name.is_empty() {
-            let p = self.container("patient")?;
+            let p = self.container(key::PATIENT)?;
             put_demographics(&mut self.doc, &p, &q.demographics)?;
         }
         // Mark a matching request answered (the gateway answers with the request's id).
-        let reqs = self.container("qreqs")?;
+        let reqs = self.container(key::QREQS)?;
         if let Some((automerge::Value::Object(_), r)) = self.doc.get(&reqs, q.id.to_string())? {
-            self.doc.put(&r, "answered", true)?;
+            self.doc.put(&r, key::ANSWERED, true)?;
         }
         commit(&mut self.doc, "qualification", q.checked_at);
         Ok(())
@@ -135,8 +138,8 @@ impl ChartDoc {
     /// Answered by [`Self::record_qualification`] with the same id.
     pub fn request_qualification(&mut self, by: StaffId, at: DateTime<Utc>) -> Result<QualificationId> {
         let id = QualificationId(self.fresh_id());
-        let reqs = self.container("qreqs")?;
-        let fields = vec![("at", millis(at).into()), ("by", text(by.to_string())), ("answered", flag(false))];
+        let reqs = self.container(key::QREQS)?;
+        let fields = vec![(key::AT, millis(at).into()), (key::BY, text(by.to_string())), (key::ANSWERED, flag(false))];
         new_map(&mut self.doc, &reqs, &id.to_string(), map(fields))?;
         commit(&mut self.doc, "qualification request", at);
         Ok(id)
@@ -154,12 +157,12 @@ impl ChartDoc {
         let json = serde_json::to_string(query)
             .map_err(|_| CoreError::InvalidInput { field: "qualification_query", reason: "not serialisable" })?;
         let id = QualificationId(self.fresh_id());
-        let reqs = self.container("qreqs")?;
+        let reqs = self.container(key::QREQS)?;
         let fields = vec![
-            ("at", millis(at).into()),
-            ("by", text(by.to_string())),
-            ("answered", flag(false)),
-            ("query", text(json)),
+            (key::AT, millis(at).into()),
+            (key::BY, text(by.to_string())),
+            (key::ANSWERED, flag(false)),
+            (key::QUERY, text(json)),
         ];
         new_map(&mut self.doc, &reqs, &id.to_string(), map(fields))?;
         commit(&mut self.doc, "qualification request", at);
@@ -169,55 +172,55 @@ impl ChartDoc {
     /// Answer a request with a refusal or error (no result to record). Unknown request ids
     /// are refused so an answer never lands without its question.
     pub fn record_qualification_failure(&mut self, id: QualificationId, f: &QualificationFailure) -> Result<()> {
-        let reqs = self.container("qreqs")?;
+        let reqs = self.container(key::QREQS)?;
         let Some((automerge::Value::Object(_), r)) = self.doc.get(&reqs, id.to_string())? else {
             return Err(CoreError::NotFound { what: "qualification request" });
         };
         let fields = vec![
-            ("at", millis(f.answered_at).into()),
-            ("code", text(&f.code)),
-            ("ja", text(&f.message_ja)),
-            ("en", text(&f.message_en)),
+            (key::AT, millis(f.answered_at).into()),
+            (key::CODE, text(&f.code)),
+            (key::JA, text(&f.message_ja)),
+            (key::EN, text(&f.message_en)),
         ];
-        new_map(&mut self.doc, &r, "failure", map(fields))?;
-        self.doc.put(&r, "answered", true)?;
+        new_map(&mut self.doc, &r, key::FAILURE, map(fields))?;
+        self.doc.put(&r, key::ANSWERED, true)?;
         commit(&mut self.doc, "qualification failure", f.answered_at);
         Ok(())
     }
 
     /// Record a consent (or its revocation). Consent records are never changed afterwards.
     pub fn record_consent(&mut self, c: &ConsentRecord) -> Result<()> {
-        let cs = self.container("consents")?;
+        let cs = self.container(key::CONSENTS)?;
         if self.doc.get(&cs, c.id.to_string())?.is_some() {
             // Same record delivered twice: a no-op (consent replay is harmless).
             return Ok(());
         }
         let rx = match c.prescription {
-            PrescriptionForm::Electronic => "electronic",
-            PrescriptionForm::Paper => "paper",
+            PrescriptionForm::Electronic => key::RX_ELECTRONIC,
+            PrescriptionForm::Paper => key::RX_PAPER,
         };
         let ident = match c.identity {
-            IdentityMode::Pin => "pin",
-            IdentityMode::Visual => "visual",
+            IdentityMode::Pin => key::IDENT_PIN,
+            IdentityMode::Visual => key::IDENT_VISUAL,
         };
         let mut fields = vec![
-            ("at", millis(c.recorded_at).into()),
-            ("by", text(c.recorded_by.to_string())),
-            ("device", text(c.device.to_string())),
-            ("med", flag(c.medication)),
-            ("clin", flag(c.clinical)),
-            ("chk", flag(c.checkup)),
-            ("surg", flag(c.surgery)),
-            ("rx", rx.into()),
-            ("ident", ident.into()),
-            ("nonce", text(&c.nonce_hex)),
-            ("revoke", flag(c.revocation)),
+            (key::AT, millis(c.recorded_at).into()),
+            (key::BY, text(c.recorded_by.to_string())),
+            (key::DEVICE, text(c.device.to_string())),
+            (key::MED, flag(c.medication)),
+            (key::CLIN, flag(c.clinical)),
+            (key::CHK, flag(c.checkup)),
+            (key::SURG, flag(c.surgery)),
+            (key::RX, rx.into()),
+            (key::IDENT, ident.into()),
+            (key::NONCE, text(&c.nonce_hex)),
+            (key::REVOKE, flag(c.revocation)),
         ];
         if let Some(s) = &c.signature_hex {
-            fields.push(("sig", text(s)));
+            fields.push((key::SIG, text(s)));
         }
         if let Some(s) = &c.certificate_hex {
-            fields.push(("cert", text(s)));
+            fields.push((key::CERT, text(s)));
         }
         new_map(&mut self.doc, &cs, &c.id.to_string(), map(fields))?;
         commit(&mut self.doc, "consent", c.recorded_at);
@@ -232,16 +235,16 @@ impl ChartDoc {
         staff: StaffId,
         arrival: DateTime<Utc>,
     ) -> Result<()> {
-        let visits = self.container("visits")?;
+        let visits = self.container(key::VISITS)?;
         if self.doc.get(&visits, visit.to_string())?.is_some() {
             return Err(CoreError::InvalidInput { field: "visit", reason: "already started" });
         }
         let fields = vec![
-            ("kind", kind_code(kind).into()),
-            ("staff", text(staff.to_string())),
-            ("arr", millis(arrival).into()),
-            ("vitals", map(Vec::new())),
-            ("items", map(Vec::new())),
+            (key::KIND, kind_code(kind).into()),
+            (key::STAFF, text(staff.to_string())),
+            (key::ARR, millis(arrival).into()),
+            (key::VITALS, map(Vec::new())),
+            (key::ITEMS, map(Vec::new())),
         ];
         new_map(&mut self.doc, &visits, &visit.to_string(), map(fields))?;
         commit(&mut self.doc, "start visit", arrival);
@@ -249,14 +252,14 @@ impl ChartDoc {
     }
 
     fn visit_obj(&self, visit: VisitId) -> Result<ObjId> {
-        let visits = self.container("visits")?;
+        let visits = self.container(key::VISITS)?;
         existing_map(&self.doc, &visits, &visit.to_string(), "visit")
     }
 
     /// Record departure (訪問終了).
     pub fn end_visit(&mut self, visit: VisitId, departure: DateTime<Utc>) -> Result<()> {
         let m = self.visit_obj(visit)?;
-        self.doc.put(&m, "dep", millis(departure))?;
+        self.doc.put(&m, key::DEP, millis(departure))?;
         commit(&mut self.doc, "end visit", departure);
         Ok(())
     }
@@ -265,20 +268,24 @@ impl ChartDoc {
     pub fn record_vitals(&mut self, visit: VisitId, v: &Vitals, at: DateTime<Utc>) -> Result<()> {
         check_vitals(v)?;
         let m = self.visit_obj(visit)?;
-        let vm = child_map(&mut self.doc, &m, "vitals")?;
+        let vm = child_map(&mut self.doc, &m, key::VITALS)?;
         let d = &mut self.doc;
-        for (k, val) in
-            [("sys", v.systolic), ("dia", v.diastolic), ("pulse", v.pulse), ("spo2", v.spo2), ("resp", v.respiration)]
-        {
+        for (k, val) in [
+            (key::SYS, v.systolic),
+            (key::DIA, v.diastolic),
+            (key::PULSE, v.pulse),
+            (key::SPO2, v.spo2),
+            (key::RESP, v.respiration),
+        ] {
             if let Some(x) = val {
                 d.put(&vm, k, x)?;
             }
         }
         if let Some(t) = v.temperature {
-            d.put(&vm, "temp", t)?;
+            d.put(&vm, key::TEMP, t)?;
         }
         if let Some(w) = v.weight {
-            d.put(&vm, "weight", w)?;
+            d.put(&vm, key::WEIGHT, w)?;
         }
         commit(&mut self.doc, "vitals", at);
         Ok(())
@@ -291,13 +298,13 @@ impl ChartDoc {
             return Err(CoreError::InvalidInput { field: "label", reason: "empty" });
         }
         let m = self.visit_obj(visit)?;
-        let items = child_map(&mut self.doc, &m, "items")?;
+        let items = child_map(&mut self.doc, &m, key::ITEMS)?;
         let fields = vec![
-            ("list", item.list.key().into()),
-            ("label", text(&item.label)),
-            ("code", text(&item.code)),
-            ("by", text(item.added_by.to_string())),
-            ("at", millis(item.added_at).into()),
+            (key::LIST, list_code(item.list).into()),
+            (key::LABEL, text(&item.label)),
+            (key::CODE, text(&item.code)),
+            (key::BY, text(item.added_by.to_string())),
+            (key::AT, millis(item.added_at).into()),
         ];
         new_map(&mut self.doc, &items, &item.id.to_string(), map(fields))?;
         commit(&mut self.doc, "clinical item", item.added_at);
@@ -305,7 +312,7 @@ impl ChartDoc {
     }
 
     fn note_obj(&self, note: NoteId) -> Result<ObjId> {
-        let notes = self.container("notes")?;
+        let notes = self.container(key::NOTES)?;
         existing_map(&self.doc, &notes, &note.to_string(), "note")
     }
 
@@ -313,8 +320,8 @@ impl ChartDoc {
         // A conflict between "draft" and "signed" counts as signed: never reopen a signature.
         let signed = self
             .doc
-            .get_all(obj, "status")
-            .map(|all| all.iter().any(|(v, _)| v.as_str() == Some("signed")))
+            .get_all(obj, key::STATUS)
+            .map(|all| all.iter().any(|(v, _)| v.as_str() == Some(key::STATUS_SIGNED)))
             .unwrap_or(false);
         if signed { NoteStatus::Signed } else { NoteStatus::Draft }
     }
@@ -363,19 +370,19 @@ impl ChartDoc {
         body: &SoapNote,
         at: DateTime<Utc>,
     ) -> Result<ObjId> {
-        let notes = self.container("notes")?;
+        let notes = self.container(key::NOTES)?;
         let mut fields = vec![
-            ("thread", text(thread.to_string())),
-            ("ver", (version as i64).into()),
-            ("visit", text(visit.to_string())),
-            ("author", text(author.to_string())),
-            ("created", millis(at).into()),
-            ("status", "draft".into()),
+            (key::THREAD, text(thread.to_string())),
+            (key::VER, (version as i64).into()),
+            (key::VISIT, text(visit.to_string())),
+            (key::AUTHOR, text(author.to_string())),
+            (key::CREATED, millis(at).into()),
+            (key::STATUS, key::STATUS_DRAFT.into()),
         ];
         if let Some(r) = replaces {
-            fields.extend([("replaces", text(r.to_string())), ("reason", reason.into())]);
+            fields.extend([(key::REPLACES, text(r.to_string())), (key::REASON, reason.into())]);
         }
-        fields.extend(body.fields().map(|(k, v)| (k, v.into())));
+        fields.extend(body_fields(body).map(|(k, v)| (k, v.into())));
         new_map(&mut self.doc, &notes, &id.to_string(), map(fields))
     }
 
@@ -387,10 +394,10 @@ impl ChartDoc {
         }
         let body = read_body(&read_map(&self.doc, &m, "", &mut Vec::new()));
         let d = &mut self.doc;
-        d.put(&m, "status", "signed")?;
-        d.put(&m, "signed_by", signer.to_string())?;
-        d.put(&m, "signed_at", millis(at))?;
-        d.put(&m, "hash", body_hash(&body))?;
+        d.put(&m, key::STATUS, key::STATUS_SIGNED)?;
+        d.put(&m, key::SIGNED_BY, signer.to_string())?;
+        d.put(&m, key::SIGNED_AT, millis(at))?;
+        d.put(&m, key::HASH, body_hash(&body))?;
         commit(&mut self.doc, "sign note", at);
         Ok(())
     }
@@ -415,17 +422,18 @@ impl ChartDoc {
             return Err(CoreError::CorrectionOfDraft);
         }
         let f = read_map(&self.doc, &m, "", &mut Vec::new());
-        let thread = f.opt_str("thread").and_then(|s| NoteId::parse(&s)).unwrap_or(note);
-        let version = f.int("ver").unwrap_or(1) as u32;
-        let visit = f.opt_str("visit").and_then(|s| VisitId::parse(&s)).ok_or(CoreError::NotFound { what: "visit" })?;
+        let thread = f.opt_str(key::THREAD).and_then(|s| NoteId::parse(&s)).unwrap_or(note);
+        let version = f.int(key::VER).unwrap_or(1) as u32;
+        let visit =
+            f.opt_str(key::VISIT).and_then(|s| VisitId::parse(&s)).ok_or(CoreError::NotFound { what: "visit" })?;
         // Refuse to fork the history locally: correct the latest version instead.
-        let notes = self.container("notes")?;
+        let notes = self.container(key::NOTES)?;
         let target = note.to_string();
         for item in self.doc.map_range(&notes, ..) {
             let Ok(Some((_, child))) = self.doc.get(&notes, item.key.as_ref()) else {
                 continue;
             };
-            if get_str(&self.doc, &child, "replaces").as_deref() == Some(target.as_str()) {
+            if get_str(&self.doc, &child, key::REPLACES).as_deref() == Some(target.as_str()) {
                 return Err(CoreError::NoteAlreadyCorrected);
             }
         }
@@ -439,7 +447,7 @@ impl ChartDoc {
     /// resolved in place: write a correction.
     pub fn resolve_conflict(&mut self, path: &str, value: &str, at: DateTime<Utc>) -> Result<()> {
         let parts: Vec<&str> = path.split('/').collect();
-        if parts.first() == Some(&"notes") && parts.len() >= 3 {
+        if parts.first() == Some(&key::NOTES) && parts.len() >= 3 {
             let note = NoteId::parse(parts[1]).ok_or(CoreError::NotFound { what: "note" })?;
             let m = self.note_obj(note)?;
             if self.note_status(&m) == NoteStatus::Signed {
@@ -457,59 +465,60 @@ impl ChartDoc {
     pub fn read(&self) -> Result<Chart> {
         let tree = Tree::read(&self.doc);
         let root = tree.root();
-        let patient = root.opt_str("id").and_then(PatientId::parse).ok_or(CoreError::NotFound { what: "chart" })?;
+        let patient = root.opt_str(key::ID).and_then(PatientId::parse).ok_or(CoreError::NotFound { what: "chart" })?;
         let container = |key: &'static str| tree.container(key).ok_or(CoreError::NotFound { what: "chart" });
-        let demographics = tree_demographics(container("patient")?);
+        let demographics = tree_demographics(container(key::PATIENT)?);
 
         let mut qualifications = Vec::new();
-        for (key, i) in container("quals")?.children() {
+        for (key, i) in container(key::QUALS)?.children() {
             let f = tree.node(i);
             let Some(id) = QualificationId::parse(key) else {
                 continue;
             };
             qualifications.push(QualificationSnapshot {
                 id,
-                checked_at: f.time("at").unwrap_or_default(),
-                insurer_number: f.str("insurer"),
-                symbol: f.str("symbol"),
-                number: f.str("number"),
-                branch: f.str("branch"),
-                copay_percent: f.int("copay").map(|c| c as u8),
-                validity: validity_from(f.opt_str("validity").unwrap_or_default()),
-                consent_medication: f.bool("c_med"),
-                consent_clinical: f.bool("c_clin"),
-                consent_checkup: f.bool("c_chk"),
-                consent_surgery: f.bool("c_surg"),
-                consent_date: f.opt_str("c_date").and_then(|s| s.parse().ok()),
-                consent_valid_until: f.opt_str("c_until").and_then(|s| s.parse().ok()),
-                demographics: f.child("demo").map(|d| tree_demographics(tree.node(d))).unwrap_or_default(),
+                checked_at: f.time(key::AT).unwrap_or_default(),
+                insurer_number: f.str(key::INSURER),
+                symbol: f.str(key::SYMBOL),
+                number: f.str(key::NUMBER),
+                branch: f.str(key::BRANCH),
+                copay_percent: f.int(key::COPAY).map(|c| c as u8),
+                validity: validity_from(f.opt_str(key::VALIDITY).unwrap_or_default()),
+                consent_medication: f.bool(key::C_MED),
+                consent_clinical: f.bool(key::C_CLIN),
+                consent_checkup: f.bool(key::C_CHK),
+                consent_surgery: f.bool(key::C_SURG),
+                consent_date: f.opt_str(key::C_DATE).and_then(|s| s.parse().ok()),
+                consent_valid_until: f.opt_str(key::C_UNTIL).and_then(|s| s.parse().ok()),
+                demographics: f.child(key::DEMO).map(|d| tree_demographics(tree.node(d))).unwrap_or_default(),
             });
         }
         qualifications.sort_by_key(|q| q.checked_at);
 
         let mut qualification_requests = Vec::new();
-        for (key, i) in container("qreqs")?.children() {
+        for (key, i) in container(key::QREQS)?.children() {
             let f = tree.node(i);
-            let (Some(id), Some(by)) = (QualificationId::parse(key), f.opt_str("by").and_then(StaffId::parse)) else {
+            let (Some(id), Some(by)) = (QualificationId::parse(key), f.opt_str(key::BY).and_then(StaffId::parse))
+            else {
                 continue;
             };
             let query = f
-                .opt_str("query")
+                .opt_str(key::QUERY)
                 .map(|j| serde_json::from_str::<QualificationQuery>(j).unwrap_or(QualificationQuery::Unreadable));
-            let failure = f.child("failure").map(|o| {
+            let failure = f.child(key::FAILURE).map(|o| {
                 let ff = tree.node(o);
                 QualificationFailure {
-                    answered_at: ff.time("at").unwrap_or_default(),
-                    code: ff.str("code"),
-                    message_ja: ff.str("ja"),
-                    message_en: ff.str("en"),
+                    answered_at: ff.time(key::AT).unwrap_or_default(),
+                    code: ff.str(key::CODE),
+                    message_ja: ff.str(key::JA),
+                    message_en: ff.str(key::EN),
                 }
             });
             qualification_requests.push(QualificationRequest {
                 id,
-                requested_at: f.time("at").unwrap_or_default(),
+                requested_at: f.time(key::AT).unwrap_or_default(),
                 requested_by: by,
-                answered: f.bool("answered"),
+                answered: f.bool(key::ANSWERED),
                 query,
                 failure,
             });
@@ -517,86 +526,90 @@ impl ChartDoc {
         qualification_requests.sort_by_key(|r| r.requested_at);
 
         let mut consents = Vec::new();
-        for (key, i) in container("consents")?.children() {
+        for (key, i) in container(key::CONSENTS)?.children() {
             let f = tree.node(i);
             let (Some(id), Some(by), Some(dev)) = (
                 ConsentId::parse(key),
-                f.opt_str("by").and_then(StaffId::parse),
-                f.opt_str("device").and_then(DeviceId::parse),
+                f.opt_str(key::BY).and_then(StaffId::parse),
+                f.opt_str(key::DEVICE).and_then(DeviceId::parse),
             ) else {
                 continue;
             };
             consents.push(ConsentRecord {
                 id,
-                recorded_at: f.time("at").unwrap_or_default(),
+                recorded_at: f.time(key::AT).unwrap_or_default(),
                 recorded_by: by,
                 device: dev,
-                medication: f.bool("med"),
-                clinical: f.bool("clin"),
-                checkup: f.bool("chk"),
-                surgery: f.bool("surg"),
-                prescription: if f.opt_str("rx") == Some("paper") {
+                medication: f.bool(key::MED),
+                clinical: f.bool(key::CLIN),
+                checkup: f.bool(key::CHK),
+                surgery: f.bool(key::SURG),
+                prescription: if f.opt_str(key::RX) == Some(key::RX_PAPER) {
                     PrescriptionForm::Paper
                 } else {
                     PrescriptionForm::Electronic
                 },
-                identity: if f.opt_str("ident") == Some("pin") { IdentityMode::Pin } else { IdentityMode::Visual },
-                signature_hex: f.opt_str("sig").map(str::to_string),
-                certificate_hex: f.opt_str("cert").map(str::to_string),
-                nonce_hex: f.str("nonce"),
-                revocation: f.bool("revoke"),
+                identity: if f.opt_str(key::IDENT) == Some(key::IDENT_PIN) {
+                    IdentityMode::Pin
+                } else {
+                    IdentityMode::Visual
+                },
+                signature_hex: f.opt_str(key::SIG).map(str::to_string),
+                certificate_hex: f.opt_str(key::CERT).map(str::to_string),
+                nonce_hex: f.str(key::NONCE),
+                revocation: f.bool(key::REVOKE),
             });
         }
         consents.sort_by_key(|c| c.recorded_at);
 
         let mut visits = Vec::new();
-        for (key, i) in container("visits")?.children() {
+        for (key, i) in container(key::VISITS)?.children() {
             let f = tree.node(i);
-            let (Some(id), Some(staff)) = (VisitId::parse(key), f.opt_str("staff").and_then(StaffId::parse)) else {
+            let (Some(id), Some(staff)) = (VisitId::parse(key), f.opt_str(key::STAFF).and_then(StaffId::parse)) else {
                 continue;
             };
             let vitals = f
-                .child("vitals")
+                .child(key::VITALS)
                 .map(|o| {
                     let v = tree.node(o);
                     Vitals {
-                        systolic: v.int("sys"),
-                        diastolic: v.int("dia"),
-                        pulse: v.int("pulse"),
-                        spo2: v.int("spo2"),
-                        temperature: v.f64("temp"),
-                        respiration: v.int("resp"),
-                        weight: v.f64("weight"),
+                        systolic: v.int(key::SYS),
+                        diastolic: v.int(key::DIA),
+                        pulse: v.int(key::PULSE),
+                        spo2: v.int(key::SPO2),
+                        temperature: v.f64(key::TEMP),
+                        respiration: v.int(key::RESP),
+                        weight: v.f64(key::WEIGHT),
                     }
                 })
                 .unwrap_or_default();
             let mut items = Vec::new();
-            if let Some(io) = f.child("items") {
+            if let Some(io) = f.child(key::ITEMS) {
                 for (ik, ii) in tree.node(io).children() {
                     let i = tree.node(ii);
-                    let list = ClinicalList::ALL.into_iter().find(|l| Some(l.key()) == i.opt_str("list"));
+                    let list = i.opt_str(key::LIST).and_then(list_from);
                     let (Some(iid), Some(list), Some(by)) =
-                        (ItemId::parse(ik), list, i.opt_str("by").and_then(StaffId::parse))
+                        (ItemId::parse(ik), list, i.opt_str(key::BY).and_then(StaffId::parse))
                     else {
                         continue;
                     };
                     items.push(ClinicalItem {
                         id: iid,
                         list,
-                        label: i.str("label"),
-                        code: i.str("code"),
+                        label: i.str(key::LABEL),
+                        code: i.str(key::CODE),
                         added_by: by,
-                        added_at: i.time("at").unwrap_or_default(),
+                        added_at: i.time(key::AT).unwrap_or_default(),
                     });
                 }
                 items.sort_by_key(|i| i.added_at);
             }
             visits.push(VisitRecord {
                 id,
-                kind: kind_from(f.opt_str("kind").unwrap_or_default()),
+                kind: kind_from(f.opt_str(key::KIND).unwrap_or_default()),
                 staff,
-                arrival: f.time("arr"),
-                departure: f.time("dep"),
+                arrival: f.time(key::ARR),
+                departure: f.time(key::DEP),
                 vitals,
                 items,
             });
@@ -604,33 +617,38 @@ impl ChartDoc {
         visits.sort_by_key(|v| v.arrival);
 
         let mut notes = Vec::new();
-        for (key, i) in container("notes")?.children() {
+        for (key, i) in container(key::NOTES)?.children() {
             let f = tree.node(i);
             let (Some(id), Some(visit), Some(author)) = (
                 NoteId::parse(key),
-                f.opt_str("visit").and_then(VisitId::parse),
-                f.opt_str("author").and_then(StaffId::parse),
+                f.opt_str(key::VISIT).and_then(VisitId::parse),
+                f.opt_str(key::AUTHOR).and_then(StaffId::parse),
             ) else {
                 continue;
             };
-            let body =
-                SoapNote { subjective: f.str("s"), objective: f.str("o"), assessment: f.str("a"), plan: f.str("p") };
+            let body = SoapNote {
+                subjective: f.str(key::S),
+                objective: f.str(key::O),
+                assessment: f.str(key::A),
+                plan: f.str(key::P),
+            };
             // A conflict between "draft" and "signed" counts as signed: never reopen a signature.
-            let status = if f.any_str_is("status", "signed") { NoteStatus::Signed } else { NoteStatus::Draft };
-            let content_hash = f.str("hash");
+            let status =
+                if f.any_str_is(key::STATUS, key::STATUS_SIGNED) { NoteStatus::Signed } else { NoteStatus::Draft };
+            let content_hash = f.str(key::HASH);
             let intact = status == NoteStatus::Draft || content_hash == body_hash(&body);
             notes.push(NoteVersion {
                 id,
-                thread: f.opt_str("thread").and_then(NoteId::parse).unwrap_or(id),
-                version: f.int("ver").unwrap_or(1) as u32,
+                thread: f.opt_str(key::THREAD).and_then(NoteId::parse).unwrap_or(id),
+                version: f.int(key::VER).unwrap_or(1) as u32,
                 visit,
-                replaces: f.opt_str("replaces").and_then(NoteId::parse),
-                correction_reason: f.str("reason"),
+                replaces: f.opt_str(key::REPLACES).and_then(NoteId::parse),
+                correction_reason: f.str(key::REASON),
                 author,
-                created_at: f.time("created").unwrap_or_default(),
+                created_at: f.time(key::CREATED).unwrap_or_default(),
                 status,
-                signed_by: f.opt_str("signed_by").and_then(StaffId::parse),
-                signed_at: f.time("signed_at"),
+                signed_by: f.opt_str(key::SIGNED_BY).and_then(StaffId::parse),
+                signed_at: f.time(key::SIGNED_AT),
                 content_hash,
                 body,
                 intact,
@@ -646,30 +664,30 @@ impl ChartDoc {
 
 fn demographics_fields(x: &Demographics) -> Vec<(&'static str, Value)> {
     vec![
-        ("name", text(&x.name)),
-        ("kana", text(&x.name_kana)),
-        ("birth", text(x.birth_date.map(|b| b.to_string()).unwrap_or_default())),
-        ("sex", text(&x.sex)),
-        ("addr", text(&x.address)),
+        (key::NAME, text(&x.name)),
+        (key::KANA, text(&x.name_kana)),
+        (key::BIRTH, text(x.birth_date.map(|b| b.to_string()).unwrap_or_default())),
+        (key::SEX, text(&x.sex)),
+        (key::ADDR, text(&x.address)),
     ]
 }
 
 fn put_demographics(d: &mut AutoCommit, m: &ObjId, x: &Demographics) -> Result<()> {
-    d.put(m, "name", x.name.as_str())?;
-    d.put(m, "kana", x.name_kana.as_str())?;
-    d.put(m, "birth", x.birth_date.map(|b| b.to_string()).unwrap_or_default())?;
-    d.put(m, "sex", x.sex.as_str())?;
-    d.put(m, "addr", x.address.as_str())?;
+    d.put(m, key::NAME, x.name.as_str())?;
+    d.put(m, key::KANA, x.name_kana.as_str())?;
+    d.put(m, key::BIRTH, x.birth_date.map(|b| b.to_string()).unwrap_or_default())?;
+    d.put(m, key::SEX, x.sex.as_str())?;
+    d.put(m, key::ADDR, x.address.as_str())?;
     Ok(())
 }
 
 fn tree_demographics(f: &Node<'_>) -> Demographics {
     Demographics {
-        name: f.str("name"),
-        name_kana: f.str("kana"),
-        birth_date: f.opt_str("birth").and_then(|s| s.parse().ok()),
-        sex: f.str("sex"),
-        address: f.str("addr"),
+        name: f.str(key::NAME),
+        name_kana: f.str(key::KANA),
+        birth_date: f.opt_str(key::BIRTH).and_then(|s| s.parse().ok()),
+        sex: f.str(key::SEX),
+        address: f.str(key::ADDR),
     }
 }
 
@@ -689,7 +707,7 @@ fn flag_rival_corrections(notes: &[NoteVersion], conflicts: &mut Vec<FieldConfli
             && rivals[0].id == n.id
         {
             conflicts.push(FieldConflict {
-                path: format!("notes/{r}/corrections"),
+                path: format!("{}/{r}/{}", key::NOTES, key::CORRECTIONS),
                 values: rivals.iter().map(|m| m.id.to_string()).collect(),
             });
         }
@@ -697,7 +715,7 @@ fn flag_rival_corrections(notes: &[NoteVersion], conflicts: &mut Vec<FieldConfli
 }
 
 fn put_body(d: &mut AutoCommit, m: &ObjId, body: &SoapNote) -> Result<()> {
-    for (k, v) in body.fields() {
+    for (k, v) in body_fields(body) {
         // Plain strings written at save time, not character-level Text (see module doc).
         d.put(m, k, v)?;
     }
@@ -705,7 +723,7 @@ fn put_body(d: &mut AutoCommit, m: &ObjId, body: &SoapNote) -> Result<()> {
 }
 
 fn read_body(f: &Fields) -> SoapNote {
-    SoapNote { subjective: f.str("s"), objective: f.str("o"), assessment: f.str("a"), plan: f.str("p") }
+    SoapNote { subjective: f.str(key::S), objective: f.str(key::O), assessment: f.str(key::A), plan: f.str(key::P) }
 }
 
 /// SHA-256 over the four SOAP parts, each length-prefixed, hex.
@@ -744,36 +762,56 @@ fn check_vitals(v: &Vitals) -> Result<()> {
 
 pub fn kind_code(k: VisitKind) -> &'static str {
     match k {
-        VisitKind::HomeMedical => "home",
-        VisitKind::UrgentCall => "oushin",
-        VisitKind::HomeNursing => "nursing",
+        VisitKind::HomeMedical => key::KIND_HOME,
+        VisitKind::UrgentCall => key::KIND_URGENT_CALL,
+        VisitKind::HomeNursing => key::KIND_NURSING,
     }
 }
 
 pub fn kind_from(s: &str) -> VisitKind {
     match s {
-        "oushin" => VisitKind::UrgentCall,
-        "nursing" => VisitKind::HomeNursing,
+        key::KIND_URGENT_CALL => VisitKind::UrgentCall,
+        key::KIND_NURSING => VisitKind::HomeNursing,
         _ => VisitKind::HomeMedical,
     }
 }
 
+/// The stored code of a clinical list (the same strings as `ClinicalList::key`).
+fn list_code(l: ClinicalList) -> &'static str {
+    match l {
+        ClinicalList::Diagnoses => key::LIST_DIAGNOSES,
+        ClinicalList::Allergies => key::LIST_ALLERGIES,
+        ClinicalList::Contraindications => key::LIST_CONTRAINDICATIONS,
+        ClinicalList::Infections => key::LIST_INFECTIONS,
+    }
+}
+
+/// The clinical list stored as `s`; `None` for a code this version does not know.
+fn list_from(s: &str) -> Option<ClinicalList> {
+    ClinicalList::ALL.into_iter().find(|l| list_code(*l) == s)
+}
+
+/// The four SOAP parts under their note keys (the same keys as `SoapNote::fields`).
+fn body_fields(b: &SoapNote) -> [(&'static str, &str); 4] {
+    [(key::S, &b.subjective), (key::O, &b.objective), (key::A, &b.assessment), (key::P, &b.plan)]
+}
+
 fn validity_code(v: QualificationValidity) -> &'static str {
     match v {
-        QualificationValidity::Valid => "valid",
-        QualificationValidity::Invalid => "invalid",
-        QualificationValidity::InvalidNewerExists => "invalid_newer",
-        QualificationValidity::NotFound => "notfound",
-        QualificationValidity::Unknown => "unknown",
+        QualificationValidity::Valid => key::VALIDITY_VALID,
+        QualificationValidity::Invalid => key::VALIDITY_INVALID,
+        QualificationValidity::InvalidNewerExists => key::VALIDITY_INVALID_NEWER,
+        QualificationValidity::NotFound => key::VALIDITY_NOT_FOUND,
+        QualificationValidity::Unknown => key::VALIDITY_UNKNOWN,
     }
 }
 
 fn validity_from(s: &str) -> QualificationValidity {
     match s {
-        "valid" => QualificationValidity::Valid,
-        "invalid" => QualificationValidity::Invalid,
-        "invalid_newer" => QualificationValidity::InvalidNewerExists,
-        "notfound" => QualificationValidity::NotFound,
+        key::VALIDITY_VALID => QualificationValidity::Valid,
+        key::VALIDITY_INVALID => QualificationValidity::Invalid,
+        key::VALIDITY_INVALID_NEWER => QualificationValidity::InvalidNewerExists,
+        key::VALIDITY_NOT_FOUND => QualificationValidity::NotFound,
         _ => QualificationValidity::Unknown,
     }
 }

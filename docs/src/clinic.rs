@@ -1,6 +1,7 @@
 //! The clinic document: staff, enrolled devices, settings.
 
 use super::{commit, existing_map, genesis, get_str, millis, read_map};
+use crate::keys::clinic as key;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use chrono::{DateTime, Utc};
@@ -15,17 +16,17 @@ pub struct ClinicDoc {
 impl ClinicDoc {
     pub fn create(id: ClinicId, name: &str, institution_code: &str, at: DateTime<Utc>) -> Result<Self> {
         let doc = genesis(id.0.as_bytes(), |d| {
-            d.put(ROOT, "type", "clinic")?;
-            d.put(ROOT, "v", 1_i64)?;
-            d.put(ROOT, "id", id.to_string())?;
-            d.put_object(ROOT, "staff", ObjType::Map)?;
-            d.put_object(ROOT, "devices", ObjType::Map)?;
-            d.put_object(ROOT, "settings", ObjType::Map)?;
+            d.put(ROOT, key::TYPE, key::DOC_TYPE)?;
+            d.put(ROOT, key::VERSION, 1_i64)?;
+            d.put(ROOT, key::ID, id.to_string())?;
+            d.put_object(ROOT, key::STAFF, ObjType::Map)?;
+            d.put_object(ROOT, key::DEVICES, ObjType::Map)?;
+            d.put_object(ROOT, key::SETTINGS, ObjType::Map)?;
             Ok(())
         })?;
         let mut c = Self { doc };
-        c.doc.put(ROOT, "name", name)?;
-        c.doc.put(ROOT, "code", institution_code)?;
+        c.doc.put(ROOT, key::NAME, name)?;
+        c.doc.put(ROOT, key::CODE, institution_code)?;
         commit(&mut c.doc, "clinic", at);
         Ok(c)
     }
@@ -51,90 +52,90 @@ impl ClinicDoc {
         if s.name.trim().is_empty() {
             return Err(CoreError::InvalidInput { field: "name", reason: "empty" });
         }
-        let staff = self.container("staff")?;
+        let staff = self.container(key::STAFF)?;
         let m = super::child_map(&mut self.doc, &staff, &s.id.to_string())?;
-        self.doc.put(&m, "name", s.name.as_str())?;
+        self.doc.put(&m, key::NAME, s.name.as_str())?;
         self.doc.put(
             &m,
-            "role",
+            key::ROLE,
             match s.role {
-                StaffRole::Doctor => "doctor",
-                StaffRole::Nurse => "nurse",
-                StaffRole::Office => "office",
-                StaffRole::Admin => "admin",
+                StaffRole::Doctor => key::ROLE_DOCTOR,
+                StaffRole::Nurse => key::ROLE_NURSE,
+                StaffRole::Office => key::ROLE_OFFICE,
+                StaffRole::Admin => key::ROLE_ADMIN,
             },
         )?;
-        self.doc.put(&m, "active", s.active)?;
+        self.doc.put(&m, key::ACTIVE, s.active)?;
         commit(&mut self.doc, "staff", at);
         Ok(())
     }
 
     /// Set a staff member's sign-in PIN verifier (see [`houmon_store::staff_pin`]; never the PIN).
     pub fn set_staff_pin(&mut self, staff: StaffId, verifier: &str, at: DateTime<Utc>) -> Result<()> {
-        let m = existing_map(&self.doc, &self.container("staff")?, &staff.to_string(), "staff")?;
-        self.doc.put(&m, "pin", verifier)?;
+        let m = existing_map(&self.doc, &self.container(key::STAFF)?, &staff.to_string(), "staff")?;
+        self.doc.put(&m, key::PIN, verifier)?;
         commit(&mut self.doc, "staff pin", at);
         Ok(())
     }
 
     /// The staff member's PIN verifier, if one was set.
     pub fn staff_pin(&self, staff: StaffId) -> Result<Option<String>> {
-        let m = existing_map(&self.doc, &self.container("staff")?, &staff.to_string(), "staff")?;
-        Ok(get_str(&self.doc, &m, "pin").filter(|v| !v.is_empty()))
+        let m = existing_map(&self.doc, &self.container(key::STAFF)?, &staff.to_string(), "staff")?;
+        Ok(get_str(&self.doc, &m, key::PIN).filter(|v| !v.is_empty()))
     }
 
     /// List an enrolled device.
     pub fn enroll_device(&mut self, d: &Device) -> Result<()> {
-        let devices = self.container("devices")?;
+        let devices = self.container(key::DEVICES)?;
         let m = self.doc.put_object(&devices, d.id.to_string(), ObjType::Map)?;
-        self.doc.put(&m, "label", d.label.as_str())?;
-        self.doc.put(&m, "at", millis(d.enrolled_at))?;
-        self.doc.put(&m, "revoked", d.revoked)?;
+        self.doc.put(&m, key::LABEL, d.label.as_str())?;
+        self.doc.put(&m, key::AT, millis(d.enrolled_at))?;
+        self.doc.put(&m, key::REVOKED, d.revoked)?;
         commit(&mut self.doc, "enroll device", d.enrolled_at);
         Ok(())
     }
 
     /// Revoke a device (kept in the list, marked revoked).
     pub fn revoke_device(&mut self, id: DeviceId, at: DateTime<Utc>) -> Result<()> {
-        let m = existing_map(&self.doc, &self.container("devices")?, &id.to_string(), "device")?;
-        self.doc.put(&m, "revoked", true)?;
+        let m = existing_map(&self.doc, &self.container(key::DEVICES)?, &id.to_string(), "device")?;
+        self.doc.put(&m, key::REVOKED, true)?;
         commit(&mut self.doc, "revoke device", at);
         Ok(())
     }
 
     pub fn read(&self) -> Result<(Clinic, Vec<FieldConflict>)> {
         let mut conflicts = Vec::new();
-        let id = get_str(&self.doc, &ROOT, "id")
+        let id = get_str(&self.doc, &ROOT, key::ID)
             .and_then(|s| ClinicId::parse(&s))
             .ok_or(CoreError::NotFound { what: "clinic" })?;
         let root = read_map(&self.doc, &ROOT, "", &mut conflicts);
         let mut staff = Vec::new();
-        for (k, o) in read_map(&self.doc, &self.container("staff")?, "staff", &mut conflicts).objects {
-            let f = read_map(&self.doc, &o, &format!("staff/{k}"), &mut conflicts);
+        for (k, o) in read_map(&self.doc, &self.container(key::STAFF)?, key::STAFF, &mut conflicts).objects {
+            let f = read_map(&self.doc, &o, &format!("{}/{k}", key::STAFF), &mut conflicts);
             let Some(sid) = StaffId::parse(&k) else {
                 continue;
             };
-            let role = match f.str("role").as_str() {
-                "doctor" => StaffRole::Doctor,
-                "nurse" => StaffRole::Nurse,
-                "admin" => StaffRole::Admin,
+            let role = match f.str(key::ROLE).as_str() {
+                key::ROLE_DOCTOR => StaffRole::Doctor,
+                key::ROLE_NURSE => StaffRole::Nurse,
+                key::ROLE_ADMIN => StaffRole::Admin,
                 _ => StaffRole::Office,
             };
-            staff.push(Staff { id: sid, name: f.str("name"), role, active: f.bool("active") });
+            staff.push(Staff { id: sid, name: f.str(key::NAME), role, active: f.bool(key::ACTIVE) });
         }
         let mut devices = Vec::new();
-        for (k, o) in read_map(&self.doc, &self.container("devices")?, "devices", &mut conflicts).objects {
-            let f = read_map(&self.doc, &o, &format!("devices/{k}"), &mut conflicts);
+        for (k, o) in read_map(&self.doc, &self.container(key::DEVICES)?, key::DEVICES, &mut conflicts).objects {
+            let f = read_map(&self.doc, &o, &format!("{}/{k}", key::DEVICES), &mut conflicts);
             let Some(did) = DeviceId::parse(&k) else {
                 continue;
             };
             devices.push(Device {
                 id: did,
-                label: f.str("label"),
-                enrolled_at: f.time("at").unwrap_or_default(),
-                revoked: f.bool("revoked"),
+                label: f.str(key::LABEL),
+                enrolled_at: f.time(key::AT).unwrap_or_default(),
+                revoked: f.bool(key::REVOKED),
             });
         }
-        Ok((Clinic { id, name: root.str("name"), institution_code: root.str("code"), staff, devices }, conflicts))
+        Ok((Clinic { id, name: root.str(key::NAME), institution_code: root.str(key::CODE), staff, devices }, conflicts))
     }
 }

@@ -3,6 +3,9 @@
 //! — and the rules that keep them mergeable and medical-record safe. Sans-IO: these types only
 //! change and read documents in memory; `houmon-store` persists them.
 //!
+//! Every key and stored code is a constant of [`keys`], described in `docs/SCHEMA.md` (a test
+//! keeps the two in step); never write a bare key string against a document.
+//!
 //! Layout rules that keep merges safe:
 //! - every container a document needs is created in a deterministic genesis change (same actor,
 //!   same time, same content), so two devices creating the same document produce the same
@@ -18,6 +21,7 @@
 
 mod chart;
 mod clinic;
+pub mod keys;
 mod roster;
 mod tree;
 

@@ -2,6 +2,7 @@
 
 use super::chart::{kind_code, kind_from};
 use super::{commit, existing_map, flag, genesis, map, new_map, read_map, text};
+use crate::keys::roster as key;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -26,10 +27,10 @@ impl RosterMonthDoc {
         let digest = ring::digest::digest(&ring::digest::SHA256, format!("roster:{clinic}:{month}").as_bytes());
         id.copy_from_slice(&digest.as_ref()[..16]);
         let doc = genesis(&id, |d| {
-            d.put(ROOT, "type", "roster")?;
-            d.put(ROOT, "v", 1_i64)?;
-            d.put(ROOT, "month", month)?;
-            d.put_object(ROOT, "visits", ObjType::Map)?;
+            d.put(ROOT, key::TYPE, key::DOC_TYPE)?;
+            d.put(ROOT, key::VERSION, 1_i64)?;
+            d.put(ROOT, key::MONTH, month)?;
+            d.put_object(ROOT, key::VISITS, ObjType::Map)?;
             Ok(())
         })?;
         Ok(Self { doc })
@@ -48,7 +49,7 @@ impl RosterMonthDoc {
     }
 
     fn visits(&self) -> Result<ObjId> {
-        existing_map(&self.doc, &ROOT, "visits", "roster")
+        existing_map(&self.doc, &ROOT, key::VISITS, "roster")
     }
 
     /// Plan a visit (訪問予定の登録).
@@ -60,13 +61,13 @@ impl RosterMonthDoc {
         // A map of staff id → assigned, so concurrent assignments merge.
         let staff: Vec<String> = v.staff.iter().map(|s| s.to_string()).collect();
         let fields = vec![
-            ("date", text(v.date.to_string())),
-            ("start", text(v.start.format("%H:%M").to_string())),
-            ("end", text(v.end.format("%H:%M").to_string())),
-            ("patient", text(v.patient.to_string())),
-            ("kind", kind_code(v.kind).into()),
-            ("status", status_code(v.status).into()),
-            ("staff", map(staff.iter().map(|s| (s.as_str(), flag(true))).collect())),
+            (key::DATE, text(v.date.to_string())),
+            (key::START, text(v.start.format("%H:%M").to_string())),
+            (key::END, text(v.end.format("%H:%M").to_string())),
+            (key::PATIENT, text(v.patient.to_string())),
+            (key::KIND, kind_code(v.kind).into()),
+            (key::STATUS, status_code(v.status).into()),
+            (key::STAFF, map(staff.iter().map(|s| (s.as_str(), flag(true))).collect())),
         ];
         new_map(&mut self.doc, &visits, &v.id.to_string(), map(fields))?;
         commit(&mut self.doc, "plan visit", at);
@@ -76,7 +77,7 @@ impl RosterMonthDoc {
     /// Change a visit's status (予定/訪問中/完了/中止). Cancelling keeps the entry.
     pub fn set_status(&mut self, visit: VisitId, status: VisitStatus, at: DateTime<Utc>) -> Result<()> {
         let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
-        self.doc.put(&m, "status", status_code(status))?;
+        self.doc.put(&m, key::STATUS, status_code(status))?;
         commit(&mut self.doc, "visit status", at);
         Ok(())
     }
@@ -84,7 +85,7 @@ impl RosterMonthDoc {
     /// Assign or unassign a staff member.
     pub fn assign(&mut self, visit: VisitId, staff: StaffId, assigned: bool, at: DateTime<Utc>) -> Result<()> {
         let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
-        let s = super::child_map(&mut self.doc, &m, "staff")?;
+        let s = super::child_map(&mut self.doc, &m, key::STAFF)?;
         self.doc.put(&s, staff.to_string(), assigned)?;
         commit(&mut self.doc, "assign", at);
         Ok(())
@@ -94,13 +95,13 @@ impl RosterMonthDoc {
     pub fn read(&self) -> Result<(Vec<RosterVisit>, Vec<FieldConflict>)> {
         let mut conflicts = Vec::new();
         let mut out = Vec::new();
-        for (key, obj) in read_map(&self.doc, &self.visits()?, "visits", &mut conflicts).objects {
-            let path = format!("visits/{key}");
+        for (key, obj) in read_map(&self.doc, &self.visits()?, key::VISITS, &mut conflicts).objects {
+            let path = format!("{}/{key}", key::VISITS);
             let f = read_map(&self.doc, &obj, &path, &mut conflicts);
             let staff = f
-                .obj("staff")
+                .obj(key::STAFF)
                 .map(|o| {
-                    read_map(&self.doc, o, &format!("{path}/staff"), &mut conflicts)
+                    read_map(&self.doc, o, &format!("{path}/{}", key::STAFF), &mut conflicts)
                         .scalars
                         .into_iter()
                         .filter(|(_, v)| *v == super::Sv::Bool(true))
@@ -110,10 +111,10 @@ impl RosterMonthDoc {
                 .unwrap_or_default();
             let (Some(id), Some(patient), Some(date), Some(start), Some(end)) = (
                 VisitId::parse(&key),
-                f.opt_str("patient").and_then(|s| PatientId::parse(&s)),
-                f.opt_str("date").and_then(|s| s.parse().ok()),
-                f.opt_str("start").and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
-                f.opt_str("end").and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
+                f.opt_str(key::PATIENT).and_then(|s| PatientId::parse(&s)),
+                f.opt_str(key::DATE).and_then(|s| s.parse().ok()),
+                f.opt_str(key::START).and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
+                f.opt_str(key::END).and_then(|s| chrono::NaiveTime::parse_from_str(&s, "%H:%M").ok()),
             ) else {
                 continue;
             };
@@ -126,8 +127,8 @@ impl RosterMonthDoc {
                 end,
                 patient,
                 staff,
-                kind: kind_from(&f.str("kind")),
-                status: status_from(&f.str("status")),
+                kind: kind_from(&f.str(key::KIND)),
+                status: status_from(&f.str(key::STATUS)),
             });
         }
         out.sort_by_key(|v| (v.date, v.start, v.id));
@@ -137,18 +138,18 @@ impl RosterMonthDoc {
 
 pub fn status_code(s: VisitStatus) -> &'static str {
     match s {
-        VisitStatus::Planned => "planned",
-        VisitStatus::InProgress => "in_progress",
-        VisitStatus::Done => "done",
-        VisitStatus::Cancelled => "cancelled",
+        VisitStatus::Planned => key::STATUS_PLANNED,
+        VisitStatus::InProgress => key::STATUS_IN_PROGRESS,
+        VisitStatus::Done => key::STATUS_DONE,
+        VisitStatus::Cancelled => key::STATUS_CANCELLED,
     }
 }
 
 pub fn status_from(s: &str) -> VisitStatus {
     match s {
-        "in_progress" => VisitStatus::InProgress,
-        "done" => VisitStatus::Done,
-        "cancelled" => VisitStatus::Cancelled,
+        key::STATUS_IN_PROGRESS => VisitStatus::InProgress,
+        key::STATUS_DONE => VisitStatus::Done,
+        key::STATUS_CANCELLED => VisitStatus::Cancelled,
         _ => VisitStatus::Planned,
     }
 }

@@ -642,9 +642,10 @@ mod tests {
         {
             use automerge::ReadDoc;
             use automerge::transaction::Transactable;
-            let (_, reqs) = doc.get(automerge::ROOT, "qreqs").unwrap().unwrap();
+            use houmon_docs::keys::chart as key;
+            let (_, reqs) = doc.get(automerge::ROOT, key::QREQS).unwrap().unwrap();
             let (_, r) = doc.get(&reqs, id.to_string()).unwrap().unwrap();
-            doc.put(&r, "query", r#"{"kind":"video_visit","request":{}}"#).unwrap();
+            doc.put(&r, key::QUERY, r#"{"kind":"video_visit","request":{}}"#).unwrap();
         }
         let change = doc.save_after(&store.doc_heads(&chart_id).unwrap());
         store.apply_remote(&nurse, &chart_id, houmon_store::DocKind::Chart, &change).unwrap();

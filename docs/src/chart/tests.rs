@@ -228,3 +228,15 @@ fn consent_and_qualification_round_trip() {
     assert!(chart.qualification_requests[0].answered);
     assert_eq!(chart.demographics.name, "試験 太郎");
 }
+
+#[test]
+fn stored_codes_match_the_model() {
+    // The list codes and SOAP keys written here are the ones the model names.
+    for l in ClinicalList::ALL {
+        assert_eq!(list_code(l), l.key());
+        assert_eq!(list_from(l.key()), Some(l));
+    }
+    assert_eq!(list_from("unknown"), None);
+    let b = body("主訴");
+    assert_eq!(body_fields(&b), b.fields());
+}
