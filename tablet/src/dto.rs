@@ -286,12 +286,31 @@ impl std::fmt::Debug for CardFace {
     }
 }
 
+/// Where a card read stands (カード読み取りの段階), for the progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum CardStep {
+    /// リーダーに接続中
+    Connecting,
+    /// 電子証明書を読み取り中
+    Certificate,
+    /// 暗証番号の残り回数を確認中
+    Tries,
+    /// カードで同意に署名中
+    Signing,
+    /// 資格を確認中
+    Qualifying,
+    /// 記録を保存中
+    Saving,
+    /// 完了
+    Done,
+}
+
 /// Live progress while the card is read (sent over an IPC channel).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CardProgress {
-    /// `connecting`, `certificate`, `tries`, `signing`, `qualifying`, `saving`, `done`.
-    pub step: String,
+    pub step: CardStep,
     /// 0–100.
     pub percent: u8,
 }
@@ -507,6 +526,7 @@ pub fn typescript_bindings() -> String {
         ConsentChoices::decl(&cfg),
         CardCheck::decl(&cfg),
         CardFace::decl(&cfg),
+        CardStep::decl(&cfg),
         CardProgress::decl(&cfg),
         FirstVisitInput::decl(&cfg),
         QualificationResult::decl(&cfg),

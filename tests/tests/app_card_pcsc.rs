@@ -4,7 +4,9 @@
 
 use houmon_nfc::VirtualCard;
 use houmon_nfc::vpcd::VpcdOptions;
-use houmon_tablet::dto::{CheckOutcome, ConsentChoices, FirstVisitInput, IdentityMode, PrescriptionForm, VisitRow};
+use houmon_tablet::dto::{
+    CardStep, CheckOutcome, ConsentChoices, FirstVisitInput, IdentityMode, PrescriptionForm, VisitRow,
+};
 use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};
 
@@ -28,7 +30,7 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     let check = s.card_check(&mut |p| steps.push(p.step)).unwrap();
     assert_eq!(check.reader, VPCD_READER, "read on the PC/SC reader, not in-process");
     assert_eq!(check.tries_left, 3);
-    assert_eq!(steps.last().map(String::as_str), Some("done"));
+    assert_eq!(steps.last(), Some(&CardStep::Done));
 
     // 目視: the chip photo behind 照合番号B, then the visual confirmation.
     let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-01").unwrap();

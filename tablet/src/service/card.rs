@@ -44,14 +44,14 @@ impl Service {
     /// "Place the card": read the certificate and the PIN tries left (no PIN is sent).
     pub fn card_check(&mut self, progress: &mut dyn FnMut(CardProgress)) -> Result<CardCheck, UiError> {
         self.ensure_unlocked()?;
-        progress(CardProgress { step: "connecting".into(), percent: 5 });
+        progress(CardProgress { step: CardStep::Connecting, percent: 5 });
         let (t, reader) = self.card()?;
         let mut card = Card::new(t);
-        progress(CardProgress { step: "certificate".into(), percent: 30 });
+        progress(CardProgress { step: CardStep::Certificate, percent: 30 });
         card.read_auth_certificate()?;
-        progress(CardProgress { step: "tries".into(), percent: 80 });
+        progress(CardProgress { step: CardStep::Tries, percent: 80 });
         let tries = card.auth_pin_tries()?;
-        progress(CardProgress { step: "done".into(), percent: 100 });
+        progress(CardProgress { step: CardStep::Done, percent: 100 });
         Ok(CardCheck { tries_left: tries, apdus: card.apdu_count(), reader })
     }
 

@@ -88,12 +88,12 @@ impl Service {
                 "Show the card's photo with verification code B before the visual check.",
             ));
         }
-        progress(CardProgress { step: "connecting".into(), percent: 5 });
+        progress(CardProgress { step: CardStep::Connecting, percent: 5 });
         let nonce: [u8; 32] = rand::random();
         let signed_at: DateTime<FixedOffset> = digest::canonical_instant(&Utc::now());
         let cert = {
             let mut card = Card::new(self.card()?.0);
-            progress(CardProgress { step: "certificate".into(), percent: 20 });
+            progress(CardProgress { step: CardStep::Certificate, percent: 20 });
             card.read_auth_certificate()?
         };
         let record = self.onshi_record(&input.consent, kind.into(), mode, &cert);
@@ -101,7 +101,7 @@ impl Service {
             (Some(pin), digest::IdentityMode::Pin) => {
                 let d = digest::consent_digest(&record, &nonce, &signed_at)
                     .map_err(|e| UiError::new("digest", e.message_ja(), e.to_string()))?;
-                progress(CardProgress { step: "signing".into(), percent: 45 });
+                progress(CardProgress { step: CardStep::Signing, percent: 45 });
                 let mut card = Card::new(self.card()?.0);
                 let s = houmon_nfc::jpki::pin_mode_sign(&mut card, pin, &d, input.confirm_last_try)?;
                 IdentityProof::Pin { signature: s.signature }
@@ -111,7 +111,7 @@ impl Service {
         drop(pin);
         // One photo comparison per confirmation.
         self.face_shown_for = None;
-        progress(CardProgress { step: "qualifying".into(), percent: 70 });
+        progress(CardProgress { step: CardStep::Qualifying, percent: 70 });
         let request = FirstVisitRequest {
             record,
             nonce: nonce.to_vec(),
@@ -127,7 +127,7 @@ impl Service {
         let outcome = self.sim.first_visit(&request);
         let answer = interpret(&outcome.answer);
         let (code, notice) = outcome_result(&answer);
-        progress(CardProgress { step: "saving".into(), percent: 85 });
+        progress(CardProgress { step: CardStep::Saving, percent: 85 });
         let at = signed_at.with_timezone(&Utc);
         self.start_visit(&input.patient_id, &input.visit_id)?;
         let qualification = snapshot_from(m::QualificationId::new(), at, &answer);
@@ -148,7 +148,7 @@ impl Service {
         let chart = self.store.open_chart(&self.actor, p)?;
         self.cache_chart(p, &chart);
         let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
-        progress(CardProgress { step: "done".into(), percent: 100 });
+        progress(CardProgress { step: CardStep::Done, percent: 100 });
         let ja = answer.message_ja();
         let refusal = matches!(answer, QualificationOutcome::Error { .. });
         Ok(QualificationResult {

@@ -8,7 +8,7 @@
 
 use super::{Service, check_state, iso, timeline_of};
 use crate::dto::UiError;
-use crate::dto::{CardProgress, CheckOutcome, CheckState, QualificationResult, RequestState, RequestView};
+use crate::dto::{CardProgress, CardStep, CheckOutcome, CheckState, QualificationResult, RequestState, RequestView};
 use houmon_model::{self as m, PatientId};
 use houmon_onshi::MedicalInstitutionCode;
 use houmon_sync::SyncClient;
@@ -136,14 +136,14 @@ impl Service {
         query: &m::QualificationQuery,
         progress: &mut dyn FnMut(CardProgress),
     ) -> Result<QualificationResult, UiError> {
-        progress(CardProgress { step: "saving".into(), percent: 85 });
+        progress(CardProgress { step: CardStep::Saving, percent: 85 });
         self.start_visit(patient, visit)?;
         self.store.request_qualification_query(&self.actor, p, query)?;
         let chart = self.store.open_chart(&self.actor, p)?;
         self.cache_chart(p, &chart);
         let check =
             check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, chrono::Utc::now());
-        progress(CardProgress { step: "done".into(), percent: 100 });
+        progress(CardProgress { step: CardStep::Done, percent: 100 });
         Ok(QualificationResult {
             outcome: CheckOutcome::Requested,
             ja: PENDING_JA.into(),

@@ -155,11 +155,9 @@ reader: string, };
 
 export type CardFace = { pngDataUrl: string, width: number, height: number, };
 
-export type CardProgress = { 
-/**
- * `connecting`, `certificate`, `tries`, `signing`, `qualifying`, `saving`, `done`.
- */
-step: string, 
+export type CardStep = "connecting" | "certificate" | "tries" | "signing" | "qualifying" | "saving" | "done";
+
+export type CardProgress = { step: CardStep, 
 /**
  * 0–100.
  */

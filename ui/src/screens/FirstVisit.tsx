@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
-import type { Api, CardFace, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
+import type { Api, CardFace, CardProgress, CardStep, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
 import { resultTone, useT } from '../i18n';
 import { PinPad } from '../components/PinPad';
 import { CheckBadge, ErrorBox } from '../components/common';
 
 type Step = 'consent' | 'identity' | 'card' | 'pin' | 'visual' | 'sending' | 'result';
 
-const stepLabel: Record<string, { ja: string; en: string }> = {
+const stepLabel: Record<CardStep, { ja: string; en: string }> = {
   connecting: { ja: 'リーダーに接続中', en: 'Connecting to the reader' },
   certificate: { ja: '電子証明書を読み取り中', en: 'Reading the certificate' },
   tries: { ja: '暗証番号の残り回数を確認中', en: 'Checking PIN tries left' },
@@ -218,7 +218,7 @@ export function FirstVisit(props: {
               <div class="bar">
                 <div class={`fill p${Math.round(progress.percent / 10) * 10}`} />
               </div>
-              <p>{t(stepLabel[progress.step] ?? { ja: progress.step, en: progress.step })}</p>
+              <p>{t(stepLabel[progress.step])}</p>
             </div>
           )}
           {reader && <p class="hint" data-testid="reader-name">{reader}</p>}
