@@ -12,6 +12,7 @@ pub use houmon_model::vitals::{VitalSign, VitalsIssue, VitalsLevel};
 pub use houmon_model::{
     IdentityMode, NoteStatus, PrescriptionForm, QualificationValidity, StaffRole, SyncState, VisitKind, VisitStatus,
 };
+pub use houmon_policy::SettingSource;
 
 /// A message a user reads: Japanese first, English available, with the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -437,6 +438,17 @@ pub struct DemoCard {
     pub on_reader: bool,
 }
 
+/// How the settings page edits a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SettingInput {
+    Bool,
+    Integer,
+    Text,
+    /// One of `choices`.
+    Choice,
+}
+
 /// One managed setting with its value and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -447,15 +459,13 @@ pub struct SettingRow {
     pub description_ja: String,
     pub description_en: String,
     pub value: String,
-    /// `managed`, `user`, `recommended`, `default`.
-    pub source: String,
+    pub source: SettingSource,
     /// Where the value came from (policy file, registry key, "user", "default").
     pub origin: String,
     pub locked: bool,
     /// The user may change it on this device (not locked, user-settable).
     pub user_editable: bool,
-    /// How to edit it: `bool`, `integer`, `text`, `choice`.
-    pub input: String,
+    pub input: SettingInput,
     /// For `choice`: the allowed values with their labels.
     pub choices: Vec<SettingChoice>,
     /// Values given for this setting that were ignored, and why.
@@ -541,6 +551,8 @@ pub fn typescript_bindings() -> String {
         AuditLogView::decl(&cfg),
         QueueRow::decl(&cfg),
         DemoCard::decl(&cfg),
+        SettingSource::decl(&cfg),
+        SettingInput::decl(&cfg),
         SettingChoice::decl(&cfg),
         SettingProblem::decl(&cfg),
         SettingRow::decl(&cfg),

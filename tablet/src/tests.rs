@@ -342,7 +342,7 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     assert!(e.ja.contains("目視"), "{}", e.ja);
     // The settings page shows the managed value as locked.
     let row = s.settings().settings.into_iter().find(|r| r.key == "allowedIdentityModes").unwrap();
-    assert!(row.locked && row.source == "managed", "{row:?}");
+    assert!(row.locked && row.source == SettingSource::Managed, "{row:?}");
     // The administrator allows the PIN again: it applies at the next sign-in.
     std::fs::write(policies.join("managed/houmon.json"), r#"{"allowedIdentityModes": ["pin"]}"#).unwrap();
     s.lock();
@@ -372,7 +372,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
     let page = s.settings();
     assert!(page.managed_by_organization);
     let lock = page.settings.iter().find(|r| r.key == "autoLockMinutes").unwrap();
-    assert!(!lock.locked && lock.source == "default", "an invalid managed value is ignored: {lock:?}");
+    assert!(!lock.locked && lock.source == SettingSource::Default, "an invalid managed value is ignored: {lock:?}");
     assert!(lock.problems.iter().any(|p| p.ignored && p.origin.ends_with("houmon.json")), "{lock:?}");
     assert!(
         page.problems.iter().any(|p| p.ja.contains("noSuchKey") || p.en.contains("noSuchKey")),
@@ -380,12 +380,12 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
         page.problems
     );
     let level = page.settings.iter().find(|r| r.key == "logLevel").unwrap();
-    assert!(level.locked && !level.user_editable && level.input == "choice" && !level.choices.is_empty());
+    assert!(level.locked && !level.user_editable && level.input == SettingInput::Choice && !level.choices.is_empty());
 
     // Unlocked and user-settable: the user's value applies at once; locked ones are refused.
     let page = s.set_user_setting("autoLockMinutes", Some("10")).unwrap();
     let lock = page.settings.iter().find(|r| r.key == "autoLockMinutes").unwrap();
-    assert_eq!((lock.value.as_str(), lock.source.as_str()), ("10", "user"));
+    assert_eq!((lock.value.as_str(), lock.source), ("10", SettingSource::User));
     assert_eq!(s.app_info().auto_lock_minutes, 10);
     let e = s.set_user_setting("autoLockMinutes", Some("0")).unwrap_err();
     assert_eq!(e.code, "setting_refused");

@@ -11,17 +11,17 @@ pub(crate) fn setting_problem(p: houmon_policy::resolve::ProblemView) -> Setting
 
 pub(crate) fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
     use houmon_policy::schema::SettingKind;
-    use houmon_policy::{SETTINGS, SettingSource, SettingValue};
+    use houmon_policy::{SETTINGS, SettingValue};
     let settings = view
         .settings
         .into_iter()
         .map(|r| {
             let kind = SETTINGS.iter().find(|d| d.key == r.key).map(|d| d.kind);
             let (input, choices) = match kind {
-                Some(SettingKind::Bool) => ("bool", Vec::new()),
-                Some(SettingKind::Integer { .. }) => ("integer", Vec::new()),
+                Some(SettingKind::Bool) => (SettingInput::Bool, Vec::new()),
+                Some(SettingKind::Integer { .. }) => (SettingInput::Integer, Vec::new()),
                 Some(SettingKind::Choice { options }) => (
-                    "choice",
+                    SettingInput::Choice,
                     options
                         .iter()
                         .map(|o| SettingChoice {
@@ -31,7 +31,7 @@ pub(crate) fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
                         })
                         .collect(),
                 ),
-                _ => ("text", Vec::new()),
+                _ => (SettingInput::Text, Vec::new()),
             };
             SettingRow {
                 value: match &r.value {
@@ -40,13 +40,7 @@ pub(crate) fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
                     SettingValue::List(l) => l.join(", "),
                     v => serde_json::to_string(v).unwrap_or_default(),
                 },
-                source: match r.source {
-                    SettingSource::Managed => "managed",
-                    SettingSource::User => "user",
-                    SettingSource::Recommended => "recommended",
-                    SettingSource::Default => "default",
-                }
-                .into(),
+                source: r.source,
                 key: r.key,
                 label_ja: r.title_ja,
                 label_en: r.title_en,
@@ -55,7 +49,7 @@ pub(crate) fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
                 origin: r.origin,
                 locked: r.locked,
                 user_editable: r.user_editable,
-                input: input.into(),
+                input,
                 choices,
                 problems: r.problems.into_iter().map(setting_problem).collect(),
             }

@@ -206,6 +206,10 @@ state: RequestState | null, ja: string, en: string, };
 
 export type DemoCard = { id: string, label: string, note: string, onReader: boolean, };
 
+export type SettingSource = "default" | "recommended" | "user" | "managed";
+
+export type SettingInput = "bool" | "integer" | "text" | "choice";
+
 export type SettingChoice = { value: string, labelJa: string, labelEn: string, };
 
 export type SettingProblem = { ja: string, en: string, origin: string, 
@@ -214,11 +218,7 @@ export type SettingProblem = { ja: string, en: string, origin: string,
  */
 ignored: boolean, };
 
-export type SettingRow = { key: string, labelJa: string, labelEn: string, descriptionJa: string, descriptionEn: string, value: string, 
-/**
- * `managed`, `user`, `recommended`, `default`.
- */
-source: string, 
+export type SettingRow = { key: string, labelJa: string, labelEn: string, descriptionJa: string, descriptionEn: string, value: string, source: SettingSource, 
 /**
  * Where the value came from (policy file, registry key, "user", "default").
  */
@@ -226,11 +226,7 @@ origin: string, locked: boolean,
 /**
  * The user may change it on this device (not locked, user-settable).
  */
-userEditable: boolean, 
-/**
- * How to edit it: `bool`, `integer`, `text`, `choice`.
- */
-input: string, 
+userEditable: boolean, input: SettingInput, 
 /**
  * For `choice`: the allowed values with their labels.
  */
