@@ -4,16 +4,15 @@
 //!
 //! - [`lifecycle`]: the state machine and what each state keeps on disk.
 //! - [`runner`]: the background sync round, its status for the header, and enrollment at the relay.
-//! - [`managed`]: [`ManagedDevice`], policy engine + live reload + lifecycle wired together.
+//!
+//! The app's wiring of these with the policy watcher is `houmon_tablet::device::ManagedDevice`.
 //!
 //! Must never: keep patient data or keys after a wipe, let a bad policy stop the app, or show
 //! 最新 while something the device wrote or received is not in step.
 
 pub mod lifecycle;
-pub mod managed;
 pub mod runner;
 
 pub use lifecycle::{
     DeviceLifecycle, EnrollmentExchange, LifecycleEvent, LifecycleState, RelayDeviceStatus, WipeReason,
 };
-pub use managed::{DeviceStatus, ManagedDevice};

@@ -148,6 +148,51 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
 }
 
+/// The administrator turns `remoteWipe` on while the app runs: the next runner step erases the
+/// store and keys, the app shows the enrollment screen with the reason, and no code enrolls the
+/// device while the policy stands.
+#[test]
+fn a_remote_wipe_pushed_while_the_app_runs_erases_the_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("relay.db");
+    let out = admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]);
+    let code = out.lines().find_map(|l| l.strip_prefix("code ")).expect("code").to_string();
+    let relay = start_relay(&db);
+    let policies = tmp.path().join("policies");
+    let base = serde_json::json!({"relayUrl": relay.1, "trainingMode": "off"});
+    write_policy(&policies, base.clone());
+    let opts = ServiceOptions { data_dir: tmp.path().join("app"), ..Default::default() };
+    let Mode::Managed(dev) = Mode::decide(&opts, sources(&policies)).unwrap() else {
+        panic!("trainingMode off is a managed device")
+    };
+    let cell: ServiceCell = Mutex::new(None);
+    let ready = Condvar::new();
+    assert_eq!(dev.enroll(&code, &cell, &ready).unwrap().state, SyncState::Online);
+    let dir = device_dir(&opts.data_dir);
+    assert!(with_svc(&cell, |s| s.store_dir().exists()));
+
+    let mut wiping = base;
+    wiping["remoteWipe"] = serde_json::json!(true);
+    write_policy(&policies, wiping);
+    let mut s = dev.status();
+    for _ in 0..50 {
+        dev.step(&cell, &ready);
+        s = dev.status();
+        if s.needs_enrollment {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Unenrolled, "未登録"), "{s:?}");
+    assert!(s.next_ja.contains("リモート消去"), "{s:?}");
+    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == "not_enrolled"));
+    let left: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
+    let e = dev.enroll(&code, &cell, &ready).unwrap_err();
+    assert!(e.ja.contains("リモート消去"), "no enrollment while the wipe stands: {e:?}");
+}
+
 /// The clinic side of the qualification test: an admin device that set up the clinic and
 /// answers qualification requests as the gateway does (`Gateway::simulator`, in-process).
 struct ClinicGateway {
