@@ -86,19 +86,37 @@ fn no_policy_is_the_training_clinic() {
     assert!(!s.needs_enrollment);
 }
 
-#[test]
-fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("relay.db");
+/// A clinic founded at a real relay on loopback, and a managed tablet pointed at it (not yet
+/// enrolled).
+struct Founded {
+    db: PathBuf,
+    code: String,
+    _relay: Relay,
+    policies: PathBuf,
+    policy: serde_json::Value,
+    opts: ServiceOptions,
+    dev: Arc<ManagedDevice>,
+}
+
+fn founded(tmp: &Path) -> Founded {
+    let db = tmp.join("relay.db");
     let out = admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]);
     let code = out.lines().find_map(|l| l.strip_prefix("code ")).expect("code").to_string();
     let relay = start_relay(&db);
-    let policies = tmp.path().join("policies");
-    write_policy(&policies, serde_json::json!({"relayUrl": relay.1, "trainingMode": "off"}));
-    let opts = ServiceOptions { data_dir: tmp.path().join("app"), ..Default::default() };
+    let policies = tmp.join("policies");
+    let policy = serde_json::json!({"relayUrl": relay.1, "trainingMode": "off"});
+    write_policy(&policies, policy.clone());
+    let opts = ServiceOptions { data_dir: tmp.join("app"), ..Default::default() };
     let Mode::Managed(dev) = Mode::decide(&opts, sources(&policies)).unwrap() else {
         panic!("trainingMode off is a managed device")
     };
+    Founded { db, code, _relay: relay, policies, policy, opts, dev }
+}
+
+#[test]
+fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Founded { db, code, _relay, opts, dev, .. } = founded(tmp.path());
     let cell: ServiceCell = Mutex::new(None);
     let ready = Condvar::new();
 
@@ -154,17 +172,7 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
 #[test]
 fn a_remote_wipe_pushed_while_the_app_runs_erases_the_device() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("relay.db");
-    let out = admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("code ")).expect("code").to_string();
-    let relay = start_relay(&db);
-    let policies = tmp.path().join("policies");
-    let base = serde_json::json!({"relayUrl": relay.1, "trainingMode": "off"});
-    write_policy(&policies, base.clone());
-    let opts = ServiceOptions { data_dir: tmp.path().join("app"), ..Default::default() };
-    let Mode::Managed(dev) = Mode::decide(&opts, sources(&policies)).unwrap() else {
-        panic!("trainingMode off is a managed device")
-    };
+    let Founded { code, _relay, policies, policy: base, opts, dev, .. } = founded(tmp.path());
     let cell: ServiceCell = Mutex::new(None);
     let ready = Condvar::new();
     assert_eq!(dev.enroll(&code, &cell, &ready).unwrap().state, SyncState::Online);
