@@ -147,7 +147,7 @@ impl Service {
         }
         let chart = self.store.open_chart(&self.actor, p)?;
         self.cache_chart(p, &chart);
-        let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
+        let check = self.chart_check(&chart, kind);
         progress(CardProgress { step: CardStep::Done, percent: 100 });
         let ja = answer.message_ja();
         let refusal = matches!(answer, QualificationOutcome::Error { .. });

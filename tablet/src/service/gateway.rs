@@ -6,7 +6,7 @@
 //! A child module of `service` so the hooks in `service.rs` stay one-liners. Training mode
 //! never comes here: its simulator answers in-process, as before.
 
-use super::{Service, check_state, iso, timeline_of};
+use super::{Service, iso};
 use crate::dto::UiError;
 use crate::dto::{CardProgress, CardStep, CheckOutcome, CheckState, QualificationResult, RequestState, RequestView};
 use houmon_model::{self as m, PatientId};
@@ -141,8 +141,7 @@ impl Service {
         self.store.request_qualification_query(&self.actor, p, query)?;
         let chart = self.store.open_chart(&self.actor, p)?;
         self.cache_chart(p, &chart);
-        let check =
-            check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, chrono::Utc::now());
+        let check = self.chart_check(&chart, kind);
         progress(CardProgress { step: CardStep::Done, percent: 100 });
         Ok(QualificationResult {
             outcome: CheckOutcome::Requested,

@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use houmon_device::lifecycle::USER_SETTINGS_FILE;
 use houmon_keys::KeyProtection;
 use houmon_model::CoreError;
-use houmon_model::check::timeline as timeline_of;
+use houmon_model::check::timeline;
 use houmon_model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
 use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB, VirtualCard, VirtualTransport};
 use houmon_onshi::clock::SystemClock;
@@ -197,6 +197,13 @@ pub fn check_state(
         en: c.en,
         validity: latest.map(|q| q.validity),
         request: None,
+    }
+}
+
+impl Service {
+    /// The check state of a visit of `kind` now, from what `chart` knows.
+    pub(crate) fn chart_check(&self, chart: &m::Chart, kind: m::VisitKind) -> CheckState {
+        check_state(&self.policy, &timeline(chart), chart.latest_qualification(), kind, Utc::now())
     }
 }
 

@@ -17,7 +17,7 @@ impl Service {
         let v = parse_visit(visit)?;
         let kind = self.visit_kind_of(v);
         let chart = self.store.open_chart(&self.actor, p)?;
-        let t = timeline_of(&chart);
+        let t = timeline(&chart);
         let check = check_state(&self.policy, &t, chart.latest_qualification(), kind, Utc::now());
         if check.path != CheckPath::Requery {
             return Err(UiError::new(check.reason.code(), check.ja, check.en));
@@ -58,7 +58,7 @@ impl Service {
         self.start_visit(patient, visit)?;
         let chart = self.store.open_chart(&self.actor, p)?;
         self.cache_chart(p, &chart);
-        let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
+        let check = self.chart_check(&chart, kind);
         Ok(QualificationResult {
             ja: answer.message_ja(),
             en: code.en().into(),

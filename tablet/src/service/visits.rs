@@ -2,7 +2,7 @@ use super::*;
 
 impl Service {
     pub(crate) fn cache_chart(&mut self, p: PatientId, chart: &m::Chart) {
-        self.checks.insert(p, (chart.latest_qualification().cloned(), timeline_of(chart)));
+        self.checks.insert(p, (chart.latest_qualification().cloned(), timeline(chart)));
         self.note_request(p, chart);
     }
 
@@ -49,7 +49,7 @@ impl Service {
         let names = self.staff_names();
         let name_of = |s: StaffId| names.get(&s).cloned().unwrap_or_else(|| s.to_string()[..8].to_string());
         let kind = kind.unwrap_or(m::VisitKind::HomeMedical);
-        let check = check_state(&self.policy, &timeline_of(&chart), chart.latest_qualification(), kind, Utc::now());
+        let check = self.chart_check(&chart, kind);
         let check = self.with_request(p, check);
         let mut quals: Vec<_> = chart.qualifications.iter().collect();
         quals.sort_by_key(|q| std::cmp::Reverse(q.checked_at));
