@@ -24,5 +24,16 @@ echo "== OS keystore through a real Secret Service (gnome-keyring on a private s
 XDG_DATA_HOME=$(mktemp -d) HOUMON_REQUIRE_KEYSTORE=1 dbus-run-session -- sh -c \
   'printf houmon-ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
    cargo test --workspace --locked --test platform_keystore --test os_keystore'
+echo "== production build: no training clinic, no synthetic card key in the app"
+cargo clippy -p houmon-app --no-default-features --locked -- -D warnings
+app_bin="$CARGO_TARGET_DIR/debug/houmon-app"
+builds=$(mktemp -d)
+cp "$app_bin" "$builds/training"
+cargo build -p houmon-app --no-default-features --locked
+cp "$app_bin" "$builds/production"
+cargo build -p houmon-app --locked # the default (training) binary back in place for the next run
+HOUMON_TRAINING_APP="$builds/training" HOUMON_PRODUCTION_APP="$builds/production" \
+  cargo test --locked -p houmon-tests --test production_build -- --ignored
+rm -rf "$builds"
 echo "== fuzz (onshi XML codec, briefly)"
 bash onshi/fuzz/run-briefly.sh 25

@@ -1,5 +1,7 @@
 //! The synthetic card holders and their test-CA material, embedded from `fixtures/jpki-test/`.
-//! Synthetic people only; see that folder's README.
+//! Synthetic people only; see that folder's README. The people and the test CA are the ones the
+//! qualification simulator knows (one embed, in `houmon-onshi`); the cards' private keys are
+//! embedded here only, behind the `virtual-card` feature.
 
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
@@ -7,7 +9,7 @@ use serde::Deserialize;
 use crate::CardError;
 
 /// The test CA that issued every virtual card's 利用者証明用 certificate (DER).
-pub const TEST_CA_CERT: &[u8] = include_bytes!("../../fixtures/jpki-test/ca.cert.der");
+pub const TEST_CA_CERT: &[u8] = houmon_onshi::sim::TEST_CA_DER;
 
 /// A synthetic card holder, as listed in `fixtures/jpki-test/people.json`.
 #[derive(Clone, Deserialize)]
@@ -72,7 +74,7 @@ pub const DEMO_HOLDER: &str = "vc-01";
 
 /// All synthetic card holders.
 pub fn synthetic_holders() -> Vec<SyntheticCardHolder> {
-    serde_json::from_str(include_str!("../../fixtures/jpki-test/people.json")).expect("people.json is valid")
+    serde_json::from_str(houmon_onshi::sim::registry::FIXTURE_PEOPLE_JSON).expect("people.json is valid")
 }
 
 /// A holder and their card material by id (e.g. `vc-01`).

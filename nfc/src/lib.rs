@@ -9,13 +9,16 @@
 //!
 //! Must never: read the 個人番号 (text EF 0001, 券面 EF 0005, 照合番号A — enforced by the
 //! firewall, not by convention); store, log or print a PIN or 照合番号B; retry a PIN by itself.
-//! Knows nothing of patients or storage.
+//! Knows nothing of patients or storage. The synthetic cards (and their private keys), the
+//! virtual card and vpcd exist only with the `virtual-card` feature (training, tests), never in a
+//! production build.
 
 pub mod ap;
 pub mod apdu;
 mod card;
 mod error;
 pub mod firewall;
+#[cfg(feature = "virtual-card")]
 mod holders;
 pub mod jpki;
 mod pcsc_reader;
@@ -23,11 +26,14 @@ mod photo;
 mod secret;
 mod surface;
 pub mod tlv;
+#[cfg(feature = "virtual-card")]
 pub mod virtual_card;
+#[cfg(feature = "virtual-card")]
 pub mod vpcd;
 
 pub use card::Card;
 pub use error::CardError;
+#[cfg(feature = "virtual-card")]
 pub use holders::{
     CardMaterial, DEMO_HOLDER, SyntheticCardHolder, TEST_CA_CERT, synthetic_card, synthetic_holders, wareki_yymmdd,
 };
@@ -35,6 +41,7 @@ pub use pcsc_reader::{PcscReader, list_readers, reader_has_card};
 pub use photo::{FacePhoto, jpeg2000_to_png};
 pub use secret::{AuthPin, VerificationCodeB};
 pub use transport::Transport;
+#[cfg(feature = "virtual-card")]
 pub use virtual_card::{VirtualCard, VirtualTransport};
 
 mod transport;

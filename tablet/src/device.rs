@@ -159,7 +159,8 @@ impl Mode {
         let keystore = os_keystore(&opts.data_dir);
         let (lc, _) = DeviceLifecycle::open(&dir, keystore).map_err(UiError::from)?;
         let engine = Arc::new(PolicyEngine::new(sources, Some(lc.user_settings_path())));
-        if runner::training_mode(&engine.view().effective(), &lc) {
+        // A production build has no training clinic: an unenrolled device shows enrollment.
+        if cfg!(feature = "training") && runner::training_mode(&engine.view().effective(), &lc) {
             return Ok(Mode::Training);
         }
         let label = format!("タブレット {}", hostname());

@@ -13,5 +13,5 @@ pub mod service;
 
 pub use houmon_model::lock;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "training"))]
 mod tests;

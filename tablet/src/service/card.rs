@@ -38,7 +38,10 @@ impl Service {
                 _ => {}
             }
         }
-        Ok((Box::new(self.reader.card()?), TRAINING_READER.into()))
+        #[cfg(feature = "training")]
+        return Ok((Box::new(self.reader.card()?), TRAINING_READER.into()));
+        #[cfg(not(feature = "training"))]
+        Err(CardError::NoReader)
     }
 
     /// "Place the card": read the certificate and the PIN tries left (no PIN is sent).

@@ -7,13 +7,13 @@
 //! Must never: keep a PIN after the call that uses it, log patient data, or read the 個人番号.
 
 use crate::dto::*;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use houmon_device::lifecycle::USER_SETTINGS_FILE;
 use houmon_keys::KeyProtection;
 use houmon_model::CoreError;
 use houmon_model::check::timeline;
 use houmon_model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
-use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB, VirtualCard, VirtualTransport};
+use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB};
 use houmon_onshi::clock::SystemClock;
 use houmon_onshi::consent::{self as rules, ConsentPolicy, ConsentTimeline};
 use houmon_onshi::digest;
@@ -23,7 +23,6 @@ use houmon_onshi::{InsurerNumber, MedicalInstitutionCode, QualificationConfirmSe
 use houmon_store::Store;
 use houmon_store::audit::AuditAction;
 use houmon_store::{TodayVisit, chart_doc_id};
-use houmon_training::{self as synth, ClinicSpec};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,19 +38,23 @@ mod requery;
 mod roster;
 mod settings;
 mod staff;
+#[cfg(feature = "training")]
 mod training;
 mod visits;
 mod vitals;
+#[cfg(not(feature = "training"))]
+mod without_training;
 
 // Helpers one use case shares with another.
-use self::{codes::*, first_visit::*, requery::*, training::*};
+#[cfg(feature = "training")]
+use self::training::*;
+use self::{codes::*, first_visit::*, requery::*};
 pub use vitals::check_vitals;
 
 /// Seed of the demo clinic: the same clinic on every device and every run.
 pub const DEMO_SEED: u64 = 20_261_121;
 /// The training doctor every demo session signs in as (fixed so restarts find the same data).
 pub const DEMO_STAFF: &str = "0d0c7e11-0000-4000-8000-00000000d0c1";
-const DEMO_DEVICE: &str = "0d0c7e11-0000-4000-8000-0000000de71c";
 /// In training mode, staff without a PIN of their own sign in with this (shown on screen).
 const TRAINING_STAFF_PIN: &str = "0000";
 /// Wrong staff PINs before sign-in is locked for [`STAFF_PIN_LOCKOUT`].
@@ -113,19 +116,6 @@ pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.with_timezone(&rules::jst()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-impl TrainingReader {
-    pub(crate) fn card(&mut self) -> Result<&mut VirtualTransport, CardError> {
-        let id = self.on_reader.clone().ok_or(CardError::NoCard)?;
-        if !self.cards.contains_key(&id) {
-            let vc = VirtualCard::new(&id)?;
-            self.cards.insert(id.clone(), VirtualTransport::new(vc));
-        }
-        let t = self.cards.get_mut(&id).ok_or(CardError::NoCard)?;
-        t.remove_after = self.remove_after.take();
-        Ok(t)
-    }
-}
-
 /// Where the card is read from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CardSource {
@@ -155,6 +145,7 @@ pub struct Service {
     identity_modes: Vec<m::IdentityMode>,
     auto_lock_minutes: u32,
     policy_dir: Option<PathBuf>,
+    #[cfg(feature = "training")]
     reader: TrainingReader,
     card_source: CardSource,
     /// The patient whose card face photo was shown (目視): a visual check needs it first.
@@ -220,46 +211,6 @@ pub struct ServiceOptions {
 }
 
 impl Service {
-    /// Open the store in `data_dir`, seeding the demo clinic on first start, and make sure
-    /// the training doctor has visits today.
-    pub fn open(opts: &ServiceOptions) -> Result<Self, UiError> {
-        let dir = opts.data_dir.join("store");
-        std::fs::create_dir_all(&dir).map_err(|e| UiError::from(CoreError::Io(e)))?;
-        let today = opts.today.unwrap_or_else(jst_today);
-        // The OS keystore where there is one; else the marked file fallback, which the UI
-        // shows as a warning (core's KeyProtection::FileFallback).
-        let mut store = Store::open(&dir, &*crate::device::os_keystore(&opts.data_dir))?;
-        let staff_id = StaffId::parse(DEMO_STAFF).unwrap_or_default();
-        let actor = Actor { staff: staff_id, device: DeviceId::parse(DEMO_DEVICE).unwrap_or_default() };
-        if store.patient_list()?.is_empty() {
-            let spec = ClinicSpec { today, ..ClinicSpec::small(DEMO_SEED) };
-            synth::generate(&spec, &mut store)?;
-            store.set_clock(Utc::now);
-            store.put_staff(
-                &actor,
-                &m::Staff { id: staff_id, name: "訓練 医師".into(), role: m::StaffRole::Doctor, active: true },
-            )?;
-        }
-        store.set_clock(Utc::now);
-        let clinic = store.clinic()?;
-        let me = clinic.staff.iter().find(|s| s.id == staff_id).cloned();
-        let institution = MedicalInstitutionCode::parse(&clinic.institution_code)
-            .or_else(|_| MedicalInstitutionCode::parse("1319999999"))
-            .map_err(|_| {
-                UiError::new(
-                    "config",
-                    "医療機関コードが正しくありません。管理者に連絡してください。",
-                    "The institution code is invalid. Contact your administrator.",
-                )
-            })?;
-        let mut svc = Self::assemble(opts, store, actor, me, clinic.name, institution, true);
-        svc.apply_settings();
-        svc.ensure_demo_day()?;
-        svc.replay_consents_to_simulator();
-        svc.store.session_started(&svc.actor)?;
-        Ok(svc)
-    }
-
     /// The parts both modes share. Training: the synthetic cards on the in-process reader;
     /// an enrolled device never uses the training cards, only PC/SC readers.
     pub(crate) fn assemble(
@@ -284,6 +235,7 @@ impl Service {
             identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
             auto_lock_minutes: 5,
             policy_dir: opts.policy_dir.clone(),
+            #[cfg(feature = "training")]
             reader: if training {
                 TrainingReader { on_reader: Some(houmon_nfc::DEMO_HOLDER.into()), ..Default::default() }
             } else {

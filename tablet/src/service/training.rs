@@ -1,4 +1,12 @@
+//! 訓練モード (the `training` feature): the seeded synthetic clinic, the demo day, and the
+//! synthetic cards on an in-process reader.
+
 use super::*;
+use chrono::NaiveTime;
+use houmon_nfc::{VirtualCard, VirtualTransport};
+use houmon_training::{self as synth, ClinicSpec};
+
+const DEMO_DEVICE: &str = "0d0c7e11-0000-4000-8000-0000000de71c";
 
 /// The card reader in training mode: which synthetic card lies on it. Each card keeps its
 /// PIN counter for the whole session, as a real card would.
@@ -11,6 +19,46 @@ pub(crate) struct TrainingReader {
 }
 
 impl Service {
+    /// Open the store in `data_dir`, seeding the demo clinic on first start, and make sure
+    /// the training doctor has visits today.
+    pub fn open(opts: &ServiceOptions) -> Result<Self, UiError> {
+        let dir = opts.data_dir.join("store");
+        std::fs::create_dir_all(&dir).map_err(|e| UiError::from(CoreError::Io(e)))?;
+        let today = opts.today.unwrap_or_else(jst_today);
+        // The OS keystore where there is one; else the marked file fallback, which the UI
+        // shows as a warning (core's KeyProtection::FileFallback).
+        let mut store = Store::open(&dir, &*crate::device::os_keystore(&opts.data_dir))?;
+        let staff_id = StaffId::parse(DEMO_STAFF).unwrap_or_default();
+        let actor = Actor { staff: staff_id, device: DeviceId::parse(DEMO_DEVICE).unwrap_or_default() };
+        if store.patient_list()?.is_empty() {
+            let spec = ClinicSpec { today, ..ClinicSpec::small(DEMO_SEED) };
+            synth::generate(&spec, &mut store)?;
+            store.set_clock(Utc::now);
+            store.put_staff(
+                &actor,
+                &m::Staff { id: staff_id, name: "訓練 医師".into(), role: m::StaffRole::Doctor, active: true },
+            )?;
+        }
+        store.set_clock(Utc::now);
+        let clinic = store.clinic()?;
+        let me = clinic.staff.iter().find(|s| s.id == staff_id).cloned();
+        let institution = MedicalInstitutionCode::parse(&clinic.institution_code)
+            .or_else(|_| MedicalInstitutionCode::parse("1319999999"))
+            .map_err(|_| {
+                UiError::new(
+                    "config",
+                    "医療機関コードが正しくありません。管理者に連絡してください。",
+                    "The institution code is invalid. Contact your administrator.",
+                )
+            })?;
+        let mut svc = Self::assemble(opts, store, actor, me, clinic.name, institution, true);
+        svc.apply_settings();
+        svc.ensure_demo_day()?;
+        svc.replay_consents_to_simulator();
+        svc.store.session_started(&svc.actor)?;
+        Ok(svc)
+    }
+
     /// The synthetic card holders are the training patients: each gets a visit today for the
     /// training doctor (first visits, a 往診, the revoked and the expired card).
     pub(crate) fn ensure_demo_day(&mut self) -> Result<(), UiError> {
@@ -121,5 +169,18 @@ impl Service {
         self.reader.on_reader = id.map(str::to_string);
         self.reader.remove_after = remove_after;
         Ok(())
+    }
+}
+
+impl TrainingReader {
+    pub(crate) fn card(&mut self) -> Result<&mut VirtualTransport, CardError> {
+        let id = self.on_reader.clone().ok_or(CardError::NoCard)?;
+        if !self.cards.contains_key(&id) {
+            let vc = VirtualCard::new(&id)?;
+            self.cards.insert(id.clone(), VirtualTransport::new(vc));
+        }
+        let t = self.cards.get_mut(&id).ok_or(CardError::NoCard)?;
+        t.remove_after = self.remove_after.take();
+        Ok(t)
     }
 }
