@@ -150,7 +150,7 @@ fn bad_arg(what: &str) -> AdminError {
 fn admin(db: PathBuf, cmd: AdminCmd) -> i32 {
     let r = match SqliteStore::open(&db) {
         Ok(store) => {
-            let r = admin_with(&*store, cmd);
+            let r = admin_with(&store, cmd);
             store.close();
             r
         }

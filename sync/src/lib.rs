@@ -801,7 +801,9 @@ mod tests {
             founding,
         };
         // A keyless answer that is not founding: refused, never a second key.
-        let e = content_key_from(&resp(None, false), &wrap).err().expect("refused");
+        let Err(e) = content_key_from(&resp(None, false), &wrap) else {
+            panic!("a keyless non-founding answer must be refused")
+        };
         assert!(matches!(e, SyncError::KeylessCode));
         assert!(e.user_message().0.contains("管理用端末"));
         // Control: the founding answer makes a key; a wrapped key is unwrapped as it was.
