@@ -70,8 +70,14 @@ fn founding_enrolling_a_second_device_keyless_refusal_and_revocation_through_the
     // Without an OS keystore the key would sit in a file: refused unless asked for.
     let bogus = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GG";
     let (rc, v) = clinic_with(&tmp.path().join("probe"), false, &["enroll", "--relay", &url, "--code", bogus]);
-    if v["error"] != "no_keystore" {
-        eprintln!("this machine has an OS keystore ({rc}: {v}); the refusal is not exercised");
+    if v["error"] == "no_keystore" {
+        assert_eq!(rc, 1);
+        assert!(v["message"].as_str().unwrap_or_default().contains("--key-file-fallback"), "{v}");
+        assert!(!tmp.path().join("probe/device.json").exists(), "nothing enrolled: {v}");
+    } else {
+        // With an OS keystore the bogus code reaches the relay and is refused there.
+        assert_eq!((rc, v["error"].as_str()), (1, Some("code_rejected")), "{v}");
+        eprintln!("this machine has an OS keystore; the refusal without one is not exercised");
     }
 
     // The founding code makes the first device the clinic's admin device.
@@ -128,6 +134,7 @@ fn founding_enrolling_a_second_device_keyless_refusal_and_revocation_through_the
     // A member device may not issue codes, set the clinic or revoke.
     refused(&tablet, &["code", "create", "--role", "member"], "not_admin");
     refused(&tablet, &["clinic", "set", "--name", "x", "--institution", "3410712362"], "not_admin");
+    refused(&tablet, &["device", "revoke", "--id", &"0".repeat(32)], "not_admin");
 
     // Revocation: at the relay and marked in the clinic document.
     let devices = ok(&office, &["device", "list"]);
