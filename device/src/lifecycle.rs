@@ -142,6 +142,10 @@ pub enum EnrollmentError {
     AlreadyEnrolled,
     #[error("端末に保存できません。")]
     Storage,
+    /// The code carries no clinic content key and is not the clinic's founding code (the
+    /// relay refused it, or answered without a key): a second key would split the clinic.
+    #[error("この登録コードには医療機関の鍵が含まれていません。")]
+    KeylessCode,
 }
 
 impl EnrollmentError {
@@ -168,6 +172,10 @@ impl EnrollmentError {
                 "Your administrator has requested a remote wipe, so this device cannot be enrolled. Contact your administrator.",
             ),
             Self::AlreadyEnrolled => ("この端末はすでに登録されています。", "This device is already enrolled."),
+            Self::KeylessCode => (
+                "この登録コードには医療機関の鍵が含まれていません。事務所の管理用端末(管理画面、または houmon-clinic code create)で発行したコードを入力してください。",
+                "This enrollment code does not carry the clinic's key. Enter a code issued by the clinic's admin device (back office, or houmon-clinic code create).",
+            ),
             Self::Storage => (
                 "登録情報を端末に保存できませんでした。空き容量を確認してもう一度お試しください。",
                 "Could not save the enrollment on this device. Check free storage and try again.",

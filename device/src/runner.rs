@@ -44,6 +44,10 @@ impl RelayEnrollment {
 fn enrollment_error(e: &SyncError) -> EnrollmentError {
     match e {
         SyncError::BadCode => EnrollmentError::CodeRejected,
+        SyncError::KeylessCode => EnrollmentError::KeylessCode,
+        SyncError::Relay(HttpError::Relay { body, .. }) if body.code == ErrorCode::KeylessCode => {
+            EnrollmentError::KeylessCode
+        }
         SyncError::Relay(h) if h.retryable() => EnrollmentError::Unreachable,
         SyncError::Relay(_) => EnrollmentError::CodeRejected,
         _ => EnrollmentError::Storage,
@@ -88,6 +92,9 @@ pub enum SyncStatus {
     /// The relay refuses this device for another reason than revocation (e.g. it does not
     /// know it): sync stops until an administrator acts.
     Refused { pending: usize, message_ja: String, message_en: String },
+    /// The round completed at `at`, but `count` entries of other devices could not be opened
+    /// (another content key): an error state until the device is enrolled again.
+    Unreadable { at: DateTime<Utc>, pending: usize, count: u64 },
 }
 
 /// A status as text: short label, and the next step for the user.
@@ -110,7 +117,8 @@ impl SyncStatus {
             Self::Syncing { pending, .. }
             | Self::UpToDate { pending, .. }
             | Self::Offline { pending, .. }
-            | Self::Refused { pending, .. } => *pending,
+            | Self::Refused { pending, .. }
+            | Self::Unreadable { pending, .. } => *pending,
             _ => 0,
         }
     }
@@ -171,6 +179,17 @@ impl SyncStatus {
                 "記録は端末に保存されています。接続が戻ると自動で送信します。",
                 "Records are saved on this device and will be sent automatically when the connection returns.",
             ),
+            Self::Unreadable { count, .. } => StatusText {
+                code: SyncState::Unreadable,
+                label_ja: "他の端末のデータを読めません。端末を登録し直してください".into(),
+                label_en: "Cannot read other devices' data. Enroll this device again".into(),
+                next_ja: format!(
+                    "他の端末の記録{count}件を開けませんでした。この端末は医療機関の鍵を持っていません。管理者に連絡し、事務所の管理用端末で発行した登録コードで登録し直してください。"
+                ),
+                next_en: format!(
+                    "{count} records from other devices could not be opened: this device does not hold the clinic's key. Contact your administrator and enroll again with a code issued by the clinic's admin device."
+                ),
+            },
             Self::Refused { message_ja, message_en, .. } => StatusText {
                 code: SyncState::Refused,
                 label_ja: "拒否".into(),
@@ -458,7 +477,12 @@ impl SyncRunner {
                 self.not_before = None;
                 lock(lifecycle).sync_succeeded(now)?;
                 let n = pending(store).unwrap_or(0);
-                let s = SyncStatus::UpToDate { at: now, pending: n };
+                let unreadable = store.with_store(SyncClient::unreadable).ok().and_then(|r| r.ok()).unwrap_or(0);
+                let s = if unreadable > 0 {
+                    SyncStatus::Unreadable { at: now, pending: n, count: unreadable }
+                } else {
+                    SyncStatus::UpToDate { at: now, pending: n }
+                };
                 self.set(s.clone(), publish);
                 let next = if n > 0 { Duration::ZERO } else { self.interval };
                 Ok(StepOutcome { status: s, events, report: Some(report), next_step_in: next })

@@ -47,6 +47,25 @@ impl ClinicDoc {
         existing_map(&self.doc, &ROOT, k, "clinic")
     }
 
+    /// Set the clinic's own details (医療機関名, 医療機関コード, 所在地, 電話). The caller has
+    /// checked the institution code.
+    pub fn set_details(&mut self, name: &str, code: &str, address: &str, phone: &str, at: DateTime<Utc>) -> Result<()> {
+        if name.trim().is_empty() {
+            return Err(CoreError::InvalidInput { field: "name", reason: "empty" });
+        }
+        self.doc.put(ROOT, key::NAME, name)?;
+        self.doc.put(ROOT, key::CODE, code)?;
+        self.doc.put(ROOT, key::ADDR, address)?;
+        self.doc.put(ROOT, key::PHONE, phone)?;
+        commit(&mut self.doc, "clinic details", at);
+        Ok(())
+    }
+
+    /// Whether a device is listed.
+    pub fn has_device(&self, id: DeviceId) -> Result<bool> {
+        Ok(automerge::ReadDoc::get(&self.doc, &self.container(key::DEVICES)?, id.to_string())?.is_some())
+    }
+
     /// Add or update a staff member.
     pub fn put_staff(&mut self, s: &Staff, at: DateTime<Utc>) -> Result<()> {
         if s.name.trim().is_empty() {
@@ -136,6 +155,17 @@ impl ClinicDoc {
                 revoked: f.bool(key::REVOKED),
             });
         }
-        Ok((Clinic { id, name: root.str(key::NAME), institution_code: root.str(key::CODE), staff, devices }, conflicts))
+        Ok((
+            Clinic {
+                id,
+                name: root.str(key::NAME),
+                institution_code: root.str(key::CODE),
+                address: root.str(key::ADDR),
+                phone: root.str(key::PHONE),
+                staff,
+                devices,
+            },
+            conflicts,
+        ))
     }
 }

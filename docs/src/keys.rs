@@ -283,6 +283,10 @@ pub mod clinic {
     pub const NAME: &str = "name";
     /// Institution code (医療機関コード).
     pub const CODE: &str = "code";
+    /// Address (所在地), root.
+    pub const ADDR: &str = "addr";
+    /// Telephone (電話番号), root.
+    pub const PHONE: &str = "phone";
     /// Staff (職員), keyed by staff id.
     pub const STAFF: &str = "staff";
     /// Enrolled devices (登録端末), keyed by device id.

@@ -102,6 +102,12 @@ pub struct Clinic {
     pub name: String,
     /// 医療機関コード
     pub institution_code: String,
+    /// 所在地 (empty when not set)
+    #[serde(default)]
+    pub address: String,
+    /// 電話番号 (empty when not set)
+    #[serde(default)]
+    pub phone: String,
     pub staff: Vec<Staff>,
     pub devices: Vec<Device>,
 }
@@ -187,6 +193,9 @@ pub enum SyncState {
     Online,
     /// オフライン: changes wait on the device.
     Offline,
+    /// 他の端末のデータを読めません: entries from other devices of the clinic could not be
+    /// opened (this device holds another content key). An error, never 最新.
+    Unreadable,
 }
 
 /// One visit in a roster month (訪問予定).

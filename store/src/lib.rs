@@ -539,6 +539,46 @@ impl Store {
         )
     }
 
+    /// Set the clinic's details (the caller checked the 医療機関コード and the device's role).
+    pub fn set_clinic_details(
+        &mut self,
+        actor: &Actor,
+        name: &str,
+        code: &str,
+        address: &str,
+        phone: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        self.doc_op::<ClinicDoc, ()>(
+            CLINIC_DOC_ID,
+            DocKind::Clinic,
+            None,
+            |c| c.set_details(name, code, address, phone, now),
+            Audit { actor, action: AuditAction::Edit, target: CLINIC_DOC_ID.into(), detail: "clinic details" },
+            |_, _, _| Ok(()),
+        )
+    }
+
+    /// Mark a device revoked in the clinic document, listing it first (with `label`) if it was
+    /// only known to the relay.
+    pub fn revoke_device(&mut self, actor: &Actor, device: DeviceId, label: &str) -> Result<()> {
+        let now = self.now();
+        let label = label.to_string();
+        self.doc_op::<ClinicDoc, ()>(
+            CLINIC_DOC_ID,
+            DocKind::Clinic,
+            None,
+            |c| {
+                if !c.has_device(device)? {
+                    c.enroll_device(&Device { id: device, label, enrolled_at: now, revoked: false })?;
+                }
+                c.revoke_device(device, now)
+            },
+            Audit { actor, action: AuditAction::Edit, target: format!("device:{device}"), detail: "revoke device" },
+            |_, _, _| Ok(()),
+        )
+    }
+
     fn clinic_id(&self) -> Result<ClinicId> {
         let v: Option<String> =
             self.conn.query_row("SELECT value FROM meta WHERE key = 'clinic_id'", [], |r| r.get(0)).optional()?;

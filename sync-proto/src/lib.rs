@@ -207,9 +207,12 @@ pub struct EnrollResponse {
     pub clinic: ClinicId,
     pub device: DeviceId,
     pub role: Role,
-    /// The clinic content key wrapped by the code's wrap key (absent for a clinic's first
-    /// device, which creates the content key).
+    /// The clinic content key wrapped by the code's wrap key (absent only for a founding
+    /// code: the clinic's first device, which creates the content key).
     pub wrapped_content_key: Option<Vec<u8>>,
+    /// This was the clinic's founding code: no device held a content key before this one. A
+    /// client makes a content key only when this is true (never a second key for a clinic).
+    pub founding: bool,
 }
 
 /// An admin device creates a one-time code (管理者が発行する登録コード).
@@ -274,6 +277,9 @@ pub enum ErrorCode {
     TooManyRequests,
     TooManyConnections,
     InvalidCode,
+    /// A code without the clinic content key, for a clinic that already has devices (a
+    /// founding code can only found a clinic once).
+    KeylessCode,
     ShuttingDown,
     Internal,
 }
@@ -285,6 +291,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated | ErrorCode::ClockSkew | ErrorCode::Replay | ErrorCode::InvalidCode => 401,
             ErrorCode::Revoked | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::KeylessCode => 409,
             ErrorCode::EntryTooLarge | ErrorCode::BodyTooLarge => 413,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::TooManyConnections | ErrorCode::ShuttingDown => 503,
@@ -338,6 +345,10 @@ impl ErrorCode {
             ErrorCode::InvalidCode => (
                 "登録コードが無効か、期限切れか、使用済みです。管理者に新しいコードを依頼してください。",
                 "The enrollment code is invalid, expired or already used. Ask your administrator for a new one.",
+            ),
+            ErrorCode::KeylessCode => (
+                "この登録コードには医療機関の鍵が含まれていません。この医療機関にはすでに登録済みの端末があります。事務所の管理用端末(管理画面、または houmon-clinic code create)で発行したコードを入力してください。",
+                "This enrollment code does not carry the clinic's key, and the clinic already has devices. Enter a code issued by the clinic's admin device (back office, or houmon-clinic code create).",
             ),
             ErrorCode::ShuttingDown => (
                 "同期サーバーが再起動中です。自動で再接続します。",
@@ -518,7 +529,13 @@ mod tests {
 
     #[test]
     fn every_error_has_both_languages() {
-        for c in [ErrorCode::BadRequest, ErrorCode::Revoked, ErrorCode::TooManyRequests, ErrorCode::InvalidCode] {
+        for c in [
+            ErrorCode::BadRequest,
+            ErrorCode::Revoked,
+            ErrorCode::TooManyRequests,
+            ErrorCode::InvalidCode,
+            ErrorCode::KeylessCode,
+        ] {
             let (ja, en) = c.messages();
             assert!(!ja.is_ascii() && en.is_ascii());
             assert!(c.http_status() >= 400);

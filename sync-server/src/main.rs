@@ -1,8 +1,12 @@
 //! `houmon-relay` command line: `serve` runs the relay, `admin` manages clinics and devices
 //! directly in the database (on the relay machine).
 //!
-//! Must never: keep a one-time code (only its hash is stored; the code is printed once), or
-//! read an entry's contents.
+//! Every `admin` command prints exactly one JSON object on stdout (errors: `{"error", "message",
+//! "message_en"}`, exit 1). The relay issues only founding codes (it never has the content key):
+//! once a clinic has a device, codes come from its admin device.
+//!
+//! Must never: keep a one-time code (only its hash is stored; the code is printed once), read
+//! an entry's contents, or issue a keyless code for a clinic that already has a device.
 
 use clap::{Parser, Subcommand};
 use houmon_relay::{Limits, Relay, RelayStore, SqliteStore, random16};
@@ -62,7 +66,8 @@ struct Serve {
 
 #[derive(Subcommand, Debug)]
 enum AdminCmd {
-    /// Create a clinic and print its id and a one-time code for its first (admin) device.
+    /// Create a clinic; prints `{"clinic": ID, "code": CODE}`, CODE being its founding code
+    /// (no content key: the device that redeems it founds the clinic and becomes its admin).
     CreateClinic {
         #[arg(long)]
         name: String,
@@ -70,12 +75,13 @@ enum AdminCmd {
         #[arg(long, default_value_t = 72)]
         valid_hours: u32,
     },
-    /// Print a one-time code for another device (no content key: the device must get it from
-    /// an admin device; prefer creating codes from the back office app).
+    /// A new founding code for a clinic that has no device yet (the first one expired or was
+    /// lost). Once a device enrolled, codes come from the admin device (back office,
+    /// `houmon-clinic code create`): they carry the content key, which this relay never has.
     CreateCode {
         #[arg(long)]
         clinic: String,
-        #[arg(long, default_value = "member")]
+        #[arg(long, default_value = "admin")]
         role: String,
         #[arg(long, default_value_t = 72)]
         valid_hours: u32,
@@ -106,61 +112,107 @@ fn fail(ja: &str, en: &str) -> i32 {
     2
 }
 
+/// An admin command's failure: one JSON object on stdout, exit 1.
+#[derive(Debug)]
+struct AdminError {
+    code: &'static str,
+    ja: String,
+    en: String,
+}
+
+fn admin_err(code: &'static str, ja: impl Into<String>, en: impl Into<String>) -> AdminError {
+    AdminError { code, ja: ja.into(), en: en.into() }
+}
+
+fn storage_err(e: houmon_relay::store::StoreError) -> AdminError {
+    match e {
+        houmon_relay::store::StoreError::KeylessForFounded => admin_err(
+            "clinic_founded",
+            "この医療機関にはすでに登録済みの端末があるため、ここでは登録コードを発行できません。2台目以降の端末のコードは、管理用端末(事務所の管理画面、または houmon-clinic code create)で発行してください。",
+            "This clinic already has enrolled devices, so no code can be issued here. Codes for further devices come from the admin device (the back office, or houmon-clinic code create).",
+        ),
+        e => admin_err(
+            "storage",
+            format!("データベースの操作に失敗しました({e})。--db のファイルと空き容量を確認してください。"),
+            format!("The database operation failed ({e}). Check the --db file and free space."),
+        ),
+    }
+}
+
+fn bad_arg(what: &str) -> AdminError {
+    admin_err(
+        "bad_argument",
+        format!("{what} の値が正しくありません。--help で書式を確認してください。"),
+        format!("The value of {what} is malformed. See --help."),
+    )
+}
+
 fn admin(db: PathBuf, cmd: AdminCmd) -> i32 {
-    let store = match SqliteStore::open(&db) {
-        Ok(s) => s,
-        Err(e) => return fail(&format!("データベースを開けません: {e}"), "cannot open the database; check --db"),
+    let r = match SqliteStore::open(&db) {
+        Ok(store) => {
+            let r = admin_with(&store, cmd);
+            store.close();
+            r
+        }
+        Err(e) => Err(admin_err(
+            "database",
+            format!("データベースを開けません({e})。--db のパスを確認してください。"),
+            format!("Cannot open the database ({e}). Check --db."),
+        )),
     };
+    let (out, rc) = match r {
+        Ok(v) => (v, 0),
+        Err(e) => (serde_json::json!({"error": e.code, "message": e.ja, "message_en": e.en}), 1),
+    };
+    println!("{out}");
+    rc
+}
+
+fn admin_with(store: &SqliteStore, cmd: AdminCmd) -> Result<serde_json::Value, AdminError> {
+    use serde_json::json;
     let now = houmon_relay::server::now_ms();
-    let new_code = |clinic: ClinicId, role: Role, hours: u32| -> Result<String, String> {
+    // The relay never has the content key: every code it issues is a founding code, refused
+    // by the store once the clinic has a device.
+    let founding_code = |clinic: ClinicId, role: Role, hours: u32| -> Result<String, AdminError> {
         let raw = random16();
         store
             .create_code(clinic, enrollment::code_auth_hash(&raw), role, None, now + i64::from(hours) * 3_600_000)
-            .map_err(|e| e.to_string())?;
+            .map_err(storage_err)?;
         Ok(enrollment::format_code(&raw))
     };
-    let r = match cmd {
-        AdminCmd::CreateClinic { name, valid_hours } => store
-            .create_clinic(&name, now)
-            .map_err(|e| e.to_string())
-            .and_then(|c| new_code(c, Role::Admin, valid_hours).map(|code| format!("clinic {c}\ncode {code}"))),
-        AdminCmd::CreateCode { clinic, role, valid_hours } => match (ClinicId::from_hex(&clinic), Role::parse(&role)) {
-            (Some(c), Some(r)) => new_code(c, r, valid_hours).map(|code| format!("code {code}")),
-            _ => Err("--clinic must be 32 hex digits and --role member or admin".into()),
-        },
-        AdminCmd::Revoke { device } => match DeviceId::from_hex(&device) {
-            Some(d) => match store.revoke(None, d) {
-                Ok(true) => Ok(format!("revoked {d}")),
-                Ok(false) => Err("no such device".into()),
-                Err(e) => Err(e.to_string()),
-            },
-            None => Err("--device must be 32 hex digits".into()),
-        },
-        AdminCmd::Devices { clinic } => match ClinicId::from_hex(&clinic) {
-            Some(c) => store.devices(c).map_err(|e| e.to_string()).map(|v| {
-                v.iter()
-                    .map(|d| {
-                        format!(
-                            "{} {} {}{}",
-                            d.device,
-                            d.role.code(),
-                            d.label,
-                            if d.revoked { " (revoked)" } else { "" }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            }),
-            None => Err("--clinic must be 32 hex digits".into()),
-        },
-    };
-    store.close();
-    match r {
-        Ok(out) => {
-            println!("{out}");
-            0
+    match cmd {
+        AdminCmd::CreateClinic { name, valid_hours } => {
+            let clinic = store.create_clinic(&name, now).map_err(storage_err)?;
+            let code = founding_code(clinic, Role::Admin, valid_hours)?;
+            Ok(json!({"clinic": clinic.to_hex(), "code": code}))
         }
-        Err(e) => fail(&format!("失敗しました: {e}"), "the admin command failed"),
+        AdminCmd::CreateCode { clinic, role, valid_hours } => {
+            let clinic = ClinicId::from_hex(&clinic).ok_or_else(|| bad_arg("--clinic"))?;
+            let role = Role::parse(&role).ok_or_else(|| bad_arg("--role"))?;
+            Ok(json!({"clinic": clinic.to_hex(), "code": founding_code(clinic, role, valid_hours)?}))
+        }
+        AdminCmd::Revoke { device } => {
+            let d = DeviceId::from_hex(&device).ok_or_else(|| bad_arg("--device"))?;
+            match store.revoke(None, d).map_err(storage_err)? {
+                true => Ok(json!({"revoked": d.to_hex()})),
+                false => Err(admin_err(
+                    "not_found",
+                    "その端末は登録されていません。devices で端末IDを確認してください。",
+                    "No such device. Check the id with devices.",
+                )),
+            }
+        }
+        AdminCmd::Devices { clinic } => {
+            let clinic = ClinicId::from_hex(&clinic).ok_or_else(|| bad_arg("--clinic"))?;
+            let devices = store.devices(clinic).map_err(storage_err)?;
+            let list: Vec<serde_json::Value> = devices
+                .iter()
+                .map(
+                    |d| json!({"id": d.device.to_hex(), "role": d.role.code(), "label": d.label, "revoked": d.revoked}),
+                )
+                .collect();
+            Ok(json!({"clinic": clinic.to_hex(), "devices": list}))
+        }
     }
 }
 

@@ -243,6 +243,7 @@ fn store_err(e: StoreError) -> ApiError {
         StoreError::Replay => ApiError(ErrorCode::Replay, String::new()),
         StoreError::Closed => ApiError(ErrorCode::ShuttingDown, String::new()),
         StoreError::TooManyDocs(n) => ApiError(ErrorCode::BadRequest, format!("{n} documents in one pull")),
+        StoreError::KeylessForFounded => ApiError(ErrorCode::KeylessCode, String::new()),
         e => internal(e),
     }
 }
@@ -298,6 +299,7 @@ async fn enroll(State(r): S, body: Body) -> Result<Response, ApiError> {
             tokio::time::sleep(Duration::from_millis(200)).await;
             Err(ApiError(ErrorCode::InvalidCode, String::new()))
         }
+        Enrolled::KeylessForFounded => Err(ApiError(ErrorCode::KeylessCode, String::new())),
     }
 }
 

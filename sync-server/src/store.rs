@@ -23,6 +23,10 @@ pub enum StoreError {
     Replay,
     #[error("too many documents in one request ({0})")]
     TooManyDocs(usize),
+    /// A code without the content key for a clinic that already has a device: it would make
+    /// the redeeming device create a second content key.
+    #[error("the clinic already has devices: codes for further devices must carry the content key")]
+    KeylessForFounded,
 }
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
@@ -43,6 +47,9 @@ pub struct DeviceRecord {
 pub enum Enrolled {
     Ok(EnrollResponse),
     InvalidCode,
+    /// A keyless (founding) code for a clinic that already has a device: refused, the code
+    /// stays unspent. Never a second content key.
+    KeylessForFounded,
 }
 
 /// The relay's storage. Every call is scoped by clinic: nothing here can reach another
@@ -65,6 +72,11 @@ pub trait RelayStore: Send + Sync + 'static {
     fn device(&self, device: DeviceId) -> StoreResult<Option<DeviceRecord>>;
     fn devices(&self, clinic: ClinicId) -> StoreResult<Vec<DeviceInfo>>;
     fn create_clinic(&self, name: &str, now_ms: i64) -> StoreResult<ClinicId>;
+    /// Whether any device (revoked or not) ever enrolled in the clinic: it then has a content
+    /// key, and every further code must carry it.
+    fn has_devices(&self, clinic: ClinicId) -> StoreResult<bool>;
+    /// Store a code. A keyless code (`wrapped: None`, a founding code) is refused with
+    /// [`StoreError::KeylessForFounded`] once the clinic has a device.
     fn create_code(
         &self,
         clinic: ClinicId,
@@ -73,7 +85,9 @@ pub trait RelayStore: Send + Sync + 'static {
         wrapped: Option<Vec<u8>>,
         expires_ms: i64,
     ) -> StoreResult<()>;
-    /// Consume a one-time code and register the device's public key.
+    /// Consume a one-time code and register the device's public key. A keyless code for a
+    /// clinic that has a device is [`Enrolled::KeylessForFounded`] (checked in the same
+    /// transaction, so two founding codes cannot both found).
     fn enroll(&self, code_auth_hash: [u8; 32], public_key: [u8; 32], label: &str, now_ms: i64)
     -> StoreResult<Enrolled>;
     /// Revoke a device of `clinic`. False when no such device in that clinic.
@@ -311,6 +325,10 @@ fn append_job(
     Ok((results, added))
 }
 
+fn clinic_has_devices(c: &Connection, clinic: &[u8]) -> rusqlite::Result<bool> {
+    Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM devices WHERE clinic = ?1)", [clinic], |r| r.get::<_, i64>(0))? != 0)
+}
+
 /// Most documents one pull may name (bounded SQL).
 pub const MAX_PULL_DOCS: usize = 20_000;
 
@@ -493,6 +511,10 @@ impl RelayStore for SqliteStore {
         })
     }
 
+    fn has_devices(&self, clinic: ClinicId) -> StoreResult<bool> {
+        self.with_admin(|c| Ok(clinic_has_devices(c, &clinic.0)?))
+    }
+
     fn create_code(
         &self,
         clinic: ClinicId,
@@ -502,6 +524,9 @@ impl RelayStore for SqliteStore {
         expires_ms: i64,
     ) -> StoreResult<()> {
         self.with_admin(|c| {
+            if wrapped.is_none() && clinic_has_devices(c, &clinic.0)? {
+                return Err(StoreError::KeylessForFounded);
+            }
             c.execute(
                 "INSERT INTO codes(hash, clinic, role, wrapped, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![&hash[..], &clinic.0[..], role.code(), wrapped, expires_ms],
@@ -523,6 +548,13 @@ impl RelayStore for SqliteStore {
             let Some((clinic, role, wrapped)) = row else {
                 return Ok(Enrolled::InvalidCode);
             };
+            let founding = wrapped.is_none();
+            if founding && clinic_has_devices(&tx, &clinic)? {
+                return Ok(Enrolled::KeylessForFounded);
+            }
+            // The founding device holds the only content key: it is the clinic's admin device
+            // (only admins issue the codes that carry the key).
+            let role = if founding { Role::Admin.code().to_string() } else { role };
             let taken: bool =
                 tx.query_row("SELECT COUNT(*) FROM devices WHERE public_key = ?1", [&public_key[..]], |r| {
                     r.get::<_, i64>(0)
@@ -543,6 +575,7 @@ impl RelayStore for SqliteStore {
                 device,
                 role: Role::parse(&role).unwrap_or(Role::Member),
                 wrapped_content_key: wrapped,
+                founding,
             }))
         })
     }
@@ -582,5 +615,59 @@ impl RelayStore for SqliteStore {
         {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(n: u8) -> [u8; 32] {
+        [n; 32]
+    }
+
+    fn enroll(s: &SqliteStore, hash: [u8; 32], pk: u8) -> Enrolled {
+        s.enroll(hash, [pk; 32], "t", 1).expect("enroll")
+    }
+
+    #[test]
+    fn a_founding_code_founds_a_fresh_clinic_once_and_never_a_second_key() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = SqliteStore::open(&dir.path().join("r.db")).expect("open");
+        let clinic = s.create_clinic("c", 0).expect("clinic");
+        // Two founding codes issued before anyone enrolled (e.g. the first one was lost).
+        s.create_code(clinic, code(1), Role::Admin, None, i64::MAX).expect("founding code");
+        s.create_code(clinic, code(2), Role::Admin, None, i64::MAX).expect("second founding code");
+        assert!(!s.has_devices(clinic).expect("devices"));
+        // Control: on a fresh clinic the founding code works, and says it is founding.
+        let Enrolled::Ok(first) = enroll(&s, code(1), 1) else { panic!("founding refused") };
+        assert!(first.founding && first.wrapped_content_key.is_none());
+        assert_eq!(first.role, Role::Admin);
+        // The clinic now has a key: the other keyless code is refused and stays unspent.
+        assert_eq!(enroll(&s, code(2), 2), Enrolled::KeylessForFounded);
+        assert_eq!(enroll(&s, code(2), 2), Enrolled::KeylessForFounded, "not spent, still refused");
+        // No new keyless code either; a code carrying the key is fine and is not founding.
+        assert!(matches!(
+            s.create_code(clinic, code(3), Role::Member, None, i64::MAX),
+            Err(StoreError::KeylessForFounded)
+        ));
+        s.create_code(clinic, code(4), Role::Member, Some(vec![9; 48]), i64::MAX).expect("keyed code");
+        let Enrolled::Ok(second) = enroll(&s, code(4), 4) else { panic!("keyed code refused") };
+        assert!(!second.founding && second.wrapped_content_key == Some(vec![9; 48]));
+        // A revoked device still means the clinic has a key.
+        assert!(s.revoke(Some(clinic), first.device).expect("revoke"));
+        assert!(s.revoke(Some(clinic), second.device).expect("revoke"));
+        assert!(matches!(
+            s.create_code(clinic, code(5), Role::Admin, None, i64::MAX),
+            Err(StoreError::KeylessForFounded)
+        ));
+        // Another clinic is not affected.
+        let other = s.create_clinic("d", 0).expect("clinic");
+        s.create_code(other, code(6), Role::Member, None, i64::MAX).expect("founding code elsewhere");
+        // The founding device is the admin device, whatever role the code named.
+        assert!(
+            matches!(enroll(&s, code(6), 6), Enrolled::Ok(r) if r.founding && r.clinic == other && r.role == Role::Admin)
+        );
+        s.close();
     }
 }

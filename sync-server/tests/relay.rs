@@ -183,10 +183,10 @@ fn enrollment_codes_are_one_time_and_roles_are_enforced() {
 fn revocation_takes_effect_at_once_including_open_websockets() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("relay.db");
-    let (clinic, code) = create_clinic(&db, "c");
+    let (_, code) = create_clinic(&db, "c");
     let relay = RelayProc::start(&db, &[]);
     let office = enroll(&relay, &code, "office").map_err(|_| ()).expect("enroll");
-    let tablet = enroll(&relay, &create_code(&db, clinic, "member"), "tablet").map_err(|_| ()).expect("enroll");
+    let tablet = enroll(&relay, &device_code(&office, Role::Member), "tablet").map_err(|_| ()).expect("enroll");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
     let mut ws = rt.block_on(open_ws(&relay, &tablet));
     rt.block_on(ws_send(&mut ws, &WsClient::Subscribe { after: 0, docs: None }));
@@ -288,10 +288,10 @@ fn snapshots_replace_covered_entries_for_a_new_device() {
 fn websocket_pushes_new_entries_for_subscribed_documents_only() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("relay.db");
-    let (clinic, code) = create_clinic(&db, "c");
+    let (_, code) = create_clinic(&db, "c");
     let relay = RelayProc::start(&db, &["--max-connections-per-device", "1"]);
     let writer = enroll(&relay, &code, "w").map_err(|_| ()).expect("w");
-    let reader = enroll(&relay, &create_code(&db, clinic, "member"), "r").map_err(|_| ()).expect("r");
+    let reader = enroll(&relay, &device_code(&writer, Role::Member), "r").map_err(|_| ()).expect("r");
     let (mine, other) = (DocId(rand16()), DocId(rand16()));
     let _: AppendResponse = writer.append(vec![writer.entry(mine, b"before".to_vec())]).ok();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
@@ -479,4 +479,51 @@ async fn ws_next(ws: &mut Ws) -> Option<WsServer> {
         None
     };
     tokio::time::timeout(std::time::Duration::from_secs(10), fut).await.ok().flatten()
+}
+
+/// Every admin command prints one JSON object; once a clinic has a device, the relay issues no
+/// keyless code and redeems none (the device would make a second content key).
+#[test]
+fn a_founded_clinic_gets_no_keyless_code_from_the_cli_nor_through_enrollment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("relay.db");
+    let (clinic, founding) = create_clinic(&db, "さくら在宅クリニック");
+    // A second founding code before anyone enrolled (the first was lost): allowed.
+    let (rc, spare) = admin_json(&db, &["create-code", "--clinic", &clinic.to_hex()]);
+    assert_eq!(rc, 0, "{spare}");
+    let spare = spare["code"].as_str().expect("code").to_string();
+    let relay = RelayProc::start(&db, &[]);
+    // Control: the founding code on the fresh clinic works and says it founds.
+    let admin_dev = enroll(&relay, &founding, "office").map_err(|_| ()).expect("founding code enrolls");
+    assert_eq!(admin_dev.clinic, clinic);
+    // The spare keyless code is now refused with its own code and a next step.
+    let e = enroll(&relay, &spare, "tablet").err().expect("keyless code refused").err();
+    assert_eq!(e.code, ErrorCode::KeylessCode);
+    assert!(e.message.contains("管理用端末"), "{}", e.message);
+    // The CLI refuses a new one, in JSON, exit 1.
+    let (rc, v) = admin_json(&db, &["create-code", "--clinic", &clinic.to_hex(), "--role", "member"]);
+    assert_eq!((rc, v["error"].as_str()), (1, Some("clinic_founded")), "{v}");
+    assert!(v["message"].as_str().expect("ja").contains("houmon-clinic code create"), "{v}");
+    assert!(v["message_en"].as_str().expect("en").is_ascii());
+    // So does the admin device asking the relay for a keyless code.
+    let raw = rand16();
+    let req = CreateCodeRequest {
+        code_auth_hash: enrollment::code_auth_hash(&raw),
+        role: Role::Member,
+        wrapped_content_key: None,
+        valid_for_s: 3600,
+    };
+    assert_eq!(admin_dev.post(PATH_CODES, encode(&req)).err().code, ErrorCode::KeylessCode);
+    // A code carrying the key still enrolls a device.
+    let tablet = enroll(&relay, &device_code(&admin_dev, Role::Member), "tablet").map_err(|_| ()).expect("keyed");
+    // devices and revoke answer in JSON too; errors as well.
+    let (rc, v) = admin_json(&db, &["devices", "--clinic", &clinic.to_hex()]);
+    assert_eq!(rc, 0);
+    let ids: Vec<&str> = v["devices"].as_array().expect("list").iter().filter_map(|d| d["id"].as_str()).collect();
+    assert_eq!(ids, vec![admin_dev.device.to_hex(), tablet.device.to_hex()]);
+    assert_eq!(v["devices"][0]["role"], "admin");
+    let (rc, v) = admin_json(&db, &["revoke", "--device", &tablet.device.to_hex()]);
+    assert_eq!((rc, v["revoked"].as_str()), (0, Some(tablet.device.to_hex().as_str())));
+    let (rc, v) = admin_json(&db, &["revoke", "--device", "zz"]);
+    assert_eq!((rc, v["error"].as_str()), (1, Some("bad_argument")), "{v}");
 }

@@ -49,6 +49,10 @@ pub enum SyncError {
     BadCode,
     #[error("端末の鍵が登録時と一致しません")]
     KeyMismatch,
+    /// The relay gave no content key for a code that is not the clinic's founding code: the
+    /// device would make a second key, so enrollment stops.
+    #[error("登録コードに医療機関の鍵が含まれていません")]
+    KeylessCode,
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -92,6 +96,10 @@ impl SyncError {
                 "登録コードの形式が正しくありません。ハイフンを含めて26文字を入力してください。".into(),
                 "The enrollment code is malformed. Enter all 26 characters.".into(),
             ),
+            SyncError::KeylessCode => (
+                "この登録コードには医療機関の鍵が含まれていません。事務所の管理用端末で発行したコードを入力してください。".into(),
+                "This enrollment code does not carry the clinic's key. Enter a code issued by the clinic's admin device.".into(),
+            ),
             SyncError::KeyMismatch => (
                 "この端末の鍵が登録時のものと一致しません。管理者に連絡して端末を再登録してください。".into(),
                 "This device's key does not match the one it enrolled with. Contact your administrator to enroll it again.".into(),
@@ -116,6 +124,9 @@ pub struct SyncReport {
     pub round_trips: usize,
     /// Entries refused: bad signature, unknown author, failed decryption.
     pub rejected: usize,
+    /// Of those, entries and snapshots signed by a device of the clinic that this device cannot
+    /// open (another content key). Added to the persisted [`SyncClient::unreadable`] count.
+    pub unreadable: usize,
     /// Documents where a gap was found and filled by fetching the document again.
     pub gaps_repaired: Vec<String>,
     /// Documents whose announced heads are still missing: the relay withholds entries.
@@ -252,9 +263,11 @@ impl SyncIdentity {
     }
 }
 
-/// Redeem a one-time code at the relay for `key` (network only; nothing is saved). The first
-/// device of a clinic (a code without a wrapped key) creates the clinic content key; every
-/// later device receives it wrapped under the code.
+/// Redeem a one-time code at the relay for `key` (network only; nothing is saved). Only the
+/// founding device of a clinic (the relay says `founding`, and no key came) creates the clinic
+/// content key; every later device receives it wrapped under the code. A keyless answer that
+/// is not founding is [`SyncError::KeylessCode`]: never a second key (the relay refuses such
+/// codes too; both sides check).
 pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label: &str) -> SyncResult<SyncIdentity> {
     let raw = enrollment::parse_code(code).ok_or(SyncError::BadCode)?;
     let code_auth = enrollment::code_auth(&raw);
@@ -262,10 +275,7 @@ pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label:
     let proof = key.sign(&enroll_signing_bytes(&code_auth, &public_key, label));
     let resp = relay.enroll(&EnrollRequest { code_auth, public_key, label: label.into(), proof })?;
     let mut wrap = enrollment::wrap_key(&raw);
-    let content = match &resp.wrapped_content_key {
-        Some(w) => ContentKey::unwrap(w, &wrap),
-        None => ContentKey::random(),
-    };
+    let content = content_key_from(&resp, &wrap);
     wrap.zeroize();
     Ok(SyncIdentity {
         relay: relay.base.clone(),
@@ -275,6 +285,16 @@ pub fn redeem_code(relay: &RelayHttp, key: &DeviceSigningKey, code: &str, label:
         public_key,
         content: content?,
     })
+}
+
+/// The clinic content key an enrollment answer gives: unwrapped from the code, or new only
+/// when the relay says the code founds the clinic.
+fn content_key_from(resp: &EnrollResponse, wrap: &[u8; 32]) -> SyncResult<ContentKey> {
+    match (&resp.wrapped_content_key, resp.founding) {
+        (Some(w), _) => ContentKey::unwrap(w, wrap),
+        (None, true) => ContentKey::random(),
+        (None, false) => Err(SyncError::KeylessCode),
+    }
 }
 
 /// An enrolled device's sync client.
@@ -379,6 +399,12 @@ impl SyncClient {
         };
         let _: i64 = self.http.post(&*self.key, PATH_CODES, &req)?;
         Ok(enrollment::format_code(&raw))
+    }
+
+    /// The clinic's devices as the relay lists them (id, role, label, revoked).
+    pub fn devices(&self) -> SyncResult<Vec<DeviceInfo>> {
+        let r: DevicesResponse = self.http.get(&*self.key, PATH_DEVICES)?;
+        Ok(r.devices)
     }
 
     /// Revoke a device at the relay (admin only). Effective at once.
@@ -516,9 +542,16 @@ impl SyncClient {
             self.refresh_devices(x)?;
             self.session.reopen_held(&resp, &mut opened);
         }
+        let unreadable_before = report.unreadable;
         let payloads = session::accept(&resp, opened, report);
+        let unreadable = report.unreadable - unreadable_before;
         let cursor = resp.cursor;
         let missing = s.with_store(|st| {
+            if unreadable > 0 && move_cursor {
+                // Persisted with the cursor that moves past them (a gap refetch does not count
+                // them again): they are never read again.
+                Self::add_unreadable(st, unreadable as u64)?;
+            }
             let missing = session::apply(&self.actor, st, payloads, report)?;
             if move_cursor {
                 Self::set_cursor(st, cursor)?;
@@ -565,6 +598,21 @@ impl SyncClient {
         }
         let withheld = report.withheld.clone();
         s.with_store(|st| Self::set_suspects(st, &withheld))??;
+        Ok(())
+    }
+
+    /// Entries from other devices of the clinic this device could not open, since enrollment
+    /// (persisted). Above zero the device holds another content key than the clinic's: the
+    /// header shows an error, never 最新, until the device is enrolled again.
+    pub fn unreadable(store: &mut Store) -> SyncResult<u64> {
+        store.prepare_device_state()?;
+        let v = store.local_value("sync.unreadable")?;
+        Ok(v.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0))
+    }
+
+    fn add_unreadable(store: &mut Store, n: u64) -> SyncResult<()> {
+        let total = Self::unreadable(store)?.saturating_add(n);
+        store.set_local_value("sync.unreadable", &total.to_le_bytes())?;
         Ok(())
     }
 
@@ -739,6 +787,30 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn only_a_founding_answer_makes_a_content_key() {
+        let wrap = [5u8; 32];
+        let key = ContentKey::from_bytes([7; 32]);
+        let resp = |wrapped: Option<Vec<u8>>, founding| EnrollResponse {
+            clinic: ClinicId([1; 16]),
+            device: DeviceId([2; 16]),
+            role: Role::Member,
+            wrapped_content_key: wrapped,
+            founding,
+        };
+        // A keyless answer that is not founding: refused, never a second key.
+        let Err(e) = content_key_from(&resp(None, false), &wrap) else {
+            panic!("a keyless non-founding answer must be refused")
+        };
+        assert!(matches!(e, SyncError::KeylessCode));
+        assert!(e.user_message().0.contains("管理用端末"));
+        // Control: the founding answer makes a key; a wrapped key is unwrapped as it was.
+        assert!(content_key_from(&resp(None, true), &wrap).is_ok());
+        let wrapped = key.wrap(&wrap).expect("wrap");
+        let got = content_key_from(&resp(Some(wrapped), false), &wrap).expect("unwrap");
+        assert_eq!(got.as_bytes(), key.as_bytes());
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub(crate) fn accept(resp: &PullResponse, opened: Vec<Opened>, report: &mut Sync
         match o {
             Opened::Payload(p) => payloads.push(p),
             Opened::Refused | Opened::Held => report.rejected += 1,
+            Opened::Unreadable => {
+                report.rejected += 1;
+                report.unreadable += 1;
+            }
             Opened::Own => {}
         }
     }
@@ -178,8 +182,11 @@ pub(crate) fn apply(
 #[derive(Debug)]
 pub(crate) enum Opened {
     Payload(Payload),
-    /// Bad signature, failed decryption, or a payload for another document.
+    /// Bad signature, a payload that does not decode, or one for another document.
     Refused,
+    /// Signed by a device of the clinic but not sealed with our content key: that device (or
+    /// this one) holds another key. Counted and shown, never silently dropped.
+    Unreadable,
     /// Signed by a device not in the list: held until the list is refreshed.
     Held,
     /// Our own entry, already here.
@@ -218,7 +225,7 @@ impl Session {
             Some(false) => return Opened::Refused,
             Some(true) => {}
         }
-        let Ok(plain) = self.content.open(&self.clinic, &e.doc, &e.ciphertext) else { return Opened::Refused };
+        let Ok(plain) = self.content.open(&self.clinic, &e.doc, &e.ciphertext) else { return Opened::Unreadable };
         let Some(p) = decode::<Payload>(&plain) else { return Opened::Refused };
         // The relay cannot move an entry to another document: the id is bound by the key.
         if self.content.opaque_doc_id(&p.doc_id) != e.doc || kind_of(&p.doc_id).is_none() {
@@ -235,7 +242,8 @@ impl Session {
             Some(false) => return Opened::Refused,
             Some(true) => {}
         }
-        match self.content.open(&self.clinic, &s.doc, &s.ciphertext).ok().and_then(|p| decode::<Payload>(&p)) {
+        let Ok(plain) = self.content.open(&self.clinic, &s.doc, &s.ciphertext) else { return Opened::Unreadable };
+        match decode::<Payload>(&plain) {
             Some(p) if self.content.opaque_doc_id(&p.doc_id) == s.doc => Opened::Payload(p),
             _ => Opened::Refused,
         }
@@ -349,6 +357,26 @@ mod tests {
         s.set_devices(DevicesResponse { devices: vec![a.info()] });
         s.reopen_held(&resp, &mut opened);
         assert!(matches!(&opened[..], [Opened::Payload(p)] if p.doc_id == "chart:x"), "{opened:?}");
+    }
+
+    #[test]
+    fn an_entry_sealed_with_another_content_key_is_unreadable_and_counted() {
+        let mut s = session();
+        let a = Author::new(2);
+        s.set_devices(DevicesResponse { devices: vec![a.info()] });
+        let other = Session::new(s.clinic, ContentKey::from_bytes([4; 32]), DeviceId([1; 16]));
+        let mut foreign = a.entry(&other, "chart:x");
+        // Same document under our key, so only the seal differs.
+        foreign.doc = s.content.opaque_doc_id("chart:x");
+        let msg = entry_signing_bytes(&s.clinic, &foreign.doc, &a.device, &foreign.entry_id, &foreign.ciphertext);
+        foreign.signature.copy_from_slice(a.key.sign(&msg).as_ref());
+        let resp =
+            PullResponse { entries: vec![foreign, a.entry(&s, "chart:x")], snapshots: vec![], cursor: 2, more: false };
+        let opened = s.open_pull(&resp, true);
+        assert!(matches!(&opened[..], [Opened::Unreadable, Opened::Payload(_)]), "{opened:?}");
+        let mut report = SyncReport::default();
+        assert_eq!(accept(&resp, opened, &mut report).len(), 1);
+        assert_eq!((report.unreadable, report.rejected), (1, 1));
     }
 
     #[test]

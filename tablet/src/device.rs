@@ -34,10 +34,10 @@ pub fn training_status() -> SyncStatus {
     to_dto(&CoreStatus::Training, false)
 }
 
-fn to_dto(s: &CoreStatus, managed_code: bool) -> SyncStatus {
+pub(crate) fn to_dto(s: &CoreStatus, managed_code: bool) -> SyncStatus {
     let t = s.text();
     let last = match s {
-        CoreStatus::UpToDate { at, .. } => Some(*at),
+        CoreStatus::UpToDate { at, .. } | CoreStatus::Unreadable { at, .. } => Some(*at),
         CoreStatus::Syncing { last_sync_at, .. } | CoreStatus::Offline { last_sync_at, .. } => *last_sync_at,
         _ => None,
     };

@@ -45,6 +45,13 @@ fn admin(db: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A new clinic at the relay; its founding code (the admin command prints one JSON object).
+fn founding_code(db: &Path) -> String {
+    let out = admin(db, &["create-clinic", "--name", "架空在宅クリニック"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    v["code"].as_str().expect("code").to_string()
+}
+
 fn start_relay(db: &Path) -> Relay {
     let mut child = Command::new(relay_bin())
         .args(["serve", "--db"])
@@ -100,8 +107,7 @@ struct Founded {
 
 fn founded(tmp: &Path) -> Founded {
     let db = tmp.join("relay.db");
-    let out = admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("code ")).expect("code").to_string();
+    let code = founding_code(&db);
     let relay = start_relay(&db);
     let policies = tmp.join("policies");
     let policy = serde_json::json!({"relayUrl": relay.1, "trainingMode": "off"});
@@ -164,6 +170,68 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
     let left: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
+}
+
+/// A tablet holding another content key than the clinic's (what a keyless code used to give)
+/// shows an error, never 最新; the control with the clinic's key shows 最新 on the same data.
+#[test]
+fn a_tablet_that_cannot_open_other_devices_entries_says_so_instead_of_up_to_date() {
+    use houmon_keys::DeviceSigningKey;
+    use houmon_model::{Actor, ClinicId, DeviceId, Staff, StaffId, StaffRole};
+    use houmon_sync::SyncClient;
+    use houmon_sync::seal::ContentKey;
+    use houmon_sync_proto::Role;
+    use houmon_sync_proto::http::RelayHttp;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let Founded { code, _relay, opts, policies, dev, .. } = founded(tmp.path());
+    // The office founds the clinic (its content key) and writes the clinic document.
+    let mut office = Store::open(&tmp.path().join("office"), &houmon_keys::FileFallback).unwrap();
+    let actor = Actor { staff: StaffId::new(), device: DeviceId::new() };
+    let key = DeviceSigningKey::generate().unwrap().0;
+    let mut client = SyncClient::enroll(&mut office, RelayHttp::new(&_relay.1), key, &code, "事務所", actor).unwrap();
+    office.init_clinic(&actor, ClinicId::new(), "架空在宅クリニック", "3410712362").unwrap();
+    client.sync_once(&mut office).unwrap();
+    let tablet_code = client.create_enrollment_code(Role::Member, 3600).unwrap();
+    let staff = |name: &str| Staff { id: StaffId::new(), name: name.into(), role: StaffRole::Nurse, active: true };
+    let mut office_writes = |name: &str| {
+        office.put_staff(&actor, &staff(name)).unwrap();
+        client.sync_once(&mut office).unwrap();
+    };
+
+    // Control: enrolled with the office's code, the tablet opens the office's entries: 最新.
+    let cell: ServiceCell = Mutex::new(None);
+    let ready = Condvar::new();
+    assert_eq!(dev.enroll(&tablet_code, &cell, &ready).unwrap().state, SyncState::Online);
+    office_writes("訪問 一郎");
+    dev.step(&cell, &ready);
+    let s = dev.status();
+    assert_eq!(s.state, SyncState::Online, "{s:?}");
+    assert!(s.label_ja.starts_with("最新("), "{s:?}");
+    assert!(with_svc(&cell, |svc| svc.store_mut().clinic().unwrap().staff.iter().any(|m| m.name == "訪問 一郎")));
+
+    // The same tablet with another content key: the office's next entry cannot be opened.
+    drop(dev);
+    drop(cell);
+    {
+        let dir = device_dir(&opts.data_dir);
+        let (mut lc, _) = DeviceLifecycle::open(&dir, os_keystore(&opts.data_dir)).unwrap();
+        let store = lc.store().unwrap().unwrap();
+        let mut id = SyncIdentity::load(store).unwrap().unwrap();
+        id.content = ContentKey::random().unwrap();
+        id.save(store).unwrap();
+    }
+    office_writes("訪問 二郎");
+    let Mode::Managed(dev) = Mode::decide(&opts, sources(&policies)).unwrap() else { panic!("managed") };
+    let cell: ServiceCell = Mutex::new(None);
+    dev.step(&cell, &ready);
+    let s = dev.status();
+    assert_eq!(s.state, SyncState::Unreadable, "{s:?}");
+    assert_eq!(s.label_ja, "他の端末のデータを読めません。端末を登録し直してください");
+    assert!(s.next_ja.contains("登録し直して") && s.next_ja.contains("1件"), "{s:?}");
+    // It stays an error at the next round (the count is persisted), not 最新 again.
+    dev.step(&cell, &ready);
+    assert_eq!(dev.status().state, SyncState::Unreadable);
 }
 
 /// The administrator turns `remoteWipe` on while the app runs: the next runner step erases the
@@ -258,8 +326,7 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
 
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("relay.db");
-    let out = admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("code ")).expect("code").to_string();
+    let code = founding_code(&db);
     let relay = start_relay(&db);
 
     // The office sets up the clinic, a nurse with her staff PIN, and today's two visits; the

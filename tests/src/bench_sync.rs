@@ -17,7 +17,18 @@ use std::time::{Duration, Instant};
 /// Path of the `houmon-relay` binary: `HOUMON_RELAY_BIN`, or next to the running test or
 /// benchmark (same target dir), built on demand with cargo if missing.
 pub fn relay_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("HOUMON_RELAY_BIN") {
+    workspace_bin("houmon-relay", "houmon-relay", "HOUMON_RELAY_BIN")
+}
+
+/// Path of the `houmon-clinic` binary: `HOUMON_CLINIC_BIN`, or as [`relay_bin`].
+pub fn clinic_bin() -> PathBuf {
+    workspace_bin("houmon-clinic", "houmon-clinic", "HOUMON_CLINIC_BIN")
+}
+
+/// A binary of another workspace package: `$env`, or next to the running test (same target
+/// dir), built on demand into a side target dir if missing.
+fn workspace_bin(name: &str, package: &str, env: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env) {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().unwrap_or_default();
@@ -25,22 +36,22 @@ pub fn relay_bin() -> PathBuf {
     if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
-    let bin = dir.join("houmon-relay");
+    let bin = dir.join(name);
     if bin.exists() {
         return bin;
     }
     // Not built alongside (e.g. `cargo test -p houmon-tests` alone): build it into a separate
     // target dir, because the running cargo still holds the lock on ours.
     let release = dir.ends_with("release");
-    let side = dir.join("houmon-relay-build");
+    let side = dir.join(format!("{name}-build"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut c = Command::new(cargo);
-    c.args(["build", "-p", "houmon-relay"]).env("CARGO_TARGET_DIR", &side);
+    c.args(["build", "-p", package]).env("CARGO_TARGET_DIR", &side);
     if release {
         c.arg("--release");
     }
     let _ = c.status();
-    side.join(if release { "release" } else { "debug" }).join("houmon-relay")
+    side.join(if release { "release" } else { "debug" }).join(name)
 }
 
 /// A running relay process (killed on drop).
@@ -102,15 +113,22 @@ pub fn relay_admin(db: &Path, args: &[&str]) -> Result<String, String> {
     let out =
         Command::new(relay_bin()).args(["admin", "--db"]).arg(db).args(args).output().map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        // Errors are one JSON object on stdout too.
+        return Err(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Create a clinic in the relay database; returns the first (admin) device's code.
+/// Create a clinic in the relay database; returns its founding code (for the first, admin,
+/// device).
 pub fn create_clinic(db: &Path, name: &str) -> Result<String, String> {
+    create_clinic_json(db, name)?["code"].as_str().map(String::from).ok_or_else(|| "no code".into())
+}
+
+/// `houmon-relay admin create-clinic`: its one JSON object `{"clinic", "code"}`.
+pub fn create_clinic_json(db: &Path, name: &str) -> Result<serde_json::Value, String> {
     let out = relay_admin(db, &["create-clinic", "--name", name])?;
-    out.lines().find_map(|l| l.strip_prefix("code ").map(String::from)).ok_or_else(|| "no code".into())
+    serde_json::from_str(out.trim()).map_err(|e| format!("not one JSON object ({e}): {out}"))
 }
 
 /// A device: its own encrypted store and sync client.
@@ -235,7 +253,9 @@ impl RawDevice {
         let req = CreateCodeRequest {
             code_auth_hash: enrollment::code_auth_hash(&raw),
             role,
-            wrapped_content_key: None,
+            // Load devices never open entries; the relay only needs a code that carries a key
+            // (a keyless one would found the clinic a second time, and is refused).
+            wrapped_content_key: Some(vec![0; 48]),
             valid_for_s: 3600,
         };
         let _: i64 = self.http.post(self, PATH_CODES, &req).map_err(|e| e.to_string())?;

@@ -273,9 +273,9 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
     // The clinic on a real relay: the office PC sets up the clinic document and issues the
     // tablet's one-time code (what MDM would push as the managed enrollment code).
     let db = tmp.path().join("relay.db");
-    let out = relay_admin(&db, &["create-clinic", "--name", "架空在宅クリニック"]).expect("clinic");
-    let field = |k: &str| out.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string).expect("admin output");
-    let (clinic, office_code) = (field("clinic "), field("code "));
+    let out = houmon_tests::bench_sync::create_clinic_json(&db, "架空在宅クリニック").expect("clinic");
+    let field = |k: &str| out[k].as_str().map(str::to_string).expect("admin output");
+    let (clinic, office_code) = (field("clinic"), field("code"));
     let relay = RelayProc::start(&db, &[]).expect("relay");
     let mut office =
         SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &office_code, "事務所PC").expect("office");
@@ -301,10 +301,13 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
 
     // The back office revokes the tablet at the relay's admin path.
     let devices = relay_admin(&db, &["devices", "--clinic", &clinic]).expect("devices");
-    let tablet = devices
-        .lines()
-        .find(|l| l.contains("タブレット") && !l.contains("(revoked)"))
-        .and_then(|l| l.split_whitespace().next())
+    let devices: serde_json::Value = serde_json::from_str(devices.trim()).expect("one JSON object");
+    let tablet = devices["devices"]
+        .as_array()
+        .and_then(|l| {
+            l.iter().find(|d| d["label"].as_str().is_some_and(|s| s.contains("タブレット")) && d["revoked"] == false)
+        })
+        .and_then(|d| d["id"].as_str())
         .unwrap_or_else(|| panic!("the tablet is listed at the relay:\n{devices}"))
         .to_string();
     relay_admin(&db, &["revoke", "--device", &tablet]).expect("revoke");

@@ -69,27 +69,35 @@ pub fn admin(db: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Create a clinic; returns (clinic id, admin code).
-pub fn create_clinic(db: &Path, name: &str) -> (ClinicId, String) {
-    let (rc, out, err) = admin(db, &["create-clinic", "--name", name]);
-    assert_eq!(rc, 0, "{err}");
-    let mut clinic = None;
-    let mut code = None;
-    for l in out.lines() {
-        if let Some(c) = l.strip_prefix("clinic ") {
-            clinic = ClinicId::from_hex(c);
-        }
-        if let Some(c) = l.strip_prefix("code ") {
-            code = Some(c.to_string());
-        }
-    }
-    (clinic.expect("clinic"), code.expect("code"))
+/// The one JSON object an admin command prints.
+pub fn admin_json(db: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let (rc, out, err) = admin(db, args);
+    let v = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}): {out:?} {err}"));
+    (rc, v)
 }
 
-pub fn create_code(db: &Path, clinic: ClinicId, role: &str) -> String {
-    let (rc, out, err) = admin(db, &["create-code", "--clinic", &clinic.to_hex(), "--role", role]);
-    assert_eq!(rc, 0, "{err}");
-    out.trim().strip_prefix("code ").expect("code").to_string()
+/// Create a clinic; returns (clinic id, founding code).
+pub fn create_clinic(db: &Path, name: &str) -> (ClinicId, String) {
+    let (rc, v) = admin_json(db, &["create-clinic", "--name", name]);
+    assert_eq!(rc, 0, "{v}");
+    (
+        ClinicId::from_hex(v["clinic"].as_str().expect("clinic")).expect("clinic id"),
+        v["code"].as_str().expect("code").into(),
+    )
+}
+
+/// A code for a further device, issued by an admin device as the back office does (the
+/// relay is blind: any bytes stand for the wrapped content key here).
+pub fn device_code(admin: &Dev, role: Role) -> String {
+    let raw = rand16();
+    let req = CreateCodeRequest {
+        code_auth_hash: enrollment::code_auth_hash(&raw),
+        role,
+        wrapped_content_key: Some(b"wrapped-key-blob".to_vec()),
+        valid_for_s: 3600,
+    };
+    assert_eq!(admin.post(PATH_CODES, encode(&req)).status, 200);
+    enrollment::format_code(&raw)
 }
 
 pub fn rand16() -> [u8; 16] {

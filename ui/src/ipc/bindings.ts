@@ -1,7 +1,7 @@
 // Generated from tablet/src/dto.rs by ts-rs. Do not edit by hand:
 // UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings
 
-export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline";
+export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline" | "unreadable";
 
 export type StaffRole = "doctor" | "nurse" | "office" | "admin";
 

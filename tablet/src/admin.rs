@@ -1,0 +1,471 @@
+//! The clinic's set-up use cases on an enrolled device's own data directory: enroll (the
+//! founding code makes this the clinic's admin device), set and show the clinic, issue
+//! enrollment codes that carry the content key, list and revoke devices, sync. `houmon-clinic`
+//! runs exactly these; the back-office screens call the same. The device underneath is the
+//! app's: [`DeviceLifecycle`] (keys, encrypted store, wipe), [`SyncRunner`] (the sync round and
+//! the header's state) and [`RelayEnrollment`].
+//!
+//! Roles are checked here, in Rust: only the admin device (its relay role) may set the clinic,
+//! issue codes or revoke devices.
+//!
+//! Must never: print or log patient data, keep a key outside the data directory's keystore
+//! protection (the file fallback only when asked for, and then said so), or make a content key
+//! of its own (only a founding code does, in `houmon_sync::redeem_code`).
+
+use crate::device::to_dto;
+use crate::dto::UiError;
+use chrono::Utc;
+use houmon_device::lifecycle::{DeviceLifecycle, EnrollmentError, WipeReason};
+use houmon_device::runner::{ManagedStore, RelayEnrollment, SyncRunner, SyncStatus};
+use houmon_keys::{DeviceKeystore, KeyProtection};
+use houmon_model::{Actor, ClinicId, StaffId, SyncState};
+use houmon_onshi::MedicalInstitutionCode;
+use houmon_policy::resolve::{EffectiveSettings, PolicyEngine, TrainingMode};
+use houmon_store::Store;
+use houmon_sync::{StoreAccess, SyncClient, SyncError, SyncIdentity, SyncResult};
+use houmon_sync_proto::{DeviceId as RelayDeviceId, Role};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Mutex;
+
+pub use houmon_sync_proto::Role as DeviceRole;
+
+/// The keystore service name of `houmon-clinic` data directories (not the app's).
+const KEYSTORE_SERVICE: &str = "jp.houmon.clinic";
+
+/// Where the data key of the directory is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyStorage {
+    /// `os_keystore` or `file`.
+    pub kind: &'static str,
+    /// Said whenever the key sits in a file.
+    pub warning_ja: Option<&'static str>,
+    pub warning_en: Option<&'static str>,
+}
+
+/// What enrollment gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrolled {
+    pub device: String,
+    pub clinic: String,
+    pub role: &'static str,
+    pub state: SyncState,
+}
+
+/// The clinic as this device holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClinicInfo {
+    pub clinic: String,
+    pub name: String,
+    pub institution: String,
+    pub address: String,
+    pub phone: String,
+    /// The devices the clinic document lists (revocations marked by the admin device).
+    pub devices: Vec<ListedDevice>,
+}
+
+/// A device as the clinic document lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedDevice {
+    pub id: String,
+    pub label: String,
+    pub revoked: bool,
+}
+
+/// One device of the clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub role: &'static str,
+    pub label: String,
+    /// Revoked at the relay or marked so in the clinic document.
+    pub revoked: bool,
+    /// The relay does not report when a device last synced; `None` until it does.
+    pub last_sync: Option<String>,
+    pub this_device: bool,
+}
+
+/// What one sync round did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Synced {
+    pub sent: usize,
+    pub received: usize,
+    pub state: SyncState,
+    pub label_ja: String,
+    pub label_en: String,
+    pub next_ja: String,
+    pub next_en: String,
+}
+
+/// The settings the lifecycle and runner need: no MDM policy, never the training clinic.
+fn settings(relay_url: Option<String>) -> EffectiveSettings {
+    let mut s = PolicyEngine::new(Vec::new(), None).view().effective();
+    s.training_mode = TrainingMode::Off;
+    s.relay_url = relay_url;
+    s.enrollment_code = None;
+    s
+}
+
+/// The store as the runner sees it: here, held by the admin device itself.
+#[derive(Debug, Default)]
+struct Held(Option<Store>);
+
+impl StoreAccess for Held {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R> {
+        self.0.as_mut().map(f).ok_or(SyncError::NotEnrolled)
+    }
+}
+
+impl ManagedStore for Held {
+    fn has_store(&self) -> bool {
+        self.0.is_some()
+    }
+    fn install_store(&mut self, store: Store) {
+        self.0 = Some(store);
+    }
+    fn close_store(&mut self) {
+        self.0 = None;
+    }
+}
+
+fn err(code: &str, ja: &str, en: &str) -> UiError {
+    UiError::new(code, ja, en)
+}
+
+fn sync_err(e: SyncError) -> UiError {
+    let (ja, en) = e.user_message();
+    let code = match &e {
+        SyncError::Relay(houmon_sync_proto::http::HttpError::Relay { body, .. }) => serde_json::to_value(body.code)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_else(|| "relay".into()),
+        SyncError::Relay(_) => "unreachable".into(),
+        SyncError::KeylessCode => "keyless_code".into(),
+        _ => "sync".into(),
+    };
+    UiError::new(&code, ja, en)
+}
+
+fn enrollment_err(e: &EnrollmentError) -> UiError {
+    let (ja, en) = e.message();
+    let code = serde_json::to_value(e)
+        .ok()
+        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(String::from))
+        .unwrap_or_else(|| "enrollment".into());
+    UiError::new(&code, ja, en)
+}
+
+/// An enrolled (or about to enroll) admin or member device on its own data directory.
+pub struct AdminDevice {
+    lifecycle: Mutex<DeviceLifecycle>,
+    held: Held,
+    runner: SyncRunner,
+    exchange: RelayEnrollment,
+    key_storage: KeyStorage,
+}
+
+impl std::fmt::Debug for AdminDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminDevice").field("key_storage", &self.key_storage).finish_non_exhaustive()
+    }
+}
+
+impl AdminDevice {
+    /// Open `data_dir`. The data key is wrapped by the OS keystore; where there is none this
+    /// refuses unless `key_file_fallback`, and then [`Self::key_storage`] says the key sits in
+    /// a file.
+    pub fn open(data_dir: &Path, key_file_fallback: bool) -> Result<Self, UiError> {
+        use sha2::Digest;
+        std::fs::create_dir_all(data_dir).map_err(|_| {
+            err(
+                "storage",
+                "データの保存先フォルダを作れません。--data のパスと権限を確認してください。",
+                "Cannot create the data directory. Check the --data path and its permissions.",
+            )
+        })?;
+        let account = hex::encode(&sha2::Sha256::digest(data_dir.to_string_lossy().as_bytes())[..8]);
+        let keystore: Box<dyn DeviceKeystore> =
+            houmon_keys::device_keystore(&houmon_keystore::KeystoreConfig::new(KEYSTORE_SERVICE, account, data_dir));
+        let key_storage = match keystore.protection() {
+            KeyProtection::OsKeystore(_) => KeyStorage { kind: "os_keystore", warning_ja: None, warning_en: None },
+            KeyProtection::FileFallback if key_file_fallback => KeyStorage {
+                kind: "file",
+                warning_ja: Some(
+                    "OSの鍵保管庫がないため、データの鍵は保護されずにファイルに置かれています。このフォルダを他人が読めないようにしてください。",
+                ),
+                warning_en: Some(
+                    "No OS keystore: the data key sits unprotected in a file. Keep this directory unreadable to others.",
+                ),
+            },
+            KeyProtection::FileFallback => {
+                return Err(err(
+                    "no_keystore",
+                    "この端末にはOSの鍵保管庫(Secret Service など)がありません。鍵をファイルに置いてよい場合に限り --key-file-fallback を指定してください。",
+                    "This machine has no OS keystore (e.g. Secret Service). Pass --key-file-fallback only if the key may sit in a file.",
+                ));
+            }
+        };
+        let (mut lc, _) = DeviceLifecycle::open(data_dir, keystore).map_err(UiError::from)?;
+        let mut held = Held(None);
+        if let Some(store) = lc.lend_store().map_err(UiError::from)? {
+            held.install_store(store);
+        }
+        Ok(Self {
+            lifecycle: Mutex::new(lc),
+            held,
+            runner: SyncRunner::new(),
+            exchange: RelayEnrollment::new("houmon-clinic"),
+            key_storage,
+        })
+    }
+
+    pub fn key_storage(&self) -> &KeyStorage {
+        &self.key_storage
+    }
+
+    /// Redeem a one-time code at `relay` (as the app's enrollment screen does), then sync once.
+    /// A founding code makes this the clinic's admin device.
+    pub fn enroll(&mut self, relay: &str, code: &str, label: &str) -> Result<Enrolled, UiError> {
+        // Labels name the device, never a patient or staff member (shown in device lists).
+        self.exchange.label = label.chars().take(100).collect();
+        self.runner
+            .enroll(&self.lifecycle, &settings(Some(relay.to_string())), code, &mut self.exchange, Utc::now())
+            .map_err(|e| enrollment_err(&e))?;
+        let store = houmon_model::lock(&self.lifecycle).lend_store().map_err(UiError::from)?;
+        if let Some(store) = store {
+            self.held.install_store(store);
+        }
+        let synced = self.sync()?;
+        let id = self.identity()?;
+        Ok(Enrolled {
+            device: id.device.to_hex(),
+            clinic: id.clinic.to_hex(),
+            role: id.role.code(),
+            state: synced.state,
+        })
+    }
+
+    fn store(&mut self) -> Result<&mut Store, UiError> {
+        self.held.0.as_mut().ok_or_else(|| {
+            err(
+                "not_enrolled",
+                "このデータフォルダは未登録です。先に enroll --relay URL --code CODE で登録してください。",
+                "This data directory is not enrolled. Run enroll --relay URL --code CODE first.",
+            )
+        })
+    }
+
+    fn identity(&mut self) -> Result<SyncIdentity, UiError> {
+        let store = self.store()?;
+        SyncIdentity::load(store).map_err(sync_err)?.ok_or_else(|| {
+            err("not_enrolled", "このデータフォルダは未登録です。", "This data directory is not enrolled.")
+        })
+    }
+
+    fn actor(id: &SyncIdentity) -> Actor {
+        // No staff member signs in to the set-up tool: its actions are the device's.
+        Actor { staff: StaffId(uuid::Uuid::nil()), device: id.model_device_id() }
+    }
+
+    fn client(&mut self) -> Result<(SyncClient, SyncIdentity), UiError> {
+        let id = self.identity()?;
+        let key =
+            houmon_model::lock(&self.lifecycle).device_signing_key().map_err(UiError::from)?.ok_or_else(|| {
+                err("not_enrolled", "このデータフォルダは未登録です。", "This data directory is not enrolled.")
+            })?;
+        let client = SyncClient::from_identity(id.clone(), None, key, Self::actor(&id)).map_err(sync_err)?;
+        Ok((client, id))
+    }
+
+    /// Only the admin device sets the clinic, issues codes and revokes devices.
+    fn require_admin(id: &SyncIdentity) -> Result<(), UiError> {
+        if id.role == Role::Admin {
+            return Ok(());
+        }
+        Err(err(
+            "not_admin",
+            "この操作は医療機関の管理用端末だけが行えます。管理用端末で操作してください。",
+            "Only the clinic's admin device may do this. Use the admin device.",
+        ))
+    }
+
+    /// Write the clinic document (founding it on the admin device's first call): 医療機関名,
+    /// 医療機関コード (10 digits, check digit verified), 所在地, 電話. Then sync it out.
+    pub fn set_clinic(
+        &mut self,
+        name: &str,
+        institution: &str,
+        address: &str,
+        phone: &str,
+    ) -> Result<ClinicInfo, UiError> {
+        let id = self.identity()?;
+        Self::require_admin(&id)?;
+        let code = MedicalInstitutionCode::parse_valid(institution).map_err(|_| {
+            err(
+                "invalid_institution_code",
+                "医療機関コードが正しくありません。10桁の数字(都道府県2桁・点数表1桁・郡市区2桁・番号4桁・検証番号1桁)を確認して入力し直してください。",
+                "The medical institution code is invalid. Check the 10 digits (prefecture, score table, district, number, check digit) and enter it again.",
+            )
+        })?;
+        if name.trim().is_empty() {
+            return Err(err("invalid_input", "医療機関名を入力してください。", "Enter the clinic's name."));
+        }
+        let actor = Self::actor(&id);
+        let store = self.store()?;
+        if store.clinic().is_err() {
+            let clinic = ClinicId(uuid::Uuid::from_bytes(id.clinic.0));
+            store.init_clinic(&actor, clinic, name.trim(), code.as_str()).map_err(UiError::from)?;
+            // The founding device lists itself in the clinic document.
+            store
+                .enroll_device(
+                    &actor,
+                    &houmon_model::Device {
+                        id: id.model_device_id(),
+                        label: "管理用端末".into(),
+                        enrolled_at: Utc::now(),
+                        revoked: false,
+                    },
+                )
+                .map_err(UiError::from)?;
+        }
+        store
+            .set_clinic_details(&actor, name.trim(), code.as_str(), address.trim(), phone.trim())
+            .map_err(UiError::from)?;
+        self.sync_or_err()?;
+        self.show_clinic()
+    }
+
+    /// The clinic document as this device holds it (after its last sync).
+    pub fn show_clinic(&mut self) -> Result<ClinicInfo, UiError> {
+        let c = self.store()?.clinic().map_err(|_| {
+            err(
+                "no_clinic",
+                "医療機関の情報がまだありません。管理用端末で clinic set を実行するか、sync で受け取ってください。",
+                "No clinic details yet. Run clinic set on the admin device, or sync to receive them.",
+            )
+        })?;
+        Ok(ClinicInfo {
+            clinic: c.id.0.simple().to_string(),
+            name: c.name,
+            institution: c.institution_code,
+            address: c.address,
+            phone: c.phone,
+            devices: c
+                .devices
+                .into_iter()
+                .map(|d| ListedDevice { id: d.id.0.simple().to_string(), label: d.label, revoked: d.revoked })
+                .collect(),
+        })
+    }
+
+    /// A one-time code for another device, carrying the clinic content key wrapped for it
+    /// (admin only). `hours`: how long it stays valid.
+    pub fn create_code(&mut self, role: Role, hours: u32) -> Result<String, UiError> {
+        let (client, id) = self.client()?;
+        Self::require_admin(&id)?;
+        client.create_enrollment_code(role, hours.saturating_mul(3600)).map_err(sync_err)
+    }
+
+    /// The clinic's devices: the relay's list, with revocations marked in the clinic document.
+    pub fn devices(&mut self) -> Result<Vec<DeviceRow>, UiError> {
+        let (client, id) = self.client()?;
+        let listed = client.devices().map_err(sync_err)?;
+        let doc = self.store()?.clinic().map(|c| c.devices).unwrap_or_default();
+        Ok(listed
+            .into_iter()
+            .map(|d| {
+                let model = houmon_device::runner::model_device_id(d.device);
+                let marked = doc.iter().any(|m| m.id == model && m.revoked);
+                DeviceRow {
+                    id: d.device.to_hex(),
+                    role: d.role.code(),
+                    label: d.label,
+                    revoked: d.revoked || marked,
+                    last_sync: None,
+                    this_device: d.device == id.device,
+                }
+            })
+            .collect())
+    }
+
+    /// Revoke a device: at the relay (it is refused at once) and in the clinic document (the
+    /// other devices see it marked). Admin only; never this device itself.
+    pub fn revoke(&mut self, device: &str) -> Result<DeviceRow, UiError> {
+        let (client, id) = self.client()?;
+        Self::require_admin(&id)?;
+        let target = RelayDeviceId::from_hex(device).ok_or_else(|| {
+            err(
+                "invalid_input",
+                "端末IDの形式が正しくありません。device list に表示される32桁のIDを指定してください。",
+                "The device id is malformed. Give the 32-digit id shown by device list.",
+            )
+        })?;
+        if target == id.device {
+            return Err(err(
+                "self_revoke",
+                "この管理用端末自身は取り消せません。別の管理用端末から操作してください。",
+                "This admin device cannot revoke itself. Use another admin device.",
+            ));
+        }
+        let listed = client.devices().map_err(sync_err)?;
+        let Some(info) = listed.into_iter().find(|d| d.device == target) else {
+            return Err(err(
+                "not_found",
+                "その端末はこの医療機関に登録されていません。device list でIDを確認してください。",
+                "No such device in this clinic. Check the id with device list.",
+            ));
+        };
+        client.revoke(target).map_err(sync_err)?;
+        let actor = Self::actor(&id);
+        self.store()?
+            .revoke_device(&actor, houmon_device::runner::model_device_id(target), &info.label)
+            .map_err(UiError::from)?;
+        self.sync_or_err()?;
+        Ok(DeviceRow {
+            id: target.to_hex(),
+            role: info.role.code(),
+            label: info.label,
+            revoked: true,
+            last_sync: None,
+            this_device: false,
+        })
+    }
+
+    /// One sync round through the app's runner: the same state the header shows.
+    pub fn sync(&mut self) -> Result<Synced, UiError> {
+        let settings = settings(None);
+        self.runner.retry_now();
+        let out = self
+            .runner
+            .step(&self.lifecycle, &settings, &mut self.held, &mut self.exchange, Utc::now(), &mut |_| {})
+            .map_err(UiError::from)?;
+        let dto = to_dto(&out.status, false);
+        let report = out.report.unwrap_or_default();
+        let synced = Synced {
+            sent: report.uploaded,
+            received: report.received,
+            state: dto.state,
+            label_ja: dto.label_ja,
+            label_en: dto.label_en,
+            next_ja: dto.next_ja,
+            next_en: dto.next_en,
+        };
+        match &out.status {
+            SyncStatus::UpToDate { .. } | SyncStatus::Unreadable { .. } => Ok(synced),
+            SyncStatus::NotEnrolled { wiped: Some(WipeReason::RelayRevoked), .. } => {
+                let (ja, en) = WipeReason::RelayRevoked.message();
+                Err(err("revoked", ja, en))
+            }
+            _ => Err(UiError::new("sync_failed", synced.next_ja, synced.next_en)),
+        }
+    }
+
+    /// Sync after a change; an unreadable state is an error here too.
+    fn sync_or_err(&mut self) -> Result<Synced, UiError> {
+        let s = self.sync()?;
+        if s.state == SyncState::Unreadable {
+            return Err(UiError::new("unreadable", s.next_ja, s.next_en));
+        }
+        Ok(s)
+    }
+}
