@@ -228,6 +228,9 @@ pub struct SyncRunner {
     /// The `relayCertificatePins` the client was built with: new pins, new client.
     client_pins: Vec<String>,
     backoff: Backoff,
+    /// The backoff's jitter: from entropy on a device (spreads a clinic's retries), from a seed
+    /// in tests ([`SyncRunner::with_seed`]), so a seed replays the same delays.
+    jitter: rand::rngs::StdRng,
     not_before: Option<Instant>,
     /// Steady-state pace between rounds when all is well.
     pub interval: Duration,
@@ -267,10 +270,20 @@ fn is_revoked(e: &SyncError) -> bool {
 
 impl SyncRunner {
     pub fn new() -> Self {
+        Self::with_jitter(rand::SeedableRng::from_entropy())
+    }
+
+    /// A runner whose backoff jitter comes from `seed` (deterministic tests).
+    pub fn with_seed(seed: u64) -> Self {
+        Self::with_jitter(rand::SeedableRng::seed_from_u64(seed))
+    }
+
+    fn with_jitter(jitter: rand::rngs::StdRng) -> Self {
         Self {
             client: None,
             client_pins: Vec::new(),
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
+            jitter,
             not_before: None,
             interval: Duration::from_secs(30),
             tried_code: None,
@@ -506,7 +519,7 @@ impl SyncRunner {
                 Ok(idle(s, events, self.interval))
             }
             Err(e) => {
-                let delay = self.backoff.next_delay(&mut rand::thread_rng());
+                let delay = self.backoff.next_delay(&mut self.jitter);
                 self.not_before = Some(Instant::now() + delay);
                 let n = pending(store).unwrap_or(0);
                 let s = if e.retryable() {
@@ -525,4 +538,19 @@ impl SyncRunner {
 /// The model id of a relay device id (the same 16 bytes).
 pub fn model_device_id(d: houmon_sync_proto::DeviceId) -> ModelDeviceId {
     ModelDeviceId(uuid::Uuid::from_bytes(d.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delays(mut r: SyncRunner) -> Vec<Duration> {
+        (0..8).map(|_| r.backoff.next_delay(&mut r.jitter)).collect()
+    }
+
+    #[test]
+    fn a_seeded_runner_replays_its_backoff() {
+        assert_eq!(delays(SyncRunner::with_seed(7)), delays(SyncRunner::with_seed(7)));
+        assert_ne!(delays(SyncRunner::with_seed(7)), delays(SyncRunner::with_seed(8)), "control: the seed matters");
+    }
 }
