@@ -172,6 +172,36 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
 }
 
+#[test]
+fn a_user_cannot_switch_an_enrolled_device_to_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Founded { code, _relay, policies, mut policy, opts, dev, .. } = founded(tmp.path());
+    let (cell, ready): (ServiceCell, _) = (Mutex::new(None), Condvar::new());
+    dev.step(&cell, &ready);
+    dev.enroll(&code, &cell, &ready).unwrap();
+    drop((dev, cell));
+    // The app starts again with trainingMode left to the device (not managed), so the user's
+    // value is what would count.
+    policy.as_object_mut().unwrap().remove("trainingMode");
+    write_policy(&policies, policy);
+    let Mode::Managed(dev) = Mode::decide(&opts, sources(&policies)).unwrap() else { panic!("enrolled: managed") };
+    let cell: ServiceCell = Mutex::new(None);
+    dev.step(&cell, &ready);
+    {
+        let mut g = lock(&cell);
+        let svc = g.as_mut().unwrap().as_mut().expect("enrolled service");
+        // Control: another user-settable setting is accepted on the same device.
+        svc.set_user_setting("autoLockMinutes", Some("10")).unwrap();
+        let e = svc.set_user_setting("trainingMode", Some("on")).unwrap_err();
+        assert_eq!(e.code, "setting_refused");
+        assert!(e.ja.contains("訓練モードには切り替えられません"), "{}", e.ja);
+        svc.set_user_setting("trainingMode", Some("off")).expect("switching it off stays allowed");
+    }
+    let Mode::Managed(_) = Mode::decide(&opts, sources(&policies)).unwrap() else {
+        panic!("the next start is still the clinic's device")
+    };
+}
+
 /// A tablet holding another content key than the clinic's (what a keyless code used to give)
 /// shows an error, never 最新; the control with the clinic's key shows 最新 on the same data.
 #[test]

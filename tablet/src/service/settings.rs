@@ -73,7 +73,22 @@ impl Service {
     /// The user changes an unlocked, user-settable setting (typed as text; converted by the
     /// setting's kind). A refusal says why (locked by the administrator, out of range …).
     pub fn set_user_setting(&mut self, key: &str, value: Option<&str>) -> Result<PolicyPage, UiError> {
-        use houmon_policy::schema::SettingKind;
+        use houmon_policy::schema::{SettingKind, key::TRAINING_MODE};
+        // An enrolled device holds the clinic's real data: a user never switches it to the
+        // training clinic (only the administrator's managed policy may). Switching off is fine.
+        if !self.training && key == TRAINING_MODE && value.is_some_and(|v| v.trim() != "off") {
+            self.store.record_access(
+                &self.actor,
+                AuditAction::Edit,
+                &format!("setting:{key}"),
+                "refused: training mode on an enrolled device",
+            )?;
+            return Err(UiError::new(
+                "setting_refused",
+                "この端末は医療機関に登録されているため、訓練モードには切り替えられません。練習には訓練用の端末を使うか、管理者に相談してください。",
+                "This device is enrolled with the clinic, so it cannot switch to training mode. Practise on a training device, or ask your administrator.",
+            ));
+        }
         let engine = self.policy_engine();
         let r = match value {
             None => engine.clear_user_value(key),
