@@ -212,6 +212,29 @@ pub trait ManagedStore: StoreAccess {
     fn close_store(&mut self);
 }
 
+/// A [`ManagedStore`] for a holder that keeps the lent store itself (no shell around it): the
+/// `houmon-clinic` device and tests.
+#[derive(Debug, Default)]
+pub struct HeldStore(pub Option<houmon_store::Store>);
+
+impl StoreAccess for HeldStore {
+    fn with_store<R>(&mut self, f: impl FnOnce(&mut houmon_store::Store) -> R) -> houmon_sync::SyncResult<R> {
+        self.0.as_mut().map(f).ok_or(SyncError::NotEnrolled)
+    }
+}
+
+impl ManagedStore for HeldStore {
+    fn has_store(&self) -> bool {
+        self.0.is_some()
+    }
+    fn install_store(&mut self, store: houmon_store::Store) {
+        self.0 = Some(store);
+    }
+    fn close_store(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// What one step did.
 #[derive(Debug, Clone)]
 pub struct StepOutcome {

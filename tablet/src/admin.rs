@@ -16,13 +16,13 @@ use crate::device::to_dto;
 use crate::dto::UiError;
 use chrono::Utc;
 use houmon_device::lifecycle::{DeviceLifecycle, EnrollmentError, WipeReason};
-use houmon_device::runner::{ManagedStore, RelayEnrollment, SyncRunner, SyncStatus};
+use houmon_device::runner::{HeldStore, ManagedStore, RelayEnrollment, SyncRunner, SyncStatus};
 use houmon_keys::{DeviceKeystore, KeyProtection};
 use houmon_model::{Actor, ClinicId, StaffId, SyncState};
 use houmon_onshi::MedicalInstitutionCode;
 use houmon_policy::resolve::{EffectiveSettings, PolicyEngine, TrainingMode};
 use houmon_store::Store;
-use houmon_sync::{StoreAccess, SyncClient, SyncError, SyncIdentity, SyncResult};
+use houmon_sync::{SyncClient, SyncError, SyncIdentity};
 use houmon_sync_proto::{DeviceId as RelayDeviceId, Role};
 use serde::Serialize;
 use std::path::Path;
@@ -106,28 +106,6 @@ fn settings(relay_url: Option<String>) -> EffectiveSettings {
     s
 }
 
-/// The store as the runner sees it: here, held by the admin device itself.
-#[derive(Debug, Default)]
-struct Held(Option<Store>);
-
-impl StoreAccess for Held {
-    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R> {
-        self.0.as_mut().map(f).ok_or(SyncError::NotEnrolled)
-    }
-}
-
-impl ManagedStore for Held {
-    fn has_store(&self) -> bool {
-        self.0.is_some()
-    }
-    fn install_store(&mut self, store: Store) {
-        self.0 = Some(store);
-    }
-    fn close_store(&mut self) {
-        self.0 = None;
-    }
-}
-
 fn err(code: &str, ja: &str, en: &str) -> UiError {
     UiError::new(code, ja, en)
 }
@@ -158,7 +136,7 @@ fn enrollment_err(e: &EnrollmentError) -> UiError {
 /// An enrolled (or about to enroll) admin or member device on its own data directory.
 pub struct AdminDevice {
     lifecycle: Mutex<DeviceLifecycle>,
-    held: Held,
+    held: HeldStore,
     runner: SyncRunner,
     exchange: RelayEnrollment,
     key_storage: KeyStorage,
@@ -206,7 +184,7 @@ impl AdminDevice {
             }
         };
         let (mut lc, _) = DeviceLifecycle::open(data_dir, keystore).map_err(UiError::from)?;
-        let mut held = Held(None);
+        let mut held = HeldStore(None);
         if let Some(store) = lc.lend_store().map_err(UiError::from)? {
             held.install_store(store);
         }

@@ -7,40 +7,18 @@
 use chrono::{Duration as Days, Utc};
 use houmon_device::DeviceLifecycle;
 use houmon_device::lifecycle::{LifecycleEvent, LifecycleState, STATE_FILE, WipeReason};
-use houmon_device::runner::{ManagedStore, RelayEnrollment, StepOutcome, SyncRunner, SyncStatus};
+use houmon_device::runner::{HeldStore, RelayEnrollment, StepOutcome, SyncRunner, SyncStatus};
 use houmon_keys::DeviceKeystore;
 use houmon_keys::FileFallback;
 use houmon_model::{Actor, Demographics, StaffId};
 use houmon_policy::resolve::{EffectiveSettings, PolicyEngine};
 use houmon_policy::sources::LinuxPolicyDir;
 use houmon_store::Store;
-use houmon_sync::{StoreAccess, SyncError, SyncResult};
 use houmon_sync_proto::Role;
 use houmon_tests::bench_sync::{RelayProc, SyncDevice, count, create_clinic, relay_db_bytes};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-/// The shell's side in miniature: it holds the store the lifecycle lends it.
-struct Held(Option<Store>);
-
-impl StoreAccess for Held {
-    fn with_store<R>(&mut self, f: impl FnOnce(&mut Store) -> R) -> SyncResult<R> {
-        self.0.as_mut().map(f).ok_or(SyncError::NotEnrolled)
-    }
-}
-
-impl ManagedStore for Held {
-    fn has_store(&self) -> bool {
-        self.0.is_some()
-    }
-    fn install_store(&mut self, store: Store) {
-        self.0 = Some(store);
-    }
-    fn close_store(&mut self) {
-        self.0 = None;
-    }
-}
 
 /// Write a policy file as an administrator installs it (mode 0644).
 fn write_policy(path: &Path, body: &serde_json::Value) {
@@ -59,7 +37,7 @@ struct Tablet {
     app: PathBuf,
     lifecycle: Mutex<DeviceLifecycle>,
     runner: SyncRunner,
-    held: Held,
+    held: HeldStore,
     relay: RelayEnrollment,
 }
 
@@ -75,7 +53,7 @@ impl Tablet {
             app,
             lifecycle: Mutex::new(lc),
             runner: SyncRunner::new(),
-            held: Held(None),
+            held: HeldStore(None),
             relay: RelayEnrollment::new(name),
         }
     }
