@@ -18,6 +18,9 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo build (every binary: the tests run houmon-relay, houmon-gateway, houmon-clinic and houmon-app"
+echo "   from this target dir; cargo test alone builds only the binaries of packages with integration tests)"
+cargo build --workspace --bins --locked
 echo "== cargo test (unit, integration, card via pcscd, sync via the relay, app end to end under Xvfb)"
 cargo test --workspace --locked
 echo "== OS keystore through a real Secret Service (gnome-keyring on a private session bus)"
