@@ -252,33 +252,48 @@ pub fn resolve_field(doc: &mut AutoCommit, path: &str, value: &str) -> Result<()
     Ok(())
 }
 
-/// A 12-digit number whose last digit is a valid 個人番号 check digit. Such numbers are refused
-/// in free text so that a 個人番号 is never stored (ARCHITECTURE.md, *Never the 個人番号*).
+/// A 12-digit number whose last digit is a valid 個人番号 check digit, written as one run of
+/// digits or as the card prints it, in three groups of four (「1234 5678 9012」, with a space,
+/// an ideographic space or a hyphen between), in ASCII or full-width digits. Such numbers are
+/// refused in free text so that a 個人番号 is never stored (ARCHITECTURE.md, *Never the
+/// 個人番号*).
 pub fn contains_individual_number(text: &str) -> bool {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
+    let digit = |c: char| match c {
+        '0'..='9' => Some(c as u8),
+        '０'..='９' => Some(b'0' + (c as u32 - '０' as u32) as u8),
+        _ => None,
+    };
+    let separator = |c: char| matches!(c, ' ' | '\u{3000}' | '-' | '‐' | '‑' | '−' | '－');
+    // Each number in the text as its runs of digits, runs joined by exactly one separator.
+    let mut runs: Vec<Vec<u8>> = Vec::new();
+    let mut check = |runs: &mut Vec<Vec<u8>>| {
+        let lens: Vec<usize> = runs.iter().map(Vec::len).collect();
+        let found = runs.iter().any(|r| r.len() == 12 && individual_number_check_digit_ok(r))
+            || (lens == [4, 4, 4] && individual_number_check_digit_ok(&runs.concat()));
+        runs.clear();
+        found
+    };
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if let Some(d) = digit(c) {
+            let joined = i > 0 && digit(chars[i - 1]).is_some();
+            if !joined {
+                runs.push(Vec::new());
             }
-            if i - start == 12 && individual_number_check_digit_ok(&b[start..i]) {
-                return true;
+            if let Some(run) = runs.last_mut() {
+                run.push(d);
             }
-        } else {
-            i += 1;
+            continue;
+        }
+        let between = separator(c)
+            && i > 0
+            && digit(chars[i - 1]).is_some()
+            && chars.get(i + 1).and_then(|&n| digit(n)).is_some();
+        if !between && check(&mut runs) {
+            return true;
         }
     }
-    // Full-width digits (０-９) are normalised and checked as well.
-    if text.chars().any(|c| ('０'..='９').contains(&c)) {
-        let ascii: String = text
-            .chars()
-            .map(|c| if ('０'..='９').contains(&c) { char::from(b'0' + (c as u32 - '０' as u32) as u8) } else { c })
-            .collect();
-        return contains_individual_number(&ascii);
-    }
-    false
+    check(&mut runs)
 }
 
 fn individual_number_check_digit_ok(d: &[u8]) -> bool {
@@ -317,5 +332,28 @@ mod tests {
         let fullwidth: String =
             valid[0].chars().map(|c| char::from_u32('０' as u32 + c.to_digit(10).unwrap()).unwrap()).collect();
         assert!(contains_individual_number(&fullwidth));
+    }
+
+    #[test]
+    fn the_printed_form_in_three_groups_of_four_is_caught() {
+        let base = b"12345678901";
+        let n = (0..10u8).map(|c| [&base[..], &[b'0' + c]].concat()).find(|d| individual_number_check_digit_ok(d));
+        let n = String::from_utf8(n.unwrap()).unwrap();
+        let (a, b, c) = (&n[..4], &n[4..8], &n[8..]);
+        let wide = |s: &str| -> String {
+            s.chars().map(|c| c.to_digit(10).map_or(c, |d| char::from_u32('０' as u32 + d).unwrap())).collect()
+        };
+        for sep in [" ", "\u{3000}", "-", "－", "‐"] {
+            let printed = format!("{a}{sep}{b}{sep}{c}");
+            assert!(contains_individual_number(&format!("カード番号は{printed}です")), "{printed:?}");
+            assert!(contains_individual_number(&wide(&printed)), "full width {printed:?}");
+        }
+        // Controls: the same digits with a wrong check digit, other groupings, longer numbers.
+        let wrong = format!("{a} {b} {}{}", &c[..3], (c.as_bytes()[3] - b'0' + 1) % 10);
+        assert!(!contains_individual_number(&wrong));
+        assert!(!contains_individual_number(&format!("{a} {b} {c} 1234")), "a 16-digit card number");
+        assert!(!contains_individual_number(&format!("{a}  {b}  {c}")), "two spaces: separate numbers");
+        assert!(!contains_individual_number("血圧 1234 5678 と 9012"));
+        assert!(!contains_individual_number("電話 090-1234-5678"));
     }
 }

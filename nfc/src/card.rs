@@ -1,11 +1,13 @@
-//! `Card<T>`: a session with one card over a transport. Sends commands through the firewall,
-//! follows `61xx` (GET RESPONSE) and `6Cxx` (resend with Le), counts APDUs, and reads
-//! TLV-sized files in as few short READ BINARYs as possible.
+//! `Card<T>`: a session with one card over a transport. Sends commands through the session's
+//! [`Firewall`], follows `61xx` (GET RESPONSE) and `6Cxx` (resend with Le, only for commands
+//! without data: a PIN is never re-sent), counts APDUs, and reads TLV-sized files in as few
+//! short READ BINARYs as possible.
 
 use zeroize::Zeroizing;
 
 use crate::apdu::{Command, Response, SW_OK, commands};
-use crate::{CardError, Transport, firewall, tlv};
+use crate::firewall::{Ap, Firewall};
+use crate::{CardError, Transport, tlv};
 
 /// Largest file this app will read (offsets are 15 bits).
 const MAX_FILE: usize = 0x7FFF;
@@ -16,13 +18,13 @@ const MAX_GET_RESPONSE: usize = 32;
 pub struct Card<T: Transport> {
     transport: T,
     apdus: u32,
-    /// (AID, EF) known to be selected, to skip redundant SELECTs; `None` when unsure.
-    selected: Option<(&'static [u8], Option<u16>)>,
+    /// Also knows what is selected, which spares redundant SELECTs.
+    firewall: Firewall,
 }
 
 impl<T: Transport> Card<T> {
     pub fn new(transport: T) -> Self {
-        Self { transport, apdus: 0, selected: None }
+        Self { transport, apdus: 0, firewall: Firewall::new() }
     }
 
     /// APDUs sent so far, including GET RESPONSE and resends.
@@ -35,8 +37,8 @@ impl<T: Transport> Card<T> {
     }
 
     pub fn transport_mut(&mut self) -> &mut T {
-        // Commands sent directly bypass the selection cache, so forget it.
-        self.selected = None;
+        // Commands sent around this session may change the selection: forget it.
+        self.firewall.forget();
         &mut self.transport
     }
 
@@ -46,24 +48,28 @@ impl<T: Transport> Card<T> {
 
     fn send(&mut self, cmd: &Command) -> Result<Response, CardError> {
         let bytes = cmd.encode()?;
-        let checked = firewall::check(&bytes)?;
+        let checked = self.firewall.check(&bytes)?;
         let raw = Zeroizing::new(self.transport.transmit(checked)?);
         self.apdus += 1;
-        Response::parse(raw.to_vec())
+        let resp = Response::parse(raw.to_vec())?;
+        self.firewall.observe(&bytes, resp.sw);
+        Ok(resp)
     }
 
     /// Sends `cmd`, resolving `6Cxx` and `61xx` so the caller sees the final answer.
     pub fn exchange(&mut self, cmd: &Command) -> Result<Response, CardError> {
         let result = self.exchange_inner(cmd);
         if result.is_err() {
-            self.selected = None;
+            self.firewall.forget();
         }
         result
     }
 
     fn exchange_inner(&mut self, cmd: &Command) -> Result<Response, CardError> {
         let mut resp = self.send(cmd)?;
-        if resp.sw & 0xFF00 == 0x6C00 {
+        // Resend with the Le the card asks for, but never a command with data (a PIN is sent
+        // at most once per user action); for those 6Cxx is the answer.
+        if resp.sw & 0xFF00 == 0x6C00 && cmd.data.is_empty() {
             resp = self.send(&cmd.clone().expect(le_from(resp.sw)))?;
         }
         let mut data = std::mem::take(&mut resp.data);
@@ -79,28 +85,21 @@ impl<T: Transport> Card<T> {
     }
 
     /// SELECT an application. Returns whether the card has it.
-    pub fn select_ap(&mut self, aid: &'static [u8]) -> Result<bool, CardError> {
-        if matches!(self.selected, Some((a, _)) if a == aid) {
+    pub fn select_ap(&mut self, ap: Ap) -> Result<bool, CardError> {
+        if self.firewall.selected().0 == Some(ap) {
             return Ok(true);
         }
-        let resp = self.exchange(&commands::select_ap(aid))?;
-        self.selected = resp.is_ok().then_some((aid, None));
-        Ok(resp.is_ok())
+        Ok(self.exchange(&commands::select_ap(ap.aid()))?.is_ok())
     }
 
     /// SELECT an EF in the current application.
     pub fn select_ef(&mut self, fid: u16, during: &'static str) -> Result<(), CardError> {
-        match self.selected {
-            Some((_, Some(ef))) if ef == fid => return Ok(()),
-            Some((aid, _)) => self.selected = Some((aid, None)),
-            None => {}
+        if matches!(self.firewall.selected(), (Some(_), Some(ef)) if ef == fid) {
+            return Ok(());
         }
         let resp = self.exchange(&commands::select_ef(fid))?;
         if !resp.is_ok() {
             return Err(CardError::UnexpectedStatus { sw: resp.sw, during });
-        }
-        if let Some((aid, _)) = self.selected {
-            self.selected = Some((aid, Some(fid)));
         }
         Ok(())
     }
@@ -140,15 +139,15 @@ impl<T: Transport> Card<T> {
     }
 
     /// Asks the selected key how many tries are left (VERIFY with no data consumes none).
-    /// Returns `None` if the key is already verified in this session.
+    /// `None` when the card does not say (e.g. the key is already verified in this session):
+    /// callers must then ask before sending a secret, never assume a count.
     pub fn tries_left(&mut self) -> Result<Option<u8>, CardError> {
         let resp = self.exchange(&commands::verify(None))?;
-        match resp.tries_left() {
-            Some(n) => Ok(Some(n)),
-            None if resp.is_ok() => Ok(None),
-            None if resp.is_blocked() => Ok(Some(0)),
-            None => Err(CardError::UnexpectedStatus { sw: resp.sw, during: "reading tries left" }),
-        }
+        Ok(match resp.tries_left() {
+            Some(n) => Some(n),
+            None if resp.is_blocked() => Some(0),
+            None => None,
+        })
     }
 }
 
@@ -162,6 +161,7 @@ fn le_from(sw: u16) -> u16 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ap::{TEXT_AID, jpki, surface};
     use crate::firewall::CheckedApdu;
     use std::collections::VecDeque;
 
@@ -192,7 +192,7 @@ pub(crate) mod tests {
 
     #[test]
     fn follows_61xx_with_get_response() {
-        let mut card = Card::new(Scripted::new(&["AABB 61 02", "CCDD 9000"]));
+        let mut card = at(Ap::Jpki, jpki::AUTH_KEY, &["AABB 61 02", "CCDD 9000"]);
         let r = card.exchange(&commands::compute_signature(&[0; 51])).unwrap();
         assert_eq!(r.data, vec![0xAA, 0xBB, 0xCC, 0xDD]);
         assert!(r.is_ok());
@@ -200,12 +200,38 @@ pub(crate) mod tests {
         assert_eq!(card.apdu_count(), 2);
     }
 
+    /// A card session whose firewall has seen `SELECT ap` and `SELECT ef` accepted.
+    fn at(ap: Ap, ef: u16, answers: &[&str]) -> Card<Scripted> {
+        let mut all = vec!["9000", "9000"];
+        all.extend_from_slice(answers);
+        let mut card = Card::new(Scripted::new(&all));
+        assert!(card.select_ap(ap).unwrap());
+        card.select_ef(ef, "test").unwrap();
+        card.transport_mut().sent.clear();
+        card.firewall.observe(&commands::select_ap(ap.aid()).encode().unwrap(), 0x9000);
+        card.firewall.observe(&commands::select_ef(ef).encode().unwrap(), 0x9000);
+        card.apdus = 0;
+        card
+    }
+
     #[test]
     fn resends_with_the_le_a_6cxx_asks_for() {
-        let mut card = Card::new(Scripted::new(&["6C04", "01020304 9000"]));
+        let mut card = at(Ap::Jpki, jpki::AUTH_CERT, &["6C04", "01020304 9000"]);
         let r = card.exchange(&commands::read_binary(0, 256)).unwrap();
         assert_eq!(r.data, vec![1, 2, 3, 4]);
         assert_eq!(hexs(&card.transport().sent), vec!["00B0000000", "00B0000004"]);
+    }
+
+    #[test]
+    fn never_resends_a_pin_on_6cxx() {
+        let mut card = at(Ap::Jpki, jpki::AUTH_PIN, &["6C00", "9000"]);
+        let r = card.exchange(&commands::verify(Some(b"1234"))).unwrap();
+        assert_eq!(r.sw, 0x6C00, "the answer goes to the caller");
+        assert_eq!(card.transport().sent.len(), 1, "the PIN went out once");
+        // Control: the same answer to a data-less command is followed.
+        let mut card = at(Ap::Jpki, jpki::AUTH_PIN, &["6C00", "63C3"]);
+        assert_eq!(card.exchange(&commands::verify(None)).unwrap().sw, 0x63C3);
+        assert_eq!(card.transport().sent.len(), 2);
     }
 
     #[test]
@@ -222,7 +248,7 @@ pub(crate) mod tests {
             le = (file.len() - off).min(256);
         }
         let refs: Vec<&str> = answers.iter().map(String::as_str).collect();
-        let mut card = Card::new(Scripted::new(&refs));
+        let mut card = at(Ap::Jpki, jpki::AUTH_CERT, &refs);
         let got = card.read_tlv_file("test").unwrap();
         assert_eq!(*got, file);
         assert_eq!(card.apdu_count(), 7);
@@ -231,16 +257,18 @@ pub(crate) mod tests {
 
     #[test]
     fn a_file_shorter_than_its_header_is_an_error_not_a_loop() {
-        let mut card = Card::new(Scripted::new(&["30820632 9000", "6B00"]));
+        let mut card = at(Ap::Surface, surface::FACE, &["30820632 9000", "6B00"]);
         assert!(matches!(card.read_tlv_file("test"), Err(CardError::Malformed(_))));
     }
 
     #[test]
     fn refused_commands_never_reach_the_transport() {
-        let mut card = Card::new(Scripted::new(&["9000"; 4]));
-        for fid in firewall::DENIED_EF_IDS {
-            assert!(matches!(card.select_ef(fid, "test"), Err(CardError::Refused(_))));
+        let mut card = at(Ap::Surface, surface::CODE_B, &["9000"; 8]);
+        for fid in [0x0001, 0x0003, 0x0005, 0x0013] {
+            assert!(matches!(card.select_ef(fid, "test"), Err(CardError::Refused(_))), "{fid:04X}");
         }
+        assert!(matches!(card.exchange(&commands::select_ap(&TEXT_AID)), Err(CardError::Refused(_))));
+        assert!(matches!(card.exchange(&commands::read_binary(0, 256)), Err(CardError::Refused(_))));
         assert!(card.transport().sent.is_empty());
         assert_eq!(card.apdu_count(), 0);
     }

@@ -34,6 +34,10 @@ pub enum CardError {
     /// Only one try is left and the caller did not confirm sending the PIN anyway.
     #[error("only one PIN try left; confirmation required")]
     LastTryNeedsConfirmation,
+    /// The card did not say how many PIN tries are left and the caller did not confirm
+    /// sending the PIN anyway (it may be the last one).
+    #[error("PIN tries left unknown; confirmation required")]
+    TriesUnknownNeedsConfirmation,
     /// The PIN typed is not 4 digits (nothing was sent to the card).
     #[error("the PIN must be 4 digits")]
     InvalidPinFormat,
@@ -78,6 +82,7 @@ impl CardError {
             Self::WrongPin { .. } => "wrong_pin",
             Self::PinBlocked => "pin_blocked",
             Self::LastTryNeedsConfirmation => "last_try_needs_confirmation",
+            Self::TriesUnknownNeedsConfirmation => "tries_unknown_needs_confirmation",
             Self::InvalidPinFormat => "invalid_pin_format",
             Self::WrongVerificationCodeB { .. } => "wrong_code_b",
             Self::VerificationCodeBBlocked => "code_b_blocked",
@@ -104,6 +109,7 @@ impl CardError {
             Self::WrongPin { remaining } => format!("暗証番号が違います。残り{remaining}回です。患者さんに確認してから、もう一度入力してください。"),
             Self::PinBlocked => "暗証番号がロックされています。解除には患者さんご本人がお住まいの市区町村の窓口で手続きをする必要があります。クリニックが認めていれば、目視確認で続けられます。".into(),
             Self::LastTryNeedsConfirmation => "暗証番号の残り回数は1回です。間違えるとロックされます。患者さんに暗証番号を確認し、確認したうえで送信してください。".into(),
+            Self::TriesUnknownNeedsConfirmation => "カードが暗証番号の残り回数を返しませんでした。残り1回かもしれません。患者さんに暗証番号を確認し、確認したうえで送信してください。".into(),
             Self::InvalidPinFormat => "暗証番号は数字4桁です。入力し直してください。".into(),
             Self::WrongVerificationCodeB { remaining } => format!("照合番号B（生年月日・有効期限の西暦・セキュリティコード）が違います。残り{remaining}回です。カード表面を見て入力し直してください。"),
             Self::VerificationCodeBBlocked => "照合番号Bがロックされています。顔写真は表示できません。カード表面の写真で目視確認してください。".into(),
@@ -129,6 +135,7 @@ impl CardError {
             Self::WrongPin { remaining } => format!("Wrong PIN. {remaining} tries left. Confirm the PIN with the patient and enter it again."),
             Self::PinBlocked => "The PIN is blocked. The patient must go to their city office in person to reset it. If the clinic allows it, continue with a visual identity check.".into(),
             Self::LastTryNeedsConfirmation => "Only 1 PIN try is left; a mistake blocks the PIN. Confirm the PIN with the patient, then confirm sending it.".into(),
+            Self::TriesUnknownNeedsConfirmation => "The card did not report how many PIN tries are left; this may be the last one. Confirm the PIN with the patient, then confirm sending it.".into(),
             Self::InvalidPinFormat => "The PIN is 4 digits. Enter it again.".into(),
             Self::WrongVerificationCodeB { remaining } => format!("Verification code B (birth date, expiry year, security code) is wrong. {remaining} tries left. Read it from the card front and enter it again."),
             Self::VerificationCodeBBlocked => "Verification code B is blocked, so the photo cannot be shown. Compare the patient with the photo printed on the card.".into(),

@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
-use crate::CardError;
+use crate::{CardError, FaceIssuers};
 
 /// The test CA that issued every virtual card's 利用者証明用 certificate (DER).
 pub const TEST_CA_CERT: &[u8] = houmon_onshi::sim::TEST_CA_DER;
@@ -68,6 +68,23 @@ macro_rules! material {
 
 const MATERIAL: [(&str, CardMaterial); 5] =
     [material!("vc-01"), material!("vc-02"), material!("vc-03"), material!("vc-04"), material!("vc-05")];
+
+/// The synthetic card issuer's key that signs every virtual card's face data (the test CA's
+/// key: in training it plays J-LIS).
+pub const SYNTHETIC_FACE_ISSUER_KEY: &[u8] = include_bytes!("../../fixtures/jpki-test/ca.key.pk8");
+
+/// The synthetic issuer's public key (DER SubjectPublicKeyInfo), as a clinic would configure
+/// a real issuer's.
+pub fn synthetic_face_issuer_spki() -> Vec<u8> {
+    use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(SYNTHETIC_FACE_ISSUER_KEY).expect("test CA key");
+    key.to_public_key().to_public_key_der().expect("public key DER").into_vec()
+}
+
+/// The synthetic issuer as the key set a training device verifies card faces with.
+pub fn synthetic_face_issuers() -> FaceIssuers {
+    FaceIssuers::from_spki_der([synthetic_face_issuer_spki().as_slice()]).expect("test CA public key")
+}
 
 /// The id of the card the demo uses when none is named.
 pub const DEMO_HOLDER: &str = "vc-01";

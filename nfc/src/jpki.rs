@@ -3,8 +3,9 @@
 
 use zeroize::Zeroizing;
 
-use crate::ap::{JPKI_AID, jpki};
+use crate::ap::jpki;
 use crate::apdu::commands;
+use crate::firewall::Ap;
 use crate::{AuthPin, Card, CardError, Transport};
 
 /// DER prefix of a SHA-256 DigestInfo; followed by the 32-byte hash it makes 51 bytes.
@@ -22,7 +23,7 @@ pub fn sha256_digest_info(digest: &[u8; 32]) -> [u8; 51] {
 impl<T: Transport> Card<T> {
     /// Selects the JPKI AP; a card without it is not a My Number card.
     pub fn select_jpki(&mut self) -> Result<(), CardError> {
-        if self.select_ap(&JPKI_AID)? { Ok(()) } else { Err(CardError::NotMyNumberCard) }
+        if self.select_ap(Ap::Jpki)? { Ok(()) } else { Err(CardError::NotMyNumberCard) }
     }
 
     /// Reads the 利用者証明用 certificate (DER). Needs no PIN.
@@ -39,11 +40,12 @@ impl<T: Transport> Card<T> {
         Ok(self.read_tlv_file("reading the CA certificate")?.to_vec())
     }
 
-    /// Tries left for the 利用者証明用 PIN, without consuming one (0 = blocked).
-    pub fn auth_pin_tries(&mut self) -> Result<u8, CardError> {
+    /// Tries left for the 利用者証明用 PIN, without consuming one (0 = blocked; `None` = the
+    /// card did not say, which callers treat like the last try: ask before sending).
+    pub fn auth_pin_tries(&mut self) -> Result<Option<u8>, CardError> {
         self.select_jpki()?;
         self.select_ef(jpki::AUTH_PIN, "selecting the PIN")?;
-        Ok(self.tries_left()?.unwrap_or(3))
+        self.tries_left()
     }
 
     /// VERIFY the 利用者証明用 PIN. One call is one try: never call this in a retry loop.
@@ -99,21 +101,22 @@ impl std::fmt::Debug for PinModeSignature {
 
 /// The PIN-mode sequence (ARCHITECTURE.md, *PIN safety*): certificate, tries left, VERIFY, sign.
 ///
-/// Refuses to send the PIN when it is blocked, or when one try is left and
-/// `confirmed_last_try` is false. Never retries: a wrong PIN is returned to the caller.
+/// Refuses to send the PIN when it is blocked, or when one try is left (or the card does not
+/// say how many) and `confirmed` is false. Never retries: a wrong PIN is returned to the caller.
 /// 14 APDUs for a 1.6 KB certificate: SELECT AP, SELECT EF, 7 × READ BINARY,
 /// SELECT PIN, VERIFY (tries), VERIFY (PIN), SELECT key, COMPUTE DIGITAL SIGNATURE.
 pub fn pin_mode_sign<T: Transport>(
     card: &mut Card<T>,
     pin: &AuthPin,
     digest: &[u8; 32],
-    confirmed_last_try: bool,
+    confirmed: bool,
 ) -> Result<PinModeSignature, CardError> {
     let start = card.apdu_count();
     let certificate = card.read_auth_certificate()?;
     match card.auth_pin_tries()? {
-        0 => return Err(CardError::PinBlocked),
-        1 if !confirmed_last_try => return Err(CardError::LastTryNeedsConfirmation),
+        Some(0) => return Err(CardError::PinBlocked),
+        Some(1) if !confirmed => return Err(CardError::LastTryNeedsConfirmation),
+        None if !confirmed => return Err(CardError::TriesUnknownNeedsConfirmation),
         _ => {}
     }
     card.verify_auth_pin(pin)?;

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::ap::{JPKI_AID, SURFACE_AID, TEXT_AID, jpki, surface};
 use crate::apdu::Header;
 use crate::firewall::CheckedApdu;
-use crate::holders::{CardMaterial, SyntheticCardHolder, TEST_CA_CERT, synthetic_card};
+use crate::holders::{CardMaterial, SYNTHETIC_FACE_ISSUER_KEY, SyntheticCardHolder, TEST_CA_CERT, synthetic_card};
 use crate::{CardError, Transport};
 
 /// The contact ATR of a My Number card (reference §5).
@@ -43,6 +43,8 @@ pub struct LoggedCommand {
     pub header: [u8; 4],
     /// Command data, except for VERIFY (a PIN or 照合番号B), which is never recorded.
     pub data: Vec<u8>,
+    /// The length of the command data as sent (for VERIFY too: a secret was sent or not).
+    pub data_len: usize,
 }
 
 /// Behaviour switches for tests.
@@ -50,6 +52,8 @@ pub struct LoggedCommand {
 pub struct VirtualCardOptions {
     /// Answer case-4 commands with `61xx` and hold the data for GET RESPONSE, as T=0 cards do.
     pub t0_get_response: bool,
+    /// A dummy chip: the face data carries no valid issuer signature (the 2024 forged cards).
+    pub unsigned_face: bool,
 }
 
 pub struct VirtualCard {
@@ -100,7 +104,17 @@ impl VirtualCard {
         let mut face = tlv(&[0xDF, 0x22], birth.as_bytes());
         face.extend(tlv(&[0xDF, 0x23], holder.sex.as_bytes()));
         face.extend(tlv(&[0xDF, 0x27], material.photo_jp2));
-        face.extend(tlv(&[0xDF, 0x28], &[0u8; 256]));
+        let signature = if options.unsigned_face {
+            vec![0u8; 256]
+        } else {
+            use sha2::{Digest, Sha256};
+            const BAD: CardError = CardError::Malformed("virtual card face signature");
+            let issuer = RsaPrivateKey::from_pkcs8_der(SYNTHETIC_FACE_ISSUER_KEY).map_err(|_| BAD)?;
+            issuer.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&face)).map_err(|_| BAD)?
+        };
+        face.extend(tlv(&[0xDF, 0x28], &signature));
+        // Outside the signature, as on real cards.
+        face.extend(tlv(&[0xDF, 0x29], b"expiry"));
         let surface_file = tlv(&[0xFF, 0x20], &face);
         // Text AP EF 0002: the 基本4情報 (UTF-8, U+3000 between family and given name).
         let name = format!("{}\u{3000}{}", holder.family_name, holder.given_name);
@@ -185,7 +199,7 @@ impl VirtualCard {
         };
         let data = if h.ins == 0x20 { Vec::new() } else { h.data.to_vec() };
         if let Ok(mut log) = self.log.lock() {
-            log.push(LoggedCommand { header: [h.cla, h.ins, h.p1, h.p2], data });
+            log.push(LoggedCommand { header: [h.cla, h.ins, h.p1, h.p2], data, data_len: h.data.len() });
         }
         let (mut body, code) = self.dispatch(&h);
         if code == 0x9000 && !body.is_empty() && self.options.t0_get_response && h.ins != 0xC0 {

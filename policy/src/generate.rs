@@ -95,6 +95,7 @@ fn text_pattern(f: TextFormat) -> Option<&'static str> {
         TextFormat::InstitutionCode => Some("^[0-9]{10}$"),
         TextFormat::EnrollmentCode => Some("^[A-Za-z0-9-]{8,64}$"),
         TextFormat::CertificatePin => Some("^sha256/[A-Za-z0-9+/]{43}=$"),
+        TextFormat::PublicKey => Some("^[A-Za-z0-9+/]+={0,2}$"),
         TextFormat::RelayUrl => None,
     }
 }
@@ -602,6 +603,7 @@ fn type_text(def: &SettingDef, lang: Lang) -> String {
             (TextFormat::EnrollmentCode, true) => "英数字とハイフン 8〜64文字".into(),
             (TextFormat::EnrollmentCode, false) => "8–64 letters, digits, hyphens".into(),
             (TextFormat::CertificatePin, _) => "sha256/<base64>".into(),
+            (TextFormat::PublicKey, _) => "<base64 SubjectPublicKeyInfo>".into(),
         },
         SettingKind::Choice { options } => {
             let v: Vec<String> = options.iter().map(|o| format!("`{}` ({})", o.value, lang.pick(o.label))).collect();

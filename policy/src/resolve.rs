@@ -186,6 +186,16 @@ impl PolicyView {
             log_level: text(key::LOG_LEVEL).unwrap_or_else(|| "info".into()),
             relay_certificate_pins: list(key::RELAY_CERTIFICATE_PINS),
             remote_wipe: flag(key::REMOTE_WIPE, false),
+            visual_check_unverified_photo: flag(key::VISUAL_CHECK_UNVERIFIED_PHOTO, false),
+            // Values were checked by `coerce`; one that does not decode is dropped (fail closed:
+            // fewer keys, fewer photos shown as verified).
+            card_face_issuer_keys: list(key::CARD_FACE_ISSUER_KEYS)
+                .iter()
+                .filter_map(|k| {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.decode(k).ok()
+                })
+                .collect(),
         }
     }
 }
@@ -337,6 +347,10 @@ pub struct EffectiveSettings {
     pub log_level: String,
     pub relay_certificate_pins: Vec<String>,
     pub remote_wipe: bool,
+    /// 目視 may proceed without a verified chip photo (printed photo, no issuer key).
+    pub visual_check_unverified_photo: bool,
+    /// DER SubjectPublicKeyInfos of the card face issuer (decoded from base64).
+    pub card_face_issuer_keys: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for EffectiveSettings {
@@ -354,6 +368,8 @@ impl std::fmt::Debug for EffectiveSettings {
             .field("log_level", &self.log_level)
             .field("relay_certificate_pins", &self.relay_certificate_pins)
             .field("remote_wipe", &self.remote_wipe)
+            .field("visual_check_unverified_photo", &self.visual_check_unverified_photo)
+            .field("card_face_issuer_keys", &self.card_face_issuer_keys.len())
             .finish()
     }
 }

@@ -34,6 +34,8 @@ pub enum TextFormat {
     EnrollmentCode,
     /// `sha256/<base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo>`.
     CertificatePin,
+    /// Base64 of a DER SubjectPublicKeyInfo (a PEM public key's body).
+    PublicKey,
 }
 
 /// The type of a setting.
@@ -122,6 +124,8 @@ pub mod key {
     pub const LOG_LEVEL: &str = "logLevel";
     pub const RELAY_CERTIFICATE_PINS: &str = "relayCertificatePins";
     pub const REMOTE_WIPE: &str = "remoteWipe";
+    pub const VISUAL_CHECK_UNVERIFIED_PHOTO: &str = "visualCheckUnverifiedPhoto";
+    pub const CARD_FACE_ISSUER_KEYS: &str = "cardFaceIssuerKeys";
 }
 
 const IDENTITY_OPTIONS: &[ChoiceOption] = &[
@@ -209,6 +213,37 @@ pub const SETTINGS: &[SettingDef] = &[
         example: StaticValue::List(&["pin", "visual"]),
         user_settable: false,
         recommendable: true,
+        secret: false,
+    },
+    SettingDef {
+        key: key::VISUAL_CHECK_UNVERIFIED_PHOTO,
+        title: Text {
+            ja: "検証できない顔写真での目視確認を許可する",
+            en: "Allow visual checks without a verified chip photo",
+        },
+        description: Text {
+            ja: "ICチップの顔写真の署名を検証できないとき(発行者の鍵が未設定、照合番号Bのロックでカード表面の写真しか見られない場合)にも目視確認を許可します。偽造カードを見抜けないおそれがあるため既定はオフです。許可した目視確認はその旨が監査記録に残ります。署名が一致しない写真は、この設定にかかわらず拒否します。",
+            en: "Allow the visual check when the chip photo's signature cannot be verified (no issuer key configured, or 照合番号B locked so only the printed photo can be seen). Off by default because forged cards may then pass; such checks are audited as unverified. A photo whose signature does not match is refused whatever this says.",
+        },
+        kind: SettingKind::Bool,
+        default: StaticValue::Bool(false),
+        example: StaticValue::Bool(false),
+        user_settable: false,
+        recommendable: false,
+        secret: false,
+    },
+    SettingDef {
+        key: key::CARD_FACE_ISSUER_KEYS,
+        title: Text { ja: "券面データの発行者公開鍵", en: "Card face issuer public keys" },
+        description: Text {
+            ja: "マイナンバーカードの券面データ(顔写真を含む)の署名を検証する、発行者(J-LIS)の公開鍵です(DER形式のSubjectPublicKeyInfoをBase64で)。いずれかの鍵で署名が検証できた顔写真だけを「検証済み」と表示します。",
+            en: "Public keys of the card issuer (J-LIS) that sign the card face data, photo included (base64 of a DER SubjectPublicKeyInfo). Only a photo whose signature verifies with one of them is shown as verified.",
+        },
+        kind: SettingKind::TextList { format: TextFormat::PublicKey },
+        default: StaticValue::List(&[]),
+        example: StaticValue::List(&[]),
+        user_settable: false,
+        recommendable: false,
         secret: false,
     },
     SettingDef {
@@ -357,6 +392,7 @@ pub enum ValueProblem {
     BadInstitutionCode { ja: String, en: String },
     BadEnrollmentCode,
     BadCertificatePin,
+    BadPublicKey,
 }
 
 impl ValueProblem {
@@ -378,6 +414,9 @@ impl ValueProblem {
             Self::BadCertificatePin => {
                 "証明書ピンの形式が違います。sha256/ に続けて32バイトのハッシュをBase64で指定してください。".into()
             }
+            Self::BadPublicKey => {
+                "公開鍵として読み取れません。DER形式のSubjectPublicKeyInfoをBase64で指定してください(PEMの見出し行は不要です)。".into()
+            }
         }
     }
     pub fn message_en(&self) -> String {
@@ -397,6 +436,9 @@ impl ValueProblem {
             }
             Self::BadCertificatePin => {
                 "Invalid certificate pin. Use sha256/ followed by the base64 of a 32-byte hash.".into()
+            }
+            Self::BadPublicKey => {
+                "Not a public key. Give the base64 of a DER SubjectPublicKeyInfo (without the PEM header lines).".into()
             }
         }
     }
@@ -523,6 +565,15 @@ fn check_text(format: TextFormat, s: &str) -> Result<String, ValueProblem> {
                 return Err(ValueProblem::BadCertificatePin);
             }
             Ok(s.to_string())
+        }
+        TextFormat::PublicKey => {
+            use base64::Engine;
+            let compact: String = s.split_whitespace().collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(&compact)
+                .map_err(|_| ValueProblem::BadPublicKey)?;
+            spki::SubjectPublicKeyInfoRef::try_from(der.as_slice()).map_err(|_| ValueProblem::BadPublicKey)?;
+            Ok(compact)
         }
     }
 }

@@ -78,7 +78,7 @@ fn upkeep_loop(handle: tauri::AppHandle) {
 }
 
 #[tauri::command(async)]
-fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
+fn app_info<R: tauri::Runtime>(window: tauri::WebviewWindow<R>, state: State<'_, AppState>) -> Res<AppInfo> {
     let dev = managed(&state);
     with(&state, |s| {
         s.refresh_after_sync();
@@ -88,6 +88,10 @@ fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
         if let Some(d) = dev {
             i.sync = d.status();
         }
+        // Policy `screenshotProtection`: the window starts protected (tauri.conf.json) and
+        // follows the policy from here. Windows and macOS honour it; Linux (X11/Wayland) has
+        // no such control, so there it does nothing (mdm/README.md says so).
+        let _ = window.set_content_protected(i.screenshot_protection);
         i
     })
 }

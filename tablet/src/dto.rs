@@ -76,6 +76,12 @@ pub struct AppInfo {
     pub sync: SyncStatus,
     /// Whether the clinic policy allows 目視確認 at a first visit.
     pub allow_visual_check: bool,
+    /// Whether 目視 may go ahead without a verified chip photo (clinic policy
+    /// `visualCheckUnverifiedPhoto`).
+    pub allow_unverified_visual_check: bool,
+    /// Policy `screenshotProtection`: the shell keeps the window out of screenshots, screen
+    /// recording and the app switcher where the OS allows it.
+    pub screenshot_protection: bool,
     /// Whether the PIN check is allowed (managed setting `identityModes`).
     pub allow_pin_check: bool,
     /// Idle minutes before the screen locks (managed setting `autoLockMinutes`).
@@ -265,7 +271,9 @@ pub struct ConsentChoices {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CardCheck {
-    pub tries_left: u8,
+    /// PIN tries left; `None` when the card does not say (the PIN pad then asks before
+    /// sending, as on the last try).
+    pub tries_left: Option<u8>,
     /// APDUs exchanged (diagnostics).
     pub apdus: u32,
     /// The reader the card was read on (a PC/SC reader name, or the training reader).
@@ -279,6 +287,32 @@ pub struct CardFace {
     pub png_data_url: String,
     pub width: u32,
     pub height: u32,
+    /// Whether the issuer's signature over the chip's face data verified (検証済み).
+    pub authenticity: FaceAuthenticity,
+    /// Whether the clinic's policy lets a visual check go ahead on this photo.
+    pub visual_allowed: bool,
+}
+
+/// The chip photo's authenticity (顔写真の真正性), from the issuer's signature over the face data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum FaceAuthenticity {
+    /// 検証済み: the issuer's signature verifies.
+    Verified,
+    /// 未検証: no issuer key configured on this device.
+    NoIssuerKey,
+    /// 署名不一致: the signature is missing or wrong; the chip may be forged.
+    SignatureInvalid,
+}
+
+impl From<houmon_nfc::FaceAuthenticity> for FaceAuthenticity {
+    fn from(a: houmon_nfc::FaceAuthenticity) -> Self {
+        match a {
+            houmon_nfc::FaceAuthenticity::Verified => Self::Verified,
+            houmon_nfc::FaceAuthenticity::NoIssuerKey => Self::NoIssuerKey,
+            houmon_nfc::FaceAuthenticity::SignatureInvalid => Self::SignatureInvalid,
+        }
+    }
 }
 
 impl std::fmt::Debug for CardFace {
@@ -536,6 +570,7 @@ pub fn typescript_bindings() -> String {
         ConsentChoices::decl(&cfg),
         CardCheck::decl(&cfg),
         CardFace::decl(&cfg),
+        FaceAuthenticity::decl(&cfg),
         CardStep::decl(&cfg),
         CardProgress::decl(&cfg),
         FirstVisitInput::decl(&cfg),

@@ -69,7 +69,7 @@ fn first_visit_wrong_pin_then_right_pin_then_requery_also_after_restart() {
     let e = s.confirm_with_card(input(&row, Some("9999")), &mut |_| {}).unwrap_err();
     assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
     assert!(e.ja.contains("残り2回"), "{}", e.ja);
-    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "the card really counted it");
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, Some(2), "the card really counted it");
 
     let r = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
@@ -109,7 +109,7 @@ fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
     // One try left: nothing is sent without the confirmation.
     let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
     assert_eq!(e.code, "last_try_needs_confirmation");
-    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 1, "no PIN was sent");
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, Some(1), "no PIN was sent");
     let mut i = input(&row, Some("0000"));
     i.confirm_last_try = true;
     let e = s.confirm_with_card(i, &mut |_| {}).unwrap_err();
@@ -127,13 +127,53 @@ fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
     let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
     assert!(face.png_data_url.starts_with("data:image/png;base64,"));
     assert!(face.width > 0 && face.height > 0);
+    assert_eq!(face.authenticity, FaceAuthenticity::Verified, "the training issuer signed the virtual card");
+    assert!(face.visual_allowed);
     let audit = s.audit_log(20).unwrap();
-    assert!(audit.rows.iter().any(|e| e.detail.contains("card face")), "the photo view is audited");
+    assert!(audit.rows.iter().any(|e| e.detail.contains("検証済み")), "the photo view is audited");
     let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
     // The next visual check needs the photo again.
     let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
     assert_eq!(e.code, "face_not_shown");
+}
+
+#[test]
+fn visual_check_without_a_verified_chip_photo_needs_the_clinic_policy_and_is_audited_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies.clone()),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    assert!(!s.app_info().allow_unverified_visual_check, "off by default");
+    let row = holder_row(&s.todays_visits().unwrap(), "vc-02").clone();
+    // 照合番号B blocked after 10 wrong codes: only the printed photo is left.
+    for _ in 0..10 {
+        let _ = s.card_face(&row.patient_id, "0".repeat(14));
+    }
+    let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
+    assert_eq!(e.code, "code_b_blocked");
+    assert!(e.ja.contains("暗証番号で確認"), "default policy: no 目視 on the printed photo: {}", e.ja);
+    let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "face_unverified", "{}", e.ja);
+    // The clinic allows it: the same printed photo now carries a visual check, audited as such.
+    std::fs::write(policies.join("managed/houmon.json"), r#"{"visualCheckUnverifiedPhoto": true}"#).unwrap();
+    s.lock();
+    s.unlock(None, "0000".into()).unwrap();
+    assert!(s.app_info().allow_unverified_visual_check);
+    let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
+    assert_eq!(e.code, "code_b_blocked");
+    assert!(e.ja.contains("カード表面の写真で目視確認"), "{}", e.ja);
+    let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
+    let audit = s.audit_log(50).unwrap();
+    assert!(audit.rows.iter().any(|e| e.detail == "目視確認を拒否: 検証済みの顔写真なし"));
+    assert!(audit.rows.iter().any(|e| e.detail.contains("カード表面の写真のみと照合(クリニックの方針で許可)")));
 }
 
 #[test]
@@ -322,7 +362,7 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     std::fs::create_dir_all(policies.join("managed")).unwrap();
     std::fs::write(
         policies.join("managed/houmon.json"),
-        r#"{"allowedIdentityModes": ["visual"], "autoLockMinutes": 2}"#,
+        r#"{"allowedIdentityModes": ["visual"], "autoLockMinutes": 2, "screenshotProtection": false}"#,
     )
     .unwrap();
     let opts = ServiceOptions {
@@ -335,6 +375,7 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     let info = s.app_info();
     assert!(!info.allow_pin_check && info.allow_visual_check);
     assert_eq!(info.auto_lock_minutes, 2);
+    assert!(!info.screenshot_protection, "the shell is told to lift the protection");
     let rows = s.todays_visits().unwrap();
     let row = holder_row(&rows, "vc-01").clone();
     let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
@@ -350,6 +391,7 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     let info = s.app_info();
     assert!(info.allow_pin_check && !info.allow_visual_check);
     assert_eq!(info.auto_lock_minutes, 5, "back to the default");
+    assert!(info.screenshot_protection, "protected by default");
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! pcscd with vsmartcard-vpcd (`scripts/test-all.sh` starts it); otherwise skipped with why.
 
 use houmon_nfc::VirtualCard;
+use houmon_nfc::virtual_card::VirtualCardOptions;
 use houmon_nfc::vpcd::VpcdOptions;
 use houmon_tablet::dto::{
-    CardStep, CheckOutcome, ConsentChoices, FirstVisitInput, IdentityMode, PrescriptionForm, VisitRow,
+    CardStep, CheckOutcome, ConsentChoices, FaceAuthenticity, FirstVisitInput, IdentityMode, PrescriptionForm,
+    VisitRow,
 };
 use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};
@@ -29,13 +31,14 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     let mut steps = Vec::new();
     let check = s.card_check(&mut |p| steps.push(p.step)).unwrap();
     assert_eq!(check.reader, VPCD_READER, "read on the PC/SC reader, not in-process");
-    assert_eq!(check.tries_left, 3);
+    assert_eq!(check.tries_left, Some(3));
     assert_eq!(steps.last(), Some(&CardStep::Done));
 
     // 目視: the chip photo behind 照合番号B, then the visual confirmation.
     let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-01").unwrap();
     let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
     assert!(face.png_data_url.starts_with("data:image/png;base64,") && face.width > 0);
+    assert_eq!(face.authenticity, FaceAuthenticity::Verified);
     let input = FirstVisitInput {
         patient_id: row.patient_id.clone(),
         visit_id: row.visit_id.clone(),
@@ -57,7 +60,7 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     let pin = |p: &str| FirstVisitInput { mode: IdentityMode::Pin, pin: Some(p.into()), ..input.clone() };
     let e = s.confirm_with_card(pin("9999"), &mut |_| {}).unwrap_err();
     assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
-    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, 2, "a new PC/SC session sees the same counter");
+    assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, Some(2), "a new PC/SC session sees the same counter");
     let r = s.confirm_with_card(pin("1234"), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
 
@@ -66,4 +69,54 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     let e = s.card_check(&mut |_| {}).unwrap_err();
     assert_eq!(e.code, "no_card");
     assert!(e.ja.contains("置いてください"), "{}", e.ja);
+}
+
+/// The 2024 forged-card pattern: a dummy chip that replays a real certificate but cannot sign
+/// the face data. Its photo is shown as not matching, and 目視 on it is refused even where the
+/// clinic allows unverified photos; the genuine card on the same reader is the control.
+#[test]
+fn a_dummy_chip_cannot_pass_the_visual_check() {
+    let dummy = VirtualCard::with_options("vc-03", VirtualCardOptions { unsigned_face: true, ..Default::default() })
+        .unwrap();
+    let Some(mut placed) = PlacedCard::place(dummy, VpcdOptions::default()) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(policies.join("managed/houmon.json"), r#"{"visualCheckUnverifiedPhoto": true}"#).unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::PcscOnly,
+        policy_dir: Some(policies),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    let row = row_of(&s.todays_visits().unwrap(), "vc-03");
+    let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-03").unwrap();
+    let input = FirstVisitInput {
+        patient_id: row.patient_id.clone(),
+        visit_id: row.visit_id.clone(),
+        consent: ConsentChoices {
+            medication: true,
+            clinical: true,
+            checkup: true,
+            surgery: true,
+            prescription: PrescriptionForm::Electronic,
+        },
+        mode: IdentityMode::Visual,
+        pin: None,
+        confirm_last_try: false,
+    };
+    let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
+    assert_eq!(face.authenticity, FaceAuthenticity::SignatureInvalid);
+    assert!(!face.visual_allowed);
+    let e = s.confirm_with_card(input.clone(), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code, "face_signature_invalid");
+    assert!(e.ja.contains("偽造"), "{}", e.ja);
+    // Control: the genuine card on the same reader passes.
+    placed.take_out();
+    placed.put_back(VirtualCard::new("vc-03").unwrap(), VpcdOptions::default());
+    let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
+    assert_eq!(face.authenticity, FaceAuthenticity::Verified);
+    let r = s.confirm_with_card(input, &mut |_| {}).unwrap();
+    assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
 }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use houmon_nfc::ap::{SURFACE_AID, TEXT_AID};
+use houmon_nfc::ap::TEXT_AID;
+use houmon_nfc::apdu::commands;
+use houmon_nfc::firewall::Ap;
 use houmon_nfc::virtual_card::VirtualCardOptions;
 use houmon_nfc::vpcd::VpcdOptions;
 use houmon_nfc::{AuthPin, CardError, TEST_CA_CERT, VirtualCard, jpki, synthetic_card};
@@ -42,9 +44,9 @@ fn certificate_and_ca_certificate_read_through_pcscd() {
 fn wrong_pin_leaves_two_tries_then_the_right_pin_signs() {
     let Some(placed) = place("vc-02") else { return };
     let mut card = placed.connect().unwrap();
-    assert_eq!(card.auth_pin_tries().unwrap(), 3);
+    assert_eq!(card.auth_pin_tries().unwrap(), Some(3));
     assert_eq!(card.verify_auth_pin(&AuthPin::parse("1111").unwrap()), Err(CardError::WrongPin { remaining: 2 }));
-    assert_eq!(card.auth_pin_tries().unwrap(), 2, "reading the count spends no try");
+    assert_eq!(card.auth_pin_tries().unwrap(), Some(2), "reading the count spends no try");
     let message = b"first-visit consent digest input";
     let digest: [u8; 32] = Sha256::digest(message).into();
     let signed = jpki::pin_mode_sign(&mut card, &AuthPin::parse("2580").unwrap(), &digest, false).unwrap();
@@ -65,7 +67,7 @@ fn three_wrong_pins_block_the_card_with_a_clear_error() {
     // Still blocked in a new session, even for the right PIN.
     drop(card);
     let mut card = placed.connect().unwrap();
-    assert_eq!(card.auth_pin_tries().unwrap(), 0);
+    assert_eq!(card.auth_pin_tries().unwrap(), Some(0));
     assert_eq!(card.verify_auth_pin(&AuthPin::parse("7391").unwrap()), Err(CardError::PinBlocked));
 }
 
@@ -83,23 +85,26 @@ fn card_removed_mid_read_is_reported_as_removed() {
 fn the_firewall_keeps_individual_number_requests_off_the_wire() {
     let Some(placed) = place("vc-01") else { return };
     let mut card = placed.connect().unwrap();
-    assert!(card.select_ap(&TEXT_AID).unwrap());
-    assert!(matches!(card.select_ef(0x0001, "probe"), Err(CardError::Refused(_))));
-    assert!(matches!(card.select_ef(0x0014, "probe"), Err(CardError::Refused(_))));
-    assert!(card.select_ap(&SURFACE_AID).unwrap());
-    assert!(matches!(card.select_ef(0x0005, "probe"), Err(CardError::Refused(_))));
-    assert!(matches!(card.select_ef(0x0013, "probe"), Err(CardError::Refused(_))));
+    assert!(matches!(card.exchange(&commands::select_ap(&TEXT_AID)), Err(CardError::Refused(_))));
+    assert!(card.select_ap(Ap::Surface).unwrap());
+    for fid in [0x0001, 0x0003, 0x0005, 0x0011, 0x0013] {
+        assert!(matches!(card.select_ef(fid, "probe"), Err(CardError::Refused(_))), "{fid:04X}");
+    }
+    assert!(card.select_ap(Ap::Jpki).unwrap());
+    for fid in [0x0001, 0x0002, 0x001A, 0x001B] {
+        assert!(matches!(card.select_ef(fid, "probe"), Err(CardError::Refused(_))), "{fid:04X}");
+    }
     drop(card);
     let virtual_card = placed.remove();
     let log = virtual_card.command_log();
     let log = log.lock().unwrap();
-    assert!(!log.is_empty());
-    assert!(log.iter().all(|c| c.header[1] != 0xA4 || c.header[2] == 0x04), "no SELECT EF reached the card: {log:?}");
+    assert_eq!(log.len(), 2, "only the two SELECTs of allowed APs reached the card: {log:?}");
+    assert!(log.iter().all(|c| c.header == [0x00, 0xA4, 0x04, 0x0C] && c.data != TEXT_AID));
 }
 
 #[test]
 fn t0_get_response_chains_work_through_pcscd() {
-    let card = VirtualCard::with_options("vc-01", VirtualCardOptions { t0_get_response: true }).unwrap();
+    let card = VirtualCard::with_options("vc-01", VirtualCardOptions { t0_get_response: true, ..Default::default() }).unwrap();
     let Some(placed) = PlacedCard::place(card, VpcdOptions::default()) else { return };
     let mut card = placed.connect().unwrap();
     let digest = [9u8; 32];
@@ -154,6 +159,8 @@ fn houmon_card_cli_through_pcscd() {
     assert_eq!(cert["not_after"], "2033-06-01T00:00:00+00:00");
     let (ok, tries) = cli(&["pin-tries"], None);
     assert!(ok && tries["remaining"] == 3, "{tries}");
+    let issuer_key = std::env::temp_dir().join(format!("houmon-issuer-{}.der", std::process::id()));
+    std::fs::write(&issuer_key, houmon_nfc::synthetic_face_issuer_spki()).unwrap();
     let message = b"cli signing test";
     let digest = hex::encode(Sha256::digest(message));
     let (ok, err) = cli(&["sign", "--digest", &digest], Some("1112\n"));
@@ -171,6 +178,11 @@ fn houmon_card_cli_through_pcscd() {
     let (ok, face) = cli(&["face", "--out", out.to_str().unwrap()], Some("02060120332468\n"));
     assert!(ok, "{face}");
     assert_eq!((face["width"].as_u64(), face["height"].as_u64()), (Some(144), Some(180)));
+    assert_eq!(face["authenticity"], "no_issuer_key", "no key given: not verified");
+    let face_args = ["face", "--out", out.to_str().unwrap(), "--issuer-key", issuer_key.to_str().unwrap()];
+    let (ok, face) = cli(&face_args, Some("02060120332468\n"));
+    assert!(ok && face["authenticity"] == "verified", "{face}");
+    std::fs::remove_file(&issuer_key).unwrap();
     assert!(std::fs::read(&out).unwrap().starts_with(b"\x89PNG"));
     std::fs::remove_file(out).unwrap();
     drop(placed);

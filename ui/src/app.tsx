@@ -227,6 +227,7 @@ export function App({ api }: { api: Api }) {
                   patientName={route.visit.patientName}
                   urgent={route.visit.kind === 'urgentCall'}
                   allowVisual={info?.allowVisualCheck ?? false}
+                  allowUnverifiedVisual={info?.allowUnverifiedVisualCheck ?? false}
                   allowPin={info?.allowPinCheck ?? true}
                   onDone={() => setRoute({ name: 'today' })}
                 />

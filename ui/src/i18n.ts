@@ -2,7 +2,7 @@
 // this holds the language state and the shared labels.
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { CheckOutcome, QualificationValidity, VisitKind, VisitStatus } from './ipc/bindings';
+import type { CheckOutcome, FaceAuthenticity, QualificationValidity, VisitKind, VisitStatus } from './ipc/bindings';
 
 export type Lang = 'ja' | 'en';
 export type Text = { ja: string; en: string };
@@ -43,4 +43,19 @@ export function label<K extends string>(map: Record<K, Text>, key: K): Text {
 /** The colour of a qualification outcome: confirmed, waiting for the gateway, or a problem. */
 export function resultTone(outcome: CheckOutcome): string {
   return outcome === 'valid' ? 'good' : outcome === 'requested' ? 'pending' : 'bad';
+}
+
+/** 顔写真の真正性: only a photo whose issuer signature verified is 検証済み. */
+const authenticityLabels: Record<FaceAuthenticity, Text> = {
+  verified: { ja: '検証済み', en: 'Verified' },
+  noIssuerKey: { ja: '未検証(発行者の鍵が未設定)', en: 'Not verified (no issuer key)' },
+  signatureInvalid: { ja: '署名不一致(偽造の疑い)', en: 'Signature mismatch (possible forgery)' },
+};
+
+export function authenticityLabel(a: FaceAuthenticity): Text {
+  return authenticityLabels[a];
+}
+
+export function authenticityTone(a: FaceAuthenticity): string {
+  return a === 'verified' ? 'ok' : a === 'noIssuerKey' ? 'warn' : 'bad';
 }

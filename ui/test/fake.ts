@@ -77,6 +77,8 @@ export function fakeApi(over: Partial<Api> = {}): Api {
         version: '0.1.0',
         sync: trainingStatus,
         allowVisualCheck: true,
+        allowUnverifiedVisualCheck: false,
+        screenshotProtection: true,
         allowPinCheck: true,
         autoLockMinutes: 5,
         locked: false,

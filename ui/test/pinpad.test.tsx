@@ -49,6 +49,18 @@ describe('PinPad', () => {
     expect(onSubmit).toHaveBeenCalledWith('1234', true);
   });
 
+  it('asks for confirmation when the card did not say how many tries are left', () => {
+    const onSubmit = vi.fn();
+    render(<PinPad triesLeft={null} onSubmit={onSubmit} />);
+    expect(screen.getByTestId('tries-left').textContent).toBe('残り回数不明');
+    expect(screen.getByTestId('last-try-warning').textContent).toContain('残り1回かもしれません');
+    type('1234');
+    expect((screen.getByTestId('pin-submit') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByTestId('confirm-last-try'));
+    fireEvent.click(screen.getByTestId('pin-submit'));
+    expect(onSubmit).toHaveBeenCalledWith('1234', true);
+  });
+
   it('offers no pad when the PIN is blocked', () => {
     render(<PinPad triesLeft={0} onSubmit={vi.fn()} />);
     expect(screen.getByTestId('pin-blocked').textContent).toContain('市区町村');

@@ -76,7 +76,13 @@ describe('初回訪問 wizard', () => {
       Promise.resolve({ outcome: 'valid' as const, ja: 'ok', en: 'ok', qualification: null, check: okCheck, noticeJa: null }),
     );
     const cardFace = vi.fn((_p: string, _c: string) =>
-      Promise.resolve({ pngDataUrl: 'data:image/png;base64,AAAA', width: 100, height: 120 }),
+      Promise.resolve({
+        pngDataUrl: 'data:image/png;base64,AAAA',
+        width: 100,
+        height: 120,
+        authenticity: 'verified' as const,
+        visualAllowed: true,
+      }),
     );
     const api = fakeApi({
       cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1, reader: 'Virtual PCD 00 00' })),
@@ -93,6 +99,8 @@ describe('初回訪問 wizard', () => {
     expect(input.value).toBe('55021720352285');
     fireEvent.click(screen.getByTestId('codeb-show'));
     await screen.findByTestId('face-photo');
+    expect(screen.getByTestId('face-authenticity').textContent).toBe('検証済み');
+    expect(screen.queryByTestId('visual-unverified-note')).toBeNull();
     expect(cardFace).toHaveBeenCalledWith('p1', '55021720352285');
     expect(screen.queryByTestId('codeb-input')).toBeNull();
     expect((screen.getByTestId('visual-send') as HTMLButtonElement).disabled).toBe(true);
@@ -115,7 +123,9 @@ describe('初回訪問 wizard', () => {
         }),
       ),
     });
-    render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
+    render(
+      <FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual allowUnverifiedVisual onDone={vi.fn()} />,
+    );
     fireEvent.click(screen.getByTestId('consent-next'));
     fireEvent.click(screen.getByTestId('mode-visual'));
     fireEvent.click(screen.getByTestId('identity-next'));
@@ -123,6 +133,50 @@ describe('初回訪問 wizard', () => {
     fireEvent.click(screen.getByTestId('codeb-show'));
     expect((await screen.findByTestId('error')).textContent).toContain('カード表面の写真');
     expect(screen.getByTestId('visual-attest').parentElement?.textContent).toContain('カード表面の顔写真');
+    expect(screen.getByTestId('visual-unverified-note').textContent).toContain('記録されます');
+  });
+
+  it('目視 with 照合番号B locked and no clinic allowance: no attestation is offered', async () => {
+    const api = fakeApi({
+      cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1, reader: 'x' })),
+      cardFace: vi.fn(() =>
+        Promise.reject({ code: 'code_b_blocked', ja: '暗証番号で確認してください。', en: 'Use the PIN.', triesLeft: null }),
+      ),
+    });
+    render(<FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual onDone={vi.fn()} />);
+    fireEvent.click(screen.getByTestId('consent-next'));
+    fireEvent.click(screen.getByTestId('mode-visual'));
+    fireEvent.click(screen.getByTestId('identity-next'));
+    fireEvent.input(await screen.findByTestId('codeb-input'), { target: { value: '00000000000000' } });
+    fireEvent.click(screen.getByTestId('codeb-show'));
+    expect((await screen.findByTestId('error')).textContent).toContain('暗証番号');
+    expect(screen.queryByTestId('visual-attest')).toBeNull();
+  });
+
+  it('a chip photo whose signature fails is marked and cannot carry the visual check', async () => {
+    const api = fakeApi({
+      cardCheck: vi.fn(() => Promise.resolve({ triesLeft: 3, apdus: 1, reader: 'x' })),
+      cardFace: vi.fn(() =>
+        Promise.resolve({
+          pngDataUrl: 'data:image/png;base64,AAAA',
+          width: 100,
+          height: 120,
+          authenticity: 'signatureInvalid' as const,
+          visualAllowed: false,
+        }),
+      ),
+    });
+    render(
+      <FirstVisit api={api} patientId="p1" visitId="v1" patientName="x" urgent={false} allowVisual allowUnverifiedVisual onDone={vi.fn()} />,
+    );
+    fireEvent.click(screen.getByTestId('consent-next'));
+    fireEvent.click(screen.getByTestId('mode-visual'));
+    fireEvent.click(screen.getByTestId('identity-next'));
+    fireEvent.input(await screen.findByTestId('codeb-input'), { target: { value: '00000000000000' } });
+    fireEvent.click(screen.getByTestId('codeb-show'));
+    expect((await screen.findByTestId('face-authenticity')).textContent).toContain('署名不一致');
+    expect(screen.getByTestId('visual-refused').textContent).toContain('偽造');
+    expect(screen.queryByTestId('visual-attest')).toBeNull();
   });
 
   it('does not offer 目視 when the clinic forbids it', () => {

@@ -3,7 +3,8 @@
 //! PINs and 照合番号B are read from stdin (or the terminal, without echo).
 //!
 //! Must never: take a PIN or 照合番号B from argv or the environment, print one, or send the PIN
-//! on the last try without `--confirm-last-try`.
+//! on the last try (or when the card does not say how many are left) without
+//! `--confirm-last-try`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use houmon_nfc::vpcd::{self, VpcdOptions};
-use houmon_nfc::{AuthPin, Card, CardError, PcscReader, VerificationCodeB, VirtualCard, jpki, list_readers};
+use houmon_nfc::{
+    AuthPin, Card, CardError, FaceIssuers, PcscReader, VerificationCodeB, VirtualCard, jpki, list_readers,
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -56,16 +59,22 @@ enum Command {
         digest: String,
         #[arg(long)]
         reader: Option<String>,
-        /// Send the PIN even when only one try is left (a wrong PIN then blocks the card).
+        /// Send the PIN even when only one try is left, or the card does not say how many (a
+        /// wrong PIN may then block the card).
         #[arg(long)]
         confirm_last_try: bool,
     },
-    /// Save the card's face photo as PNG (照合番号B read from stdin).
+    /// Save the card's face photo as PNG (照合番号B read from stdin) and check the issuer's
+    /// signature over the face data.
     Face {
         #[arg(long)]
         out: PathBuf,
         #[arg(long)]
         reader: Option<String>,
+        /// The card issuer's public key (DER SubjectPublicKeyInfo) to verify the face data
+        /// with; repeatable. Without one the photo is reported as not verified.
+        #[arg(long)]
+        issuer_key: Vec<PathBuf>,
     },
     /// Serve a synthetic virtual card to vpcd (pcscd) until stopped.
     Virtual {
@@ -74,6 +83,9 @@ enum Command {
         /// Which synthetic card holder (vc-01 … vc-05).
         #[arg(long, default_value = houmon_nfc::DEMO_HOLDER)]
         card: String,
+        /// Play a dummy chip whose face data carries no valid issuer signature.
+        #[arg(long)]
+        unsigned_face: bool,
     },
 }
 
@@ -159,16 +171,31 @@ fn run(command: Command) -> Result<Value, CardError> {
                 "apdus": signed.apdus,
             }))
         }
-        Command::Face { out, reader } => {
+        Command::Face { out, reader, issuer_key } => {
+            let keys = issuer_key
+                .iter()
+                .map(|p| {
+                    std::fs::read(p)
+                        .map_err(|e| CardError::ReaderFailure(format!("could not read {}: {e}", p.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let issuers = FaceIssuers::from_spki_der(keys.iter().map(Vec::as_slice))?;
             let mut card = connect(reader.as_deref(), Duration::ZERO)?;
             let code_b = VerificationCodeB::parse(&read_secret("照合番号B（14桁） / verification code B: ")?)?;
-            let photo = card.read_face_photo(&code_b)?;
-            std::fs::write(&out, &photo.png)
+            let face = card.read_face_photo(&code_b, &issuers)?;
+            std::fs::write(&out, &face.photo.png)
                 .map_err(|e| CardError::ReaderFailure(format!("could not write {}: {e}", out.display())))?;
-            Ok(json!({"out": out, "width": photo.width, "height": photo.height, "apdus": card.apdu_count()}))
+            Ok(json!({
+                "out": out,
+                "width": face.photo.width,
+                "height": face.photo.height,
+                "authenticity": face.authenticity,
+                "apdus": card.apdu_count(),
+            }))
         }
-        Command::Virtual { port, card } => {
-            let mut virtual_card = VirtualCard::new(&card)?;
+        Command::Virtual { port, card, unsigned_face } => {
+            let options = houmon_nfc::virtual_card::VirtualCardOptions { unsigned_face, ..Default::default() };
+            let mut virtual_card = VirtualCard::with_options(&card, options)?;
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             println!("{}", json!({"virtual_card": card, "vpcd": addr.to_string(), "training_only": true}));
             let _ = std::io::stdout().flush();

@@ -59,45 +59,127 @@ impl Service {
     }
 
     /// 目視確認: open the card face with 照合番号B (typed from the front of the card) and show
-    /// its photo. The photo is kept only in the reply, never on disk; the view is audited.
+    /// its photo, with whether the issuer's signature over it verified. The photo is kept only
+    /// in the reply, never on disk; the view is audited with what it showed.
     pub fn card_face(&mut self, patient: &str, mut code_b: String) -> Result<CardFace, UiError> {
         let code = VerificationCodeB::parse(&code_b);
         code_b.zeroize();
         let code = code?;
         self.ensure_unlocked()?;
         let p = parse_patient(patient)?;
-        let photo = {
+        self.face_shown_for = None;
+        let read = {
             let (t, _) = self.card()?;
-            Card::new(t).read_face_photo(&code)
+            Card::new(t).read_face_photo(&code, &self.face_issuers)
         };
         drop(code);
-        let photo = match photo {
-            Ok(p) => p,
+        let target = chart_doc_id(p);
+        let face = match read {
+            Ok(face) => face,
             Err(CardError::VerificationCodeBBlocked) => {
-                // The chip photo is out of reach; staff compare with the photo printed on the
-                // card instead (the error says so), which the visual check then allows.
-                let target = chart_doc_id(p);
-                self.store.record_access(
-                    &self.actor,
-                    AuditAction::View,
-                    &target,
-                    "card face locked (目視, printed photo)",
-                )?;
-                self.face_shown_for = Some(p);
-                return Err(CardError::VerificationCodeBBlocked.into());
+                // The chip photo is out of reach: only the printed photo is left, which proves
+                // nothing about the chip, so it counts only where the clinic allows that.
+                let evidence = FaceEvidence::PrintedPhoto;
+                let allowed = self.visual_evidence_allowed(evidence);
+                self.store.record_access(&self.actor, AuditAction::View, &target, evidence.audit_detail(allowed))?;
+                self.face_shown_for = Some((p, evidence));
+                if allowed {
+                    return Err(CardError::VerificationCodeBBlocked.into());
+                }
+                return Err(UiError::new(
+                    "code_b_blocked",
+                    "照合番号Bがロックされているため、ICチップの顔写真を表示できません。このクリニックでは検証済みの顔写真がない目視確認は認められていません。暗証番号で確認してください。",
+                    "Verification code B is blocked, so the chip photo cannot be shown. This clinic does not allow a visual check without a verified chip photo. Use the PIN.",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
-        self.store.record_access(&self.actor, AuditAction::View, &chart_doc_id(p), "card face photo (目視)")?;
-        self.face_shown_for = Some(p);
+        let evidence = FaceEvidence::of(face.authenticity);
+        let allowed = self.visual_evidence_allowed(evidence);
+        self.store.record_access(&self.actor, AuditAction::View, &target, evidence.audit_detail(allowed))?;
+        self.face_shown_for = Some((p, evidence));
         use base64::Engine;
         Ok(CardFace {
             png_data_url: format!(
                 "data:image/png;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(&photo.png)
+                base64::engine::general_purpose::STANDARD.encode(&face.photo.png)
             ),
-            width: photo.width,
-            height: photo.height,
+            width: face.photo.width,
+            height: face.photo.height,
+            authenticity: face.authenticity.into(),
+            visual_allowed: allowed,
         })
+    }
+
+    /// Whether a visual check may rest on `evidence`: a verified chip photo always; an
+    /// unverifiable one only by the clinic's policy; a chip whose signature fails never.
+    pub(crate) fn visual_evidence_allowed(&self, evidence: FaceEvidence) -> bool {
+        match evidence {
+            FaceEvidence::VerifiedChipPhoto => true,
+            FaceEvidence::UnverifiedChipPhoto | FaceEvidence::PrintedPhoto => self.visual_unverified_allowed,
+            FaceEvidence::ForgedChipPhoto => false,
+        }
+    }
+
+    /// The issuer keys card faces are verified with: the clinic's configured keys and, in
+    /// training, the synthetic issuer that signs the virtual cards.
+    pub(crate) fn trusted_face_issuers(&self, configured: &[Vec<u8>]) -> FaceIssuers {
+        let mut issuers = FaceIssuers::none();
+        for der in configured {
+            // Checked by the policy engine; one that does not parse is left out (fail closed).
+            let _ = issuers.add_spki_der(der);
+        }
+        #[cfg(feature = "training")]
+        if self.training {
+            let _ = issuers.add_spki_der(&houmon_nfc::synthetic_face_issuer_spki());
+        }
+        issuers
+    }
+}
+
+/// What a visual check compares the patient with (目視確認の根拠).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaceEvidence {
+    /// The chip photo, its issuer signature verified (検証済み).
+    VerifiedChipPhoto,
+    /// The chip photo, with no issuer key to verify it on this device (未検証).
+    UnverifiedChipPhoto,
+    /// Only the photo printed on the card (照合番号B blocked).
+    PrintedPhoto,
+    /// A chip photo whose signature fails: the chip may be forged.
+    ForgedChipPhoto,
+}
+
+impl FaceEvidence {
+    fn of(a: houmon_nfc::FaceAuthenticity) -> Self {
+        match a {
+            houmon_nfc::FaceAuthenticity::Verified => Self::VerifiedChipPhoto,
+            houmon_nfc::FaceAuthenticity::NoIssuerKey => Self::UnverifiedChipPhoto,
+            houmon_nfc::FaceAuthenticity::SignatureInvalid => Self::ForgedChipPhoto,
+        }
+    }
+
+    /// The audit detail of a visual check that rested on it.
+    pub(crate) fn visual_check_detail(self) -> &'static str {
+        match self {
+            Self::VerifiedChipPhoto => "目視確認: 検証済みのICチップ顔写真と照合",
+            Self::UnverifiedChipPhoto => "目視確認: 未検証のICチップ顔写真と照合(クリニックの方針で許可)",
+            Self::PrintedPhoto => "目視確認: カード表面の写真のみと照合(クリニックの方針で許可)",
+            Self::ForgedChipPhoto => "目視確認: 署名が一致しない顔写真",
+        }
+    }
+
+    /// The audit detail of showing it (and whether a visual check may rest on it).
+    pub(crate) fn audit_detail(self, allowed: bool) -> &'static str {
+        match (self, allowed) {
+            (Self::VerifiedChipPhoto, _) => "カードの顔写真を表示(発行者の署名を検証済み)",
+            (Self::UnverifiedChipPhoto, true) => {
+                "カードの顔写真を表示(未検証: 発行者の鍵が未設定。クリニックの方針で目視確認を許可)"
+            }
+            (Self::UnverifiedChipPhoto, false) => "カードの顔写真を表示(未検証: 発行者の鍵が未設定。目視確認は不可)",
+            (Self::PrintedPhoto, true) => "照合番号Bがロック: カード表面の写真で目視確認(クリニックの方針で許可)",
+            (Self::PrintedPhoto, false) => "照合番号Bがロック: 検証済みの顔写真がなく目視確認は不可",
+            (Self::ForgedChipPhoto, _) => "券面データの署名が一致しません(偽造カードの疑い): 目視確認は不可",
+        }
     }
 }

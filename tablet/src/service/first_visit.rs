@@ -81,12 +81,43 @@ impl Service {
         if mode == digest::IdentityMode::Pin && pin.is_none() {
             return Err(CardError::InvalidPinFormat.into());
         }
-        if mode == digest::IdentityMode::Visual && self.face_shown_for != Some(p) {
-            return Err(UiError::new(
-                "face_not_shown",
-                "目視確認の前に、照合番号Bでカードの顔写真を表示してください。",
-                "Show the card's photo with verification code B before the visual check.",
-            ));
+        let evidence = match self.face_shown_for {
+            Some((shown, evidence)) if shown == p => Some(evidence),
+            _ => None,
+        };
+        if mode == digest::IdentityMode::Visual {
+            match evidence {
+                None => {
+                    return Err(UiError::new(
+                        "face_not_shown",
+                        "目視確認の前に、照合番号Bでカードの顔写真を表示してください。",
+                        "Show the card's photo with verification code B before the visual check.",
+                    ));
+                }
+                Some(e) if !self.visual_evidence_allowed(e) => {
+                    self.face_shown_for = None;
+                    self.store.record_access(
+                        &self.actor,
+                        AuditAction::QualificationCheck,
+                        &chart_doc_id(p),
+                        "目視確認を拒否: 検証済みの顔写真なし",
+                    )?;
+                    return Err(if e == FaceEvidence::ForgedChipPhoto {
+                        UiError::new(
+                            "face_signature_invalid",
+                            "ICチップの券面データの署名が一致しません。偽造カードの可能性があるため、目視確認では続けられません。カードをご本人に確認し、暗証番号で確認してください。",
+                            "The signature over the chip's face data does not match: the card may be forged, so the visual check cannot continue. Check the card with the patient and use the PIN.",
+                        )
+                    } else {
+                        UiError::new(
+                            "face_unverified",
+                            "検証済みの顔写真がないため、このクリニックでは目視確認を使えません。暗証番号で確認してください(許可するには管理者が設定「検証できない顔写真での目視確認を許可する」をオンにします)。",
+                            "Without a verified chip photo this clinic does not allow the visual check. Use the PIN (an administrator can allow it with the setting \"Allow visual checks without a verified chip photo\").",
+                        )
+                    });
+                }
+                Some(_) => {}
+            }
         }
         progress(CardProgress { step: CardStep::Connecting, percent: 5 });
         let nonce: [u8; 32] = rand::random();
@@ -109,8 +140,11 @@ impl Service {
             _ => IdentityProof::Visual { staff_id: self.actor.staff.to_string() },
         };
         drop(pin);
-        // One photo comparison per confirmation.
+        // One photo comparison per confirmation; the audit says what it rested on.
         self.face_shown_for = None;
+        if let (digest::IdentityMode::Visual, Some(evidence)) = (mode, evidence) {
+            self.store.record_access(&self.actor, AuditAction::QualificationCheck, &chart_doc_id(p), evidence.visual_check_detail())?;
+        }
         progress(CardProgress { step: CardStep::Qualifying, percent: 70 });
         let request = FirstVisitRequest {
             record,

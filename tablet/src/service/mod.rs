@@ -13,7 +13,7 @@ use houmon_keys::KeyProtection;
 use houmon_model::CoreError;
 use houmon_model::check::timeline;
 use houmon_model::{self as m, Actor, DeviceId, PatientId, StaffId, VisitId};
-use houmon_nfc::{AuthPin, Card, CardError, PcscReader, Transport, VerificationCodeB};
+use houmon_nfc::{AuthPin, Card, CardError, FaceIssuers, PcscReader, Transport, VerificationCodeB};
 use houmon_onshi::clock::SystemClock;
 use houmon_onshi::consent::{self as rules, ConsentPolicy, ConsentTimeline};
 use houmon_onshi::digest;
@@ -48,6 +48,7 @@ mod without_training;
 // Helpers one use case shares with another.
 #[cfg(feature = "training")]
 use self::training::*;
+use self::card::FaceEvidence;
 use self::{codes::*, first_visit::*, requery::*};
 pub use vitals::check_vitals;
 
@@ -148,8 +149,16 @@ pub struct Service {
     #[cfg(feature = "training")]
     reader: TrainingReader,
     card_source: CardSource,
-    /// The patient whose card face photo was shown (目視): a visual check needs it first.
-    face_shown_for: Option<PatientId>,
+    /// The patient whose card face was shown (目視), and what it showed: a visual check needs
+    /// it first, and goes ahead only on evidence the clinic's policy accepts.
+    face_shown_for: Option<(PatientId, FaceEvidence)>,
+    /// The card issuer keys that verify card face photos (policy `cardFaceIssuerKeys`; the
+    /// synthetic issuer in training).
+    face_issuers: FaceIssuers,
+    /// Policy `visualCheckUnverifiedPhoto`: 目視 without a verified chip photo.
+    visual_unverified_allowed: bool,
+    /// Policy `screenshotProtection` (applied to the window by the shell).
+    screenshot_protection: bool,
     today: NaiveDate,
     locked: bool,
     /// Training mode (訓練モード): demo clinic, simulator, training cards and PIN.
@@ -248,6 +257,9 @@ impl Service {
                 CardSource::PcscOnly
             },
             face_shown_for: None,
+            face_issuers: FaceIssuers::none(),
+            visual_unverified_allowed: false,
+            screenshot_protection: true,
             today: opts.today.unwrap_or_else(jst_today),
             locked: false,
             training,
@@ -328,6 +340,9 @@ impl Service {
         self.policy = e.consent;
         self.identity_modes = e.identity_modes;
         self.auto_lock_minutes = e.auto_lock_minutes;
+        self.visual_unverified_allowed = e.visual_check_unverified_photo;
+        self.screenshot_protection = e.screenshot_protection;
+        self.face_issuers = self.trusted_face_issuers(&e.card_face_issuer_keys);
         self.checks.clear();
     }
 
@@ -356,6 +371,8 @@ impl Service {
             // Training: no relay. An enrolled device's status comes from `device.rs`.
             sync: crate::device::training_status(),
             allow_visual_check: self.visual_allowed(),
+            allow_unverified_visual_check: self.visual_unverified_allowed,
+            screenshot_protection: self.screenshot_protection,
             allow_pin_check: self.identity_modes.contains(&m::IdentityMode::Pin),
             auto_lock_minutes: self.auto_lock_minutes,
             locked: self.locked,

@@ -4,10 +4,11 @@ import { useT } from '../i18n';
 /**
  * The card PIN pad. The digits live only in this component's state while typing; they are
  * wiped the moment they are submitted, on cancel and on unmount. Never stored anywhere else.
- * Shows the tries left; with one try left it asks for an explicit confirmation first.
+ * Shows the tries left; with one try left, or when the card did not say how many are left
+ * (`null`), it asks for an explicit confirmation first.
  */
 export function PinPad(props: {
-  triesLeft: number;
+  triesLeft: number | null;
   busy?: boolean;
   onSubmit: (pin: string, confirmLastTry: boolean) => void;
   onCancel?: () => void;
@@ -16,8 +17,9 @@ export function PinPad(props: {
   const [digits, setDigits] = useState('');
   const [confirmed, setConfirmed] = useState(false);
   useEffect(() => () => setDigits(''), []);
-  const last = props.triesLeft === 1;
-  if (props.triesLeft <= 0) {
+  const unknown = props.triesLeft === null;
+  const last = props.triesLeft === 1 || unknown;
+  if (props.triesLeft !== null && props.triesLeft <= 0) {
     return (
       <div class="error" role="alert" data-testid="pin-blocked">
         {t({
@@ -37,15 +39,22 @@ export function PinPad(props: {
   return (
     <div class="pinpad" data-testid="pinpad">
       <p class={last ? 'tries last' : 'tries'} data-testid="tries-left">
-        {t({ ja: `残り ${props.triesLeft} 回`, en: `${props.triesLeft} tries left` })}
+        {unknown
+          ? t({ ja: '残り回数不明', en: 'Tries left unknown' })
+          : t({ ja: `残り ${props.triesLeft} 回`, en: `${props.triesLeft} tries left` })}
       </p>
       {last && (
         <div class="warning" role="alert" data-testid="last-try-warning">
           <p>
-            {t({
-              ja: '残り1回です。間違えるとロックされ、市区町村の窓口での手続きが必要になります。患者さんに暗証番号を確認してください。',
-              en: 'Only 1 try left. A mistake blocks the PIN and the patient must go to the city office. Confirm the PIN with the patient.',
-            })}
+            {unknown
+              ? t({
+                  ja: 'カードが残り回数を返しませんでした。残り1回かもしれません。間違えるとロックされます。患者さんに暗証番号を確認してください。',
+                  en: 'The card did not say how many tries are left; this may be the last one. A mistake may block the PIN. Confirm the PIN with the patient.',
+                })
+              : t({
+                  ja: '残り1回です。間違えるとロックされ、市区町村の窓口での手続きが必要になります。患者さんに暗証番号を確認してください。',
+                  en: 'Only 1 try left. A mistake blocks the PIN and the patient must go to the city office. Confirm the PIN with the patient.',
+                })}
           </p>
           <label class="check">
             <input

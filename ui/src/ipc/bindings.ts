@@ -73,6 +73,16 @@ keyWarningJa: string | null, keyWarningEn: string | null, version: string, sync:
  */
 allowVisualCheck: boolean, 
 /**
+ * Whether 目視 may go ahead without a verified chip photo (clinic policy
+ * `visualCheckUnverifiedPhoto`).
+ */
+allowUnverifiedVisualCheck: boolean, 
+/**
+ * Policy `screenshotProtection`: the shell keeps the window out of screenshots, screen
+ * recording and the app switcher where the OS allows it.
+ */
+screenshotProtection: boolean, 
+/**
  * Whether the PIN check is allowed (managed setting `identityModes`).
  */
 allowPinCheck: boolean, 
@@ -143,7 +153,12 @@ export type PatientRow = { id: string, name: string, kana: string, birthDate: st
 
 export type ConsentChoices = { medication: boolean, clinical: boolean, checkup: boolean, surgery: boolean, prescription: PrescriptionForm, };
 
-export type CardCheck = { triesLeft: number, 
+export type CardCheck = { 
+/**
+ * PIN tries left; `None` when the card does not say (the PIN pad then asks before
+ * sending, as on the last try).
+ */
+triesLeft: number | null, 
 /**
  * APDUs exchanged (diagnostics).
  */
@@ -153,7 +168,20 @@ apdus: number,
  */
 reader: string, };
 
-export type CardFace = { pngDataUrl: string, width: number, height: number, };
+export type CardFace = { pngDataUrl: string, width: number, height: number, 
+/**
+ * Whether the issuer's signature over the chip's face data verified (検証済み).
+ */
+authenticity: FaceAuthenticity, 
+/**
+ * Whether the clinic's policy lets a visual check go ahead on this photo.
+ */
+visualAllowed: boolean, };
+
+/**
+ * The chip photo's authenticity (顔写真の真正性), from the issuer's signature over the face data.
+ */
+export type FaceAuthenticity = "verified" | "noIssuerKey" | "signatureInvalid";
 
 export type CardStep = "connecting" | "certificate" | "tries" | "signing" | "qualifying" | "saving" | "done";
 

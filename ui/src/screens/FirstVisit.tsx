@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Api, CardFace, CardProgress, CardStep, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
-import { resultTone, useT } from '../i18n';
+import { authenticityLabel, authenticityTone, resultTone, useT } from '../i18n';
 import { PinPad } from '../components/PinPad';
 import { CheckBadge, ErrorBox } from '../components/common';
 
@@ -27,6 +27,8 @@ export function FirstVisit(props: {
   patientName: string;
   urgent: boolean;
   allowVisual: boolean;
+  /** The clinic allows 目視 without a verified chip photo (printed photo, no issuer key). */
+  allowUnverifiedVisual?: boolean;
   /** False when the clinic's policy allows only 目視. */
   allowPin?: boolean;
   onDone: () => void;
@@ -44,7 +46,7 @@ export function FirstVisit(props: {
   const allowPin = props.allowPin ?? true;
   const [mode, setMode] = useState<'pin' | 'visual'>(allowPin ? 'pin' : 'visual');
   const [progress, setProgress] = useState<CardProgress | null>(null);
-  const [tries, setTries] = useState(3);
+  const [tries, setTries] = useState<number | null>(null);
   const [error, setError] = useState<UiError | null>(null);
   const [result, setResult] = useState<QualificationResult | null>(null);
   const [attested, setAttested] = useState(false);
@@ -104,7 +106,8 @@ export function FirstVisit(props: {
     } catch (e) {
       const err = e as UiError;
       setError(err);
-      if (err.code === 'code_b_blocked') setFaceLocked(true);
+      // The printed photo may carry the check only where the clinic allows it.
+      if (err.code === 'code_b_blocked' && props.allowUnverifiedVisual) setFaceLocked(true);
     } finally {
       setFaceBusy(false);
     }
@@ -231,7 +234,7 @@ export function FirstVisit(props: {
           <h3>{t({ ja: '4. 患者さんに暗証番号を入力してもらってください', en: '4. Ask the patient to enter the PIN' })}</h3>
           <ErrorBox error={error} />
           <PinPad triesLeft={tries} onSubmit={(pin, c) => void send(pin, c)} onCancel={() => setStep('identity')} />
-          {tries <= 0 && props.allowVisual && (
+          {tries !== null && tries <= 0 && props.allowVisual && (
             <button
               class="btn"
               onClick={() => {
@@ -289,10 +292,36 @@ export function FirstVisit(props: {
           {face && (
             <figure class="face" data-testid="face-photo">
               <img src={face.pngDataUrl} width={face.width * 2} height={face.height * 2} alt={t({ ja: 'カードの顔写真', en: 'Card photo' })} />
-              <figcaption>{t({ ja: 'ICチップの顔写真(保存されません)', en: 'Chip photo (not saved)' })}</figcaption>
+              <figcaption>
+                <span class={`badge ${authenticityTone(face.authenticity)}`} data-testid="face-authenticity" data-authenticity={face.authenticity}>
+                  {t(authenticityLabel(face.authenticity))}
+                </span>{' '}
+                {t({ ja: 'ICチップの顔写真(保存されません)', en: 'Chip photo (not saved)' })}
+              </figcaption>
             </figure>
           )}
-          {(face || faceLocked) && (
+          {face && !face.visualAllowed && (
+            <div class="error" role="alert" data-testid="visual-refused">
+              {face.authenticity === 'signatureInvalid'
+                ? t({
+                    ja: '券面データの署名が一致しません。偽造カードの可能性があるため、目視確認では続けられません。暗証番号で確認してください。',
+                    en: 'The face data signature does not match: the card may be forged, so the visual check cannot continue. Use the PIN.',
+                  })
+                : t({
+                    ja: '顔写真を検証できないため、このクリニックでは目視確認を使えません。暗証番号で確認してください。',
+                    en: 'The photo cannot be verified, and this clinic does not allow the visual check without it. Use the PIN.',
+                  })}
+            </div>
+          )}
+          {((face && face.visualAllowed && face.authenticity !== 'verified') || faceLocked) && (
+            <p class="warning" data-testid="visual-unverified-note">
+              {t({
+                ja: '検証済みの顔写真ではありません。クリニックの方針により目視確認を続けられますが、その旨が記録されます。',
+                en: 'This is not a verified chip photo. The clinic policy lets the visual check continue, and the record says so.',
+              })}
+            </p>
+          )}
+          {((face && face.visualAllowed) || faceLocked) && (
             <label class="check big">
               <input
                 type="checkbox"
