@@ -266,7 +266,7 @@ pub fn contains_individual_number(text: &str) -> bool {
     let separator = |c: char| matches!(c, ' ' | '\u{3000}' | '-' | '‐' | '‑' | '−' | '－');
     // Each number in the text as its runs of digits, runs joined by exactly one separator.
     let mut runs: Vec<Vec<u8>> = Vec::new();
-    let mut check = |runs: &mut Vec<Vec<u8>>| {
+    let check = |runs: &mut Vec<Vec<u8>>| {
         let lens: Vec<usize> = runs.iter().map(Vec::len).collect();
         let found = runs.iter().any(|r| r.len() == 12 && individual_number_check_digit_ok(r))
             || (lens == [4, 4, 4] && individual_number_check_digit_ok(&runs.concat()));

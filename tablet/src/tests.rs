@@ -58,7 +58,7 @@ fn first_visit_wrong_pin_then_right_pin_then_requery_also_after_restart() {
     let rows = s.todays_visits().unwrap();
     let row = holder_row(&rows, "vc-01").clone();
     let mut steps = Vec::new();
-    assert_eq!(s.card_check(&mut |p| steps.push(p.step)).unwrap().tries_left, 3);
+    assert_eq!(s.card_check(&mut |p| steps.push(p.step)).unwrap().tries_left, Some(3));
     assert_eq!(steps.last(), Some(&CardStep::Done));
 
     // 再照会 before any consent is refused with the reason.

@@ -213,6 +213,12 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
     app.type_text(&input, &holder.verification_code_b()).unwrap();
     app.tap("[data-testid='codeb-show']").unwrap();
     app.wait("[data-testid='face-photo'] img", T).expect("the chip photo is shown");
+    let badge = app.wait("[data-testid='face-authenticity']", T).expect("the photo's authenticity");
+    assert_eq!(
+        app.attr(&badge, "data-authenticity").unwrap().as_deref(),
+        Some("verified"),
+        "the training issuer signed the virtual card's face data"
+    );
     app.screenshot(&shots.join("15-visual-photo.png")).expect("shot");
     app.tap("[data-testid='visual-attest']").unwrap();
     app.tap("[data-testid='visual-send']").unwrap();

@@ -68,9 +68,10 @@ impl Service {
         self.ensure_unlocked()?;
         let p = parse_patient(patient)?;
         self.face_shown_for = None;
+        let issuers = self.face_issuers.clone();
         let read = {
             let (t, _) = self.card()?;
-            Card::new(t).read_face_photo(&code, &self.face_issuers)
+            Card::new(t).read_face_photo(&code, &issuers)
         };
         drop(code);
         let target = chart_doc_id(p);
