@@ -15,8 +15,9 @@ pub struct Artifact {
     pub contents: String,
 }
 
-const BANNER: &str =
-    "Generated from policy/src/schema.rs. Do not edit; regenerate with cargo run -p houmon-policy --bin houmon-mdm";
+/// The header of every generated file. It goes into XML comments, where `--` is forbidden, so
+/// it names the command without its flags (mdm/README.md has the full command line).
+const BANNER: &str = "Generated from policy/src/schema.rs by houmon-mdm (crate houmon-policy). Do not edit: change the schema and regenerate, see mdm/README.md";
 
 /// Every artifact, in a stable order.
 pub fn artifacts() -> Vec<Artifact> {
@@ -37,14 +38,52 @@ pub fn artifacts() -> Vec<Artifact> {
     ]
 }
 
-/// Write every artifact under `mdm_dir`.
-pub fn write_all(mdm_dir: &Path) -> std::io::Result<()> {
-    for a in artifacts() {
+/// Why the artifacts were not written.
+#[derive(Debug)]
+pub enum WriteError {
+    /// They fail the consumers' checks ([`super::validate`]); nothing was written.
+    Invalid(Vec<super::validate::Problem>),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Invalid(problems) => {
+                writeln!(
+                    f,
+                    "MDM ファイルが検証に通らないため書き込みません / the MDM files fail validation, nothing written:"
+                )?;
+                for p in problems {
+                    writeln!(f, "  {p}")?;
+                }
+                Ok(())
+            }
+            WriteError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// Write every artifact under `mdm_dir`, after checking them all ([`write_checked`]).
+pub fn write_all(mdm_dir: &Path) -> Result<(), WriteError> {
+    write_checked(mdm_dir, &artifacts())
+}
+
+/// Write `files` under `mdm_dir` only if they pass every consumer check
+/// ([`super::validate::artifacts`]); if one fails, nothing is written.
+pub fn write_checked(mdm_dir: &Path, files: &[Artifact]) -> Result<(), WriteError> {
+    let problems = super::validate::artifacts(files);
+    if !problems.is_empty() {
+        return Err(WriteError::Invalid(problems));
+    }
+    for a in files {
         let p = mdm_dir.join(a.path);
         if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d)?;
+            std::fs::create_dir_all(d).map_err(WriteError::Io)?;
         }
-        std::fs::write(p, a.contents)?;
+        std::fs::write(p, &a.contents).map_err(WriteError::Io)?;
     }
     Ok(())
 }
@@ -307,22 +346,11 @@ fn appconfig_specfile() -> String {
             SettingKind::Choice { .. } => {
                 ("string", def.default.to_json().as_str().unwrap_or("").to_string(), String::new())
             }
-            SettingKind::MultiChoice { .. } | SettingKind::TextList { .. } => {
-                ("stringArray", String::new(), String::new())
-            }
+            // For a stringArray, min is the least number of elements (at least one is chosen).
+            SettingKind::MultiChoice { .. } => ("stringArray", String::new(), " min=\"1\"".to_string()),
+            SettingKind::TextList { .. } => ("stringArray", String::new(), String::new()),
         };
         let _ = writeln!(s, "        <{tag} keyName=\"{k}\">");
-        let nullable = matches!(def.default, StaticValue::Unset);
-        let opts = options(def);
-        if matches!(def.kind, SettingKind::Choice { .. }) {
-            let _ = writeln!(s, "            <constraint nullable=\"{nullable}\">\n                <values>");
-            for o in opts {
-                let _ = writeln!(s, "                    <value>{}</value>", o.value);
-            }
-            s.push_str("                </values>\n            </constraint>\n");
-        } else {
-            let _ = writeln!(s, "            <constraint nullable=\"{nullable}\"{constraint}/>");
-        }
         match def.default {
             StaticValue::List(items) if !items.is_empty() => {
                 s.push_str("            <defaultValue>\n");
@@ -339,6 +367,19 @@ fn appconfig_specfile() -> String {
                 );
             }
             _ => {}
+        }
+        // The AppConfig XSD orders a key's children: defaultValue, then constraint.
+        let nullable = matches!(def.default, StaticValue::Unset);
+        let opts = options(def);
+        if opts.is_empty() {
+            let _ = writeln!(s, "            <constraint nullable=\"{nullable}\"{constraint}/>");
+        } else {
+            let _ =
+                writeln!(s, "            <constraint nullable=\"{nullable}\"{constraint}>\n                <values>");
+            for o in opts {
+                let _ = writeln!(s, "                    <value>{}</value>", xml(o.value));
+            }
+            s.push_str("                </values>\n            </constraint>\n");
         }
         let _ = writeln!(s, "        </{tag}>");
     }
@@ -357,10 +398,15 @@ fn appconfig_specfile() -> String {
         let opts = options(def);
         if !opts.is_empty() {
             s.push_str("            <options>\n");
+            // An option is its localized labels, with the value as an attribute.
             for o in opts {
-                s.push_str("                <option>\n");
-                s.push_str(&lang_block("label", o.label, "                    "));
-                let _ = writeln!(s, "                    <value>{}</value>\n                </option>", o.value);
+                let _ = writeln!(
+                    s,
+                    "                <option value=\"{}\">\n                    <language value=\"en-US\">{}</language>\n                    <language value=\"ja-JP\">{}</language>\n                </option>",
+                    xml(o.value),
+                    xml(o.label.en),
+                    xml(o.label.ja)
+                );
             }
             s.push_str("            </options>\n");
         }
