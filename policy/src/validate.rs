@@ -1420,7 +1420,7 @@ fn appconfig_key(k: Node, ty: &str, out: &mut Vec<Problem>) {
                         out.push(problem(
                             file,
                             format!("{} の値「{t}」は {type_ja} ではありません", at(k)),
-                            format!("{}: the value \"{t}\" is not a {base}", at(k)),
+                            format!("{}: the value \"{t}\" is not of type {base}", at(k)),
                         ));
                     }
                     list.push(t.to_string());
@@ -1441,7 +1441,7 @@ fn appconfig_key(k: Node, ty: &str, out: &mut Vec<Problem>) {
                         out.push(problem(
                             file,
                             format!("{} の既定値「{t}」は {type_ja} ではありません", at(k)),
-                            format!("{}: the default \"{t}\" is not a {base}", at(k)),
+                            format!("{}: the default \"{t}\" is not of type {base}", at(k)),
                         ));
                     }
                     if let Some(vals) = &allowed_values
