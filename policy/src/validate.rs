@@ -277,12 +277,15 @@ const CONTROLS: &[(&str, &[&str])] = &[
     ("list", &["listBox"]),
 ];
 
+/// One control of an ADML presentation: element name, refId, defaultItem / defaultValue.
+type Control = (String, Option<String>, Option<String>);
+
 /// One ADML file's tables.
 struct Adml<'a> {
     file: &'a str,
     strings: HashSet<String>,
-    /// Presentation id → its controls (element name, refId, defaultItem / defaultValue).
-    presentations: HashMap<String, Vec<(String, Option<String>, Option<String>)>>,
+    /// Presentation id → its controls.
+    presentations: HashMap<String, Vec<Control>>,
 }
 
 fn reference<'a>(v: &'a str, kind: &str) -> Option<&'a str> {
