@@ -251,13 +251,22 @@ fn android_restrictions() -> String {
     s.push_str("<restrictions xmlns:android=\"http://schemas.android.com/apk/res/android\">\n");
     for def in SETTINGS {
         let k = def.key;
-        let (ty, default) = match (def.kind, def.default) {
-            (SettingKind::Bool, StaticValue::Bool(b)) => ("bool", Some(b.to_string())),
-            (SettingKind::Integer { .. }, StaticValue::Integer(i)) => ("integer", Some(i.to_string())),
-            (SettingKind::Choice { .. }, StaticValue::Text(t)) => ("choice", Some(t.to_string())),
-            (SettingKind::MultiChoice { .. }, _) => ("multi-select", Some(format!("@array/mdm_{k}_default"))),
+        let ty = match def.kind {
+            SettingKind::Bool => "bool",
+            SettingKind::Integer { .. } => "integer",
+            SettingKind::Choice { .. } => "choice",
+            SettingKind::MultiChoice { .. } => "multi-select",
             // Android has no free-text list: comma-separated text (the reader accepts both).
-            _ => ("string", None),
+            SettingKind::Text { .. } | SettingKind::TextList { .. } => "string",
+        };
+        // A default only where the setting has one (the multi-select's array is generated
+        // with the strings under the same condition).
+        let default = match (def.kind, def.default) {
+            (SettingKind::Bool, StaticValue::Bool(b)) => Some(b.to_string()),
+            (SettingKind::Integer { .. }, StaticValue::Integer(i)) => Some(i.to_string()),
+            (SettingKind::Choice { .. } | SettingKind::Text { .. }, StaticValue::Text(t)) => Some(t.to_string()),
+            (SettingKind::MultiChoice { .. }, StaticValue::List(_)) => Some(format!("@array/mdm_{k}_default")),
+            _ => None,
         };
         let _ = write!(
             s,
@@ -340,7 +349,7 @@ fn appconfig_specfile() -> String {
             }
             SettingKind::Text { format } => (
                 "string",
-                String::new(),
+                def.default.to_json().as_str().unwrap_or("").to_string(),
                 text_pattern(format).map(|p| format!(" pattern=\"{}\"", xml(p))).unwrap_or_default(),
             ),
             SettingKind::Choice { .. } => {
@@ -545,10 +554,13 @@ fn adml(lang: Lang) -> String {
         match def.kind {
             SettingKind::Bool => {}
             SettingKind::Integer { .. } => {
-                let d = def.default.to_json();
+                let d = match def.default {
+                    StaticValue::Integer(i) => format!(" defaultValue=\"{i}\""),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     s,
-                    "      <presentation id=\"{k}\">\n        <decimalTextBox refId=\"{k}\" defaultValue=\"{d}\">{label}</decimalTextBox>\n      </presentation>"
+                    "      <presentation id=\"{k}\">\n        <decimalTextBox refId=\"{k}\"{d}>{label}</decimalTextBox>\n      </presentation>"
                 );
             }
             SettingKind::Text { .. } => {
