@@ -611,6 +611,18 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
         }
     }
 
+    // Any other `$(string.X)` in an attribute (the schema allows them in more places than the
+    // ones checked above) must resolve too.
+    for n in root.descendants().filter(|n| n.is_element()) {
+        for a in n.attributes() {
+            if let Some(id) = reference(a.value(), "string")
+                && !strings_used.iter().any(|(i, _)| i == id)
+            {
+                strings_used.push((id.to_string(), at(n)));
+            }
+        }
+    }
+
     // The ADMLs.
     let mut tables = Vec::new();
     for (f, text) in admls {
@@ -1709,18 +1721,21 @@ pub fn mobileconfig(bytes: &[u8]) -> Vec<Problem> {
 
 // ------------------------------------------------------------------------------ Linux
 
-/// Checks a Linux policy example: a JSON object, every key a setting of the schema.
+/// Checks a Linux policy example as the app reads it: a JSON object, every key a setting of the
+/// schema, every value accepted by the schema's check ([`super::schema::coerce`]).
 pub fn linux_json(file: &str, text: &str) -> Vec<Problem> {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(m)) => m
-            .keys()
-            .filter(|k| super::schema::setting(k).is_none())
-            .map(|k| {
-                problem(
+            .iter()
+            .filter_map(|(k, v)| match super::schema::setting(k) {
+                None => Some(problem(
                     file,
                     format!("{k} は設定スキーマにないキーです"),
                     format!("{k} is not a setting of the schema"),
-                )
+                )),
+                Some(def) => super::schema::coerce(def, v)
+                    .err()
+                    .map(|e| problem(file, format!("{k}: {}", e.message_ja()), format!("{k}: {}", e.message_en()))),
             })
             .collect(),
         Ok(_) => vec![problem(file, "JSON のオブジェクトではありません", "not a JSON object")],

@@ -194,6 +194,12 @@ fn admx_string_references_must_exist_in_both_languages() {
     let bad = || broken(path::ADMX, "displayName=\"$(string.relayUrl)\"", "displayName=\"$(string.relayUrlX)\"");
     rejects(bad(), path::ADML_EN, "no string relayUrlX");
     rejects(bad(), path::ADML_JA, "no string relayUrlX");
+    // A reference in an attribute the checks do not name is still resolved.
+    rejects(
+        broken(path::ADMX, "<policy name=\"relayUrl\"", "<policy foo=\"$(string.Elsewhere)\" name=\"relayUrl\""),
+        path::ADML_JA,
+        "no string Elsewhere",
+    );
     rejects(
         broken(path::ADMX, "displayName=\"$(string.relayUrl)\"", "displayName=\"Relay URL\""),
         path::ADMX,
@@ -764,6 +770,21 @@ fn linux_examples_use_only_schema_keys() {
         "relayURL is not a setting",
     );
     rejects(broken_with(path::LINUX_RECOMMENDED, |_| "[]".into()), path::LINUX_RECOMMENDED, "not a JSON object");
+    rejects(
+        broken(path::LINUX_MANAGED, "\"autoLockMinutes\": 3", "\"autoLockMinutes\": 600"),
+        path::LINUX_MANAGED,
+        "autoLockMinutes: ",
+    );
+    rejects(
+        broken(
+            path::LINUX_MANAGED,
+            "\"medicalInstitutionCode\": \"1312345679\"",
+            "\"medicalInstitutionCode\": \"1312345678\"",
+        ),
+        path::LINUX_MANAGED,
+        "medicalInstitutionCode: ",
+    );
+    rejects(broken(path::LINUX_MANAGED, "{", "{ \"x\": "), path::LINUX_MANAGED, "not valid JSON");
 }
 
 #[test]
