@@ -760,6 +760,117 @@ fn mobileconfig_required_payload_keys() {
     rejects(broken_with(M, |_| "not a plist".into()), M, "not a property list");
 }
 
+#[test]
+fn more_single_rule_breaks() {
+    // ADMX
+    rejects(
+        broken(path::ADMX, "minValue=\"1\" maxValue=\"60\"", "minValue=\"61\" maxValue=\"60\""),
+        path::ADMX,
+        "minValue 61 is greater than maxValue 60",
+    );
+    rejects(
+        broken(path::ADMX, "minValue=\"1\" maxValue=\"60\"", "minValue=\"-1\" maxValue=\"60\""),
+        path::ADMX,
+        "minValue must be an unsigned integer",
+    );
+    rejects(
+        broken_with(path::ADMX, |s| {
+            s.lines()
+                .filter(|l| !l.contains("<item displayName=\"$(string.trainingMode_"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        }),
+        path::ADMX,
+        "needs <item>",
+    );
+    rejects(
+        broken(
+            path::ADMX,
+            "<category name=\"Houmon\" displayName=\"$(string.Houmon)\" />",
+            "<category name=\"Houmon\" />",
+        ),
+        path::ADMX,
+        "needs the attribute displayName",
+    );
+    rejects(
+        broken(
+            path::ADMX,
+            "<enabledValue><decimal value=\"1\" /></enabledValue>",
+            "<enabledValue><decimal value=\"1\" /></enabledValue>\n      <elements><text id=\"t\" /></elements>",
+        ),
+        path::ADMX,
+        "needs the attribute valueName",
+    );
+    rejects(
+        broken(path::ADML_EN, "<presentation id=\"medicalInstitutionCode\">", "<presentation id=\"relayUrl\">"),
+        path::ADML_EN,
+        "duplicate presentation id \"relayUrl\"",
+    );
+    rejects(
+        broken(path::ADML_EN, "<displayName>", "<description>x</description><displayName>"),
+        path::ADML_EN,
+        "not allowed here",
+    );
+    // AppConfig
+    rejects(
+        broken(
+            S,
+            "        <field keyName=\"relayUrl\" type=\"input\">",
+            "        <fieldGroup>\n        <field keyName=\"relayUrl\" type=\"input\">",
+        ),
+        S,
+        "not well-formed",
+    );
+    rejects(
+        broken_with(S, |s| {
+            let f = s.find("        <field keyName=\"relayUrl\"").unwrap();
+            let end = f + s[f..].find("        </field>\n").unwrap() + "        </field>\n".len();
+            format!("{}        <fieldGroup>\n{}        </fieldGroup>\n{}", &s[..f], &s[f..end], &s[end..])
+        }),
+        S,
+        "needs <name>",
+    );
+    // Control: the same group with a name is valid.
+    accepts(broken_with(S, |s| {
+        let f = s.find("        <field keyName=\"relayUrl\"").unwrap();
+        let end = f + s[f..].find("        </field>\n").unwrap() + "        </field>\n".len();
+        format!(
+            "{}        <fieldGroup>\n<name><language value=\"en-US\">Relay</language></name>\n{}        </fieldGroup>\n{}",
+            &s[..f],
+            &s[f..end],
+            &s[end..]
+        )
+    }));
+    rejects(
+        broken(
+            S,
+            "<constraint nullable=\"false\" min=\"1\" max=\"12\"/>",
+            "<constraint nullable=\"false\" min=\"1\" max=\"12\"><values><value>x</value></values></constraint>",
+        ),
+        S,
+        "the value \"x\" is not of type integer",
+    );
+    rejects(
+        broken_with(S, |s| {
+            let a = s.find("    <dict>\n").unwrap() + "    <dict>\n".len();
+            let b = s.find("    </dict>").unwrap();
+            format!("{}{}", &s[..a], &s[b..])
+        }),
+        S,
+        "dict needs at least one key",
+    );
+    // Configuration profile
+    rejects(
+        broken_with(M, |s| {
+            let a = s.find("\t<key>PayloadContent</key>").unwrap();
+            let b = s.find("\n\t</array>\n").unwrap() + "\n\t</array>".len();
+            format!("{}{}", &s[..a], &s[b..])
+        }),
+        M,
+        "PayloadContent must be an array of payloads",
+    );
+}
+
 // ------------------------------------------------------------------------------ Linux
 
 #[test]
