@@ -255,10 +255,39 @@ fn is_xs_int(s: &str) -> bool {
     s.trim().parse::<i32>().is_ok()
 }
 
-/// `revision` and `schemaVersion` of Group Policy files: `major.minor`, both decimal.
+/// `revision`, `schemaVersion`, `minRequiredRevision` of Group Policy files (`versionString`):
+/// 1–4 digits, a dot, 1–5 digits.
 fn parse_revision(s: &str) -> Option<(u32, u32)> {
     let (a, b) = s.split_once('.')?;
+    let digits = |p: &str, most: usize| (1..=most).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a, 4) || !digits(b, 5) {
+        return None;
+    }
     Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// A Group Policy name or id (`itemName`, `resourceID`, the id of a `$(string.ID)`): letters,
+/// digits and `_` only.
+fn is_gp_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A Group Policy reference (`itemReference`): `name` or `prefix:name`.
+fn is_gp_reference(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((p, n)) => is_gp_name(p) && is_gp_name(n),
+        None => is_gp_name(s),
+    }
+}
+
+fn gp_name(file: &str, n: Node, attr: &str, v: &str, out: &mut Vec<Problem>) {
+    if !is_gp_name(v) {
+        out.push(problem(
+            file,
+            format!("{} の {attr}=\"{v}\" には英数字と _ しか使えません", at(n)),
+            format!("{}: {attr}=\"{v}\" may only contain letters, digits and _", at(n)),
+        ));
+    }
 }
 
 // ------------------------------------------------------------------------------ ADMX / ADML
@@ -289,14 +318,16 @@ struct Adml<'a> {
 }
 
 fn reference<'a>(v: &'a str, kind: &str) -> Option<&'a str> {
-    v.strip_prefix("$(")?.strip_suffix(')')?.strip_prefix(kind)?.strip_prefix('.').filter(|id| !id.is_empty())
+    v.strip_prefix("$(")?.strip_suffix(')')?.strip_prefix(kind)?.strip_prefix('.').filter(|id| is_gp_name(id))
 }
 
 /// Checks an ADMX file and its ADML files (`(path, contents)`, one per language): the ADMX and
 /// ADML schema rules (root elements in the Group Policy namespace, `revision`/`schemaVersion`,
 /// `policyNamespaces` with one `target` and unique prefixes, `resources@minRequiredRevision` and
 /// no ADML below it, element order in `policyDefinitions` and `policy`, required attributes,
-/// unique category and policy names, `class` values, element ids and `valueName`s), and the
+/// names and ids of letters, digits and `_`, unique category and policy names, `class` values,
+/// unique element ids, a `valueName` on every element but `list` (the XSD leaves it optional;
+/// without it Group Policy has no value to write)), and the
 /// references: every `parentCategory` and `supportedOn` resolves, every `$(string.X)` and
 /// `$(presentation.X)` is defined in every ADML, each presentation's controls match the
 /// elements of the policies that use it (same ids, a control of the right type, a
@@ -334,6 +365,7 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
         &[
             ("policyNamespaces", 1, 1),
             ("supersededAdm", 0, usize::MAX),
+            ("annotation", 0, usize::MAX),
             ("resources", 1, 1),
             ("supportedOn", 0, 1),
             ("categories", 0, 1),
@@ -372,6 +404,13 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
         }
     };
     let foreign_ok = |r: &str, out: &mut Vec<Problem>, n: Node| {
+        if !is_gp_reference(r) {
+            out.push(problem(
+                file,
+                format!("{} の参照 {r} は「名前」か「接頭辞:名前」の形式です", at(n)),
+                format!("{}: the reference {r} must be name or prefix:name", at(n)),
+            ));
+        }
         if let Some((p, _)) = r.split_once(':')
             && !prefixes.contains(&p)
         {
@@ -417,6 +456,7 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
             let mut names = Vec::new();
             for d in children(defs, "definition") {
                 if let Some(n) = required_attr(file, d, "name", &mut out) {
+                    gp_name(file, d, "name", n, &mut out);
                     names.push(n);
                     supported.insert(n.to_string());
                 }
@@ -437,6 +477,7 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
         for c in children(cats, "category") {
             sequence(file, c, &[("parentCategory", 0, 1), ("seeAlso", 0, usize::MAX), ("keywords", 0, 1)], &mut out);
             if let Some(n) = required_attr(file, c, "name", &mut out) {
+                gp_name(file, c, "name", n, &mut out);
                 names.push(n);
                 categories.insert(n.to_string());
             }
@@ -480,6 +521,7 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
                 &mut out,
             );
             if let Some(n) = required_attr(file, p, "name", &mut out) {
+                gp_name(file, p, "name", n, &mut out);
                 names.push(n);
             }
             if let Some(c) = required_attr(file, p, "class", &mut out)
@@ -795,6 +837,7 @@ fn adml<'a>(file: &'a str, text: &str, min_revision: Option<(u32, u32)>, out: &m
         let mut ids = Vec::new();
         for s in children(st, "string") {
             if let Some(id) = required_attr(file, s, "id", out) {
+                gp_name(file, s, "id", id, out);
                 ids.push(id);
                 t.strings.insert(id.to_string());
             }
@@ -806,6 +849,7 @@ fn adml<'a>(file: &'a str, text: &str, min_revision: Option<(u32, u32)>, out: &m
         let mut ids = Vec::new();
         for p in children(pt, "presentation") {
             let Some(id) = required_attr(file, p, "id", out) else { continue };
+            gp_name(file, p, "id", id, out);
             ids.push(id);
             let mut controls = Vec::new();
             let mut refs = Vec::new();

@@ -363,6 +363,36 @@ fn admx_required_structure() {
         path::ADMX,
         "must be of the form number.number",
     );
+    rejects(
+        broken(path::ADMX, "revision=\"1.0\"", "revision=\"12345.0\""),
+        path::ADMX,
+        "must be of the form number.number",
+    );
+    rejects(
+        broken(path::ADMX, "<policy name=\"relayUrl\"", "<policy name=\"relay-url\""),
+        path::ADMX,
+        "may only contain letters, digits and _",
+    );
+    rejects(
+        broken(path::ADMX, "<category name=\"Houmon\"", "<category name=\"Houmon app\""),
+        path::ADMX,
+        "may only contain letters, digits and _",
+    );
+    rejects(
+        broken(path::ADML_JA, "<string id=\"Houmon\">", "<string id=\"Hou.mon\">"),
+        path::ADML_JA,
+        "may only contain letters, digits and _",
+    );
+    rejects(
+        broken(path::ADMX, "<parentCategory ref=\"Houmon\" />", "<parentCategory ref=\"a:b:c\" />"),
+        path::ADMX,
+        "must be name or prefix:name",
+    );
+    rejects(
+        broken(path::ADMX, "displayName=\"$(string.relayUrl)\"", "displayName=\"$(string.relay Url)\""),
+        path::ADMX,
+        "must be a $(string.ID)",
+    );
     rejects(broken(path::ADMX, "class=\"Machine\"", "class=\"Computer\""), path::ADMX, "must be User, Machine or Both");
     rejects(broken(path::ADMX, " valueName=\"remoteWipe\">", ">"), path::ADMX, "no valueName");
     rejects(broken(path::ADMX, " key=\"SOFTWARE\\Policies\\Houmon\"", ""), path::ADMX, "needs the attribute key");
