@@ -15,8 +15,9 @@ pub struct Artifact {
     pub contents: String,
 }
 
-const BANNER: &str =
-    "Generated from policy/src/schema.rs. Do not edit; regenerate with cargo run -p houmon-policy --bin houmon-mdm";
+/// The header of every generated file. It goes into XML comments, where `--` is forbidden, so
+/// it names the command without its flags (mdm/README.md has the full command line).
+const BANNER: &str = "Generated from policy/src/schema.rs by houmon-mdm (crate houmon-policy). Do not edit: change the schema and regenerate, see mdm/README.md";
 
 /// Every artifact, in a stable order.
 pub fn artifacts() -> Vec<Artifact> {
@@ -37,14 +38,52 @@ pub fn artifacts() -> Vec<Artifact> {
     ]
 }
 
-/// Write every artifact under `mdm_dir`.
-pub fn write_all(mdm_dir: &Path) -> std::io::Result<()> {
-    for a in artifacts() {
+/// Why the artifacts were not written.
+#[derive(Debug)]
+pub enum WriteError {
+    /// They fail the consumers' checks ([`super::validate`]); nothing was written.
+    Invalid(Vec<super::validate::Problem>),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Invalid(problems) => {
+                writeln!(
+                    f,
+                    "MDM ファイルが検証に通らないため書き込みません / the MDM files fail validation, nothing written:"
+                )?;
+                for p in problems {
+                    writeln!(f, "  {p}")?;
+                }
+                Ok(())
+            }
+            WriteError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// Write every artifact under `mdm_dir`, after checking them all ([`write_checked`]).
+pub fn write_all(mdm_dir: &Path) -> Result<(), WriteError> {
+    write_checked(mdm_dir, &artifacts())
+}
+
+/// Write `files` under `mdm_dir` only if they pass every consumer check
+/// ([`super::validate::artifacts`]); if one fails, nothing is written.
+pub fn write_checked(mdm_dir: &Path, files: &[Artifact]) -> Result<(), WriteError> {
+    let problems = super::validate::artifacts(files);
+    if !problems.is_empty() {
+        return Err(WriteError::Invalid(problems));
+    }
+    for a in files {
         let p = mdm_dir.join(a.path);
         if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d)?;
+            std::fs::create_dir_all(d).map_err(WriteError::Io)?;
         }
-        std::fs::write(p, a.contents)?;
+        std::fs::write(p, &a.contents).map_err(WriteError::Io)?;
     }
     Ok(())
 }
@@ -213,13 +252,22 @@ fn android_restrictions() -> String {
     s.push_str("<restrictions xmlns:android=\"http://schemas.android.com/apk/res/android\">\n");
     for def in SETTINGS {
         let k = def.key;
-        let (ty, default) = match (def.kind, def.default) {
-            (SettingKind::Bool, StaticValue::Bool(b)) => ("bool", Some(b.to_string())),
-            (SettingKind::Integer { .. }, StaticValue::Integer(i)) => ("integer", Some(i.to_string())),
-            (SettingKind::Choice { .. }, StaticValue::Text(t)) => ("choice", Some(t.to_string())),
-            (SettingKind::MultiChoice { .. }, _) => ("multi-select", Some(format!("@array/mdm_{k}_default"))),
+        let ty = match def.kind {
+            SettingKind::Bool => "bool",
+            SettingKind::Integer { .. } => "integer",
+            SettingKind::Choice { .. } => "choice",
+            SettingKind::MultiChoice { .. } => "multi-select",
             // Android has no free-text list: comma-separated text (the reader accepts both).
-            _ => ("string", None),
+            SettingKind::Text { .. } | SettingKind::TextList { .. } => "string",
+        };
+        // A default only where the setting has one (the multi-select's array is generated
+        // with the strings under the same condition).
+        let default = match (def.kind, def.default) {
+            (SettingKind::Bool, StaticValue::Bool(b)) => Some(b.to_string()),
+            (SettingKind::Integer { .. }, StaticValue::Integer(i)) => Some(i.to_string()),
+            (SettingKind::Choice { .. } | SettingKind::Text { .. }, StaticValue::Text(t)) => Some(t.to_string()),
+            (SettingKind::MultiChoice { .. }, StaticValue::List(_)) => Some(format!("@array/mdm_{k}_default")),
+            _ => None,
         };
         let _ = write!(
             s,
@@ -302,28 +350,17 @@ fn appconfig_specfile() -> String {
             }
             SettingKind::Text { format } => (
                 "string",
-                String::new(),
+                def.default.to_json().as_str().unwrap_or("").to_string(),
                 text_pattern(format).map(|p| format!(" pattern=\"{}\"", xml(p))).unwrap_or_default(),
             ),
             SettingKind::Choice { .. } => {
                 ("string", def.default.to_json().as_str().unwrap_or("").to_string(), String::new())
             }
-            SettingKind::MultiChoice { .. } | SettingKind::TextList { .. } => {
-                ("stringArray", String::new(), String::new())
-            }
+            // For a stringArray, min is the least number of elements (at least one is chosen).
+            SettingKind::MultiChoice { .. } => ("stringArray", String::new(), " min=\"1\"".to_string()),
+            SettingKind::TextList { .. } => ("stringArray", String::new(), String::new()),
         };
         let _ = writeln!(s, "        <{tag} keyName=\"{k}\">");
-        let nullable = matches!(def.default, StaticValue::Unset);
-        let opts = options(def);
-        if matches!(def.kind, SettingKind::Choice { .. }) {
-            let _ = writeln!(s, "            <constraint nullable=\"{nullable}\">\n                <values>");
-            for o in opts {
-                let _ = writeln!(s, "                    <value>{}</value>", o.value);
-            }
-            s.push_str("                </values>\n            </constraint>\n");
-        } else {
-            let _ = writeln!(s, "            <constraint nullable=\"{nullable}\"{constraint}/>");
-        }
         match def.default {
             StaticValue::List(items) if !items.is_empty() => {
                 s.push_str("            <defaultValue>\n");
@@ -340,6 +377,19 @@ fn appconfig_specfile() -> String {
                 );
             }
             _ => {}
+        }
+        // The AppConfig XSD orders a key's children: defaultValue, then constraint.
+        let nullable = matches!(def.default, StaticValue::Unset);
+        let opts = options(def);
+        if opts.is_empty() {
+            let _ = writeln!(s, "            <constraint nullable=\"{nullable}\"{constraint}/>");
+        } else {
+            let _ =
+                writeln!(s, "            <constraint nullable=\"{nullable}\"{constraint}>\n                <values>");
+            for o in opts {
+                let _ = writeln!(s, "                    <value>{}</value>", xml(o.value));
+            }
+            s.push_str("                </values>\n            </constraint>\n");
         }
         let _ = writeln!(s, "        </{tag}>");
     }
@@ -358,10 +408,15 @@ fn appconfig_specfile() -> String {
         let opts = options(def);
         if !opts.is_empty() {
             s.push_str("            <options>\n");
+            // An option is its localized labels, with the value as an attribute.
             for o in opts {
-                s.push_str("                <option>\n");
-                s.push_str(&lang_block("label", o.label, "                    "));
-                let _ = writeln!(s, "                    <value>{}</value>\n                </option>", o.value);
+                let _ = writeln!(
+                    s,
+                    "                <option value=\"{}\">\n                    <language value=\"en-US\">{}</language>\n                    <language value=\"ja-JP\">{}</language>\n                </option>",
+                    xml(o.value),
+                    xml(o.label.en),
+                    xml(o.label.ja)
+                );
             }
             s.push_str("            </options>\n");
         }
@@ -500,10 +555,13 @@ fn adml(lang: Lang) -> String {
         match def.kind {
             SettingKind::Bool => {}
             SettingKind::Integer { .. } => {
-                let d = def.default.to_json();
+                let d = match def.default {
+                    StaticValue::Integer(i) => format!(" defaultValue=\"{i}\""),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     s,
-                    "      <presentation id=\"{k}\">\n        <decimalTextBox refId=\"{k}\" defaultValue=\"{d}\">{label}</decimalTextBox>\n      </presentation>"
+                    "      <presentation id=\"{k}\">\n        <decimalTextBox refId=\"{k}\"{d}>{label}</decimalTextBox>\n      </presentation>"
                 );
             }
             SettingKind::Text { .. } => {

@@ -12,6 +12,8 @@
 //! - [`resolve`]: precedence and the view the policy page shows; bad values are ignored and
 //!   reported, never fatal.
 //! - [`watch`]: live reload.
+//! - [`validate`]: checks the MDM artifacts as their consumers (Group Policy, Android, AppConfig
+//!   consoles, macOS) read them; nothing that fails is written.
 //!
 //! What a policy does to the device (enrollment, wipe, purge) is `houmon-device`'s job.
 //!
@@ -22,6 +24,7 @@ pub mod generate;
 pub mod resolve;
 pub mod schema;
 pub mod sources;
+pub mod validate;
 pub mod watch;
 
 pub use resolve::{EffectiveSettings, PolicyEngine, PolicyView, ResolvedSetting, SettingSource};

@@ -5,7 +5,11 @@
 //! houmon-mdm [DIR]        # default: the repository's mdm/
 //! ```
 //!
-//! Must never: write anything but the generated artifacts, or a secret setting's value.
+//! Every artifact is first checked as its consumer reads it (`houmon_policy::validate`); if one
+//! fails, the problems are printed and nothing is written (exit status 1).
+//!
+//! Must never: write anything but the generated artifacts, write a file that fails validation,
+//! or write a secret setting's value.
 
 use std::path::PathBuf;
 
@@ -19,8 +23,12 @@ fn main() {
             "{}",
             serde_json::json!({ "dir": dir.display().to_string(), "files": houmon_policy::generate::artifacts().len() })
         ),
-        Err(e) => {
+        Err(houmon_policy::generate::WriteError::Io(e)) => {
             eprintln!("mdm/ を書き込めません / cannot write {}: {e}", dir.display());
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprint!("{e}");
             std::process::exit(1);
         }
     }
