@@ -37,8 +37,8 @@ pub use card::Card;
 pub use error::CardError;
 #[cfg(feature = "virtual-card")]
 pub use holders::{
-    CardMaterial, DEMO_HOLDER, SyntheticCardHolder, TEST_CA_CERT, synthetic_card, synthetic_face_issuer_spki, synthetic_face_issuers,
-    synthetic_holders, wareki_yymmdd,
+    CardMaterial, DEMO_HOLDER, SyntheticCardHolder, TEST_CA_CERT, synthetic_card, synthetic_face_issuer_spki,
+    synthetic_face_issuers, synthetic_holders, wareki_yymmdd,
 };
 pub use pcsc_reader::{PcscReader, list_readers, reader_has_card};
 pub use photo::{FacePhoto, jpeg2000_to_png};

@@ -128,8 +128,8 @@ fn a_dummy_chip_without_the_issuer_signature_is_not_verified() {
     assert_eq!(face_of(genuine, &FaceIssuers::none()), FaceAuthenticity::NoIssuerKey);
     assert_eq!(face_of(dummy, &FaceIssuers::none()), FaceAuthenticity::NoIssuerKey);
     // Another key (a card's own certificate key) does not verify the issuer's signature.
-    let (_, cert) = x509_parser::parse_x509_certificate(houmon_nfc::synthetic_card("vc-02").unwrap().1.certificate)
-        .unwrap();
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(houmon_nfc::synthetic_card("vc-02").unwrap().1.certificate).unwrap();
     let other = FaceIssuers::from_spki_der([cert.public_key().raw]).unwrap();
     assert_eq!(face_of(genuine, &other), FaceAuthenticity::SignatureInvalid);
     assert!(FaceIssuers::from_spki_der([&b"not a key"[..]]).is_err());
@@ -217,10 +217,7 @@ fn unknown_tries_mean_ask_before_sending_the_pin() {
     let pins_sent = || log.lock().unwrap().iter().filter(|c| c.header[1] == 0x20 && c.data_len > 0).count();
     let before = pins_sent();
     let pin = AuthPin::parse("1234").unwrap();
-    assert_eq!(
-        jpki::pin_mode_sign(&mut card, &pin, &[5; 32], false),
-        Err(CardError::TriesUnknownNeedsConfirmation)
-    );
+    assert_eq!(jpki::pin_mode_sign(&mut card, &pin, &[5; 32], false), Err(CardError::TriesUnknownNeedsConfirmation));
     assert_eq!(pins_sent(), before, "no PIN was sent without confirmation");
     jpki::pin_mode_sign(&mut card, &pin, &[5; 32], true).expect("confirmed: sent once");
     assert_eq!(pins_sent(), before + 1);

@@ -569,9 +569,8 @@ fn check_text(format: TextFormat, s: &str) -> Result<String, ValueProblem> {
         TextFormat::PublicKey => {
             use base64::Engine;
             let compact: String = s.split_whitespace().collect();
-            let der = base64::engine::general_purpose::STANDARD
-                .decode(&compact)
-                .map_err(|_| ValueProblem::BadPublicKey)?;
+            let der =
+                base64::engine::general_purpose::STANDARD.decode(&compact).map_err(|_| ValueProblem::BadPublicKey)?;
             spki::SubjectPublicKeyInfoRef::try_from(der.as_slice()).map_err(|_| ValueProblem::BadPublicKey)?;
             Ok(compact)
         }

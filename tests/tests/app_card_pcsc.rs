@@ -6,8 +6,7 @@ use houmon_nfc::VirtualCard;
 use houmon_nfc::virtual_card::VirtualCardOptions;
 use houmon_nfc::vpcd::VpcdOptions;
 use houmon_tablet::dto::{
-    CardStep, CheckOutcome, ConsentChoices, FaceAuthenticity, FirstVisitInput, IdentityMode, PrescriptionForm,
-    VisitRow,
+    CardStep, CheckOutcome, ConsentChoices, FaceAuthenticity, FirstVisitInput, IdentityMode, PrescriptionForm, VisitRow,
 };
 use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};
@@ -76,8 +75,8 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
 /// clinic allows unverified photos; the genuine card on the same reader is the control.
 #[test]
 fn a_dummy_chip_cannot_pass_the_visual_check() {
-    let dummy = VirtualCard::with_options("vc-03", VirtualCardOptions { unsigned_face: true, ..Default::default() })
-        .unwrap();
+    let dummy =
+        VirtualCard::with_options("vc-03", VirtualCardOptions { unsigned_face: true, ..Default::default() }).unwrap();
     let Some(mut placed) = PlacedCard::place(dummy, VpcdOptions::default()) else { return };
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");

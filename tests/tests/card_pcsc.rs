@@ -104,7 +104,8 @@ fn the_firewall_keeps_individual_number_requests_off_the_wire() {
 
 #[test]
 fn t0_get_response_chains_work_through_pcscd() {
-    let card = VirtualCard::with_options("vc-01", VirtualCardOptions { t0_get_response: true, ..Default::default() }).unwrap();
+    let card =
+        VirtualCard::with_options("vc-01", VirtualCardOptions { t0_get_response: true, ..Default::default() }).unwrap();
     let Some(placed) = PlacedCard::place(card, VpcdOptions::default()) else { return };
     let mut card = placed.connect().unwrap();
     let digest = [9u8; 32];

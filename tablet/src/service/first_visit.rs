@@ -143,7 +143,12 @@ impl Service {
         // One photo comparison per confirmation; the audit says what it rested on.
         self.face_shown_for = None;
         if let (digest::IdentityMode::Visual, Some(evidence)) = (mode, evidence) {
-            self.store.record_access(&self.actor, AuditAction::QualificationCheck, &chart_doc_id(p), evidence.visual_check_detail())?;
+            self.store.record_access(
+                &self.actor,
+                AuditAction::QualificationCheck,
+                &chart_doc_id(p),
+                evidence.visual_check_detail(),
+            )?;
         }
         progress(CardProgress { step: CardStep::Qualifying, percent: 70 });
         let request = FirstVisitRequest {

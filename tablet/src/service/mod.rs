@@ -46,9 +46,9 @@ mod vitals;
 mod without_training;
 
 // Helpers one use case shares with another.
+use self::card::FaceEvidence;
 #[cfg(feature = "training")]
 use self::training::*;
-use self::card::FaceEvidence;
 use self::{codes::*, first_visit::*, requery::*};
 pub use vitals::check_vitals;
 

@@ -178,9 +178,6 @@ authenticity: FaceAuthenticity,
  */
 visualAllowed: boolean, };
 
-/**
- * The chip photo's authenticity (顔写真の真正性), from the issuer's signature over the face data.
- */
 export type FaceAuthenticity = "verified" | "noIssuerKey" | "signatureInvalid";
 
 export type CardStep = "connecting" | "certificate" | "tries" | "signing" | "qualifying" | "saving" | "done";
