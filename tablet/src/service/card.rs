@@ -80,7 +80,7 @@ impl Service {
             Err(CardError::VerificationCodeBBlocked) => {
                 // The chip photo is out of reach: only the printed photo is left, which proves
                 // nothing about the chip, so it counts only where the clinic allows that.
-                let evidence = FaceEvidence::PrintedPhoto;
+                let evidence = FaceEvidence::PrintedOnly;
                 let allowed = self.visual_evidence_allowed(evidence);
                 self.store.record_access(&self.actor, AuditAction::View, &target, evidence.audit_detail(allowed))?;
                 self.face_shown_for = Some((p, evidence));
@@ -116,9 +116,9 @@ impl Service {
     /// unverifiable one only by the clinic's policy; a chip whose signature fails never.
     pub(crate) fn visual_evidence_allowed(&self, evidence: FaceEvidence) -> bool {
         match evidence {
-            FaceEvidence::VerifiedChipPhoto => true,
-            FaceEvidence::UnverifiedChipPhoto | FaceEvidence::PrintedPhoto => self.visual_unverified_allowed,
-            FaceEvidence::ForgedChipPhoto => false,
+            FaceEvidence::VerifiedChip => true,
+            FaceEvidence::UnverifiedChip | FaceEvidence::PrintedOnly => self.visual_unverified_allowed,
+            FaceEvidence::ForgedChip => false,
         }
     }
 
@@ -142,45 +142,45 @@ impl Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FaceEvidence {
     /// The chip photo, its issuer signature verified (検証済み).
-    VerifiedChipPhoto,
+    VerifiedChip,
     /// The chip photo, with no issuer key to verify it on this device (未検証).
-    UnverifiedChipPhoto,
+    UnverifiedChip,
     /// Only the photo printed on the card (照合番号B blocked).
-    PrintedPhoto,
+    PrintedOnly,
     /// A chip photo whose signature fails: the chip may be forged.
-    ForgedChipPhoto,
+    ForgedChip,
 }
 
 impl FaceEvidence {
     fn of(a: houmon_nfc::FaceAuthenticity) -> Self {
         match a {
-            houmon_nfc::FaceAuthenticity::Verified => Self::VerifiedChipPhoto,
-            houmon_nfc::FaceAuthenticity::NoIssuerKey => Self::UnverifiedChipPhoto,
-            houmon_nfc::FaceAuthenticity::SignatureInvalid => Self::ForgedChipPhoto,
+            houmon_nfc::FaceAuthenticity::Verified => Self::VerifiedChip,
+            houmon_nfc::FaceAuthenticity::NoIssuerKey => Self::UnverifiedChip,
+            houmon_nfc::FaceAuthenticity::SignatureInvalid => Self::ForgedChip,
         }
     }
 
     /// The audit detail of a visual check that rested on it.
     pub(crate) fn visual_check_detail(self) -> &'static str {
         match self {
-            Self::VerifiedChipPhoto => "目視確認: 検証済みのICチップ顔写真と照合",
-            Self::UnverifiedChipPhoto => "目視確認: 未検証のICチップ顔写真と照合(クリニックの方針で許可)",
-            Self::PrintedPhoto => "目視確認: カード表面の写真のみと照合(クリニックの方針で許可)",
-            Self::ForgedChipPhoto => "目視確認: 署名が一致しない顔写真",
+            Self::VerifiedChip => "目視確認: 検証済みのICチップ顔写真と照合",
+            Self::UnverifiedChip => "目視確認: 未検証のICチップ顔写真と照合(クリニックの方針で許可)",
+            Self::PrintedOnly => "目視確認: カード表面の写真のみと照合(クリニックの方針で許可)",
+            Self::ForgedChip => "目視確認: 署名が一致しない顔写真",
         }
     }
 
     /// The audit detail of showing it (and whether a visual check may rest on it).
     pub(crate) fn audit_detail(self, allowed: bool) -> &'static str {
         match (self, allowed) {
-            (Self::VerifiedChipPhoto, _) => "カードの顔写真を表示(発行者の署名を検証済み)",
-            (Self::UnverifiedChipPhoto, true) => {
+            (Self::VerifiedChip, _) => "カードの顔写真を表示(発行者の署名を検証済み)",
+            (Self::UnverifiedChip, true) => {
                 "カードの顔写真を表示(未検証: 発行者の鍵が未設定。クリニックの方針で目視確認を許可)"
             }
-            (Self::UnverifiedChipPhoto, false) => "カードの顔写真を表示(未検証: 発行者の鍵が未設定。目視確認は不可)",
-            (Self::PrintedPhoto, true) => "照合番号Bがロック: カード表面の写真で目視確認(クリニックの方針で許可)",
-            (Self::PrintedPhoto, false) => "照合番号Bがロック: 検証済みの顔写真がなく目視確認は不可",
-            (Self::ForgedChipPhoto, _) => "券面データの署名が一致しません(偽造カードの疑い): 目視確認は不可",
+            (Self::UnverifiedChip, false) => "カードの顔写真を表示(未検証: 発行者の鍵が未設定。目視確認は不可)",
+            (Self::PrintedOnly, true) => "照合番号Bがロック: カード表面の写真で目視確認(クリニックの方針で許可)",
+            (Self::PrintedOnly, false) => "照合番号Bがロック: 検証済みの顔写真がなく目視確認は不可",
+            (Self::ForgedChip, _) => "券面データの署名が一致しません(偽造カードの疑い): 目視確認は不可",
         }
     }
 }

@@ -102,7 +102,7 @@ impl Service {
                         &chart_doc_id(p),
                         "目視確認を拒否: 検証済みの顔写真なし",
                     )?;
-                    return Err(if e == FaceEvidence::ForgedChipPhoto {
+                    return Err(if e == FaceEvidence::ForgedChip {
                         UiError::new(
                             "face_signature_invalid",
                             "ICチップの券面データの署名が一致しません。偽造カードの可能性があるため、目視確認では続けられません。カードをご本人に確認し、暗証番号で確認してください。",
