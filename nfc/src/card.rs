@@ -59,7 +59,9 @@ impl<T: Transport> Card<T> {
     /// Sends `cmd`, resolving `6Cxx` and `61xx` so the caller sees the final answer.
     pub fn exchange(&mut self, cmd: &Command) -> Result<Response, CardError> {
         let result = self.exchange_inner(cmd);
-        if result.is_err() {
+        // After a transport or card error the selection is uncertain; a refused command never
+        // left this session, so it changed nothing.
+        if result.as_ref().is_err_and(|e| !matches!(e, CardError::Refused(_))) {
             self.firewall.forget();
         }
         result
