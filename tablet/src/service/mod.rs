@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroize;
 
-mod audit;
+pub(crate) mod audit;
 mod card;
 mod codes;
 mod first_visit;
@@ -144,6 +144,9 @@ pub struct Service {
     /// Identity modes the clinic allows (managed setting `identityModes`).
     identity_modes: Vec<m::IdentityMode>,
     auto_lock_minutes: u32,
+    /// The user's display language and text size (user settings `uiLanguage`, `largeText`).
+    ui_language: houmon_policy::UiLanguage,
+    large_text: bool,
     policy_dir: Option<PathBuf>,
     #[cfg(feature = "training")]
     reader: TrainingReader,
@@ -234,6 +237,8 @@ impl Service {
             policy: ConsentPolicy::default(),
             identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
             auto_lock_minutes: 5,
+            ui_language: houmon_policy::UiLanguage::Ja,
+            large_text: false,
             policy_dir: opts.policy_dir.clone(),
             #[cfg(feature = "training")]
             reader: if training {
@@ -328,6 +333,8 @@ impl Service {
         self.policy = e.consent;
         self.identity_modes = e.identity_modes;
         self.auto_lock_minutes = e.auto_lock_minutes;
+        self.ui_language = e.ui_language;
+        self.large_text = e.large_text;
         self.checks.clear();
     }
 
@@ -358,6 +365,8 @@ impl Service {
             allow_visual_check: self.visual_allowed(),
             allow_pin_check: self.identity_modes.contains(&m::IdentityMode::Pin),
             auto_lock_minutes: self.auto_lock_minutes,
+            ui_language: self.ui_language,
+            large_text: self.large_text,
             locked: self.locked,
         }
     }

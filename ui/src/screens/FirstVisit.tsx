@@ -1,20 +1,10 @@
 import { useState } from 'preact/hooks';
-import type { Api, CardFace, CardProgress, CardStep, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
-import { resultTone, useT } from '../i18n';
+import type { Api, CardFace, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
+import { resultTone, stepLabel, useT } from '../i18n';
 import { PinPad } from '../components/PinPad';
 import { CheckBadge, ErrorBox } from '../components/common';
 
 type Step = 'consent' | 'identity' | 'card' | 'pin' | 'visual' | 'sending' | 'result';
-
-const stepLabel: Record<CardStep, { ja: string; en: string }> = {
-  connecting: { ja: 'リーダーに接続中', en: 'Connecting to the reader' },
-  certificate: { ja: '電子証明書を読み取り中', en: 'Reading the certificate' },
-  tries: { ja: '暗証番号の残り回数を確認中', en: 'Checking PIN tries left' },
-  signing: { ja: 'カードで同意に署名中', en: 'Card is signing the consent' },
-  qualifying: { ja: '資格を確認中', en: 'Checking qualification' },
-  saving: { ja: '記録を保存中', en: 'Saving' },
-  done: { ja: '完了', en: 'Done' },
-};
 
 /**
  * 初回訪問 (居宅同意取得型) and 往診 card check: consent choices → PIN or 目視 → place the card
