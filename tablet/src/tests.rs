@@ -471,7 +471,7 @@ fn every_audit_entry_of_a_working_day_reads_in_japanese() {
         assert_ne!(r.kind, AuditKind::Other, "an action code without a label: {r:?}");
         assert!(has_japanese(&r.detail_ja), "an audit detail shown in English only: {r:?}");
         assert!(!r.detail_en.is_empty() && !r.target_en.is_empty(), "{r:?}");
-        assert!(has_japanese(&r.target_ja) || r.target.starts_with("roster:"), "a raw target: {r:?}");
+        assert!(has_japanese(&r.target_ja), "a raw target: {r:?}");
     }
     let setting = log.rows.iter().find(|r| r.target == "setting:uiLanguage").expect("the setting change is audited");
     assert_eq!(setting.target_ja, "設定「表示言語」");

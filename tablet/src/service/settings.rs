@@ -22,7 +22,7 @@ pub(crate) fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
                 Some(SettingKind::Integer { .. }) => (SettingInput::Integer, Vec::new()),
                 // A multiple choice is typed as text, but its labels let the page show
                 // 「暗証番号…, 目視…」 rather than the stored codes.
-                Some(SettingKind::Choice { options }) | Some(SettingKind::MultiChoice { options }) => (
+                Some(SettingKind::Choice { options } | SettingKind::MultiChoice { options }) => (
                     if matches!(kind, Some(SettingKind::Choice { .. })) {
                         SettingInput::Choice
                     } else {
