@@ -134,10 +134,12 @@ export function FirstVisit(props: {
       {step === 'consent' && (
         <div class="panel">
           <h3>{t({ ja: '1. 情報の閲覧に同意しますか', en: '1. Which information may the clinic view?' })}</h3>
-          {item('medication', { ja: '薬剤情報', en: 'Medication' })}
-          {item('clinical', { ja: '診療情報', en: 'Clinical information' })}
-          {item('checkup', { ja: '特定健診等情報', en: 'Health check-ups' })}
-          {item('surgery', { ja: '手術情報', en: 'Surgery' })}
+          <div class="consent-items">
+            {item('medication', { ja: '薬剤情報', en: 'Medication' })}
+            {item('clinical', { ja: '診療情報', en: 'Clinical information' })}
+            {item('checkup', { ja: '特定健診等情報', en: 'Health check-ups' })}
+            {item('surgery', { ja: '手術情報', en: 'Surgery' })}
+          </div>
           <h3>{t({ ja: '処方箋の発行方法', en: 'Prescription' })}</h3>
           <div class="row">
             {(['electronic', 'paper'] as const).map((p) => (
