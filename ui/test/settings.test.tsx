@@ -54,6 +54,41 @@ describe('設定 (managed-policy page)', () => {
     await waitFor(() => expect(screen.getByTestId('setting-autoLockMinutes').textContent).toContain('ユーザー'));
   });
 
+  it('shows values as people read them: choice labels and はい/いいえ, not codes', async () => {
+    const page: PolicyPage = {
+      managedByOrganization: false,
+      problems: [],
+      settings: [
+        row({
+          key: 'uiLanguage',
+          value: 'en',
+          input: 'choice',
+          choices: [
+            { value: 'ja', labelJa: '日本語', labelEn: 'Japanese' },
+            { value: 'en', labelJa: '英語(English)', labelEn: 'English' },
+          ],
+        }),
+        row({ key: 'largeText', value: 'true', input: 'bool' }),
+        row({
+          key: 'allowedIdentityModes',
+          value: 'pin, visual',
+          input: 'text',
+          userEditable: false,
+          choices: [
+            { value: 'pin', labelJa: '暗証番号', labelEn: 'PIN' },
+            { value: 'visual', labelJa: '目視', labelEn: 'Visual' },
+          ],
+        }),
+      ],
+    };
+    render(<Settings api={fakeApi({ settings: vi.fn(() => Promise.resolve(page)) })} training={false} />);
+    expect((await screen.findByTestId('value-uiLanguage')).textContent).toBe('英語(English)');
+    expect(screen.getByTestId('value-largeText').textContent).toBe('はい');
+    expect(screen.getByTestId('value-allowedIdentityModes').textContent).toBe('暗証番号、目視');
+    expect(screen.getByTestId('setting-largeText').textContent).toContain('既定値');
+    expect(screen.getByTestId('setting-largeText').textContent).not.toContain('default');
+  });
+
   it('lists the training cards once the app says it is in training mode, even if the page opened first', async () => {
     const demoCards = vi.fn(() => Promise.resolve([{ id: 'vc-02', label: 'vc-02 訓練 二郎', note: '目視', onReader: false }]));
     const api = fakeApi({ demoCards });
