@@ -183,7 +183,6 @@ impl PolicyView {
                 Some("off") => TrainingMode::Off,
                 _ => TrainingMode::Auto,
             },
-            log_level: text(key::LOG_LEVEL).unwrap_or_else(|| "info".into()),
             ui_language: match text(key::UI_LANGUAGE).as_deref() {
                 Some("en") => UiLanguage::En,
                 _ => UiLanguage::Ja,
@@ -358,7 +357,6 @@ pub struct EffectiveSettings {
     pub offline_data_ttl_days: u32,
     pub screenshot_protection: bool,
     pub training_mode: TrainingMode,
-    pub log_level: String,
     pub ui_language: UiLanguage,
     pub large_text: bool,
     pub relay_certificate_pins: Vec<String>,
@@ -381,7 +379,6 @@ impl std::fmt::Debug for EffectiveSettings {
             .field("offline_data_ttl_days", &self.offline_data_ttl_days)
             .field("screenshot_protection", &self.screenshot_protection)
             .field("training_mode", &self.training_mode)
-            .field("log_level", &self.log_level)
             .field("ui_language", &self.ui_language)
             .field("large_text", &self.large_text)
             .field("relay_certificate_pins", &self.relay_certificate_pins)

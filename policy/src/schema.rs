@@ -121,7 +121,6 @@ pub mod key {
     pub const OFFLINE_DATA_TTL_DAYS: &str = "offlineDataTtlDays";
     pub const SCREENSHOT_PROTECTION: &str = "screenshotProtection";
     pub const TRAINING_MODE: &str = "trainingMode";
-    pub const LOG_LEVEL: &str = "logLevel";
     pub const UI_LANGUAGE: &str = "uiLanguage";
     pub const LARGE_TEXT: &str = "largeText";
     pub const RELAY_CERTIFICATE_PINS: &str = "relayCertificatePins";
@@ -148,13 +147,6 @@ const TRAINING_OPTIONS: &[ChoiceOption] = &[
     },
     ChoiceOption { value: "on", label: Text { ja: "常に訓練モード", en: "Always training mode" } },
     ChoiceOption { value: "off", label: Text { ja: "訓練モードを使わない", en: "Never training mode" } },
-];
-
-const LOG_OPTIONS: &[ChoiceOption] = &[
-    ChoiceOption { value: "error", label: Text { ja: "エラーのみ", en: "Errors only" } },
-    ChoiceOption { value: "warn", label: Text { ja: "警告以上", en: "Warnings and errors" } },
-    ChoiceOption { value: "info", label: Text { ja: "通常", en: "Normal" } },
-    ChoiceOption { value: "debug", label: Text { ja: "詳細(調査用)", en: "Detailed (for support)" } },
 ];
 
 const LANGUAGE_OPTIONS: &[ChoiceOption] = &[
@@ -333,20 +325,6 @@ pub const SETTINGS: &[SettingDef] = &[
         kind: SettingKind::Choice { options: TRAINING_OPTIONS },
         default: StaticValue::Text("auto"),
         example: StaticValue::Text("off"),
-        user_settable: true,
-        recommendable: true,
-        secret: false,
-    },
-    SettingDef {
-        key: key::LOG_LEVEL,
-        title: Text { ja: "ログの詳しさ", en: "Log level" },
-        description: Text {
-            ja: "端末内の診断ログの詳しさです。どの設定でも患者情報はログに書かれません。",
-            en: "Detail of the on-device diagnostics log. Patient data is never logged at any level.",
-        },
-        kind: SettingKind::Choice { options: LOG_OPTIONS },
-        default: StaticValue::Text("info"),
-        example: StaticValue::Text("warn"),
         user_settable: true,
         recommendable: true,
         secret: false,

@@ -401,7 +401,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
     std::fs::create_dir_all(policies.join("managed")).unwrap();
     std::fs::write(
         policies.join("managed/houmon.json"),
-        r#"{"logLevel": "debug", "autoLockMinutes": 999, "noSuchKey": 1}"#,
+        r#"{"uiLanguage": "en", "autoLockMinutes": 999, "noSuchKey": 1}"#,
     )
     .unwrap();
     let opts = ServiceOptions {
@@ -421,7 +421,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
         "{:?}",
         page.problems
     );
-    let level = page.settings.iter().find(|r| r.key == "logLevel").unwrap();
+    let level = page.settings.iter().find(|r| r.key == "uiLanguage").unwrap();
     assert!(level.locked && !level.user_editable && level.input == SettingInput::Choice && !level.choices.is_empty());
 
     // Unlocked and user-settable: the user's value applies at once; locked ones are refused.
@@ -431,7 +431,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
     assert_eq!(s.app_info().auto_lock_minutes, 10);
     let e = s.set_user_setting("autoLockMinutes", Some("0")).unwrap_err();
     assert_eq!(e.code, "setting_refused");
-    let e = s.set_user_setting("logLevel", Some("info")).unwrap_err();
+    let e = s.set_user_setting("uiLanguage", Some("ja")).unwrap_err();
     assert!(e.ja.contains("管理者"), "{}", e.ja);
     s.set_user_setting("autoLockMinutes", None).unwrap();
     assert_eq!(s.app_info().auto_lock_minutes, 5);

@@ -32,7 +32,7 @@ describe('設定 (managed-policy page)', () => {
         row({
           problems: [{ ja: '1〜60の整数ではないため無視しました。', en: 'ignored', origin: '/etc/houmon/policies/managed/a.json', ignored: true }],
         }),
-        row({ key: 'logLevel', labelJa: 'ログの詳しさ', value: 'debug', source: 'managed', locked: true, userEditable: false, input: 'choice' }),
+        row({ key: 'uiLanguage', labelJa: '表示言語', value: 'en', source: 'managed', locked: true, userEditable: false, input: 'choice' }),
       ],
     };
     const setUserSetting = vi.fn((_k: string, v: string | null) =>
@@ -44,9 +44,9 @@ describe('設定 (managed-policy page)', () => {
     expect(screen.getAllByTestId('setting-problems')[0]?.textContent).toContain('noSuchKey');
     const lock = screen.getByTestId('setting-autoLockMinutes');
     expect(lock.textContent).toContain('1〜60の整数ではない');
-    const level = screen.getByTestId('setting-logLevel');
+    const level = screen.getByTestId('setting-uiLanguage');
     expect(level.textContent).toContain('🔒');
-    expect(level.querySelector('[data-testid="edit-logLevel"]')).toBeNull();
+    expect(level.querySelector('[data-testid="edit-uiLanguage"]')).toBeNull();
     expect(screen.queryByTestId('demo-card-none')).toBeNull();
     fireEvent.input(lock.querySelector('input') as HTMLInputElement, { target: { value: '10' } });
     fireEvent.click(screen.getByTestId('save-autoLockMinutes'));
