@@ -635,7 +635,7 @@ fn linux_example(managed: bool) -> String {
     let mut m = example_values(!managed);
     if !managed {
         // Recommended: only what a user may sensibly start from.
-        m.retain(|k, _| matches!(k.as_str(), "relayUrl" | "autoLockMinutes" | "logLevel" | "trainingMode"));
+        m.retain(|k, _| matches!(k.as_str(), "relayUrl" | "autoLockMinutes" | "uiLanguage" | "trainingMode"));
     }
     serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default() + "\n"
 }

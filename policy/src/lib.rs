@@ -27,7 +27,7 @@ pub mod sources;
 pub mod validate;
 pub mod watch;
 
-pub use resolve::{EffectiveSettings, PolicyEngine, PolicyView, ResolvedSetting, SettingSource};
+pub use resolve::{EffectiveSettings, PolicyEngine, PolicyView, ResolvedSetting, SettingSource, UiLanguage};
 pub use schema::{SETTINGS, SettingDef, SettingValue};
 pub use sources::{LinuxPolicyDir, MacManagedPreferences, PolicyLevel, PolicySource, PushedManagedConfig};
 pub use watch::PolicyWatcher;

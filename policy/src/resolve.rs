@@ -183,7 +183,11 @@ impl PolicyView {
                 Some("off") => TrainingMode::Off,
                 _ => TrainingMode::Auto,
             },
-            log_level: text(key::LOG_LEVEL).unwrap_or_else(|| "info".into()),
+            ui_language: match text(key::UI_LANGUAGE).as_deref() {
+                Some("en") => UiLanguage::En,
+                _ => UiLanguage::Ja,
+            },
+            large_text: flag(key::LARGE_TEXT, false),
             relay_certificate_pins: list(key::RELAY_CERTIFICATE_PINS),
             remote_wipe: flag(key::REMOTE_WIPE, false),
             visual_check_unverified_photo: flag(key::VISUAL_CHECK_UNVERIFIED_PHOTO, false),
@@ -330,6 +334,15 @@ pub enum TrainingMode {
     Off,
 }
 
+/// The language the UI shows (setting `uiLanguage`); Japanese unless chosen otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UiLanguage {
+    #[default]
+    Ja,
+    En,
+}
+
 /// The resolved settings, typed, for the rest of the app.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct EffectiveSettings {
@@ -344,7 +357,8 @@ pub struct EffectiveSettings {
     pub offline_data_ttl_days: u32,
     pub screenshot_protection: bool,
     pub training_mode: TrainingMode,
-    pub log_level: String,
+    pub ui_language: UiLanguage,
+    pub large_text: bool,
     pub relay_certificate_pins: Vec<String>,
     pub remote_wipe: bool,
     /// 目視 may proceed without a verified chip photo (printed photo, no issuer key).
@@ -365,7 +379,8 @@ impl std::fmt::Debug for EffectiveSettings {
             .field("offline_data_ttl_days", &self.offline_data_ttl_days)
             .field("screenshot_protection", &self.screenshot_protection)
             .field("training_mode", &self.training_mode)
-            .field("log_level", &self.log_level)
+            .field("ui_language", &self.ui_language)
+            .field("large_text", &self.large_text)
             .field("relay_certificate_pins", &self.relay_certificate_pins)
             .field("remote_wipe", &self.remote_wipe)
             .field("visual_check_unverified_photo", &self.visual_check_unverified_photo)

@@ -121,7 +121,8 @@ pub mod key {
     pub const OFFLINE_DATA_TTL_DAYS: &str = "offlineDataTtlDays";
     pub const SCREENSHOT_PROTECTION: &str = "screenshotProtection";
     pub const TRAINING_MODE: &str = "trainingMode";
-    pub const LOG_LEVEL: &str = "logLevel";
+    pub const UI_LANGUAGE: &str = "uiLanguage";
+    pub const LARGE_TEXT: &str = "largeText";
     pub const RELAY_CERTIFICATE_PINS: &str = "relayCertificatePins";
     pub const REMOTE_WIPE: &str = "remoteWipe";
     pub const VISUAL_CHECK_UNVERIFIED_PHOTO: &str = "visualCheckUnverifiedPhoto";
@@ -148,11 +149,9 @@ const TRAINING_OPTIONS: &[ChoiceOption] = &[
     ChoiceOption { value: "off", label: Text { ja: "訓練モードを使わない", en: "Never training mode" } },
 ];
 
-const LOG_OPTIONS: &[ChoiceOption] = &[
-    ChoiceOption { value: "error", label: Text { ja: "エラーのみ", en: "Errors only" } },
-    ChoiceOption { value: "warn", label: Text { ja: "警告以上", en: "Warnings and errors" } },
-    ChoiceOption { value: "info", label: Text { ja: "通常", en: "Normal" } },
-    ChoiceOption { value: "debug", label: Text { ja: "詳細(調査用)", en: "Detailed (for support)" } },
+const LANGUAGE_OPTIONS: &[ChoiceOption] = &[
+    ChoiceOption { value: "ja", label: Text { ja: "日本語", en: "Japanese" } },
+    ChoiceOption { value: "en", label: Text { ja: "英語(English)", en: "English" } },
 ];
 
 /// Every setting, in the order the policy page and the documents list them.
@@ -331,15 +330,29 @@ pub const SETTINGS: &[SettingDef] = &[
         secret: false,
     },
     SettingDef {
-        key: key::LOG_LEVEL,
-        title: Text { ja: "ログの詳しさ", en: "Log level" },
+        key: key::UI_LANGUAGE,
+        title: Text { ja: "表示言語", en: "Display language" },
         description: Text {
-            ja: "端末内の診断ログの詳しさです。どの設定でも患者情報はログに書かれません。",
-            en: "Detail of the on-device diagnostics log. Patient data is never logged at any level.",
+            ja: "アプリの表示言語です。画面上部のボタンで切り替えると、次回の起動でもその言語で表示します。",
+            en: "The language the app shows. Switched with the button at the top; kept across restarts.",
         },
-        kind: SettingKind::Choice { options: LOG_OPTIONS },
-        default: StaticValue::Text("info"),
-        example: StaticValue::Text("warn"),
+        kind: SettingKind::Choice { options: LANGUAGE_OPTIONS },
+        default: StaticValue::Text("ja"),
+        example: StaticValue::Text("ja"),
+        user_settable: true,
+        recommendable: true,
+        secret: false,
+    },
+    SettingDef {
+        key: key::LARGE_TEXT,
+        title: Text { ja: "文字を大きく表示する", en: "Large text" },
+        description: Text {
+            ja: "文字とボタンを大きく表示します。画面上部の「文字 大」で切り替えると、次回の起動でも大きいままです。",
+            en: "Show larger text and buttons. Switched with \"Large text\" at the top; kept across restarts.",
+        },
+        kind: SettingKind::Bool,
+        default: StaticValue::Bool(false),
+        example: StaticValue::Bool(true),
         user_settable: true,
         recommendable: true,
         secret: false,

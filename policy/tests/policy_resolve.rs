@@ -52,12 +52,12 @@ fn managed_beats_user_beats_recommended_beats_default() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("policies");
     let app = tmp.path().join("app");
-    put(&root, "recommended", "10.json", r#"{"autoLockMinutes": 10, "logLevel": "warn", "trainingMode": "on"}"#);
+    put(&root, "recommended", "10.json", r#"{"autoLockMinutes": 10, "uiLanguage": "en", "trainingMode": "on"}"#);
     put(&root, "managed", "10.json", r#"{"autoLockMinutes": 2}"#);
     let e = engine(&root, Some(&app));
 
-    // The user sets logLevel (over the recommended value) and tries autoLockMinutes (locked).
-    let view = e.set_user_value("logLevel", json!("debug")).unwrap();
+    // The user sets uiLanguage (over the recommended value) and tries autoLockMinutes (locked).
+    let view = e.set_user_value("uiLanguage", json!("ja")).unwrap();
     let refused = e.set_user_value("autoLockMinutes", json!(30)).unwrap_err();
     assert!(refused.message_ja.contains("管理者により設定されている"), "{}", refused.message_ja);
     assert!(refused.message_en.contains("administrator"));
@@ -68,10 +68,10 @@ fn managed_beats_user_beats_recommended_beats_default() {
         (SettingValue::Integer(2), SettingSource::Managed, true, false)
     );
     assert!(lock.origin.ends_with("managed/10.json"));
-    let log = view.get("logLevel").unwrap();
+    let log = view.get("uiLanguage").unwrap();
     assert_eq!(
         (log.value.clone(), log.source, log.locked),
-        (SettingValue::Text("debug".into()), SettingSource::User, false)
+        (SettingValue::Text("ja".into()), SettingSource::User, false)
     );
     let training = view.get("trainingMode").unwrap();
     assert_eq!((training.source, training.locked), (SettingSource::Recommended, false));
@@ -80,15 +80,15 @@ fn managed_beats_user_beats_recommended_beats_default() {
 
     // The user's value survives a restart (it is in a file), and clearing it falls back.
     let view = engine(&root, Some(&app)).view();
-    assert_eq!(view.get("logLevel").unwrap().source, SettingSource::User);
-    let view = e.clear_user_value("logLevel").unwrap();
-    assert_eq!(view.get("logLevel").unwrap().value, SettingValue::Text("warn".into()));
+    assert_eq!(view.get("uiLanguage").unwrap().source, SettingSource::User);
+    let view = e.clear_user_value("uiLanguage").unwrap();
+    assert_eq!(view.get("uiLanguage").unwrap().value, SettingValue::Text("en".into()));
 
     // Once the administrator locks it, the stored user value no longer applies.
-    e.set_user_value("logLevel", json!("debug")).unwrap();
-    put(&root, "managed", "20.json", r#"{"logLevel": "error"}"#);
-    let log = e.view().get("logLevel").unwrap().clone();
-    assert_eq!((log.value, log.locked), (SettingValue::Text("error".into()), true));
+    e.set_user_value("uiLanguage", json!("ja")).unwrap();
+    put(&root, "managed", "20.json", r#"{"uiLanguage": "en"}"#);
+    let log = e.view().get("uiLanguage").unwrap().clone();
+    assert_eq!((log.value, log.locked), (SettingValue::Text("en".into()), true));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn invalid_values_are_ignored_and_reported_in_both_languages() {
             "medicalInstitutionCode": "1312345678",
             "relayUrl": "http://relay.example.jp",
             "allowedIdentityModes": [],
-            "logLevel": "verbose",
+            "uiLanguage": "fr",
             "screenshotProtection": "yes",
             "relayCertificatePins": ["sha1/abc"],
             "enrollmentCode": "short",
@@ -130,7 +130,7 @@ fn invalid_values_are_ignored_and_reported_in_both_languages() {
     for (key, ja) in [
         ("relayUrl", "https://"),
         ("allowedIdentityModes", "少なくとも1つ"),
-        ("logLevel", "error, warn, info, debug"),
+        ("uiLanguage", "ja, en"),
         ("screenshotProtection", "真偽値"),
         ("relayCertificatePins", "sha256/"),
         ("enrollmentCode", "登録コード"),
@@ -239,7 +239,7 @@ fn macos_managed_preferences_are_locked_and_user_scope_wins() {
     let tmp = tempfile::tempdir().unwrap();
     let mut device = plist::Dictionary::new();
     device.insert("autoLockMinutes".into(), plist::Value::Integer(10.into()));
-    device.insert("logLevel".into(), plist::Value::String("warn".into()));
+    device.insert("uiLanguage".into(), plist::Value::String("en".into()));
     device.insert("PayloadUUID".into(), plist::Value::String("X".into()));
     plist::Value::Dictionary(device).to_file_binary(tmp.path().join("jp.houmon.app.plist")).unwrap();
     std::fs::create_dir_all(tmp.path().join("nurse1")).unwrap();
@@ -253,7 +253,7 @@ fn macos_managed_preferences_are_locked_and_user_scope_wins() {
     let s = view.get("autoLockMinutes").unwrap();
     assert_eq!((s.value.clone(), s.locked), (SettingValue::Integer(3), true));
     assert!(s.origin.contains("nurse1"));
-    assert_eq!(view.get("logLevel").unwrap().value, SettingValue::Text("warn".into()));
+    assert_eq!(view.get("uiLanguage").unwrap().value, SettingValue::Text("en".into()));
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub use houmon_model::vitals::{VitalSign, VitalsIssue, VitalsLevel};
 pub use houmon_model::{
     IdentityMode, NoteStatus, PrescriptionForm, QualificationValidity, StaffRole, SyncState, VisitKind, VisitStatus,
 };
-pub use houmon_policy::SettingSource;
+pub use houmon_policy::{SettingSource, UiLanguage};
 
 /// A message a user reads: Japanese first, English available, with the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -86,6 +86,10 @@ pub struct AppInfo {
     pub allow_pin_check: bool,
     /// Idle minutes before the screen locks (managed setting `autoLockMinutes`).
     pub auto_lock_minutes: u32,
+    /// The language the user chose (user setting `uiLanguage`), applied at start-up.
+    pub ui_language: UiLanguage,
+    /// Large text chosen (user setting `largeText`).
+    pub large_text: bool,
     pub locked: bool,
 }
 
@@ -429,15 +433,41 @@ pub struct RosterView {
     pub conflicts: u32,
 }
 
+/// What an audit entry records (the store's action codes, typed so the UI labels every one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum AuditKind {
+    View,
+    Edit,
+    Sign,
+    Correct,
+    Export,
+    Consent,
+    Qualification,
+    Open,
+    /// A code this version does not know (written by a newer app); `action` holds it.
+    Other,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRow {
     pub seq: i64,
     pub at: String,
     pub staff: String,
+    pub kind: AuditKind,
+    /// The stored code, as hashed into the chain.
     pub action: String,
+    /// The stored target (a document or setting id), as hashed into the chain.
     pub target: String,
+    /// What the target is, for people (カルテ, 予定表 2026-12, 設定「表示言語」…).
+    pub target_ja: String,
+    pub target_en: String,
+    /// The stored detail (a fixed English description), as hashed into the chain.
     pub detail: String,
+    /// The detail for people; the stored text when this version does not know it.
+    pub detail_ja: String,
+    pub detail_en: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -500,7 +530,7 @@ pub struct SettingRow {
     /// The user may change it on this device (not locked, user-settable).
     pub user_editable: bool,
     pub input: SettingInput,
-    /// For `choice`: the allowed values with their labels.
+    /// For `choice` (and a multiple choice, typed as text): the allowed values with their labels.
     pub choices: Vec<SettingChoice>,
     /// Values given for this setting that were ignored, and why.
     pub problems: Vec<SettingProblem>,
@@ -541,6 +571,7 @@ pub fn typescript_bindings() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let decls = [
         SyncState::decl(&cfg),
+        UiLanguage::decl(&cfg),
         StaffRole::decl(&cfg),
         VisitKind::decl(&cfg),
         VisitStatus::decl(&cfg),
@@ -582,6 +613,7 @@ pub fn typescript_bindings() -> String {
         StaffView::decl(&cfg),
         RosterEntry::decl(&cfg),
         RosterView::decl(&cfg),
+        AuditKind::decl(&cfg),
         AuditRow::decl(&cfg),
         AuditLogView::decl(&cfg),
         QueueRow::decl(&cfg),

@@ -401,7 +401,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
     std::fs::create_dir_all(policies.join("managed")).unwrap();
     std::fs::write(
         policies.join("managed/houmon.json"),
-        r#"{"logLevel": "debug", "autoLockMinutes": 999, "noSuchKey": 1}"#,
+        r#"{"uiLanguage": "en", "autoLockMinutes": 999, "noSuchKey": 1}"#,
     )
     .unwrap();
     let opts = ServiceOptions {
@@ -421,7 +421,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
         "{:?}",
         page.problems
     );
-    let level = page.settings.iter().find(|r| r.key == "logLevel").unwrap();
+    let level = page.settings.iter().find(|r| r.key == "uiLanguage").unwrap();
     assert!(level.locked && !level.user_editable && level.input == SettingInput::Choice && !level.choices.is_empty());
 
     // Unlocked and user-settable: the user's value applies at once; locked ones are refused.
@@ -431,8 +431,93 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
     assert_eq!(s.app_info().auto_lock_minutes, 10);
     let e = s.set_user_setting("autoLockMinutes", Some("0")).unwrap_err();
     assert_eq!(e.code, "setting_refused");
-    let e = s.set_user_setting("logLevel", Some("info")).unwrap_err();
+    let e = s.set_user_setting("uiLanguage", Some("ja")).unwrap_err();
     assert!(e.ja.contains("管理者"), "{}", e.ja);
     s.set_user_setting("autoLockMinutes", None).unwrap();
     assert_eq!(s.app_info().auto_lock_minutes, 5);
+}
+
+#[test]
+fn the_chosen_language_and_text_size_are_kept_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let info = s.app_info();
+    assert_eq!((info.ui_language, info.large_text), (UiLanguage::Ja, false), "Japanese, normal text by default");
+    s.set_user_setting("uiLanguage", Some("en")).unwrap();
+    let page = s.set_user_setting("largeText", Some("true")).unwrap();
+    let large = page.settings.iter().find(|r| r.key == "largeText").unwrap();
+    assert!(large.user_editable && large.source == SettingSource::User, "{large:?}");
+    // A language the app does not have is refused, and the choice stays.
+    let e = s.set_user_setting("uiLanguage", Some("fr")).unwrap_err();
+    assert_eq!(e.code, "setting_refused");
+    drop(s);
+
+    let mut s = open(dir.path());
+    let info = s.app_info();
+    assert_eq!((info.ui_language, info.large_text), (UiLanguage::En, true), "still applied after a restart");
+    // Back to Japanese and normal text: also kept.
+    s.set_user_setting("uiLanguage", Some("ja")).unwrap();
+    s.set_user_setting("largeText", Some("false")).unwrap();
+    drop(s);
+    let info = open(dir.path()).app_info();
+    assert_eq!((info.ui_language, info.large_text), (UiLanguage::Ja, false));
+}
+
+#[test]
+fn an_administrator_can_fix_the_language_and_the_user_cannot_change_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(policies.join("managed/houmon.json"), r#"{"uiLanguage": "en", "largeText": true}"#).unwrap();
+    let opts = ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies),
+        ..Default::default()
+    };
+    let mut s = Service::open(&opts).unwrap();
+    let info = s.app_info();
+    assert_eq!((info.ui_language, info.large_text), (UiLanguage::En, true));
+    let e = s.set_user_setting("uiLanguage", Some("ja")).unwrap_err();
+    assert!(e.ja.contains("管理者"), "{}", e.ja);
+    assert_eq!(s.app_info().ui_language, UiLanguage::En);
+}
+
+/// Whether a text has any Japanese (kana or kanji) in it.
+fn has_japanese(s: &str) -> bool {
+    s.chars().any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'))
+}
+
+#[test]
+fn every_audit_entry_of_a_working_day_reads_in_japanese() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let rows = s.todays_visits().unwrap();
+    let row = holder_row(&rows, "vc-01").clone();
+    s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap();
+    s.requery(&row.patient_id, &row.visit_id).unwrap();
+    s.patient_chart(&row.patient_id, None).unwrap();
+    let soap = Soap { s: "よく眠れた".into(), o: String::new(), a: String::new(), p: String::new() };
+    let note = s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap();
+    s.sign_note(&row.patient_id, &note.note_id).unwrap();
+    s.correct_note(&row.patient_id, &note.note_id, &soap, "誤記").unwrap();
+    s.record_vitals(&row.patient_id, &row.visit_id, &VitalsInput { pulse: Some(72), ..Default::default() }).unwrap();
+    s.set_user_setting("uiLanguage", Some("en")).unwrap();
+    s.lock();
+    s.unlock(None, "9999".into()).unwrap_err();
+    s.unlock(None, "0000".into()).unwrap();
+
+    let log = s.audit_log(1000).unwrap();
+    assert!(log.rows.len() > 10, "{:?}", log.rows);
+    for r in &log.rows {
+        assert_ne!(r.kind, AuditKind::Other, "an action code without a label: {r:?}");
+        assert!(has_japanese(&r.detail_ja), "an audit detail shown in English only: {r:?}");
+        assert!(!r.detail_en.is_empty() && !r.target_en.is_empty(), "{r:?}");
+        assert!(has_japanese(&r.target_ja), "a raw target: {r:?}");
+    }
+    let setting = log.rows.iter().find(|r| r.target == "setting:uiLanguage").expect("the setting change is audited");
+    assert_eq!(setting.target_ja, "設定「表示言語」");
+    // The control: a detail this version does not know is shown as stored, so the check
+    // above would catch a detail missing from the table.
+    assert_eq!(crate::service::audit::audit_detail("something new"), ("something new".into(), "something new".into()));
 }

@@ -274,6 +274,11 @@ impl AppSession {
         http(self.port, "POST", &self.path("/execute/sync"), Some(&json!({"script": script, "args": args})))
     }
 
+    /// An asynchronous script: its last argument is the callback that returns the value.
+    pub fn script_async(&self, script: &str, args: Value) -> Result<Value, String> {
+        http(self.port, "POST", &self.path("/execute/async"), Some(&json!({"script": script, "args": args})))
+    }
+
     /// Elements matching a CSS selector (ids for `click`, `text` …).
     pub fn find_all(&self, css: &str) -> Result<Vec<String>, String> {
         let v =

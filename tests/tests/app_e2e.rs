@@ -1,5 +1,9 @@
 //! End-to-end on the real `houmon-app` binary: Xvfb + tauri-driver + WebKitWebDriver.
 //!
+//! - Japanese renders: the bundled BIZ UDPGothic loads and two kanji draw differently (not as
+//!   boxes), checked first, before any screenshot;
+//! - English and large text chosen, the app restarted, both still applied; the main action of
+//!   each screen visited fits the 1280×800 window in large text;
 //! - a first visit with the virtual card in PIN mode, a wrong PIN showing 2 tries left, then
 //!   the right PIN, then a 再照会 for the same patient;
 //! - a note saved, the app SIGKILLed, restarted, the note still there;
@@ -56,6 +60,68 @@ fn screens() -> PathBuf {
     dir
 }
 
+/// The fonts and glyphs the window really has, measured in the webview (see
+/// [`assert_japanese_renders`]).
+const GLYPH_CHECK: &str = r#"
+const done = arguments[arguments.length - 1];
+(async () => {
+  const sample = '訪問看護';
+  // (a) The bundled face loads for Japanese text (fonts.check alone is true for a family
+  // that does not exist, so the faces fonts.load returns are counted too).
+  const faces = await document.fonts.load('16px "BIZ UDPGothic"', sample);
+  const bundled = faces.filter((f) => f.family.replace(/["']/g, '') === 'BIZ UDPGothic' && f.status === 'loaded').length;
+  const checked = document.fonts.check('16px "BIZ UDPGothic"', sample);
+  // (b) What the page's own font draws: two different kanji must differ from each other and
+  // from a glyph no font has; two glyphs no font has (the control) must look the same, or
+  // this way of telling a box from a character proves nothing here.
+  const cs = getComputedStyle(document.body);
+  const font = `${cs.fontWeight} 48px ${cs.fontFamily}`;
+  await document.fonts.load(font, '訪問');
+  const draw = (ch) => {
+    const c = document.createElement('canvas');
+    c.width = 64;
+    c.height = 64;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, 64, 64);
+    g.fillStyle = '#000';
+    g.font = font;
+    g.textBaseline = 'top';
+    g.fillText(ch, 8, 8);
+    const px = g.getImageData(0, 0, 64, 64).data;
+    let ink = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] < 128) ink++;
+    return { px, ink };
+  };
+  const same = (a, b) => a.px.length === b.px.length && a.px.every((v, i) => v === b.px[i]);
+  const [ho, mon, miss1, miss2] = ['訪', '問', '\u0378', '\u0379'].map(draw);
+  done({
+    family: cs.fontFamily,
+    bundledFaces: bundled,
+    check: checked,
+    inkHo: ho.ink,
+    inkMon: mon.ink,
+    kanjiDiffer: !same(ho, mon),
+    kanjiNotMissing: !same(ho, miss1) && !same(mon, miss1),
+    controlSame: same(miss1, miss2),
+  });
+})().catch((e) => done({ error: String(e) }));
+"#;
+
+/// Japanese text renders with real glyphs, not boxes: the bundled BIZ UDPGothic loads, and the
+/// page's font draws two different kanji differently (and unlike a missing glyph).
+fn assert_japanese_renders(app: &AppSession) {
+    let r = app.script_async(GLYPH_CHECK, serde_json::json!([])).expect("glyph check runs");
+    assert!(r.get("error").is_none(), "glyph check failed to run: {r}");
+    assert!(r["family"].as_str().is_some_and(|f| f.contains("BIZ UDPGothic")), "the bundled font is first: {r}");
+    assert!(r["bundledFaces"].as_u64().unwrap_or(0) > 0, "BIZ UDPGothic did not load for Japanese text: {r}");
+    assert_eq!(r["check"], true, "document.fonts.check says the font is not ready: {r}");
+    assert_eq!(r["controlSame"], true, "two missing glyphs drew differently: the tofu check proves nothing here: {r}");
+    assert!(r["inkHo"].as_u64().unwrap_or(0) > 20 && r["inkMon"].as_u64().unwrap_or(0) > 20, "kanji drew blank: {r}");
+    assert_eq!(r["kanjiDiffer"], true, "訪 and 問 drew the same: Japanese shows as boxes (tofu): {r}");
+    assert_eq!(r["kanjiNotMissing"], true, "a kanji drew like a missing glyph: {r}");
+}
+
 fn holder_name(id: &str) -> String {
     let h = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == id).expect("holder");
     format!("{} {}", h.family_name, h.given_name)
@@ -81,6 +147,8 @@ fn first_visit_with_pin_wrong_pin_then_requery() {
 
     // 今日の訪問 with the training banner; vc-01 is a first visit.
     app.wait("[data-testid='visit-row']", T).expect("today's visits shown");
+    // Before anything else: Japanese must be readable (the screenshots below too).
+    assert_japanese_renders(&app);
     app.wait_text("[data-testid='training-banner']", "訓練モード", T).expect("training banner");
     let r01 = row_of(&app, &holder_name("vc-01"));
     let r03 = row_of(&app, &holder_name("vc-03"));
@@ -426,5 +494,81 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
     app.tap("[data-testid='nav-backoffice']").unwrap();
     app.tap("[data-testid='bo-queue']").unwrap();
     app.wait("[data-testid='queue-state'][data-state='answered']", T).expect("answered in the queue");
+    app.close();
+}
+
+/// The screen's main action is inside the 1280×800 window without scrolling, and nothing is
+/// wider than the window.
+fn assert_fits(app: &AppSession, css: &str, what: &str) {
+    app.wait(css, T).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let r = app
+        .script(
+            "window.scrollTo(0, 0); const b = document.querySelector(arguments[0]).getBoundingClientRect();
+             return {bottom: b.bottom, right: b.right, h: window.innerHeight, w: window.innerWidth,
+                     sw: document.documentElement.scrollWidth};",
+            serde_json::json!([css]),
+        )
+        .expect("measure");
+    let n = |k: &str| r[k].as_f64().unwrap_or(f64::MAX);
+    assert!(n("w") >= 1270.0 && n("h") >= 700.0, "the window is not 1280×800: {r}");
+    assert!(n("bottom") <= n("h") && n("right") <= n("w"), "{what} is outside the window without scrolling: {r}");
+    assert!(n("sw") <= n("w"), "{what}: the screen is wider than the window: {r}");
+}
+
+/// `<html>`'s language and whether large text is on, as the webview has them.
+fn lang_and_size(app: &AppSession) -> (String, bool) {
+    let r = app
+        .script(
+            "return {lang: document.documentElement.lang, large: document.documentElement.classList.contains('large')};",
+            serde_json::json!([]),
+        )
+        .expect("read <html>");
+    (r["lang"].as_str().unwrap_or("").to_string(), r["large"] == true)
+}
+
+#[test]
+fn english_and_large_text_are_kept_across_a_restart() {
+    let Some(Session { _turn, bin, shots }) = session() else { return };
+    let data = tempfile::tempdir().expect("tempdir");
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 1] = [("HOUMON_DATA_DIR", data.path())];
+
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+    app.wait_text("[data-testid='nav-today']", "今日の訪問", T).expect("Japanese first");
+    assert_japanese_renders(&app);
+    assert_eq!(lang_and_size(&app), ("ja".into(), false), "Japanese, normal text on a fresh device");
+    // Large text in Japanese: the day's list and the first-visit wizard still fit.
+    app.tap("[data-testid='large-text']").unwrap();
+    let r01 = row_of(&app, &holder_name("vc-01"));
+    assert_fits(&app, &format!("{r01} [data-testid='card-check']"), "大きい文字: 今日の訪問's card check");
+    app.screenshot(&shots.join("17-large-text.png")).expect("shot");
+    app.tap(&format!("{r01} [data-testid='card-check']")).unwrap();
+    assert_fits(&app, "[data-testid='consent-next']", "大きい文字: the consent step's next");
+    app.tap("[data-testid='consent-next']").unwrap();
+    assert_fits(&app, "[data-testid='identity-next']", "大きい文字: the identity step's next");
+    app.screenshot(&shots.join("18-large-text-wizard.png")).expect("shot");
+
+    // English too; the settings page reads both back from the device's user settings.
+    app.tap("[data-testid='lang']").unwrap();
+    app.wait_text("[data-testid='nav-today']", "Today", T).expect("English");
+    app.tap("[data-testid='nav-settings']").unwrap();
+    app.wait_text("[data-testid='value-uiLanguage']", "English", T).expect("the language is saved");
+    app.wait_text("[data-testid='value-largeText']", "Yes", T).expect("large text is saved");
+    app.close();
+
+    let app = AppSession::launch(&display, &bin, &env).expect("app restarts");
+    app.wait("[data-testid='visit-row']", T).expect("today's visits after the restart");
+    app.wait_text("[data-testid='nav-today']", "Today", T).expect("still English after the restart");
+    let start = std::time::Instant::now();
+    while lang_and_size(&app) != ("en".into(), true) {
+        assert!(start.elapsed() < T, "after the restart: {:?}, not English with large text", lang_and_size(&app));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r01 = row_of(&app, &holder_name("vc-01"));
+    assert_fits(&app, &format!("{r01} [data-testid='card-check']"), "large text: Today's card check");
+    app.screenshot(&shots.join("19-english-large-after-restart.png")).expect("shot");
+    // The sign-in screen in large text: its button is reachable too.
+    app.tap("[data-testid='lock-now']").unwrap();
+    assert_fits(&app, "[data-testid='unlock']", "large text: sign in");
     app.close();
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, AppInfo, SyncStatus, UiError, VisitRow } from './ipc/api';
 import { LangContext, type Lang } from './i18n';
 import { ErrorBox, Busy } from './components/common';
@@ -35,6 +35,9 @@ export function App({ api }: { api: Api }) {
   const [locked, setLocked] = useState(false);
   const [online, setOnline] = useState(typeof navigator === 'undefined' ? true : navigator.onLine);
   const [sync, setSync] = useState<SyncStatus | null>(null);
+  // The saved language and text size apply once, at start-up: later reloads of app info
+  // must not undo a toggle whose save is still on its way.
+  const prefsApplied = useRef(false);
 
   const loadInfo = () =>
     api
@@ -43,6 +46,11 @@ export function App({ api }: { api: Api }) {
         setInfo(i);
         setError(null);
         setLocked(i.locked);
+        if (!prefsApplied.current) {
+          prefsApplied.current = true;
+          setLang(i.uiLanguage);
+          setLarge(i.largeText);
+        }
       })
       .catch((e: UiError) => (e.code === 'not_enrolled' ? setInfo(null) : setError(e)));
 
@@ -116,6 +124,24 @@ export function App({ api }: { api: Api }) {
   }, [lang, large]);
 
   const tr = (ja: string, en: string) => (lang === 'ja' ? ja : en);
+  // Applied at once, then kept as the user's settings for the next start. Before enrollment
+  // there is nothing to save into (the choice lasts until the app closes); other refusals
+  // (e.g. the administrator fixed the language) are shown.
+  const savePref = (key: 'uiLanguage' | 'largeText', value: string) => {
+    prefsApplied.current = true;
+    api.setUserSetting(key, value).catch((e: UiError) => {
+      if (e.code !== 'not_enrolled') setError(e);
+    });
+  };
+  const toggleLang = () => {
+    const next: Lang = lang === 'ja' ? 'en' : 'ja';
+    setLang(next);
+    savePref('uiLanguage', next);
+  };
+  const toggleLarge = () => {
+    setLarge(!large);
+    savePref('largeText', String(!large));
+  };
   const onAction = (a: VisitAction) => {
     if (a.kind === 'chart') setRoute({ name: 'chart', patientId: a.visit.patientId, visit: a.visit });
     else if (a.kind === 'card') setRoute({ name: 'card', visit: a.visit });
@@ -152,10 +178,10 @@ export function App({ api }: { api: Api }) {
           </div>
           <SyncIndicator status={status} online={online} />
           <div class="top-actions">
-            <button class="btn small" onClick={() => setLang(lang === 'ja' ? 'en' : 'ja')} data-testid="lang">
+            <button class="btn small" onClick={toggleLang} data-testid="lang">
               {lang === 'ja' ? 'English' : '日本語'}
             </button>
-            <button class={large ? 'btn small on' : 'btn small'} onClick={() => setLarge(!large)} data-testid="large-text">
+            <button class={large ? 'btn small on' : 'btn small'} onClick={toggleLarge} data-testid="large-text">
               {tr('文字 大', 'Large text')}
             </button>
             <button

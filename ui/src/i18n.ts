@@ -2,7 +2,18 @@
 // this holds the language state and the shared labels.
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { CheckOutcome, FaceAuthenticity, QualificationValidity, VisitKind, VisitStatus } from './ipc/bindings';
+import type {
+  AuditKind,
+  CardStep,
+  CheckOutcome,
+  FaceAuthenticity,
+  NoteStatus,
+  QualificationValidity,
+  SettingSource,
+  StaffRole,
+  VisitKind,
+  VisitStatus,
+} from './ipc/bindings';
 
 export type Lang = 'ja' | 'en';
 export type Text = { ja: string; en: string };
@@ -36,6 +47,47 @@ export const validityLabel: Record<QualificationValidity, Text> = {
   unknown: { ja: '未確認', en: 'Not checked' },
 };
 
+export const auditKindLabel: Record<AuditKind, Text> = {
+  view: { ja: '閲覧', en: 'View' },
+  edit: { ja: '編集', en: 'Edit' },
+  sign: { ja: '署名', en: 'Sign' },
+  correct: { ja: '訂正', en: 'Correction' },
+  export: { ja: '書き出し', en: 'Export' },
+  consent: { ja: '同意', en: 'Consent' },
+  qualification: { ja: '資格確認', en: 'Qualification check' },
+  open: { ja: 'サインイン', en: 'Sign-in' },
+  other: { ja: 'その他', en: 'Other' },
+};
+
+export const roleLabel: Record<StaffRole, Text> = {
+  doctor: { ja: '医師', en: 'Doctor' },
+  nurse: { ja: '看護師', en: 'Nurse' },
+  office: { ja: '事務', en: 'Office' },
+  admin: { ja: '管理者', en: 'Admin' },
+};
+
+export const noteStatusLabel: Record<NoteStatus, Text> = {
+  draft: { ja: '下書き', en: 'Draft' },
+  signed: { ja: '署名済', en: 'Signed' },
+};
+
+export const sourceLabel: Record<SettingSource, Text> = {
+  managed: { ja: '管理者(MDM)', en: 'Managed (MDM)' },
+  user: { ja: 'ユーザー', en: 'User' },
+  recommended: { ja: '推奨(MDM)', en: 'Recommended (MDM)' },
+  default: { ja: '既定値', en: 'Default' },
+};
+
+export const stepLabel: Record<CardStep, Text> = {
+  connecting: { ja: 'リーダーに接続中', en: 'Connecting to the reader' },
+  certificate: { ja: '電子証明書を読み取り中', en: 'Reading the certificate' },
+  tries: { ja: '暗証番号の残り回数を確認中', en: 'Checking PIN tries left' },
+  signing: { ja: 'カードで同意に署名中', en: 'Card is signing the consent' },
+  qualifying: { ja: '資格を確認中', en: 'Checking qualification' },
+  saving: { ja: '記録を保存中', en: 'Saving' },
+  done: { ja: '完了', en: 'Done' },
+};
+
 export function label<K extends string>(map: Record<K, Text>, key: K): Text {
   return map[key];
 }
@@ -46,15 +98,11 @@ export function resultTone(outcome: CheckOutcome): string {
 }
 
 /** 顔写真の真正性: only a photo whose issuer signature verified is 検証済み. */
-const authenticityLabels: Record<FaceAuthenticity, Text> = {
+export const authenticityLabel: Record<FaceAuthenticity, Text> = {
   verified: { ja: '検証済み', en: 'Verified' },
   noIssuerKey: { ja: '未検証(発行者の鍵が未設定)', en: 'Not verified (no issuer key)' },
   signatureInvalid: { ja: '署名不一致(偽造の疑い)', en: 'Signature mismatch (possible forgery)' },
 };
-
-export function authenticityLabel(a: FaceAuthenticity): Text {
-  return authenticityLabels[a];
-}
 
 export function authenticityTone(a: FaceAuthenticity): string {
   return a === 'verified' ? 'ok' : a === 'noIssuerKey' ? 'warn' : 'bad';

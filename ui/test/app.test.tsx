@@ -16,6 +16,37 @@ describe('app shell and 今日の訪問', () => {
     expect(document.documentElement.lang).toBe('en');
   });
 
+  it('starts in the language and text size saved last time, and saves a change', async () => {
+    const info = await fakeApi().appInfo();
+    const setUserSetting = vi.fn(() => Promise.resolve({ managedByOrganization: false, settings: [], problems: [] }));
+    const api = fakeApi({
+      appInfo: vi.fn(() => Promise.resolve({ ...info, uiLanguage: 'en' as const, largeText: true })),
+      setUserSetting,
+    });
+    render(<App api={api} />);
+    await waitFor(() => expect(screen.getByTestId('training-banner').textContent).toContain('TRAINING MODE'));
+    await waitFor(() => expect(document.documentElement.lang).toBe('en'));
+    expect(document.documentElement.classList.contains('large')).toBe(true);
+    fireEvent.click(screen.getByTestId('lang'));
+    fireEvent.click(screen.getByTestId('large-text'));
+    await waitFor(() => expect(document.documentElement.lang).toBe('ja'));
+    expect(document.documentElement.classList.contains('large')).toBe(false);
+    expect(setUserSetting).toHaveBeenCalledWith('uiLanguage', 'ja');
+    expect(setUserSetting).toHaveBeenCalledWith('largeText', 'false');
+  });
+
+  it('a refused save of the language is shown, not swallowed', async () => {
+    const api = fakeApi({
+      setUserSetting: vi.fn(() =>
+        Promise.reject({ code: 'setting_refused', ja: '表示言語は管理者により設定されているため変更できません。', en: 'x', triesLeft: null }),
+      ),
+    });
+    render(<App api={api} />);
+    await screen.findByTestId('visit-row');
+    fireEvent.click(screen.getByTestId('lang'));
+    await waitFor(() => expect(screen.getByTestId('error').getAttribute('data-code')).toBe('setting_refused'));
+  });
+
   it('large-text mode scales the whole UI', async () => {
     render(<App api={fakeApi()} />);
     fireEvent.click(screen.getByTestId('large-text'));

@@ -81,6 +81,8 @@ export function fakeApi(over: Partial<Api> = {}): Api {
         screenshotProtection: true,
         allowPinCheck: true,
         autoLockMinutes: 5,
+        uiLanguage: 'ja' as const,
+        largeText: false,
         locked: false,
       }),
     ),
@@ -112,7 +114,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     ),
     setStaffPin: vi.fn(() => Promise.resolve(null)),
     settings: vi.fn(() => Promise.resolve({ managedByOrganization: false, settings: [], problems: [] })),
-    setUserSetting: vi.fn(reject),
+    setUserSetting: vi.fn(() => Promise.resolve({ managedByOrganization: false, settings: [], problems: [] })),
     syncStatus: vi.fn(() => Promise.resolve(trainingStatus)),
     enroll: vi.fn(reject),
   };

@@ -32,7 +32,7 @@ describe('設定 (managed-policy page)', () => {
         row({
           problems: [{ ja: '1〜60の整数ではないため無視しました。', en: 'ignored', origin: '/etc/houmon/policies/managed/a.json', ignored: true }],
         }),
-        row({ key: 'logLevel', labelJa: 'ログの詳しさ', value: 'debug', source: 'managed', locked: true, userEditable: false, input: 'choice' }),
+        row({ key: 'uiLanguage', labelJa: '表示言語', value: 'en', source: 'managed', locked: true, userEditable: false, input: 'choice' }),
       ],
     };
     const setUserSetting = vi.fn((_k: string, v: string | null) =>
@@ -44,14 +44,49 @@ describe('設定 (managed-policy page)', () => {
     expect(screen.getAllByTestId('setting-problems')[0]?.textContent).toContain('noSuchKey');
     const lock = screen.getByTestId('setting-autoLockMinutes');
     expect(lock.textContent).toContain('1〜60の整数ではない');
-    const level = screen.getByTestId('setting-logLevel');
+    const level = screen.getByTestId('setting-uiLanguage');
     expect(level.textContent).toContain('🔒');
-    expect(level.querySelector('[data-testid="edit-logLevel"]')).toBeNull();
+    expect(level.querySelector('[data-testid="edit-uiLanguage"]')).toBeNull();
     expect(screen.queryByTestId('demo-card-none')).toBeNull();
     fireEvent.input(lock.querySelector('input') as HTMLInputElement, { target: { value: '10' } });
     fireEvent.click(screen.getByTestId('save-autoLockMinutes'));
     await waitFor(() => expect(setUserSetting).toHaveBeenCalledWith('autoLockMinutes', '10'));
     await waitFor(() => expect(screen.getByTestId('setting-autoLockMinutes').textContent).toContain('ユーザー'));
+  });
+
+  it('shows values as people read them: choice labels and はい/いいえ, not codes', async () => {
+    const page: PolicyPage = {
+      managedByOrganization: false,
+      problems: [],
+      settings: [
+        row({
+          key: 'uiLanguage',
+          value: 'en',
+          input: 'choice',
+          choices: [
+            { value: 'ja', labelJa: '日本語', labelEn: 'Japanese' },
+            { value: 'en', labelJa: '英語(English)', labelEn: 'English' },
+          ],
+        }),
+        row({ key: 'largeText', value: 'true', input: 'bool' }),
+        row({
+          key: 'allowedIdentityModes',
+          value: 'pin, visual',
+          input: 'text',
+          userEditable: false,
+          choices: [
+            { value: 'pin', labelJa: '暗証番号', labelEn: 'PIN' },
+            { value: 'visual', labelJa: '目視', labelEn: 'Visual' },
+          ],
+        }),
+      ],
+    };
+    render(<Settings api={fakeApi({ settings: vi.fn(() => Promise.resolve(page)) })} training={false} />);
+    expect((await screen.findByTestId('value-uiLanguage')).textContent).toBe('英語(English)');
+    expect(screen.getByTestId('value-largeText').textContent).toBe('はい');
+    expect(screen.getByTestId('value-allowedIdentityModes').textContent).toBe('暗証番号、目視');
+    expect(screen.getByTestId('setting-largeText').textContent).toContain('既定値');
+    expect(screen.getByTestId('setting-largeText').textContent).not.toContain('default');
   });
 
   it('lists the training cards once the app says it is in training mode, even if the page opened first', async () => {

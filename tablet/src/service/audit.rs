@@ -1,5 +1,105 @@
 use super::*;
 
+/// The store's action code, typed.
+pub(crate) fn audit_kind(code: &str) -> AuditKind {
+    match code {
+        "view" => AuditKind::View,
+        "edit" => AuditKind::Edit,
+        "sign" => AuditKind::Sign,
+        "correct" => AuditKind::Correct,
+        "export" => AuditKind::Export,
+        "consent" => AuditKind::Consent,
+        "qualification" => AuditKind::Qualification,
+        "open" => AuditKind::Open,
+        _ => AuditKind::Other,
+    }
+}
+
+/// Every fixed detail the store and the service write (`record_access`, `doc_op`), for people.
+/// The stored text stays English: it is part of the hash chain.
+const DETAILS: &[(&str, &str, &str)] = &[
+    ("init clinic", "診療所の初期設定", "Clinic set up"),
+    ("clinic details", "診療所情報の変更", "Clinic details changed"),
+    ("staff", "職員情報の登録・変更", "Staff record changed"),
+    ("staff pin set", "職員PINの設定", "Staff PIN set"),
+    ("enroll device", "端末の登録", "Device enrolled"),
+    ("revoke device", "端末の失効", "Device revoked"),
+    ("register patient", "患者の登録", "Patient registered"),
+    ("open chart", "カルテの閲覧", "Chart opened"),
+    ("demographics", "患者基本情報の変更", "Patient details changed"),
+    ("start visit", "訪問の開始", "Visit started"),
+    ("end visit", "訪問の終了", "Visit ended"),
+    ("vitals", "バイタルの記録", "Vitals recorded"),
+    ("clinical item", "臨床項目の記録", "Clinical item recorded"),
+    ("save note", "記録の保存", "Note saved"),
+    ("sign note", "記録の署名", "Note signed"),
+    ("correct note", "記録の訂正", "Note corrected"),
+    ("resolve conflict", "競合の解決", "Conflict resolved"),
+    ("consent", "同意の記録", "Consent recorded"),
+    ("revoke consent", "同意の撤回", "Consent revoked"),
+    ("request", "資格確認の依頼", "Qualification requested"),
+    ("result", "資格確認の結果", "Qualification result"),
+    ("request requery", "再照会の依頼", "Re-query requested"),
+    ("request first visit", "初回訪問の資格確認の依頼", "First-visit check requested"),
+    ("failure", "資格確認の失敗", "Qualification check failed"),
+    ("export chart", "カルテの書き出し", "Chart exported"),
+    ("plan visit", "訪問の予定", "Visit planned"),
+    ("visit status", "訪問状態の変更", "Visit status changed"),
+    ("sync", "同期による更新", "Updated by sync"),
+    ("import", "取り込み", "Imported"),
+    ("unlock", "ロック解除", "Unlocked"),
+    ("unlock refused: wrong staff PIN", "ロック解除の拒否(職員PINの誤り)", "Unlock refused: wrong staff PIN"),
+    ("user setting", "設定の変更", "Setting changed"),
+    (
+        "refused: training mode on an enrolled device",
+        "拒否: 登録済みの端末は訓練モードにできません",
+        "Refused: training mode on an enrolled device",
+    ),
+    ("card face photo (目視)", "カードの顔写真の表示(目視確認)", "Card photo shown (visual check)"),
+    (
+        "card face locked (目視, printed photo)",
+        "顔写真を読めず券面の写真で確認(目視確認)",
+        "Card photo locked: printed photo used (visual check)",
+    ),
+];
+
+/// The stored detail for people (Japanese, English).
+pub(crate) fn audit_detail(detail: &str) -> (String, String) {
+    if let Some((_, ja, en)) = DETAILS.iter().find(|(d, _, _)| *d == detail) {
+        return ((*ja).into(), (*en).into());
+    }
+    // `ttl purge: 2 charts, 1 roster months` (sync_state.rs).
+    if let Some((charts, rosters)) = detail
+        .strip_prefix("ttl purge: ")
+        .and_then(|r| r.split_once(" charts, "))
+        .and_then(|(c, r)| Some((c.parse::<u32>().ok()?, r.strip_suffix(" roster months")?.parse::<u32>().ok()?)))
+    {
+        return (
+            format!("未同期期間の超過による消去(カルテ{charts}件、予定表{rosters}か月分)"),
+            format!("Erased after too long without sync ({charts} charts, {rosters} roster months)"),
+        );
+    }
+    (detail.into(), detail.into())
+}
+
+/// The stored target for people (Japanese, English): what kind of record, not its id.
+pub(crate) fn audit_target(target: &str) -> (String, String) {
+    let (prefix, rest) = target.split_once(':').unwrap_or((target, ""));
+    match prefix {
+        "chart" => ("カルテ".into(), "Chart".into()),
+        "roster" => (format!("予定表 {rest}"), format!("Roster {rest}")),
+        "clinic" => ("診療所".into(), "Clinic".into()),
+        "staff" => ("職員".into(), "Staff".into()),
+        "device" => ("端末".into(), "Device".into()),
+        "session" => ("サインイン".into(), "Sign-in".into()),
+        "setting" => match houmon_policy::schema::setting(rest) {
+            Some(d) => (format!("設定「{}」", d.title.ja), format!("Setting \"{}\"", d.title.en)),
+            None => (format!("設定 {rest}"), format!("Setting {rest}")),
+        },
+        _ => (target.into(), target.into()),
+    }
+}
+
 impl Service {
     pub fn audit_log(&self, limit: i64) -> Result<AuditLogView, UiError> {
         self.ensure_unlocked()?;
@@ -8,13 +108,22 @@ impl Service {
             .store
             .recent_audit(limit.clamp(1, 1000))?
             .into_iter()
-            .map(|e| AuditRow {
-                seq: e.seq,
-                at: iso(e.at),
-                staff: e.staff,
-                action: e.action,
-                target: e.target,
-                detail: e.detail,
+            .map(|e| {
+                let (target_ja, target_en) = audit_target(&e.target);
+                let (detail_ja, detail_en) = audit_detail(&e.detail);
+                AuditRow {
+                    seq: e.seq,
+                    at: iso(e.at),
+                    staff: e.staff,
+                    kind: audit_kind(&e.action),
+                    action: e.action,
+                    target: e.target,
+                    target_ja,
+                    target_en,
+                    detail: e.detail,
+                    detail_ja,
+                    detail_en,
+                }
             })
             .collect();
         Ok(AuditLogView { chain_ok, rows })

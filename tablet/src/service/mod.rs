@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroize;
 
-mod audit;
+pub(crate) mod audit;
 mod card;
 mod codes;
 mod first_visit;
@@ -145,6 +145,9 @@ pub struct Service {
     /// Identity modes the clinic allows (managed setting `identityModes`).
     identity_modes: Vec<m::IdentityMode>,
     auto_lock_minutes: u32,
+    /// The user's display language and text size (user settings `uiLanguage`, `largeText`).
+    ui_language: houmon_policy::UiLanguage,
+    large_text: bool,
     policy_dir: Option<PathBuf>,
     #[cfg(feature = "training")]
     reader: TrainingReader,
@@ -243,6 +246,8 @@ impl Service {
             policy: ConsentPolicy::default(),
             identity_modes: vec![m::IdentityMode::Pin, m::IdentityMode::Visual],
             auto_lock_minutes: 5,
+            ui_language: houmon_policy::UiLanguage::Ja,
+            large_text: false,
             policy_dir: opts.policy_dir.clone(),
             #[cfg(feature = "training")]
             reader: if training {
@@ -343,6 +348,8 @@ impl Service {
         self.visual_unverified_allowed = e.visual_check_unverified_photo;
         self.screenshot_protection = e.screenshot_protection;
         self.face_issuers = self.trusted_face_issuers(&e.card_face_issuer_keys);
+        self.ui_language = e.ui_language;
+        self.large_text = e.large_text;
         self.checks.clear();
     }
 
@@ -375,6 +382,8 @@ impl Service {
             screenshot_protection: self.screenshot_protection,
             allow_pin_check: self.identity_modes.contains(&m::IdentityMode::Pin),
             auto_lock_minutes: self.auto_lock_minutes,
+            ui_language: self.ui_language,
+            large_text: self.large_text,
             locked: self.locked,
         }
     }

@@ -20,8 +20,14 @@ pub(crate) fn policy_page(view: houmon_policy::PolicyView) -> PolicyPage {
             let (input, choices) = match kind {
                 Some(SettingKind::Bool) => (SettingInput::Bool, Vec::new()),
                 Some(SettingKind::Integer { .. }) => (SettingInput::Integer, Vec::new()),
-                Some(SettingKind::Choice { options }) => (
-                    SettingInput::Choice,
+                // A multiple choice is typed as text, but its labels let the page show
+                // 「暗証番号…, 目視…」 rather than the stored codes.
+                Some(SettingKind::Choice { options } | SettingKind::MultiChoice { options }) => (
+                    if matches!(kind, Some(SettingKind::Choice { .. })) {
+                        SettingInput::Choice
+                    } else {
+                        SettingInput::Text
+                    },
                     options
                         .iter()
                         .map(|o| SettingChoice {

@@ -3,6 +3,8 @@
 
 export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline" | "unreadable";
 
+export type UiLanguage = "ja" | "en";
+
 export type StaffRole = "doctor" | "nurse" | "office" | "admin";
 
 export type VisitKind = "homeMedical" | "urgentCall" | "homeNursing";
@@ -89,7 +91,15 @@ allowPinCheck: boolean,
 /**
  * Idle minutes before the screen locks (managed setting `autoLockMinutes`).
  */
-autoLockMinutes: number, locked: boolean, };
+autoLockMinutes: number, 
+/**
+ * The language the user chose (user setting `uiLanguage`), applied at start-up.
+ */
+uiLanguage: UiLanguage, 
+/**
+ * Large text chosen (user setting `largeText`).
+ */
+largeText: boolean, locked: boolean, };
 
 export type CheckState = { path: CheckPath, reason: CheckReason, 
 /**
@@ -218,7 +228,29 @@ export type RosterEntry = { visitId: string, date: string, start: string, patien
 
 export type RosterView = { month: string, days: Array<string>, staff: Array<StaffView>, visits: Array<RosterEntry>, conflicts: number, };
 
-export type AuditRow = { seq: number, at: string, staff: string, action: string, target: string, detail: string, };
+export type AuditKind = "view" | "edit" | "sign" | "correct" | "export" | "consent" | "qualification" | "open" | "other";
+
+export type AuditRow = { seq: number, at: string, staff: string, kind: AuditKind, 
+/**
+ * The stored code, as hashed into the chain.
+ */
+action: string, 
+/**
+ * The stored target (a document or setting id), as hashed into the chain.
+ */
+target: string, 
+/**
+ * What the target is, for people (カルテ, 予定表 2026-12, 設定「表示言語」…).
+ */
+targetJa: string, targetEn: string, 
+/**
+ * The stored detail (a fixed English description), as hashed into the chain.
+ */
+detail: string, 
+/**
+ * The detail for people; the stored text when this version does not know it.
+ */
+detailJa: string, detailEn: string, };
 
 export type AuditLogView = { chainOk: boolean, rows: Array<AuditRow>, };
 
@@ -253,7 +285,7 @@ origin: string, locked: boolean,
  */
 userEditable: boolean, input: SettingInput, 
 /**
- * For `choice`: the allowed values with their labels.
+ * For `choice` (and a multiple choice, typed as text): the allowed values with their labels.
  */
 choices: Array<SettingChoice>, 
 /**

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, AuditLogView, PatientRow, QueueRow, RosterView, StaffView, UiError } from '../ipc/api';
-import { kindLabel, label, useT } from '../i18n';
+import { auditKindLabel, kindLabel, label, useT } from '../i18n';
 import { Busy, ErrorBox, fmtTime } from '../components/common';
 
 type Tab = 'roster' | 'patients' | 'queue' | 'audit' | 'staff';
@@ -204,12 +204,12 @@ function Audit({ api }: { api: Api }) {
         </thead>
         <tbody>
           {log.rows.map((r) => (
-            <tr key={r.seq}>
+            <tr key={r.seq} data-testid="audit-row" data-action={r.action}>
               <td>{r.seq}</td>
               <td>{fmtTime(r.at)}</td>
-              <td>{r.action}</td>
-              <td class="mono">{r.target.slice(0, 18)}</td>
-              <td>{r.detail}</td>
+              <td>{t(label(auditKindLabel, r.kind))}</td>
+              <td title={r.target}>{t({ ja: r.targetJa, en: r.targetEn })}</td>
+              <td>{t({ ja: r.detailJa, en: r.detailEn })}</td>
             </tr>
           ))}
         </tbody>

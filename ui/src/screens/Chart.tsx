@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, ChartView, QualificationResult, UiError, VisitKind } from '../ipc/api';
-import { kindLabel, label, resultTone, useT, validityLabel } from '../i18n';
+import { kindLabel, label, noteStatusLabel, resultTone, useT, validityLabel } from '../i18n';
 import { Busy, CheckBadge, ErrorBox, fmtTime, RequestNote } from '../components/common';
 
 function age(birth: string | null, today: string): string {
@@ -149,7 +149,7 @@ export function Chart(props: {
             {v.notes.map((n) => (
               <details class="note" key={n.id} data-testid="timeline-note">
                 <summary>
-                  v{n.version} · {n.status === 'signed' ? t({ ja: '署名済', en: 'signed' }) : t({ ja: '下書き', en: 'draft' })} ·{' '}
+                  v{n.version} · {t(label(noteStatusLabel, n.status))} ·{' '}
                   {n.author} · {fmtTime(n.createdAt)}
                   {n.replaces && <em> {t({ ja: '訂正', en: 'correction' })}: {n.correctionReason}</em>}
                   {!n.intact && <strong class="bad"> {t({ ja: '改ざんの疑い', en: 'altered!' })}</strong>}

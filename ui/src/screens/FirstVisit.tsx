@@ -1,20 +1,10 @@
 import { useState } from 'preact/hooks';
-import type { Api, CardFace, CardProgress, CardStep, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
-import { authenticityLabel, authenticityTone, resultTone, useT } from '../i18n';
+import type { Api, CardFace, CardProgress, ConsentChoices, QualificationResult, UiError } from '../ipc/api';
+import { authenticityLabel, authenticityTone, resultTone, stepLabel, useT } from '../i18n';
 import { PinPad } from '../components/PinPad';
 import { CheckBadge, ErrorBox } from '../components/common';
 
 type Step = 'consent' | 'identity' | 'card' | 'pin' | 'visual' | 'sending' | 'result';
-
-const stepLabel: Record<CardStep, { ja: string; en: string }> = {
-  connecting: { ja: 'リーダーに接続中', en: 'Connecting to the reader' },
-  certificate: { ja: '電子証明書を読み取り中', en: 'Reading the certificate' },
-  tries: { ja: '暗証番号の残り回数を確認中', en: 'Checking PIN tries left' },
-  signing: { ja: 'カードで同意に署名中', en: 'Card is signing the consent' },
-  qualifying: { ja: '資格を確認中', en: 'Checking qualification' },
-  saving: { ja: '記録を保存中', en: 'Saving' },
-  done: { ja: '完了', en: 'Done' },
-};
 
 /**
  * 初回訪問 (居宅同意取得型) and 往診 card check: consent choices → PIN or 目視 → place the card
@@ -147,10 +137,12 @@ export function FirstVisit(props: {
       {step === 'consent' && (
         <div class="panel">
           <h3>{t({ ja: '1. 情報の閲覧に同意しますか', en: '1. Which information may the clinic view?' })}</h3>
-          {item('medication', { ja: '薬剤情報', en: 'Medication' })}
-          {item('clinical', { ja: '診療情報', en: 'Clinical information' })}
-          {item('checkup', { ja: '特定健診等情報', en: 'Health check-ups' })}
-          {item('surgery', { ja: '手術情報', en: 'Surgery' })}
+          <div class="consent-items">
+            {item('medication', { ja: '薬剤情報', en: 'Medication' })}
+            {item('clinical', { ja: '診療情報', en: 'Clinical information' })}
+            {item('checkup', { ja: '特定健診等情報', en: 'Health check-ups' })}
+            {item('surgery', { ja: '手術情報', en: 'Surgery' })}
+          </div>
           <h3>{t({ ja: '処方箋の発行方法', en: 'Prescription' })}</h3>
           <div class="row">
             {(['electronic', 'paper'] as const).map((p) => (
@@ -294,7 +286,7 @@ export function FirstVisit(props: {
               <img src={face.pngDataUrl} width={face.width * 2} height={face.height * 2} alt={t({ ja: 'カードの顔写真', en: 'Card photo' })} />
               <figcaption>
                 <span class={`badge ${authenticityTone(face.authenticity)}`} data-testid="face-authenticity" data-authenticity={face.authenticity}>
-                  {t(authenticityLabel(face.authenticity))}
+                  {t(authenticityLabel[face.authenticity])}
                 </span>{' '}
                 {t({ ja: 'ICチップの顔写真(保存されません)', en: 'Chip photo (not saved)' })}
               </figcaption>

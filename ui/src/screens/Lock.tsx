@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, StaffView, UiError } from '../ipc/api';
-import { useT } from '../i18n';
+import { label, roleLabel, useT } from '../i18n';
 import { ErrorBox } from '../components/common';
 
 /**
@@ -32,12 +32,6 @@ export function Lock({ api, onUnlocked, training }: { api: Api; onUnlocked: () =
       setError(e as UiError);
     }
   };
-  const roleLabel: Record<string, { ja: string; en: string }> = {
-    doctor: { ja: '医師', en: 'Doctor' },
-    nurse: { ja: '看護師', en: 'Nurse' },
-    office: { ja: '事務', en: 'Office' },
-    admin: { ja: '管理者', en: 'Admin' },
-  };
   return (
     <section class="lock" data-testid="lock">
       <h2>{t({ ja: 'ロック中 — 職員サインイン', en: 'Locked — staff sign-in' })}</h2>
@@ -54,7 +48,7 @@ export function Lock({ api, onUnlocked, training }: { api: Api; onUnlocked: () =
       >
         {staff.map((s) => (
           <option value={s.id} key={s.id}>
-            {s.name}({t(roleLabel[s.role] ?? { ja: s.role, en: s.role })})
+            {s.name}({t(label(roleLabel, s.role))})
           </option>
         ))}
       </select>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, DemoCard, PolicyPage, SettingProblem, SettingRow, UiError } from '../ipc/api';
-import { useT } from '../i18n';
+import type { Api, DemoCard, PolicyPage, SettingChoice, SettingProblem, SettingRow, UiError } from '../ipc/api';
+import { label, sourceLabel, useT, type Text } from '../i18n';
 import { ErrorBox } from '../components/common';
 
 function Problems({ problems }: { problems: SettingProblem[] }) {
@@ -10,11 +10,38 @@ function Problems({ problems }: { problems: SettingProblem[] }) {
     <ul class="problems" data-testid="setting-problems">
       {problems.map((p, i) => (
         <li class={p.ignored ? 'bad' : 'hint'} key={i}>
-          {t(p)} <small class="mono">{p.origin}</small>
+          {t(p)} <small class="mono">{t(shownOrigin(p.origin))}</small>
         </li>
       ))}
     </ul>
   );
+}
+
+/** A value as people read it: a choice's label, はい/いいえ, not the stored code. */
+function shownValue(row: SettingRow): Text {
+  // One value, or a multiple choice's list ("pin, visual").
+  const parts = row.value.split(', ').map((v) => row.choices.find((c) => c.value === v));
+  if (row.choices.length > 0 && parts.every((c) => c !== undefined)) {
+    return {
+      ja: parts.map((c) => c?.labelJa).join('、'),
+      en: parts.map((c) => c?.labelEn).join(', '),
+    };
+  }
+  const yesNo = row.input === 'bool' ? boolChoices.find((c) => c.value === row.value) : undefined;
+  if (yesNo) return { ja: yesNo.labelJa, en: yesNo.labelEn };
+  return { ja: row.value, en: row.value };
+}
+
+const boolChoices: SettingChoice[] = [
+  { value: 'true', labelJa: 'はい', labelEn: 'Yes' },
+  { value: 'false', labelJa: 'いいえ', labelEn: 'No' },
+];
+
+/** Where a value came from: a file or registry path as it is; the two fixed words translated. */
+function shownOrigin(origin: string): Text {
+  if (origin === 'default') return { ja: '既定値', en: 'default' };
+  if (origin === 'user') return { ja: 'この端末', en: 'this device' };
+  return { ja: origin, en: origin };
 }
 
 /** The user's own value for an unlocked, user-settable setting. */
@@ -23,10 +50,10 @@ function EditSetting({ row, onSave }: { row: SettingRow; onSave: (value: string 
   const [value, setValue] = useState(row.source === 'user' ? row.value : '');
   return (
     <div class="row" data-testid={`edit-${row.key}`}>
-      {row.input === 'choice' ? (
+      {row.input === 'choice' || row.input === 'bool' ? (
         <select value={value} onChange={(e) => setValue((e.target as HTMLSelectElement).value)}>
           <option value="">—</option>
-          {row.choices.map((c) => (
+          {(row.input === 'bool' ? boolChoices : row.choices).map((c) => (
             <option value={c.value} key={c.value}>
               {t({ ja: c.labelJa, en: c.labelEn })}
             </option>
@@ -77,12 +104,6 @@ export function Settings({ api, training }: { api: Api; training: boolean }) {
         setError(null);
       })
       .catch((e: UiError) => setError(e));
-  const source: Record<string, { ja: string; en: string }> = {
-    managed: { ja: '管理者(MDM)', en: 'Managed (MDM)' },
-    user: { ja: 'ユーザー', en: 'User' },
-    recommended: { ja: '推奨(MDM)', en: 'Recommended (MDM)' },
-    default: { ja: '既定値', en: 'Default' },
-  };
   return (
     <section data-testid="settings">
       <h2>{t({ ja: '設定', en: 'Settings' })}</h2>
@@ -110,14 +131,14 @@ export function Settings({ api, training }: { api: Api; training: boolean }) {
                 <Problems problems={r.problems} />
               </td>
               <td>
-                {r.value}
+                <span data-testid={`value-${r.key}`}>{t(shownValue(r))}</span>
                 {r.userEditable && <EditSetting row={r} onSave={(v) => void save(r.key, v)} />}
               </td>
               <td>
                 {r.locked && <span aria-label="locked">🔒 </span>}
-                {t(source[r.source] ?? { ja: r.source, en: r.source })}
+                {t(label(sourceLabel, r.source))}
                 <br />
-                <small class="mono">{r.origin}</small>
+                <small class="mono">{t(shownOrigin(r.origin))}</small>
               </td>
             </tr>
           ))}
