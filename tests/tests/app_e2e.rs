@@ -163,6 +163,7 @@ fn first_visit_with_pin_wrong_pin_then_requery() {
     app.screenshot(&shots.join("02-wizard-identity.png")).expect("shot");
     app.tap("[data-testid='identity-next']").unwrap();
     app.wait_text("[data-testid='tries-left']", "残り 3 回", T).expect("3 tries before any PIN");
+    assert_fits(&app, "[data-testid='pin-submit']", "the PIN pad's send");
 
     // A wrong PIN: the card says 2 tries left, in Japanese, with the next step.
     for d in "9999".chars() {
@@ -287,6 +288,7 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
         Some("verified"),
         "the training issuer signed the virtual card's face data"
     );
+    assert_fits(&app, "[data-testid='visual-send']", "目視's confirm and send, beside the photo");
     app.screenshot(&shots.join("15-visual-photo.png")).expect("shot");
     app.tap("[data-testid='visual-attest']").unwrap();
     app.tap("[data-testid='visual-send']").unwrap();

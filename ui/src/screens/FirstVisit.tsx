@@ -281,61 +281,65 @@ export function FirstVisit(props: {
               </div>
             </div>
           )}
-          {face && (
-            <figure class="face" data-testid="face-photo">
-              <img src={face.pngDataUrl} width={face.width * 2} height={face.height * 2} alt={t({ ja: 'カードの顔写真', en: 'Card photo' })} />
-              <figcaption>
-                <span class={`badge ${authenticityTone(face.authenticity)}`} data-testid="face-authenticity" data-authenticity={face.authenticity}>
-                  {t(authenticityLabel[face.authenticity])}
-                </span>{' '}
-                {t({ ja: 'ICチップの顔写真(保存されません)', en: 'Chip photo (not saved)' })}
-              </figcaption>
-            </figure>
-          )}
-          {face && !face.visualAllowed && (
-            <div class="error" role="alert" data-testid="visual-refused">
-              {face.authenticity === 'signatureInvalid'
-                ? t({
-                    ja: '券面データの署名が一致しません。偽造カードの可能性があるため、目視確認では続けられません。暗証番号で確認してください。',
-                    en: 'The face data signature does not match: the card may be forged, so the visual check cannot continue. Use the PIN.',
-                  })
-                : t({
-                    ja: '顔写真を検証できないため、このクリニックでは目視確認を使えません。暗証番号で確認してください。',
-                    en: 'The photo cannot be verified, and this clinic does not allow the visual check without it. Use the PIN.',
+          <div class="visual-row">
+            {face && (
+              <figure class="face" data-testid="face-photo">
+                <img src={face.pngDataUrl} width={face.width * 2} height={face.height * 2} alt={t({ ja: 'カードの顔写真', en: 'Card photo' })} />
+                <figcaption>
+                  <span class={`badge ${authenticityTone(face.authenticity)}`} data-testid="face-authenticity" data-authenticity={face.authenticity}>
+                    {t(authenticityLabel[face.authenticity])}
+                  </span>{' '}
+                  {t({ ja: 'ICチップの顔写真(保存されません)', en: 'Chip photo (not saved)' })}
+                </figcaption>
+              </figure>
+            )}
+            <div class="visual-side">
+              {face && !face.visualAllowed && (
+                <div class="error" role="alert" data-testid="visual-refused">
+                  {face.authenticity === 'signatureInvalid'
+                    ? t({
+                        ja: '券面データの署名が一致しません。偽造カードの可能性があるため、目視確認では続けられません。暗証番号で確認してください。',
+                        en: 'The face data signature does not match: the card may be forged, so the visual check cannot continue. Use the PIN.',
+                      })
+                    : t({
+                        ja: '顔写真を検証できないため、このクリニックでは目視確認を使えません。暗証番号で確認してください。',
+                        en: 'The photo cannot be verified, and this clinic does not allow the visual check without it. Use the PIN.',
+                      })}
+                </div>
+              )}
+              {((face && face.visualAllowed && face.authenticity !== 'verified') || faceLocked) && (
+                <p class="warning" data-testid="visual-unverified-note">
+                  {t({
+                    ja: '検証済みの顔写真ではありません。クリニックの方針により目視確認を続けられますが、その旨が記録されます。',
+                    en: 'This is not a verified chip photo. The clinic policy lets the visual check continue, and the record says so.',
                   })}
+                </p>
+              )}
+              {((face && face.visualAllowed) || faceLocked) && (
+                <label class="check big">
+                  <input
+                    type="checkbox"
+                    checked={attested}
+                    onChange={(e) => setAttested((e.target as HTMLInputElement).checked)}
+                    data-testid="visual-attest"
+                  />
+                  {face
+                    ? t({
+                        ja: '表示した顔写真と患者さんご本人を見比べて確認しました',
+                        en: 'I compared the photo shown with the patient',
+                      })
+                    : t({
+                        ja: 'カード表面の顔写真と患者さんご本人を見比べて確認しました',
+                        en: 'I compared the photo printed on the card with the patient',
+                      })}
+                </label>
+              )}
+              <div class="row end">
+                <button class="btn primary" disabled={!attested} onClick={() => void send(null, false)} data-testid="visual-send">
+                  {t({ ja: '確認して送信', en: 'Confirm and send' })}
+                </button>
+              </div>
             </div>
-          )}
-          {((face && face.visualAllowed && face.authenticity !== 'verified') || faceLocked) && (
-            <p class="warning" data-testid="visual-unverified-note">
-              {t({
-                ja: '検証済みの顔写真ではありません。クリニックの方針により目視確認を続けられますが、その旨が記録されます。',
-                en: 'This is not a verified chip photo. The clinic policy lets the visual check continue, and the record says so.',
-              })}
-            </p>
-          )}
-          {((face && face.visualAllowed) || faceLocked) && (
-            <label class="check big">
-              <input
-                type="checkbox"
-                checked={attested}
-                onChange={(e) => setAttested((e.target as HTMLInputElement).checked)}
-                data-testid="visual-attest"
-              />
-              {face
-                ? t({
-                    ja: '表示した顔写真と患者さんご本人を見比べて確認しました',
-                    en: 'I compared the photo shown with the patient',
-                  })
-                : t({
-                    ja: 'カード表面の顔写真と患者さんご本人を見比べて確認しました',
-                    en: 'I compared the photo printed on the card with the patient',
-                  })}
-            </label>
-          )}
-          <div class="row end">
-            <button class="btn primary" disabled={!attested} onClick={() => void send(null, false)} data-testid="visual-send">
-              {t({ ja: '確認して送信', en: 'Confirm and send' })}
-            </button>
           </div>
         </div>
       )}
