@@ -321,6 +321,19 @@ fn reference<'a>(v: &'a str, kind: &str) -> Option<&'a str> {
     v.strip_prefix("$(")?.strip_suffix(')')?.strip_prefix(kind)?.strip_prefix('.').filter(|id| is_gp_name(id))
 }
 
+/// Whether `root` is the Group Policy element `name` in its namespace; reports it if not.
+fn gp_root_is(file: &str, root: roxmltree::Node<'_, '_>, name: &str, out: &mut Vec<Problem>) -> bool {
+    let ok = root.tag_name().name() == name && root.tag_name().namespace() == Some(GP_NAMESPACE);
+    if !ok {
+        out.push(problem(
+            file,
+            format!("ルート要素は名前空間 {GP_NAMESPACE} の <{name}> でなければなりません"),
+            format!("the root element must be <{name}> in the namespace {GP_NAMESPACE}"),
+        ));
+    }
+    ok
+}
+
 /// Checks an ADMX file and its ADML files (`(path, contents)`, one per language): the ADMX and
 /// ADML schema rules (root elements in the Group Policy namespace, `revision`/`schemaVersion`,
 /// `policyNamespaces` with one `target` and unique prefixes, `resources@minRequiredRevision` and
@@ -340,12 +353,7 @@ pub fn admx(admx_text: &str, admls: &[(&str, &str)]) -> Vec<Problem> {
         Err(p) => return vec![p],
     };
     let root = doc.root_element();
-    if root.tag_name().name() != "policyDefinitions" || root.tag_name().namespace() != Some(GP_NAMESPACE) {
-        out.push(problem(
-            file,
-            format!("ルート要素は名前空間 {GP_NAMESPACE} の <policyDefinitions> でなければなりません"),
-            format!("the root element must be <policyDefinitions> in the namespace {GP_NAMESPACE}"),
-        ));
+    if !gp_root_is(file, root, "policyDefinitions", &mut out) {
         return out;
     }
     for a in ["revision", "schemaVersion"] {
@@ -798,12 +806,7 @@ fn adml<'a>(file: &'a str, text: &str, min_revision: Option<(u32, u32)>, out: &m
         }
     };
     let root = doc.root_element();
-    if root.tag_name().name() != "policyDefinitionResources" || root.tag_name().namespace() != Some(GP_NAMESPACE) {
-        out.push(problem(
-            file,
-            format!("ルート要素は名前空間 {GP_NAMESPACE} の <policyDefinitionResources> でなければなりません"),
-            format!("the root element must be <policyDefinitionResources> in the namespace {GP_NAMESPACE}"),
-        ));
+    if !gp_root_is(file, root, "policyDefinitionResources", out) {
         return None;
     }
     for a in ["revision", "schemaVersion"] {

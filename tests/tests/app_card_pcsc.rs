@@ -17,6 +17,24 @@ fn row_of(rows: &[VisitRow], id: &str) -> VisitRow {
     rows.iter().find(|r| r.patient_name == name).unwrap().clone()
 }
 
+/// A 目視 first visit for `row` with every consent given.
+fn visual_check(row: &VisitRow) -> FirstVisitInput {
+    FirstVisitInput {
+        patient_id: row.patient_id.clone(),
+        visit_id: row.visit_id.clone(),
+        consent: ConsentChoices {
+            medication: true,
+            clinical: true,
+            checkup: true,
+            surgery: true,
+            prescription: PrescriptionForm::Electronic,
+        },
+        mode: IdentityMode::Visual,
+        pin: None,
+        confirm_last_try: false,
+    }
+}
+
 #[test]
 fn first_visit_pin_and_visual_photo_through_pcscd() {
     let Some(mut placed) = PlacedCard::place(VirtualCard::new("vc-01").unwrap(), VpcdOptions::default()) else {
@@ -38,20 +56,7 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
     assert!(face.png_data_url.starts_with("data:image/png;base64,") && face.width > 0);
     assert_eq!(face.authenticity, FaceAuthenticity::Verified);
-    let input = FirstVisitInput {
-        patient_id: row.patient_id.clone(),
-        visit_id: row.visit_id.clone(),
-        consent: ConsentChoices {
-            medication: true,
-            clinical: true,
-            checkup: true,
-            surgery: true,
-            prescription: PrescriptionForm::Electronic,
-        },
-        mode: IdentityMode::Visual,
-        pin: None,
-        confirm_last_try: false,
-    };
+    let input = visual_check(&row);
     let r = s.confirm_with_card(input.clone(), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
 
@@ -91,20 +96,7 @@ fn a_dummy_chip_cannot_pass_the_visual_check() {
     let mut s = Service::open(&opts).unwrap();
     let row = row_of(&s.todays_visits().unwrap(), "vc-03");
     let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-03").unwrap();
-    let input = FirstVisitInput {
-        patient_id: row.patient_id.clone(),
-        visit_id: row.visit_id.clone(),
-        consent: ConsentChoices {
-            medication: true,
-            clinical: true,
-            checkup: true,
-            surgery: true,
-            prescription: PrescriptionForm::Electronic,
-        },
-        mode: IdentityMode::Visual,
-        pin: None,
-        confirm_last_try: false,
-    };
+    let input = visual_check(&row);
     let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
     assert_eq!(face.authenticity, FaceAuthenticity::SignatureInvalid);
     assert!(!face.visual_allowed);
