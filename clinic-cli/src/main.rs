@@ -9,7 +9,7 @@
 
 use clap::{Parser, Subcommand};
 use houmon_tablet::admin::{AdminDevice, DeviceRole};
-use houmon_tablet::dto::UiError;
+use houmon_tablet::dto::{AppErrorCode, UiError};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -108,7 +108,7 @@ fn error_json(e: &UiError) -> Value {
 fn run(cli: Cli) -> Result<Value, UiError> {
     let data = cli.data.ok_or_else(|| {
         UiError::new(
-            "bad_argument",
+            AppErrorCode::BadArgument,
             "--data でデータの保存先フォルダを指定してください。",
             "Give the data directory with --data.",
         )
@@ -128,7 +128,7 @@ fn run(cli: Cli) -> Result<Value, UiError> {
         Cmd::Device { cmd: DeviceCmd::Revoke { id } } => Ok(json!({"revoked": dev.revoke(&id)?})),
         Cmd::Sync => serde_json::to_value(dev.sync()?),
     }
-    .map_err(|_| UiError::new("internal", "出力を作れませんでした。", "Could not build the output."))?;
+    .map_err(|_| UiError::new(AppErrorCode::Internal, "出力を作れませんでした。", "Could not build the output."))?;
     let ks = dev.key_storage();
     if let (Some(obj), Some(ja), Some(en)) = (out.as_object_mut(), ks.warning_ja, ks.warning_en) {
         obj.insert("key_storage".into(), json!(ks.kind));
@@ -148,7 +148,7 @@ fn main() {
         Err(e) => {
             let detail = e.to_string().lines().next().unwrap_or_default().to_string();
             let err = UiError::new(
-                "bad_argument",
+                AppErrorCode::BadArgument,
                 format!("コマンドの指定が正しくありません({detail})。--help で使い方を確認してください。"),
                 format!("The command line is malformed ({detail}). See --help."),
             );

@@ -125,8 +125,9 @@ pub struct EnrollmentGrant {
 }
 
 /// Why enrollment did not happen. Each has a Japanese and English message with the next step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum EnrollmentError {
     #[error("登録コードが無効です。")]
     CodeRejected,

@@ -365,7 +365,7 @@ impl SyncRunner {
             LifecycleState::Unenrolled { last_wipe } => last_wipe.map(|w| w.reason),
             _ => None,
         };
-        SyncStatus::NotEnrolled { wiped, enrollment_error: self.last_enrollment_error.clone() }
+        SyncStatus::NotEnrolled { wiped, enrollment_error: self.last_enrollment_error }
     }
 
     fn wipe<S: ManagedStore + ?Sized>(
@@ -436,7 +436,7 @@ impl SyncRunner {
                             self.last_enrollment_error = None;
                         }
                         Err(error) => {
-                            self.last_enrollment_error = Some(error.clone());
+                            self.last_enrollment_error = Some(error);
                             events.push(LifecycleEvent::EnrollmentFailed { error });
                         }
                     }
@@ -506,7 +506,7 @@ impl SyncRunner {
         self.set(SyncStatus::Syncing { pending: n, last_sync_at }, publish);
         let Some(client) = self.client.as_mut() else { return Err(houmon_model::CoreError::WrongKey) };
         // The network round: only short store phases inside.
-        let result = client.sync_once_via(store);
+        let result = client.sync_once(store);
         match result {
             Ok(report) => {
                 self.backoff.reset();

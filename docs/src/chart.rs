@@ -12,6 +12,7 @@ use automerge::hydrate::Value;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 use chrono::{DateTime, Utc};
+use houmon_model::check::RequestFailure;
 use houmon_model::error::{CoreError, Result};
 use houmon_model::*;
 
@@ -178,7 +179,7 @@ impl ChartDoc {
         };
         let fields = vec![
             (key::AT, millis(f.answered_at).into()),
-            (key::CODE, text(&f.code)),
+            (key::CODE, text(f.code.stored(f.service_code.as_deref()))),
             (key::JA, text(&f.message_ja)),
             (key::EN, text(&f.message_en)),
         ];
@@ -507,9 +508,11 @@ impl ChartDoc {
                 .map(|j| serde_json::from_str::<QualificationQuery>(j).unwrap_or(QualificationQuery::Unreadable));
             let failure = f.child(key::FAILURE).map(|o| {
                 let ff = tree.node(o);
+                let (code, service_code) = RequestFailure::from_stored(&ff.str(key::CODE));
                 QualificationFailure {
                     answered_at: ff.time(key::AT).unwrap_or_default(),
-                    code: ff.str(key::CODE),
+                    code,
+                    service_code,
                     message_ja: ff.str(key::JA),
                     message_en: ff.str(key::EN),
                 }

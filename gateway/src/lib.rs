@@ -15,6 +15,7 @@
 
 use chrono::{DateTime, Utc};
 use houmon_model::CoreError;
+use houmon_model::check::RequestFailure;
 use houmon_model::*;
 use houmon_onshi::codes::{CodeTable, ConsentFlag};
 use houmon_onshi::outcome::{QualificationOutcome, interpret};
@@ -139,7 +140,7 @@ impl Gateway {
                 None => {
                     return Ok(Answer::Failure(failure(
                         now,
-                        "no_insurance_numbers",
+                        RequestFailure::NoInsuranceNumbers,
                         "保険の情報がまだありません。マイナンバーカードで初回の資格確認をしてください。",
                         "No insurance details yet. Do the first confirmation with the My Number card.",
                     )));
@@ -154,7 +155,8 @@ impl Gateway {
                 Err(SourceError::FirstVisitUnsupported) => {
                     return Ok(Answer::Failure(QualificationFailure {
                         answered_at: now,
-                        code: "first_visit_unsupported".into(),
+                        code: RequestFailure::FirstVisitUnsupported,
+                        service_code: None,
                         message_ja: SourceError::FirstVisitUnsupported.message_ja(),
                         message_en: "The clinic's qualification terminal cannot take first-visit confirmations: use マイナ在宅受付Web or the マイナ資格確認アプリ; results arrive by bulk pull.".into(),
                     }));
@@ -197,15 +199,15 @@ impl Gateway {
     }
 }
 
-fn failure(at: DateTime<Utc>, code: &str, ja: &str, en: &str) -> QualificationFailure {
-    QualificationFailure { answered_at: at, code: code.into(), message_ja: ja.into(), message_en: en.into() }
+fn failure(at: DateTime<Utc>, code: RequestFailure, ja: &str, en: &str) -> QualificationFailure {
+    QualificationFailure { answered_at: at, code, service_code: None, message_ja: ja.into(), message_en: en.into() }
 }
 
 /// Turn an interpreted answer into what the chart keeps: a result, or a failure that says
 /// what to do next.
 pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &QualificationOutcome) -> Answer {
     let ja = outcome.message_ja();
-    let (code, en): (String, String) = match outcome {
+    let (code, service_code, en): (RequestFailure, Option<String>, String) = match outcome {
         QualificationOutcome::Valid { result, .. } => {
             return Answer::Result(Box::new(qualification_snapshot(
                 id,
@@ -222,26 +224,32 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
                 QualificationValidity::from(*validity),
             )));
         }
-        QualificationOutcome::NotValid { result: None, .. } => {
-            ("not_valid".into(), "The qualification is no longer valid. Check the new insurance details.".into())
-        }
+        QualificationOutcome::NotValid { result: None, .. } => (
+            RequestFailure::NotValid,
+            None,
+            "The qualification is no longer valid. Check the new insurance details.".into(),
+        ),
         QualificationOutcome::NotFound => (
-            "not_found".into(),
+            RequestFailure::NotFound,
+            None,
             "No matching qualification. Check the insurer number, symbol, number and birth date.".into(),
         ),
         QualificationOutcome::MultipleMatches => (
-            "multiple_matches".into(),
+            RequestFailure::MultipleMatches,
+            None,
             "Several qualifications matched. Check the branch number and ask the insurer.".into(),
         ),
         QualificationOutcome::ConsentExpired => {
-            ("consent_expired".into(), SimResultCode::ConsentExpired.message_en().into())
+            (RequestFailure::ConsentExpired, None, SimResultCode::ConsentExpired.message_en().into())
         }
         QualificationOutcome::ConsentRevoked => {
-            ("consent_revoked".into(), SimResultCode::ConsentRevoked.message_en().into())
+            (RequestFailure::ConsentRevoked, None, SimResultCode::ConsentRevoked.message_en().into())
         }
-        QualificationOutcome::NoConsent => ("no_consent".into(), SimResultCode::ConsentMissing.message_en().into()),
+        QualificationOutcome::NoConsent => {
+            (RequestFailure::NoConsent, None, SimResultCode::ConsentMissing.message_en().into())
+        }
         QualificationOutcome::InProgress { .. } => {
-            ("in_progress".into(), "Still being processed. Ask again later.".into())
+            (RequestFailure::InProgress, None, "Still being processed. Ask again later.".into())
         }
         QualificationOutcome::Error { code, message } => {
             let en = SimResultCode::ALL
@@ -249,10 +257,10 @@ pub fn answer_from(id: QualificationId, at: DateTime<Utc>, outcome: &Qualificati
                 .find(|c| c.code() == code)
                 .map(|c| c.message_en().to_string())
                 .unwrap_or_else(|| format!("The qualification service refused the request ({code} {message}). Check the request and try again."));
-            (format!("error:{code}"), en)
+            (RequestFailure::ServiceError, Some(code.clone()), en)
         }
     };
-    Answer::Failure(QualificationFailure { answered_at: at, code, message_ja: ja, message_en: en })
+    Answer::Failure(QualificationFailure { answered_at: at, code, service_code, message_ja: ja, message_en: en })
 }
 
 /// The chart's view of a qualification answer: insurance numbers, 負担割合, consent flags and
@@ -472,7 +480,7 @@ mod tests {
         gw2.answer_pending(&mut store, &mut r3).unwrap();
         assert_eq!((r3.answered, r3.failed), (0, 1));
         let f = request(&mut store, p, late).failure.expect("failure");
-        assert_eq!(f.code, "consent_expired");
+        assert_eq!(f.code, RequestFailure::ConsentExpired);
         assert!(f.message_ja.contains("同意") && !f.message_en.is_empty(), "{f:?}");
     }
 
@@ -493,7 +501,10 @@ mod tests {
         let mut r = GatewayReport::default();
         gw.answer_pending(&mut store, &mut r).unwrap();
         assert_eq!((r.answered, r.failed), (0, 3), "{r:?}");
-        let code = |store: &mut Store, id| request(store, p, id).failure.expect("failure").code;
+        let code = |store: &mut Store, id| {
+            let f = request(store, p, id).failure.expect("failure");
+            f.code.stored(f.service_code.as_deref())
+        };
         assert_eq!(code(&mut store, revoked), format!("error:{}", SimResultCode::CertificateRevoked.code()));
         assert_eq!(code(&mut store, bad_sig), format!("error:{}", SimResultCode::SignatureInvalid.code()));
         assert_eq!(code(&mut store, plain), "no_insurance_numbers");
@@ -591,7 +602,7 @@ mod tests {
         assert_eq!(got.number, q.number);
         // A terminal cannot take first visits: answered, saying where to do them instead.
         let f = request(&mut store, p, fv_req).failure.expect("failure");
-        assert_eq!(f.code, "first_visit_unsupported");
+        assert_eq!(f.code, RequestFailure::FirstVisitUnsupported);
         assert!(f.message_ja.contains("マイナ在宅受付Web"), "{f:?}");
     }
 
@@ -625,7 +636,7 @@ mod tests {
     fn a_failure_needs_its_request() {
         let (_dir, mut store, nurse, _clock, _sim) = setup();
         let p = store.register_patient(&nurse, &Demographics { name: "患者".into(), ..Default::default() }).unwrap();
-        let f = failure(Utc::now(), "no_consent", "同意がありません。", "No consent.");
+        let f = failure(Utc::now(), RequestFailure::NoConsent, "同意がありません。", "No consent.");
         let e = store.record_qualification_failure(&nurse, p, QualificationId::new(), &f).unwrap_err();
         assert!(matches!(e, CoreError::NotFound { .. }), "{e:?}");
         assert!(store.open_chart(&nurse, p).unwrap().qualification_requests.is_empty());

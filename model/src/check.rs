@@ -34,19 +34,6 @@ pub enum CheckReason {
     UrgentCall,
 }
 
-impl CheckReason {
-    /// The serde name, as the UI's error code when 再照会 is refused.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::FirstVisit => "first_visit",
-            Self::ConsentExpired => "consent_expired",
-            Self::ConsentRevoked => "consent_revoked",
-            Self::UrgentCall => "urgent_call",
-        }
-    }
-}
-
 /// Where a qualification request written by a tablet stands (照会の状態).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -67,6 +54,53 @@ pub enum RequestKind {
     FirstVisit,
     /// 再照会.
     Requery,
+}
+
+/// Why the gateway answered a request without a result (照会できなかった理由).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestFailure {
+    /// 同意の期限切れ.
+    ConsentExpired,
+    /// 同意の撤回.
+    ConsentRevoked,
+    /// 同意なし.
+    NoConsent,
+    /// 資格が無効 (no result to show).
+    NotValid,
+    /// 該当する資格なし.
+    NotFound,
+    /// 複数該当.
+    MultipleMatches,
+    /// 処理中: ask again later.
+    InProgress,
+    /// No insurance numbers yet to 再照会 with.
+    NoInsuranceNumbers,
+    /// The clinic's 資格確認端末 takes no first visits (results come by the bulk query).
+    FirstVisitUnsupported,
+    /// The qualification service answered with an error code of its own (kept beside it).
+    ServiceError,
+    /// A code this build does not know (written by a newer gateway): shown with its message.
+    Unknown,
+}
+
+impl RequestFailure {
+    /// The form kept in the chart document: the serde name, or `error:<code>` for a service
+    /// error (the form documents written before this enum use).
+    pub fn stored(self, service_code: Option<&str>) -> String {
+        match (self, service_code) {
+            (Self::ServiceError, Some(c)) => format!("error:{c}"),
+            _ => serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        }
+    }
+
+    /// Read the stored form back: the failure and, for a service error, its code.
+    pub fn from_stored(s: &str) -> (Self, Option<String>) {
+        if let Some(c) = s.strip_prefix("error:") {
+            return (Self::ServiceError, Some(c.to_string()));
+        }
+        (serde_json::from_value(serde_json::Value::String(s.into())).unwrap_or(Self::Unknown), None)
+    }
 }
 
 impl crate::QualificationRequest {

@@ -553,10 +553,10 @@ pub enum QualificationQuery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QualificationFailure {
     pub answered_at: DateTime<Utc>,
-    /// Stable code for the UI: `consent_expired`, `consent_revoked`, `no_consent`,
-    /// `not_found`, `multiple_matches`, `no_insurance_numbers`, `first_visit_unsupported`,
-    /// or `error:<result code>` (e.g. `error:HSIM-E105`).
-    pub code: String,
+    pub code: crate::check::RequestFailure,
+    /// The qualification service's own result code when `code` is `ServiceError` (e.g.
+    /// `HSIM-E105`).
+    pub service_code: Option<String>,
     /// Japanese message saying what to do next.
     pub message_ja: String,
     pub message_en: String,

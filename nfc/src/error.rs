@@ -1,6 +1,33 @@
 //! Errors a user can meet at the card, each with a stable code and a message in Japanese and
 //! English that says what to do next. No variant carries a PIN, a 照合番号 or card data.
 
+/// The stable code of a [`CardError`], without its details (a reader's name, a status word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CardErrorCode {
+    NoReader,
+    ServiceUnavailable,
+    ReaderNotFound,
+    NoCard,
+    CardRemoved,
+    ReaderBusy,
+    NotMyNumberCard,
+    WrongPin,
+    PinBlocked,
+    LastTryNeedsConfirmation,
+    TriesUnknownNeedsConfirmation,
+    InvalidPinFormat,
+    WrongCodeB,
+    CodeBBlocked,
+    InvalidCodeBFormat,
+    Timeout,
+    ReaderFailure,
+    Refused,
+    UnexpectedStatus,
+    MalformedCardData,
+}
+
 /// Everything that can go wrong between the app and a My Number card.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CardError {
@@ -69,29 +96,30 @@ pub enum CardError {
 }
 
 impl CardError {
-    /// A stable machine-readable code (used by the CLI's JSON and the UI).
-    pub fn code(&self) -> &'static str {
+    /// Its stable code (the CLI's JSON `error`, the app's `UiError.code`).
+    pub fn code(&self) -> CardErrorCode {
+        use CardErrorCode as C;
         match self {
-            Self::NoReader => "no_reader",
-            Self::ServiceUnavailable => "service_unavailable",
-            Self::ReaderNotFound(_) => "reader_not_found",
-            Self::NoCard => "no_card",
-            Self::CardRemoved => "card_removed",
-            Self::ReaderBusy => "reader_busy",
-            Self::NotMyNumberCard => "not_my_number_card",
-            Self::WrongPin { .. } => "wrong_pin",
-            Self::PinBlocked => "pin_blocked",
-            Self::LastTryNeedsConfirmation => "last_try_needs_confirmation",
-            Self::TriesUnknownNeedsConfirmation => "tries_unknown_needs_confirmation",
-            Self::InvalidPinFormat => "invalid_pin_format",
-            Self::WrongVerificationCodeB { .. } => "wrong_code_b",
-            Self::VerificationCodeBBlocked => "code_b_blocked",
-            Self::InvalidVerificationCodeBFormat => "invalid_code_b_format",
-            Self::Timeout => "timeout",
-            Self::ReaderFailure(_) => "reader_failure",
-            Self::Refused(_) => "refused",
-            Self::UnexpectedStatus { .. } => "unexpected_status",
-            Self::Malformed(_) => "malformed_card_data",
+            Self::NoReader => C::NoReader,
+            Self::ServiceUnavailable => C::ServiceUnavailable,
+            Self::ReaderNotFound(_) => C::ReaderNotFound,
+            Self::NoCard => C::NoCard,
+            Self::CardRemoved => C::CardRemoved,
+            Self::ReaderBusy => C::ReaderBusy,
+            Self::NotMyNumberCard => C::NotMyNumberCard,
+            Self::WrongPin { .. } => C::WrongPin,
+            Self::PinBlocked => C::PinBlocked,
+            Self::LastTryNeedsConfirmation => C::LastTryNeedsConfirmation,
+            Self::TriesUnknownNeedsConfirmation => C::TriesUnknownNeedsConfirmation,
+            Self::InvalidPinFormat => C::InvalidPinFormat,
+            Self::WrongVerificationCodeB { .. } => C::WrongCodeB,
+            Self::VerificationCodeBBlocked => C::CodeBBlocked,
+            Self::InvalidVerificationCodeBFormat => C::InvalidCodeBFormat,
+            Self::Timeout => C::Timeout,
+            Self::ReaderFailure(_) => C::ReaderFailure,
+            Self::Refused(_) => C::Refused,
+            Self::UnexpectedStatus { .. } => C::UnexpectedStatus,
+            Self::Malformed(_) => C::MalformedCardData,
         }
     }
 

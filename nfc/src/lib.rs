@@ -34,7 +34,7 @@ pub mod virtual_card;
 pub mod vpcd;
 
 pub use card::Card;
-pub use error::CardError;
+pub use error::{CardError, CardErrorCode};
 #[cfg(feature = "virtual-card")]
 pub use holders::{
     CardMaterial, DEMO_HOLDER, SyntheticCardHolder, TEST_CA_CERT, synthetic_card, synthetic_face_issuer_spki,

@@ -52,7 +52,7 @@ fn with<T>(state: &State<'_, AppState>, f: impl FnOnce(&mut Service) -> Res<T>) 
     let r = match guard.as_mut() {
         Some(Ok(svc)) => f(svc),
         Some(Err(e)) => Err(e.clone()),
-        None => Err(UiError::new("starting", "起動中です。", "Starting.")),
+        None => Err(UiError::new(AppErrorCode::Starting, "起動中です。", "Starting.")),
     };
     *locked(&state.last_command) = Some(std::time::Instant::now());
     r
@@ -105,7 +105,7 @@ fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
 fn enroll(state: State<'_, AppState>, code: String) -> Res<SyncStatus> {
     let d = managed(&state).ok_or_else(|| {
         UiError::new(
-            "training",
+            AppErrorCode::Training,
             "訓練モードでは登録できません。管理者に訓練モードの解除を依頼してください。",
             "Enrollment is not available in training mode. Ask your administrator to turn training mode off.",
         )

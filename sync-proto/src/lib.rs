@@ -263,6 +263,7 @@ pub enum WsServer {
 
 /// Machine-readable error codes, each with a Japanese and an English message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RelayErrorCode"))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,

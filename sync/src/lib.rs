@@ -154,9 +154,16 @@ impl RequestSigner for Signer {
 }
 
 /// The relay over HTTP, signing as this device: the [`Exchange`] the app uses.
-struct HttpExchange {
+pub struct HttpExchange {
     http: RelayHttp,
     key: Arc<Signer>,
+}
+
+impl std::fmt::Debug for HttpExchange {
+    // The signer holds the device key: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpExchange").field("http", &self.http).finish_non_exhaustive()
+    }
 }
 
 impl Exchange for HttpExchange {
@@ -375,7 +382,8 @@ impl SyncClient {
     pub fn content_key(&self) -> &ContentKey {
         &self.session.content
     }
-    fn exchange(&self) -> HttpExchange {
+    /// The relay over HTTP, as an [`Exchange`].
+    pub fn exchange(&self) -> HttpExchange {
         HttpExchange { http: self.http.clone(), key: self.key.clone() }
     }
 
@@ -496,11 +504,7 @@ impl SyncClient {
     }
 
     /// Send the offline queue; rows leave it only once the relay acknowledged them (durably).
-    pub fn push(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.push_via(store, &mut self.exchange(), report)
-    }
-
-    fn push_via<A: StoreAccess + ?Sized>(
+    pub fn push<A: StoreAccess + ?Sized>(
         &self,
         s: &mut A,
         x: &mut impl Exchange,
@@ -563,11 +567,7 @@ impl SyncClient {
 
     /// Catch up: "everything after my cursor" for my subscription, in as few requests as the
     /// answer size allows (one for a day offline), then repair gaps.
-    pub fn pull(&mut self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.pull_via(store, &mut self.exchange(), report)
-    }
-
-    fn pull_via<A: StoreAccess + ?Sized>(
+    pub fn pull<A: StoreAccess + ?Sized>(
         &mut self,
         s: &mut A,
         x: &mut impl Exchange,
@@ -631,11 +631,7 @@ impl SyncClient {
 
     /// Upload encrypted snapshots of documents whose entries outgrew [`SNAPSHOT_AFTER_BYTES`],
     /// so new devices download one compressed document instead of the whole log.
-    pub fn upload_snapshots(&self, store: &mut Store, report: &mut SyncReport) -> SyncResult<()> {
-        self.upload_snapshots_via(store, &mut self.exchange(), report)
-    }
-
-    fn upload_snapshots_via<A: StoreAccess + ?Sized>(
+    pub fn upload_snapshots<A: StoreAccess + ?Sized>(
         &self,
         s: &mut A,
         x: &mut impl Exchange,
@@ -678,18 +674,14 @@ impl SyncClient {
         Ok(())
     }
 
-    /// One sync round: queue local changes, send the queue, catch up, compact.
-    pub fn sync_once(&mut self, store: &mut Store) -> SyncResult<SyncReport> {
-        self.sync_once_via(store)
-    }
-
-    /// [`Self::sync_once`] with the store behind a lock taken only for the local phases.
-    pub fn sync_once_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<SyncReport> {
+    /// One sync round with the relay over HTTP. The store may sit behind a lock
+    /// ([`StoreAccess`]), taken only for the local phases.
+    pub fn sync_once<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<SyncReport> {
         self.sync_once_with(s, &mut self.exchange())
     }
 
-    /// [`Self::sync_once_via`] over any [`Exchange`]: the HTTP relay in the app, an
-    /// in-memory log in the session tests.
+    /// One sync round over any [`Exchange`] (the HTTP relay in the app, an in-memory log in
+    /// the session tests): queue local changes, send the queue, catch up, compact.
     pub fn sync_once_with<A: StoreAccess + ?Sized>(
         &mut self,
         s: &mut A,
@@ -697,11 +689,11 @@ impl SyncClient {
     ) -> SyncResult<SyncReport> {
         let mut report = SyncReport::default();
         s.with_store(|st| self.enqueue_local_changes(st))??;
-        self.push_via(s, x, &mut report)?;
-        self.pull_via(s, x, &mut report)?;
+        self.push(s, x, &mut report)?;
+        self.pull(s, x, &mut report)?;
         // Catch-up may have brought changes the queue should not re-send; anything local
         // written meanwhile is queued next round.
-        self.upload_snapshots_via(s, x, &mut report)?;
+        self.upload_snapshots(s, x, &mut report)?;
         Ok(report)
     }
 
@@ -731,11 +723,7 @@ impl SyncClient {
 
     /// Wait for the relay to push something for this device (WebSocket), then catch up.
     /// Returns after one push or when the connection ends.
-    pub fn wait_for_push(&mut self, store: &mut Store) -> SyncResult<Option<SyncReport>> {
-        self.wait_for_push_via(store)
-    }
-
-    pub fn wait_for_push_via<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
+    pub fn wait_for_push<A: StoreAccess + ?Sized>(&mut self, s: &mut A) -> SyncResult<Option<SyncReport>> {
         let (sub, cursor) = s.with_store(|st| Ok::<_, SyncError>((Self::subscription(st)?, Self::cursor(st)?)))??;
         let docs = sub.map(|d| d.iter().map(|id| self.session.content.opaque_doc_id(id)).collect::<Vec<_>>());
         let mut sock = self.http.open_push(&*self.key, &WsClient::Subscribe { after: cursor, docs })?;
@@ -744,7 +732,7 @@ impl SyncClient {
                 Some(WsServer::Entries { entries, .. }) if entries.is_empty() => continue,
                 Some(WsServer::Entries { .. }) | Some(WsServer::PullNeeded) => {
                     let mut report = SyncReport::default();
-                    self.pull_via(s, &mut self.exchange(), &mut report)?;
+                    self.pull(s, &mut self.exchange(), &mut report)?;
                     return Ok(Some(report));
                 }
                 Some(WsServer::Revoked) => {

@@ -13,7 +13,7 @@
 //! of its own (only a founding code does, in `houmon_sync::redeem_code`).
 
 use crate::device::to_dto;
-use crate::dto::UiError;
+use crate::dto::{AppErrorCode, RelayErrorCode, UiError, UiErrorCode};
 use chrono::Utc;
 use houmon_device::lifecycle::{DeviceLifecycle, EnrollmentError, WipeReason};
 use houmon_device::runner::{HeldStore, ManagedStore, RelayEnrollment, SyncRunner, SyncStatus};
@@ -106,31 +106,24 @@ fn settings(relay_url: Option<String>) -> EffectiveSettings {
     s
 }
 
-fn err(code: &str, ja: &str, en: &str) -> UiError {
+fn err(code: impl Into<UiErrorCode>, ja: &str, en: &str) -> UiError {
     UiError::new(code, ja, en)
 }
 
 fn sync_err(e: SyncError) -> UiError {
     let (ja, en) = e.user_message();
-    let code = match &e {
-        SyncError::Relay(houmon_sync_proto::http::HttpError::Relay { body, .. }) => serde_json::to_value(body.code)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_else(|| "relay".into()),
-        SyncError::Relay(_) => "unreachable".into(),
-        SyncError::KeylessCode => "keyless_code".into(),
-        _ => "sync".into(),
+    let code: UiErrorCode = match &e {
+        SyncError::Relay(houmon_sync_proto::http::HttpError::Relay { body, .. }) => body.code.into(),
+        SyncError::Relay(_) => AppErrorCode::Unreachable.into(),
+        SyncError::KeylessCode => EnrollmentError::KeylessCode.into(),
+        _ => AppErrorCode::SyncFailed.into(),
     };
-    UiError::new(&code, ja, en)
+    UiError::new(code, ja, en)
 }
 
 fn enrollment_err(e: &EnrollmentError) -> UiError {
     let (ja, en) = e.message();
-    let code = serde_json::to_value(e)
-        .ok()
-        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(String::from))
-        .unwrap_or_else(|| "enrollment".into());
-    UiError::new(&code, ja, en)
+    UiError::new(*e, ja, en)
 }
 
 /// An enrolled (or about to enroll) admin or member device on its own data directory.
@@ -156,7 +149,7 @@ impl AdminDevice {
         use sha2::Digest;
         std::fs::create_dir_all(data_dir).map_err(|_| {
             err(
-                "storage",
+                AppErrorCode::Storage,
                 "データの保存先フォルダを作れません。--data のパスと権限を確認してください。",
                 "Cannot create the data directory. Check the --data path and its permissions.",
             )
@@ -177,7 +170,7 @@ impl AdminDevice {
             },
             KeyProtection::FileFallback => {
                 return Err(err(
-                    "no_keystore",
+                    AppErrorCode::NoKeystore,
                     "この端末にはOSの鍵保管庫(Secret Service など)がありません。鍵をファイルに置いてよい場合に限り --key-file-fallback を指定してください。",
                     "This machine has no OS keystore (e.g. Secret Service). Pass --key-file-fallback only if the key may sit in a file.",
                 ));
@@ -226,7 +219,7 @@ impl AdminDevice {
     fn store(&mut self) -> Result<&mut Store, UiError> {
         self.held.0.as_mut().ok_or_else(|| {
             err(
-                "not_enrolled",
+                AppErrorCode::NotEnrolled,
                 "このデータフォルダは未登録です。先に enroll --relay URL --code CODE で登録してください。",
                 "This data directory is not enrolled. Run enroll --relay URL --code CODE first.",
             )
@@ -236,7 +229,7 @@ impl AdminDevice {
     fn identity(&mut self) -> Result<SyncIdentity, UiError> {
         let store = self.store()?;
         SyncIdentity::load(store).map_err(sync_err)?.ok_or_else(|| {
-            err("not_enrolled", "このデータフォルダは未登録です。", "This data directory is not enrolled.")
+            err(AppErrorCode::NotEnrolled, "このデータフォルダは未登録です。", "This data directory is not enrolled.")
         })
     }
 
@@ -249,7 +242,11 @@ impl AdminDevice {
         let id = self.identity()?;
         let key =
             houmon_model::lock(&self.lifecycle).device_signing_key().map_err(UiError::from)?.ok_or_else(|| {
-                err("not_enrolled", "このデータフォルダは未登録です。", "This data directory is not enrolled.")
+                err(
+                    AppErrorCode::NotEnrolled,
+                    "このデータフォルダは未登録です。",
+                    "This data directory is not enrolled.",
+                )
             })?;
         let client = SyncClient::from_identity(id.clone(), None, key, Self::actor(&id)).map_err(sync_err)?;
         Ok((client, id))
@@ -261,7 +258,7 @@ impl AdminDevice {
             return Ok(());
         }
         Err(err(
-            "not_admin",
+            AppErrorCode::NotAdmin,
             "この操作は医療機関の管理用端末だけが行えます。管理用端末で操作してください。",
             "Only the clinic's admin device may do this. Use the admin device.",
         ))
@@ -280,13 +277,13 @@ impl AdminDevice {
         Self::require_admin(&id)?;
         let code = MedicalInstitutionCode::parse_valid(institution).map_err(|_| {
             err(
-                "invalid_institution_code",
+                AppErrorCode::InvalidInstitutionCode,
                 "医療機関コードが正しくありません。10桁の数字(都道府県2桁・点数表1桁・郡市区2桁・番号4桁・検証番号1桁)を確認して入力し直してください。",
                 "The medical institution code is invalid. Check the 10 digits (prefecture, score table, district, number, check digit) and enter it again.",
             )
         })?;
         if name.trim().is_empty() {
-            return Err(err("invalid_input", "医療機関名を入力してください。", "Enter the clinic's name."));
+            return Err(err(AppErrorCode::InvalidInput, "医療機関名を入力してください。", "Enter the clinic's name."));
         }
         let actor = Self::actor(&id);
         let store = self.store()?;
@@ -317,7 +314,7 @@ impl AdminDevice {
     pub fn show_clinic(&mut self) -> Result<ClinicInfo, UiError> {
         let c = self.store()?.clinic().map_err(|_| {
             err(
-                "no_clinic",
+                AppErrorCode::NoClinic,
                 "医療機関の情報がまだありません。管理用端末で clinic set を実行するか、sync で受け取ってください。",
                 "No clinic details yet. Run clinic set on the admin device, or sync to receive them.",
             )
@@ -373,14 +370,14 @@ impl AdminDevice {
         Self::require_admin(&id)?;
         let target = RelayDeviceId::from_hex(device).ok_or_else(|| {
             err(
-                "invalid_input",
+                AppErrorCode::InvalidInput,
                 "端末IDの形式が正しくありません。device list に表示される32桁のIDを指定してください。",
                 "The device id is malformed. Give the 32-digit id shown by device list.",
             )
         })?;
         if target == id.device {
             return Err(err(
-                "self_revoke",
+                AppErrorCode::SelfRevoke,
                 "この管理用端末自身は取り消せません。別の管理用端末から操作してください。",
                 "This admin device cannot revoke itself. Use another admin device.",
             ));
@@ -388,7 +385,7 @@ impl AdminDevice {
         let listed = client.devices().map_err(sync_err)?;
         let Some(info) = listed.into_iter().find(|d| d.device == target) else {
             return Err(err(
-                "not_found",
+                AppErrorCode::NotFound,
                 "その端末はこの医療機関に登録されていません。device list でIDを確認してください。",
                 "No such device in this clinic. Check the id with device list.",
             ));
@@ -432,9 +429,9 @@ impl AdminDevice {
             SyncStatus::UpToDate { .. } | SyncStatus::Unreadable { .. } => Ok(synced),
             SyncStatus::NotEnrolled { wiped: Some(WipeReason::RelayRevoked), .. } => {
                 let (ja, en) = WipeReason::RelayRevoked.message();
-                Err(err("revoked", ja, en))
+                Err(err(RelayErrorCode::Revoked, ja, en))
             }
-            _ => Err(UiError::new("sync_failed", synced.next_ja, synced.next_en)),
+            _ => Err(UiError::new(AppErrorCode::SyncFailed, synced.next_ja, synced.next_en)),
         }
     }
 
@@ -442,7 +439,7 @@ impl AdminDevice {
     fn sync_or_err(&mut self) -> Result<Synced, UiError> {
         let s = self.sync()?;
         if s.state == SyncState::Unreadable {
-            return Err(UiError::new("unreadable", s.next_ja, s.next_en));
+            return Err(UiError::new(AppErrorCode::Unreadable, s.next_ja, s.next_en));
         }
         Ok(s)
     }

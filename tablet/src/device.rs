@@ -8,7 +8,7 @@
 //! service lock only for short store phases ([`ServiceSlot`]); the UI reads the status from
 //! its own mutex. Order is always lifecycle → service, so no UI command waits on the network.
 
-use crate::dto::{SyncStatus, UiError};
+use crate::dto::{AppErrorCode, SyncStatus, UiError};
 use crate::service::{Service, ServiceOptions};
 use chrono::Utc;
 use houmon_device::lifecycle::DeviceLifecycle;
@@ -77,7 +77,7 @@ pub type ServiceCell = Mutex<Option<Result<Service, UiError>>>;
 
 fn not_enrolled_error() -> UiError {
     UiError::new(
-        "not_enrolled",
+        AppErrorCode::NotEnrolled,
         "この端末は未登録です。登録コードを入力して登録してください。",
         "This device is not enrolled. Enter an enrollment code to enroll it.",
     )
@@ -262,11 +262,7 @@ impl ManagedDevice {
         };
         if let Err(e) = r {
             let (ja, en) = e.message();
-            let code = serde_json::to_value(&e)
-                .ok()
-                .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(String::from))
-                .unwrap_or_else(|| "enrollment".into());
-            return Err(UiError::new(&code, ja, en));
+            return Err(UiError::new(e, ja, en));
         }
         self.step(cell, ready);
         self.wake();

@@ -5,7 +5,8 @@
 
 use super::*;
 use crate::dto::{
-    CheckOutcome, CheckPath, CheckReason, IdentityMode, PrescriptionForm, RequestKind, RequestState, SyncState,
+    AppErrorCode, CheckOutcome, CheckPath, CheckReason, EnrollmentError, IdentityMode, PrescriptionForm,
+    RequestFailure, RequestKind, RequestState, SyncState,
 };
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -131,11 +132,11 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
     let s = dev.status();
     assert!(s.needs_enrollment && !s.managed_code);
     assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Unenrolled, "未登録"));
-    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == "not_enrolled"));
+    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == AppErrorCode::NotEnrolled));
 
     // A mistyped code is refused with the next step.
     let e = dev.enroll("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GG", &cell, &ready).unwrap_err();
-    assert_eq!(e.code, "code_rejected");
+    assert_eq!(e.code, EnrollmentError::CodeRejected);
     assert!(e.ja.contains("新しいコード"), "{e:?}");
 
     // The right code: enrolled, the store lent to a non-training service, first round done.
@@ -166,7 +167,7 @@ fn enroll_then_sync_then_revocation_wipes_and_returns_to_enrollment() {
     }
     assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Refused, "拒否—端末が失効"), "{s:?}");
     assert!(s.needs_enrollment && s.next_ja.contains("再登録"), "{s:?}");
-    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == "not_enrolled"));
+    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == AppErrorCode::NotEnrolled));
     let left: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
@@ -193,7 +194,7 @@ fn a_user_cannot_switch_an_enrolled_device_to_training() {
         // Control: another user-settable setting is accepted on the same device.
         svc.set_user_setting("autoLockMinutes", Some("10")).unwrap();
         let e = svc.set_user_setting("trainingMode", Some("on")).unwrap_err();
-        assert_eq!(e.code, "setting_refused");
+        assert_eq!(e.code, AppErrorCode::SettingRefused);
         assert!(e.ja.contains("訓練モードには切り替えられません"), "{}", e.ja);
         svc.set_user_setting("trainingMode", Some("off")).expect("switching it off stays allowed");
     }
@@ -291,7 +292,7 @@ fn a_remote_wipe_pushed_while_the_app_runs_erases_the_device() {
     }
     assert_eq!((s.state, s.label_ja.as_str()), (SyncState::Unenrolled, "未登録"), "{s:?}");
     assert!(s.next_ja.contains("リモート消去"), "{s:?}");
-    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == "not_enrolled"));
+    assert!(matches!(lock(&cell).as_ref(), Some(Err(e)) if e.code == AppErrorCode::NotEnrolled));
     let left: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, vec!["device.json".to_string()], "data and keys erased");
@@ -455,7 +456,7 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     dev.step(&cell, &ready);
     let row = row_of(&cell, &first);
     let req = row.check.request.clone().expect("request");
-    assert_eq!((req.state, req.code.as_str()), (RequestState::Answered, "valid"), "{req:?}");
+    assert_eq!((req.state, req.validity), (RequestState::Answered, Some(QualificationValidity::Valid)), "{req:?}");
     assert!(req.ja.contains("有効"), "{req:?}");
     assert_eq!(row.check.path, CheckPath::Requery, "the gateway's consent record starts the timeline: {row:?}");
     assert_ne!(row.patient_name, "初診 患者", "demographics from the answer");
@@ -476,7 +477,10 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     assert_eq!(clinic.round(), (1, 0));
     dev.step(&cell, &ready);
     let req = row_of(&cell, &first).check.request.expect("request");
-    assert_eq!((req.state, req.kind, req.code.as_str()), (RequestState::Answered, RequestKind::Requery, "valid"));
+    assert_eq!(
+        (req.state, req.kind, req.validity),
+        (RequestState::Answered, RequestKind::Requery, Some(QualificationValidity::Valid))
+    );
     assert_eq!(with_svc(&cell, |s| s.patient_chart(&first, None).unwrap()).qualifications.len(), 2);
 
     // The revoked card vc-04: the gateway's refusal comes back with the reason and next step.
@@ -492,7 +496,7 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
     let row = row_of(&cell, &revoked);
     let req = row.check.request.clone().expect("request");
     assert_eq!(req.state, RequestState::Failed, "{req:?}");
-    assert!(req.code.starts_with("error:"), "{req:?}");
+    assert_eq!(req.failure, Some(RequestFailure::ServiceError), "{req:?}");
     assert!(req.ja.contains("失効") && !req.en.is_empty(), "{req:?}");
     assert_eq!(row.check.path, CheckPath::Card, "no consent from a refused card");
     let chart = with_svc(&cell, |s| s.patient_chart(&revoked, None).unwrap());

@@ -7,19 +7,22 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use houmon_model::check::{CheckOutcome, CheckPath, CheckReason, RequestKind, RequestState};
+pub use houmon_device::lifecycle::EnrollmentError;
+pub use houmon_model::check::{CheckOutcome, CheckPath, CheckReason, RequestFailure, RequestKind, RequestState};
 pub use houmon_model::vitals::{VitalSign, VitalsIssue, VitalsLevel};
 pub use houmon_model::{
     IdentityMode, NoteStatus, PrescriptionForm, QualificationValidity, StaffRole, SyncState, VisitKind, VisitStatus,
 };
+pub use houmon_nfc::CardErrorCode;
 pub use houmon_policy::{SettingSource, UiLanguage};
+pub use houmon_sync_proto::ErrorCode as RelayErrorCode;
 
 /// A message a user reads: Japanese first, English available, with the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct UiError {
     /// Stable machine code (e.g. `wrong_pin`, `consent_expired`, `no_reader`).
-    pub code: String,
+    pub code: UiErrorCode,
     pub ja: String,
     pub en: String,
     /// PIN tries left when the error concerns the PIN.
@@ -27,15 +30,107 @@ pub struct UiError {
 }
 
 impl UiError {
-    pub fn new(code: &str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<UiErrorCode>, ja: impl Into<String>, en: impl Into<String>) -> Self {
         Self { code: code.into(), ja: ja.into(), en: en.into(), tries_left: None }
     }
 }
 
 impl std::fmt::Display for UiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.en)
+        write!(f, "{:?}: {}", self.code, self.en)
     }
+}
+
+/// Why a command failed, as one code the UI can switch on: the card's, the 再照会 check's,
+/// enrollment's, the relay's, or the app's own. Each source keeps its own names; in
+/// TypeScript this is the union of their string literals, so a misspelt case fails `tsc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(untagged)]
+pub enum UiErrorCode {
+    App(AppErrorCode),
+    Card(CardErrorCode),
+    Check(CheckReason),
+    Enrollment(EnrollmentError),
+    Relay(RelayErrorCode),
+}
+
+macro_rules! ui_error_code_from {
+    ($($variant:ident($ty:ty)),+) => {$(
+        impl From<$ty> for UiErrorCode {
+            fn from(c: $ty) -> Self {
+                Self::$variant(c)
+            }
+        }
+        impl PartialEq<$ty> for UiErrorCode {
+            fn eq(&self, c: &$ty) -> bool {
+                *self == Self::$variant(*c)
+            }
+        }
+    )+};
+}
+ui_error_code_from!(
+    App(AppErrorCode),
+    Card(CardErrorCode),
+    Check(CheckReason),
+    Enrollment(EnrollmentError),
+    Relay(RelayErrorCode)
+);
+
+/// The app's own error codes (use cases, sign-in, settings, the shell and `houmon-clinic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AppErrorCode {
+    /// A patient, visit or note that is not (or no longer) on this device.
+    NotFound,
+    InvalidInput,
+    /// Text that looks like a 個人番号 was refused.
+    IndividualNumber,
+    /// A signed note cannot be edited (訂正 instead).
+    NoteSigned,
+    /// The data key does not open this store.
+    WrongKey,
+    Storage,
+    /// The device's configuration (policy, institution code) is not usable.
+    Config,
+    /// The consent digest for the card signature could not be built.
+    Digest,
+    SettingRefused,
+    /// The shell is still starting.
+    Starting,
+    Internal,
+    /// The app is locked: sign in first.
+    Locked,
+    NotEnrolled,
+    /// The device could not reach or finish a sync with the relay.
+    Unreachable,
+    SyncFailed,
+    /// Entries from the clinic's other devices cannot be opened (another content key).
+    Unreadable,
+    /// The training clinic could not be used (switch refused, or not in this build).
+    Training,
+    TrainingUnavailable,
+    // Identity confirmation at the first visit.
+    PinNotAllowed,
+    VisualNotAllowed,
+    FaceNotShown,
+    FaceSignatureInvalid,
+    FaceUnverified,
+    // Staff sign-in.
+    InvalidStaffPin,
+    /// Raised by the UI itself: the two entries of a new PIN differ.
+    PinMismatch,
+    WrongStaffPin,
+    StaffPinLocked,
+    StaffPinNotSet,
+    NotAllowed,
+    // Clinic administration.
+    NotAdmin,
+    NoClinic,
+    NoKeystore,
+    SelfRevoke,
+    InvalidInstitutionCode,
+    /// `houmon-clinic`: an argument it cannot use.
+    BadArgument,
 }
 
 /// Sync state, always shown in the header.
@@ -121,9 +216,12 @@ pub struct RequestView {
     pub kind: RequestKind,
     pub requested_at: String,
     pub answered_at: Option<String>,
-    /// `pending`; the result's validity (`valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`); or the
-    /// gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
-    pub code: String,
+    /// The result's validity, once answered with a result.
+    pub validity: Option<QualificationValidity>,
+    /// Why the gateway answered without a result.
+    pub failure: Option<RequestFailure>,
+    /// The qualification service's own code when `failure` is `service_error` (e.g. `HSIM-E105`).
+    pub service_code: Option<String>,
     /// What happened and what to do next.
     pub ja: String,
     pub en: String,
@@ -584,6 +682,12 @@ pub fn typescript_bindings() -> String {
         CheckOutcome::decl(&cfg),
         RequestState::decl(&cfg),
         RequestKind::decl(&cfg),
+        RequestFailure::decl(&cfg),
+        CardErrorCode::decl(&cfg),
+        EnrollmentError::decl(&cfg),
+        RelayErrorCode::decl(&cfg),
+        AppErrorCode::decl(&cfg),
+        UiErrorCode::decl(&cfg),
         UiError::decl(&cfg),
         SyncStatus::decl(&cfg),
         AppInfo::decl(&cfg),

@@ -63,11 +63,11 @@ fn first_visit_wrong_pin_then_right_pin_then_requery_also_after_restart() {
 
     // 再照会 before any consent is refused with the reason.
     let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
-    assert_eq!(e.code, "first_visit");
+    assert_eq!(e.code, CheckReason::FirstVisit);
     assert!(e.ja.contains("マイナンバーカード"));
 
     let e = s.confirm_with_card(input(&row, Some("9999")), &mut |_| {}).unwrap_err();
-    assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
+    assert_eq!((e.code, e.tries_left), (UiErrorCode::Card(CardErrorCode::WrongPin), Some(2)));
     assert!(e.ja.contains("残り2回"), "{}", e.ja);
     assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, Some(2), "the card really counted it");
 
@@ -108,21 +108,21 @@ fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
     }
     // One try left: nothing is sent without the confirmation.
     let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "last_try_needs_confirmation");
+    assert_eq!(e.code, CardErrorCode::LastTryNeedsConfirmation);
     assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, Some(1), "no PIN was sent");
     let mut i = input(&row, Some("0000"));
     i.confirm_last_try = true;
     let e = s.confirm_with_card(i, &mut |_| {}).unwrap_err();
     assert_eq!(e.tries_left, Some(0));
     let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "pin_blocked");
+    assert_eq!(e.code, CardErrorCode::PinBlocked);
     assert!(e.ja.contains("市区町村"));
     // 目視 still works when the clinic allows it, but only after the card's photo was shown.
     let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "face_not_shown");
+    assert_eq!(e.code, AppErrorCode::FaceNotShown);
     let holder = houmon_nfc::synthetic_holders().into_iter().find(|h| h.id == "vc-01").unwrap();
     let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
-    assert_eq!(e.code, "wrong_code_b");
+    assert_eq!(e.code, CardErrorCode::WrongCodeB);
     assert!(e.ja.contains("残り9回"), "照合番号B has 10 tries, one spent: {}", e.ja);
     let face = s.card_face(&row.patient_id, holder.verification_code_b()).unwrap();
     assert!(face.png_data_url.starts_with("data:image/png;base64,"));
@@ -135,7 +135,7 @@ fn last_try_needs_confirmation_and_a_blocked_pin_says_what_to_do() {
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
     // The next visual check needs the photo again.
     let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "face_not_shown");
+    assert_eq!(e.code, AppErrorCode::FaceNotShown);
 }
 
 #[test]
@@ -157,17 +157,17 @@ fn visual_check_without_a_verified_chip_photo_needs_the_clinic_policy_and_is_aud
         let _ = s.card_face(&row.patient_id, "0".repeat(14));
     }
     let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
-    assert_eq!(e.code, "code_b_blocked");
+    assert_eq!(e.code, CardErrorCode::CodeBBlocked);
     assert!(e.ja.contains("暗証番号で確認"), "default policy: no 目視 on the printed photo: {}", e.ja);
     let e = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "face_unverified", "{}", e.ja);
+    assert_eq!(e.code, AppErrorCode::FaceUnverified, "{}", e.ja);
     // The clinic allows it: the same printed photo now carries a visual check, audited as such.
     std::fs::write(policies.join("managed/houmon.json"), r#"{"visualCheckUnverifiedPhoto": true}"#).unwrap();
     s.lock();
     s.unlock(None, "0000".into()).unwrap();
     assert!(s.app_info().allow_unverified_visual_check);
     let e = s.card_face(&row.patient_id, "0".repeat(14)).unwrap_err();
-    assert_eq!(e.code, "code_b_blocked");
+    assert_eq!(e.code, CardErrorCode::CodeBBlocked);
     assert!(e.ja.contains("カード表面の写真で目視確認"), "{}", e.ja);
     let r = s.confirm_with_card(input(&row, None), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
@@ -183,11 +183,11 @@ fn card_errors_are_clear_no_card_removed_revoked() {
     let rows = s.todays_visits().unwrap();
     s.demo_place_card(None, None).unwrap();
     let e = s.card_check(&mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "no_card");
+    assert_eq!(e.code, CardErrorCode::NoCard);
     assert!(e.ja.contains("置いてください"));
     s.demo_place_card(Some("vc-01"), Some(2)).unwrap();
     let e = s.card_check(&mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "card_removed");
+    assert_eq!(e.code, CardErrorCode::CardRemoved);
     // vc-04's certificate is revoked: refused, and no consent is recorded.
     let row = holder_row(&rows, "vc-04").clone();
     s.demo_place_card(Some("vc-04"), None).unwrap();
@@ -208,7 +208,7 @@ fn urgent_call_needs_the_card_every_time() {
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
     assert_eq!(r.check.reason, CheckReason::UrgentCall, "still a card check next time");
     let e = s.requery(&row.patient_id, &row.visit_id).unwrap_err();
-    assert_eq!(e.code, "urgent_call");
+    assert_eq!(e.code, CheckReason::UrgentCall);
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn note_draft_is_durable_and_signing_freezes_it() {
     assert_eq!(visit.notes[0].soap, soap2);
     s.sign_note(&row.patient_id, &first.note_id).unwrap();
     let e = s.save_note(&row.patient_id, &row.visit_id, Some(&first.note_id), &soap).unwrap_err();
-    assert_eq!(e.code, "note_signed");
+    assert_eq!(e.code, AppErrorCode::NoteSigned);
     let fixed = s.correct_note(&row.patient_id, &first.note_id, &soap, "誤記訂正").unwrap();
     let chart = s.patient_chart(&row.patient_id, None).unwrap();
     let notes = &chart.visits.iter().find(|v| v.id == row.visit_id).unwrap().notes;
@@ -294,8 +294,8 @@ fn lock_blocks_everything_until_the_staff_pin() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(dir.path());
     s.lock();
-    assert_eq!(s.todays_visits().unwrap_err().code, "locked");
-    assert_eq!(s.unlock(None, "1111".into()).unwrap_err().code, "wrong_staff_pin");
+    assert_eq!(s.todays_visits().unwrap_err().code, AppErrorCode::Locked);
+    assert_eq!(s.unlock(None, "1111".into()).unwrap_err().code, AppErrorCode::WrongStaffPin);
     s.unlock(None, "0000".into()).unwrap();
     assert!(s.todays_visits().is_ok());
 }
@@ -309,14 +309,18 @@ fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wr
     assert_eq!(staff[0].id, me, "the signed-in person is offered first");
     let nurse = staff.iter().find(|x| x.role == StaffRole::Nurse).expect("a nurse in the demo clinic").clone();
     // The training doctor may not set a nurse's PIN; the nurse sets her own after 0000.
-    assert_eq!(s.set_staff_pin(&nurse.id, "482913".into()).unwrap_err().code, "not_allowed");
+    assert_eq!(s.set_staff_pin(&nurse.id, "482913".into()).unwrap_err().code, AppErrorCode::NotAllowed);
     s.lock();
     s.unlock(Some(&nurse.id), "0000".into()).unwrap();
     assert_eq!(s.app_info().staff_name, nurse.name);
-    assert_eq!(s.set_staff_pin(&nurse.id, "12".into()).unwrap_err().code, "invalid_staff_pin");
+    assert_eq!(s.set_staff_pin(&nurse.id, "12".into()).unwrap_err().code, AppErrorCode::InvalidStaffPin);
     s.set_staff_pin(&nurse.id, "482913".into()).unwrap();
     s.lock();
-    assert_eq!(s.unlock(Some(&nurse.id), "0000".into()).unwrap_err().code, "wrong_staff_pin", "own PIN replaces 0000");
+    assert_eq!(
+        s.unlock(Some(&nurse.id), "0000".into()).unwrap_err().code,
+        AppErrorCode::WrongStaffPin,
+        "own PIN replaces 0000"
+    );
     s.unlock(Some(&nurse.id), "482913".into()).unwrap();
     // The nurse's own visits today, not the training doctor's.
     let holders: Vec<String> =
@@ -325,12 +329,12 @@ fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wr
     assert!(rows.iter().all(|r| !holders.contains(&r.patient_name)), "not the training doctor's card-holder visits");
     s.lock();
     for _ in 0..4 {
-        assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, "wrong_staff_pin");
+        assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, AppErrorCode::WrongStaffPin);
     }
-    assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, "staff_pin_locked");
+    assert_eq!(s.unlock(Some(&nurse.id), "000000".into()).unwrap_err().code, AppErrorCode::StaffPinLocked);
     assert_eq!(
         s.unlock(Some(&nurse.id), "482913".into()).unwrap_err().code,
-        "staff_pin_locked",
+        AppErrorCode::StaffPinLocked,
         "even the right PIN waits"
     );
     // Another person can still sign in, and every attempt is in the audit log without the PIN.
@@ -379,7 +383,7 @@ fn managed_identity_modes_and_auto_lock_apply_to_the_visit_flow() {
     let rows = s.todays_visits().unwrap();
     let row = holder_row(&rows, "vc-01").clone();
     let e = s.confirm_with_card(input(&row, Some("1234")), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "pin_not_allowed");
+    assert_eq!(e.code, AppErrorCode::PinNotAllowed);
     assert!(e.ja.contains("目視"), "{}", e.ja);
     // The settings page shows the managed value as locked.
     let row = s.settings().settings.into_iter().find(|r| r.key == "allowedIdentityModes").unwrap();
@@ -430,7 +434,7 @@ fn policy_page_lists_ignored_values_and_the_user_changes_unlocked_settings() {
     assert_eq!((lock.value.as_str(), lock.source), ("10", SettingSource::User));
     assert_eq!(s.app_info().auto_lock_minutes, 10);
     let e = s.set_user_setting("autoLockMinutes", Some("0")).unwrap_err();
-    assert_eq!(e.code, "setting_refused");
+    assert_eq!(e.code, AppErrorCode::SettingRefused);
     let e = s.set_user_setting("uiLanguage", Some("ja")).unwrap_err();
     assert!(e.ja.contains("管理者"), "{}", e.ja);
     s.set_user_setting("autoLockMinutes", None).unwrap();
@@ -449,7 +453,7 @@ fn the_chosen_language_and_text_size_are_kept_across_restarts() {
     assert!(large.user_editable && large.source == SettingSource::User, "{large:?}");
     // A language the app does not have is refused, and the choice stays.
     let e = s.set_user_setting("uiLanguage", Some("fr")).unwrap_err();
-    assert_eq!(e.code, "setting_refused");
+    assert_eq!(e.code, AppErrorCode::SettingRefused);
     drop(s);
 
     let mut s = open(dir.path());

@@ -374,7 +374,7 @@ pub fn bench_catchup(dir: &Path, patients: usize, visits_per_patient: usize) -> 
     }
     let mut before = SyncReport::default();
     office.sync.enqueue_local_changes(&mut office.store).map_err(|e| format!("{e:?}"))?;
-    office.sync.push(&mut office.store, &mut before).map_err(|e| format!("{e:?}"))?;
+    office.sync.push(&mut office.store, &mut office.sync.exchange(), &mut before).map_err(|e| format!("{e:?}"))?;
     let up = office.sync.relay().counters.bytes_up.load(std::sync::atomic::Ordering::Relaxed) - c0;
     let _ = up;
     // Compressed payload: the ciphertext bytes of the entries the tablet needs.

@@ -6,7 +6,8 @@ use houmon_nfc::VirtualCard;
 use houmon_nfc::virtual_card::VirtualCardOptions;
 use houmon_nfc::vpcd::VpcdOptions;
 use houmon_tablet::dto::{
-    CardStep, CheckOutcome, ConsentChoices, FaceAuthenticity, FirstVisitInput, IdentityMode, PrescriptionForm, VisitRow,
+    AppErrorCode, CardErrorCode, CardStep, CheckOutcome, ConsentChoices, FaceAuthenticity, FirstVisitInput,
+    IdentityMode, PrescriptionForm, UiErrorCode, VisitRow,
 };
 use houmon_tablet::service::{CardSource, Service, ServiceOptions};
 use houmon_tests::card_env::{PlacedCard, VPCD_READER};
@@ -63,7 +64,7 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     // PIN mode on the same reader: a wrong PIN costs a try the card itself counts.
     let pin = |p: &str| FirstVisitInput { mode: IdentityMode::Pin, pin: Some(p.into()), ..input.clone() };
     let e = s.confirm_with_card(pin("9999"), &mut |_| {}).unwrap_err();
-    assert_eq!((e.code.as_str(), e.tries_left), ("wrong_pin", Some(2)));
+    assert_eq!((e.code, e.tries_left), (UiErrorCode::Card(CardErrorCode::WrongPin), Some(2)));
     assert_eq!(s.card_check(&mut |_| {}).unwrap().tries_left, Some(2), "a new PC/SC session sees the same counter");
     let r = s.confirm_with_card(pin("1234"), &mut |_| {}).unwrap();
     assert_eq!(r.outcome, CheckOutcome::Valid, "{}", r.ja);
@@ -71,7 +72,7 @@ fn first_visit_pin_and_visual_photo_through_pcscd() {
     // The card leaves the reader: a Japanese message that says what to do.
     let _card = placed.take_out();
     let e = s.card_check(&mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "no_card");
+    assert_eq!(e.code, CardErrorCode::NoCard);
     assert!(e.ja.contains("置いてください"), "{}", e.ja);
 }
 
@@ -101,7 +102,7 @@ fn a_dummy_chip_cannot_pass_the_visual_check() {
     assert_eq!(face.authenticity, FaceAuthenticity::SignatureInvalid);
     assert!(!face.visual_allowed);
     let e = s.confirm_with_card(input.clone(), &mut |_| {}).unwrap_err();
-    assert_eq!(e.code, "face_signature_invalid");
+    assert_eq!(e.code, AppErrorCode::FaceSignatureInvalid);
     assert!(e.ja.contains("偽造"), "{}", e.ja);
     // Control: the genuine card on the same reader passes.
     placed.take_out();

@@ -5,6 +5,7 @@
 //! tablet sees the answers after a sync.
 //! Refusals (revoked card, no consent) come back as answered requests with a clear reason.
 
+use houmon_model::check::RequestFailure;
 use houmon_model::*;
 use houmon_onshi::consent::VisitKind as OnshiVisitKind;
 use houmon_onshi::sim::{Registry, ReinquiryRequest, SimResultCode};
@@ -171,11 +172,14 @@ fn the_gateway_answers_a_tablets_requests_over_the_relay() {
 
     // The refusals are answered too, each with a reason and what to do next.
     let f = request(&mut tablet, revoked_card, rv).failure.expect("revoked card answered as a failure");
-    assert_eq!(f.code, format!("error:{}", SimResultCode::CertificateRevoked.code()));
+    assert_eq!(
+        (f.code, f.service_code.as_deref()),
+        (RequestFailure::ServiceError, Some(SimResultCode::CertificateRevoked.code()))
+    );
     assert!(!f.message_ja.is_empty() && !f.message_en.is_empty(), "{f:?}");
     assert!(tablet.store.open_chart(&tablet.actor, revoked_card).unwrap().qualifications.is_empty());
     let f = request(&mut tablet, no_consent, nc).failure.expect("no consent answered as a failure");
-    assert_eq!(f.code, "no_consent");
+    assert_eq!(f.code, RequestFailure::NoConsent);
     assert!(f.message_ja.contains("同意"), "{f:?}");
 
     // A later visit: 再照会 with the numbers from the first visit, answered by the running

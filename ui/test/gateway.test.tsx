@@ -13,7 +13,9 @@ function request(over: Partial<RequestView>): RequestView {
     kind: 'requery' as const,
     requestedAt: '2026-11-21T09:00:00+09:00',
     answeredAt: null,
-    code: 'pending',
+    validity: null,
+    failure: null,
+    serviceCode: null,
     ja: PENDING,
     en: 'Query sent. The answer appears here when the office’s qualification terminal replies.',
     ...over,
@@ -38,7 +40,7 @@ describe('enrolled device: qualification through the clinic gateway', () => {
     await screen.findByTestId('qualification-request');
     expect((screen.getByTestId('card-check') as HTMLButtonElement).disabled).toBe(true);
     // Refused (e.g. the card was revoked): the nurse may try again with the card.
-    rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit' as const, state: 'failed' as const, code: 'card_revoked' }) };
+    rowCheck = { ...firstCheck, request: request({ kind: 'firstVisit' as const, state: 'failed' as const, failure: 'service_error' as const, serviceCode: 'HSIM-E301' }) };
     fireEvent.click(screen.getByTestId('nav-backoffice'));
     fireEvent.click(screen.getByTestId('nav-today'));
     await waitFor(() => expect(screen.getByTestId('qualification-request').dataset.state).toBe('failed'));
@@ -70,7 +72,7 @@ describe('enrolled device: qualification through the clinic gateway', () => {
       ...okCheck,
       request: request({
         state: 'failed' as const,
-        code: 'consent_expired',
+        failure: 'consent_expired' as const,
         ja: '同意の有効期限が切れています。マイナンバーカードで改めて同意を取得してください。',
         en: 'Consent expired. Obtain consent again with the My Number card.',
       }),

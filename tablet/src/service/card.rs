@@ -88,7 +88,7 @@ impl Service {
                     return Err(CardError::VerificationCodeBBlocked.into());
                 }
                 return Err(UiError::new(
-                    "code_b_blocked",
+                    CardErrorCode::CodeBBlocked,
                     "照合番号Bがロックされているため、ICチップの顔写真を表示できません。このクリニックでは検証済みの顔写真がない目視確認は認められていません。暗証番号で確認してください。",
                     "Verification code B is blocked, so the chip photo cannot be shown. This clinic does not allow a visual check without a verified chip photo. Use the PIN.",
                 ));

@@ -64,7 +64,7 @@ impl Service {
             m::IdentityMode::Pin if self.identity_modes.contains(&m::IdentityMode::Pin) => digest::IdentityMode::Pin,
             m::IdentityMode::Pin => {
                 return Err(UiError::new(
-                    "pin_not_allowed",
+                    AppErrorCode::PinNotAllowed,
                     "このクリニックでは暗証番号での確認が許可されていません。目視確認で確認してください。",
                     "This clinic does not allow the PIN check. Use a visual check.",
                 ));
@@ -72,7 +72,7 @@ impl Service {
             m::IdentityMode::Visual if self.visual_allowed() => digest::IdentityMode::Visual,
             m::IdentityMode::Visual => {
                 return Err(UiError::new(
-                    "visual_not_allowed",
+                    AppErrorCode::VisualNotAllowed,
                     "このクリニックでは目視確認が許可されていません。暗証番号で確認してください。",
                     "This clinic does not allow visual checks. Use the PIN.",
                 ));
@@ -89,7 +89,7 @@ impl Service {
             match evidence {
                 None => {
                     return Err(UiError::new(
-                        "face_not_shown",
+                        AppErrorCode::FaceNotShown,
                         "目視確認の前に、照合番号Bでカードの顔写真を表示してください。",
                         "Show the card's photo with verification code B before the visual check.",
                     ));
@@ -104,13 +104,13 @@ impl Service {
                     )?;
                     return Err(if e == FaceEvidence::ForgedChip {
                         UiError::new(
-                            "face_signature_invalid",
+                            AppErrorCode::FaceSignatureInvalid,
                             "ICチップの券面データの署名が一致しません。偽造カードの可能性があるため、目視確認では続けられません。カードをご本人に確認し、暗証番号で確認してください。",
                             "The signature over the chip's face data does not match: the card may be forged, so the visual check cannot continue. Check the card with the patient and use the PIN.",
                         )
                     } else {
                         UiError::new(
-                            "face_unverified",
+                            AppErrorCode::FaceUnverified,
                             "検証済みの顔写真がないため、このクリニックでは目視確認を使えません。暗証番号で確認してください(許可するには管理者が設定「検証できない顔写真での目視確認を許可する」をオンにします)。",
                             "Without a verified chip photo this clinic does not allow the visual check. Use the PIN (an administrator can allow it with the setting \"Allow visual checks without a verified chip photo\").",
                         )
@@ -131,7 +131,7 @@ impl Service {
         let proof = match (&pin, mode) {
             (Some(pin), digest::IdentityMode::Pin) => {
                 let d = digest::consent_digest(&record, &nonce, &signed_at)
-                    .map_err(|e| UiError::new("digest", e.message_ja(), e.to_string()))?;
+                    .map_err(|e| UiError::new(AppErrorCode::Digest, e.message_ja(), e.to_string()))?;
                 progress(CardProgress { step: CardStep::Signing, percent: 45 });
                 let mut card = Card::new(self.card()?.0);
                 let s = houmon_nfc::jpki::pin_mode_sign(&mut card, pin, &d, input.confirm_last_try)?;

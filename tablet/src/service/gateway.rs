@@ -32,50 +32,56 @@ pub(super) struct GatewayState {
 /// One request as the UI shows it: waiting, the answer's validity, or the gateway's reason.
 pub fn request_view(chart: &m::Chart, r: &m::QualificationRequest) -> RequestView {
     let answer = chart.qualifications.iter().find(|q| q.id == r.id);
-    let (state, answered_at, code, ja, en): (RequestState, _, String, String, String) = match (&r.failure, answer) {
+    let mut view = RequestView {
+        id: r.id.to_string(),
+        state: RequestState::Pending,
+        kind: r.kind(),
+        requested_at: iso(r.requested_at),
+        answered_at: None,
+        validity: None,
+        failure: None,
+        service_code: None,
+        ja: PENDING_JA.into(),
+        en: PENDING_EN.into(),
+    };
+    match (&r.failure, answer) {
         (Some(f), _) => {
-            (RequestState::Failed, Some(iso(f.answered_at)), f.code.clone(), f.message_ja.clone(), f.message_en.clone())
+            view.state = RequestState::Failed;
+            view.answered_at = Some(iso(f.answered_at));
+            view.failure = Some(f.code);
+            view.service_code = f.service_code.clone();
+            view.ja = f.message_ja.clone();
+            view.en = f.message_en.clone();
         }
         (None, Some(q)) => {
-            let (code, ja, en) = match q.validity {
-                m::QualificationValidity::Valid => {
-                    ("valid", "資格を確認しました(有効)。", "Qualification confirmed (valid).")
-                }
+            let (ja, en) = match q.validity {
+                m::QualificationValidity::Valid => ("資格を確認しました(有効)。", "Qualification confirmed (valid)."),
                 m::QualificationValidity::Invalid => (
-                    "invalid",
                     "資格が無効です。資格確認書や新しい保険の情報を確認してください。",
                     "The qualification is not valid. Check the patient's 資格確認書 or new insurance details.",
                 ),
                 m::QualificationValidity::InvalidNewerExists => (
-                    "invalidNewerExists",
                     "この資格は無効ですが、新しい資格があります。患者さんに新しい保険の資格確認書などを見せてもらい、その番号で再照会してください。",
                     "This qualification is no longer valid, but a newer one exists. Ask the patient for the new insurance details and re-query with those numbers.",
                 ),
                 m::QualificationValidity::NotFound => (
-                    "notFound",
                     "該当する資格が見つかりません。保険者番号・記号・番号・生年月日を確認してください。",
                     "No matching qualification. Check insurer number, symbol, number and birth date.",
                 ),
                 m::QualificationValidity::Unknown => (
-                    "unknown",
                     "回答の資格状態が不明です。事務所に確認してください。",
                     "The answer did not say whether the qualification is valid. Ask the office.",
                 ),
             };
-            (RequestState::Answered, Some(iso(q.checked_at)), code.into(), ja.into(), en.into())
+            view.state = RequestState::Answered;
+            view.answered_at = Some(iso(q.checked_at));
+            view.validity = Some(q.validity);
+            view.ja = ja.into();
+            view.en = en.into();
         }
-        (None, None) => (RequestState::Pending, None, "pending".into(), PENDING_JA.into(), PENDING_EN.into()),
-    };
-    RequestView {
-        id: r.id.to_string(),
-        state,
-        kind: r.kind(),
-        requested_at: iso(r.requested_at),
-        answered_at,
-        code,
-        ja,
-        en,
+        (None, None) => {}
     }
+    view
 }
 
 /// The chart's most recent request, if any.
@@ -202,13 +208,13 @@ mod tests {
     fn a_newer_qualification_asks_for_the_new_numbers() {
         let (chart, r) = answered(m::QualificationValidity::InvalidNewerExists);
         let v = request_view(&chart, &r);
-        assert_eq!((v.state, v.code.as_str()), (RequestState::Answered, "invalidNewerExists"));
+        assert_eq!((v.state, v.validity), (RequestState::Answered, Some(m::QualificationValidity::InvalidNewerExists)));
         assert!(v.ja.contains("新しい資格があります") && v.ja.contains("再照会"), "{}", v.ja);
         assert!(v.en.contains("newer one exists"), "{}", v.en);
         // A plain 無効 keeps its own wording.
         let (chart, r) = answered(m::QualificationValidity::Invalid);
         let plain = request_view(&chart, &r);
-        assert_eq!(plain.code, "invalid");
+        assert_eq!(plain.validity, Some(m::QualificationValidity::Invalid));
         assert_ne!(plain.ja, v.ja);
     }
 }

@@ -69,12 +69,12 @@ impl From<CoreError> for UiError {
     fn from(e: CoreError) -> Self {
         let m = e.user_message();
         let code = match e {
-            CoreError::NotFound { .. } => "not_found",
-            CoreError::InvalidInput { .. } => "invalid_input",
-            CoreError::LooksLikeIndividualNumber => "individual_number",
-            CoreError::NoteSigned => "note_signed",
-            CoreError::WrongKey => "wrong_key",
-            _ => "storage",
+            CoreError::NotFound { .. } => AppErrorCode::NotFound,
+            CoreError::InvalidInput { .. } => AppErrorCode::InvalidInput,
+            CoreError::LooksLikeIndividualNumber => AppErrorCode::IndividualNumber,
+            CoreError::NoteSigned => AppErrorCode::NoteSigned,
+            CoreError::WrongKey => AppErrorCode::WrongKey,
+            _ => AppErrorCode::Storage,
         };
         UiError::new(code, m.ja, m.en)
     }
@@ -95,7 +95,7 @@ impl From<CardError> for UiError {
 
 pub(crate) fn bad_id(what: &str) -> UiError {
     UiError::new(
-        "invalid_input",
+        AppErrorCode::InvalidInput,
         format!("{what}の指定が正しくありません。一覧から開き直してください。"),
         format!("Invalid {what} id. Open it again from the list."),
     )
@@ -286,7 +286,9 @@ impl Service {
             .as_ref()
             .and_then(|c| MedicalInstitutionCode::parse(&c.institution_code).ok())
             .or_else(|| MedicalInstitutionCode::parse("1319999999").ok())
-            .ok_or_else(|| UiError::new("config", "医療機関コードが正しくありません。", "Invalid institution code."))?;
+            .ok_or_else(|| {
+                UiError::new(AppErrorCode::Config, "医療機関コードが正しくありません。", "Invalid institution code.")
+            })?;
         let actor = Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device };
         let clinic_name = clinic.map(|c| c.name).unwrap_or_default();
         let mut svc = Self::assemble(opts, store, actor, me, clinic_name, institution, false);
@@ -317,7 +319,7 @@ impl Service {
     pub(crate) fn ensure_unlocked(&self) -> Result<(), UiError> {
         if self.locked {
             return Err(UiError::new(
-                "locked",
+                AppErrorCode::Locked,
                 "画面がロックされています。職員PINでロックを解除してください。",
                 "The app is locked. Unlock it with your staff PIN.",
             ));

@@ -20,11 +20,11 @@ impl Service {
         let t = timeline(&chart);
         let check = check_state(&self.policy, &t, chart.latest_qualification(), kind, Utc::now());
         if check.path != CheckPath::Requery {
-            return Err(UiError::new(check.reason.code(), check.ja, check.en));
+            return Err(UiError::new(check.reason, check.ja, check.en));
         }
         let Some(last) = chart.latest_qualification().cloned() else {
             return Err(UiError::new(
-                "first_visit",
+                CheckReason::FirstVisit,
                 "保険の情報がまだありません。マイナンバーカードで資格確認をしてください。",
                 "No insurance details yet. Confirm with the My Number card first.",
             ));

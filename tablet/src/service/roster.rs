@@ -53,7 +53,7 @@ impl Service {
         if let Some(d) = date {
             if houmon_docs::month_key(d) != houmon_docs::month_key(rv.date) {
                 return Err(UiError::new(
-                    "invalid_input",
+                    AppErrorCode::InvalidInput,
                     "別の月へは移動できません。移動先の月で新しく予定を作成してください。",
                     "A visit cannot move to another month. Plan it in that month instead.",
                 ));

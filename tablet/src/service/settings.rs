@@ -90,7 +90,7 @@ impl Service {
                 "refused: training mode on an enrolled device",
             )?;
             return Err(UiError::new(
-                "setting_refused",
+                AppErrorCode::SettingRefused,
                 "この端末は医療機関に登録されているため、訓練モードには切り替えられません。練習には訓練用の端末を使うか、管理者に相談してください。",
                 "This device is enrolled with the clinic, so it cannot switch to training mode. Practise on a training device, or ask your administrator.",
             ));
@@ -113,7 +113,7 @@ impl Service {
                 engine.set_user_value(key, raw)
             }
         };
-        let view = r.map_err(|e| UiError::new("setting_refused", &e.message_ja, &e.message_en))?;
+        let view = r.map_err(|e| UiError::new(AppErrorCode::SettingRefused, &e.message_ja, &e.message_en))?;
         self.store.record_access(&self.actor, AuditAction::Edit, &format!("setting:{key}"), "user setting")?;
         self.apply_settings();
         Ok(policy_page(view))

@@ -2,7 +2,7 @@ use super::*;
 
 pub(crate) fn staff_locked_out() -> UiError {
     UiError::new(
-        "staff_pin_locked",
+        AppErrorCode::StaffPinLocked,
         "職員PINを続けて間違えたため、5分間この職員ではサインインできません。時間をおいてから入力してください。",
         "Too many wrong staff PINs: sign-in for this person is locked for 5 minutes. Try again later.",
     )
@@ -11,7 +11,7 @@ pub(crate) fn staff_locked_out() -> UiError {
 pub(crate) fn validate_staff_pin(pin: &str) -> Result<(), UiError> {
     houmon_store::staff_pin::validate(pin).map_err(|_| {
         UiError::new(
-            "invalid_staff_pin",
+            AppErrorCode::InvalidStaffPin,
             "職員PINは数字4〜8桁です。入力し直してください。",
             "A staff PIN is 4 to 8 digits. Enter it again.",
         )
@@ -49,7 +49,7 @@ impl Service {
             }
             let left = STAFF_PIN_TRIES - n.0;
             return Err(UiError::new(
-                "wrong_staff_pin",
+                AppErrorCode::WrongStaffPin,
                 format!("職員PINが違います。あと{left}回間違えると5分間サインインできなくなります。"),
                 format!("Wrong staff PIN. {left} more wrong tries lock sign-in for 5 minutes."),
             ));
@@ -85,7 +85,7 @@ impl Service {
             None if self.training => pin == TRAINING_STAFF_PIN,
             None => {
                 return Err(UiError::new(
-                    "staff_pin_not_set",
+                    AppErrorCode::StaffPinNotSet,
                     "この職員の職員PINがまだ設定されていません。事務室(管理者)に設定を依頼してください。",
                     "No staff PIN is set for this person yet. Ask the office (an administrator) to set one.",
                 ));
@@ -101,7 +101,7 @@ impl Service {
             let id = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
             if id != self.actor.staff && !matches!(self.staff_role, m::StaffRole::Office | m::StaffRole::Admin) {
                 return Err(UiError::new(
-                    "not_allowed",
+                    AppErrorCode::NotAllowed,
                     "他の職員のPINを設定できるのは事務・管理者だけです。",
                     "Only office staff and administrators can set another person's PIN.",
                 ));

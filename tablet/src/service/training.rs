@@ -46,7 +46,7 @@ impl Service {
             .or_else(|_| MedicalInstitutionCode::parse("1319999999"))
             .map_err(|_| {
                 UiError::new(
-                    "config",
+                    AppErrorCode::Config,
                     "医療機関コードが正しくありません。管理者に連絡してください。",
                     "The institution code is invalid. Contact your administrator.",
                 )

@@ -5,7 +5,7 @@ use super::*;
 
 fn training_not_in_this_build() -> UiError {
     UiError::new(
-        "training_unavailable",
+        AppErrorCode::TrainingUnavailable,
         "このアプリには訓練モードが含まれていません。端末を登録してください。",
         "This build of the app has no training mode. Enroll the device.",
     )

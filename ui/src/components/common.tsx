@@ -76,9 +76,10 @@ export function RequestNote({ request }: { request: RequestView | null }) {
       : request.state === 'failed'
         ? { ja: '照会できませんでした', en: 'Not confirmed' }
         : { ja: '回答', en: 'Answer' };
-  const tone = request.state === 'pending' ? 'pending' : request.state === 'failed' || request.code !== 'valid' ? 'bad' : 'good';
+  const tone = request.state === 'pending' ? 'pending' : request.validity === 'valid' ? 'good' : 'bad';
+  const code = request.validity ?? request.failure ?? 'pending';
   return (
-    <p class={`request ${tone}`} data-testid="qualification-request" data-state={request.state} data-code={request.code} role="status">
+    <p class={`request ${tone}`} data-testid="qualification-request" data-state={request.state} data-code={code} role="status">
       <strong>{t(head)}</strong> {t(request)}
     </p>
   );

@@ -29,11 +29,23 @@ export type RequestState = "pending" | "answered" | "failed";
 
 export type RequestKind = "firstVisit" | "requery";
 
+export type RequestFailure = "consent_expired" | "consent_revoked" | "no_consent" | "not_valid" | "not_found" | "multiple_matches" | "in_progress" | "no_insurance_numbers" | "first_visit_unsupported" | "service_error" | "unknown";
+
+export type CardErrorCode = "no_reader" | "service_unavailable" | "reader_not_found" | "no_card" | "card_removed" | "reader_busy" | "not_my_number_card" | "wrong_pin" | "pin_blocked" | "last_try_needs_confirmation" | "tries_unknown_needs_confirmation" | "invalid_pin_format" | "wrong_code_b" | "code_b_blocked" | "invalid_code_b_format" | "timeout" | "reader_failure" | "refused" | "unexpected_status" | "malformed_card_data";
+
+export type EnrollmentError = "code_rejected" | "unreachable" | "institution_mismatch" | "no_relay_url" | "wipe_requested" | "already_enrolled" | "storage" | "keyless_code";
+
+export type RelayErrorCode = "bad_request" | "unauthenticated" | "clock_skew" | "replay" | "revoked" | "forbidden" | "not_found" | "entry_too_large" | "body_too_large" | "too_many_requests" | "too_many_connections" | "invalid_code" | "keyless_code" | "shutting_down" | "internal";
+
+export type AppErrorCode = "not_found" | "invalid_input" | "individual_number" | "note_signed" | "wrong_key" | "storage" | "config" | "digest" | "setting_refused" | "starting" | "internal" | "locked" | "not_enrolled" | "unreachable" | "sync_failed" | "unreadable" | "training" | "training_unavailable" | "pin_not_allowed" | "visual_not_allowed" | "face_not_shown" | "face_signature_invalid" | "face_unverified" | "invalid_staff_pin" | "pin_mismatch" | "wrong_staff_pin" | "staff_pin_locked" | "staff_pin_not_set" | "not_allowed" | "not_admin" | "no_clinic" | "no_keystore" | "self_revoke" | "invalid_institution_code" | "bad_argument";
+
+export type UiErrorCode = AppErrorCode | CardErrorCode | CheckReason | EnrollmentError | RelayErrorCode;
+
 export type UiError = { 
 /**
  * Stable machine code (e.g. `wrong_pin`, `consent_expired`, `no_reader`).
  */
-code: string, ja: string, en: string, 
+code: UiErrorCode, ja: string, en: string, 
 /**
  * PIN tries left when the error concerns the PIN.
  */
@@ -122,10 +134,17 @@ request: RequestView | null, };
 
 export type RequestView = { id: string, state: RequestState, kind: RequestKind, requestedAt: string, answeredAt: string | null, 
 /**
- * `pending`; the result's validity (`valid`, `invalid`, `invalidNewerExists`, `notFound`, `unknown`); or the
- * gateway's failure code (`consent_expired`, `error:HSIM-E105` …).
+ * The result's validity, once answered with a result.
  */
-code: string, 
+validity: QualificationValidity | null, 
+/**
+ * Why the gateway answered without a result.
+ */
+failure: RequestFailure | null, 
+/**
+ * The qualification service's own code when `failure` is `service_error` (e.g. `HSIM-E105`).
+ */
+serviceCode: string | null, 
 /**
  * What happened and what to do next.
  */
