@@ -7,6 +7,8 @@ HOUMON_APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config libssl-dev
 HOUMON_APT_PACKAGES+=(libwebkit2gtk-4.1-dev librsvg2-dev xvfb xauth webkit2gtk-driver python3-venv)
 # the OS keystore test: a Secret Service (GNOME Keyring) on a private session bus
 HOUMON_APT_PACKAGES+=(gnome-keyring dbus)
+# a relay whose clock is off (the clock-skew test runs the real relay under libfaketime)
+HOUMON_APT_PACKAGES+=(faketime)
 # xmllint, which policy/tests/mdm_consumers.rs runs over every generated MDM XML file
 HOUMON_APT_PACKAGES+=(libxml2-utils)
 

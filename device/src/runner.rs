@@ -95,6 +95,12 @@ pub enum SyncStatus {
     /// The round completed at `at`, but `count` entries of other devices could not be opened
     /// (another content key): an error state until the device is enrolled again.
     Unreadable { at: DateTime<Utc>, pending: usize, count: u64 },
+    /// The round completed at `at`, but the relay refused `count` entries of this device for
+    /// good (too large): set aside, kept on the device, never sent.
+    SetAside { at: DateTime<Utc>, pending: usize, count: usize },
+    /// The relay refuses this device's requests because its clock is off: retried with
+    /// backoff, shown until the clock is set.
+    ClockSkew { pending: usize, last_sync_at: Option<DateTime<Utc>> },
 }
 
 /// A status as text: short label, and the next step for the user.
@@ -118,7 +124,9 @@ impl SyncStatus {
             | Self::UpToDate { pending, .. }
             | Self::Offline { pending, .. }
             | Self::Refused { pending, .. }
-            | Self::Unreadable { pending, .. } => *pending,
+            | Self::Unreadable { pending, .. }
+            | Self::SetAside { pending, .. }
+            | Self::ClockSkew { pending, .. } => *pending,
             _ => 0,
         }
     }
@@ -188,6 +196,24 @@ impl SyncStatus {
                 ),
                 next_en: format!(
                     "{count} records from other devices could not be opened: this device does not hold the clinic's key. Contact your administrator and enroll again with a code issued by the clinic's admin device."
+                ),
+            },
+            Self::SetAside { count, .. } => StatusText {
+                code: SyncState::SetAside,
+                label_ja: format!("送信できない変更があります({count}件)"),
+                label_en: format!("Changes that cannot be sent ({count})"),
+                next_ja: "同期サーバーが大きすぎる変更を受け付けませんでした。この端末には保存されており、ほかの変更は送信を続けます。大きな写真や添付を分けて保存し直すか、管理者に連絡してください。".into(),
+                next_en: "The sync server refused changes that are too large. They are kept on this device and the other changes are still sent. Save large photos or attachments separately, or contact your administrator.".into(),
+            },
+            Self::ClockSkew { pending, .. } => StatusText {
+                code: SyncState::ClockSkew,
+                label_ja: "端末の時刻がずれています。時刻を合わせてください".into(),
+                label_en: "This device's clock is wrong. Set the clock".into(),
+                next_ja: format!(
+                    "同期サーバーが端末の時刻を受け付けません。端末の設定で日付と時刻を「自動」にしてください。記録(未送信{pending}件)は端末に保存されており、時刻が合うと自動で送信します。"
+                ),
+                next_en: format!(
+                    "The sync server does not accept this device's time. Set date and time to automatic in the device settings. Records ({pending} unsent) are kept on this device and are sent automatically once the clock is right."
                 ),
             },
             Self::Refused { message_ja, message_en, .. } => StatusText {
@@ -285,6 +311,10 @@ pub fn training_mode(settings: &EffectiveSettings, lifecycle: &DeviceLifecycle) 
         TrainingMode::Off => false,
         TrainingMode::Auto => lifecycle.enrollment().is_none() && settings.enrollment_code.is_none(),
     }
+}
+
+fn is_clock_skew(e: &SyncError) -> bool {
+    matches!(e, SyncError::Relay(HttpError::Relay { body, .. }) if body.code == ErrorCode::ClockSkew)
 }
 
 fn is_revoked(e: &SyncError) -> bool {
@@ -514,8 +544,11 @@ impl SyncRunner {
                 lock(lifecycle).sync_succeeded(now)?;
                 let n = pending(store).unwrap_or(0);
                 let unreadable = store.with_store(SyncClient::unreadable).ok().and_then(|r| r.ok()).unwrap_or(0);
+                let set_aside = store.with_store(SyncClient::set_aside).ok().and_then(|r| r.ok()).unwrap_or(0);
                 let s = if unreadable > 0 {
                     SyncStatus::Unreadable { at: now, pending: n, count: unreadable }
+                } else if set_aside > 0 {
+                    SyncStatus::SetAside { at: now, pending: n, count: set_aside }
                 } else {
                     SyncStatus::UpToDate { at: now, pending: n }
                 };
@@ -545,7 +578,9 @@ impl SyncRunner {
                 let delay = self.backoff.next_delay(&mut self.jitter);
                 self.not_before = Some(Instant::now() + delay);
                 let n = pending(store).unwrap_or(0);
-                let s = if e.retryable() {
+                let s = if is_clock_skew(&e) {
+                    SyncStatus::ClockSkew { pending: n, last_sync_at }
+                } else if e.retryable() {
                     SyncStatus::Offline { pending: n, last_sync_at }
                 } else {
                     let (ja, en) = e.user_message();

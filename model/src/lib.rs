@@ -196,6 +196,12 @@ pub enum SyncState {
     /// 他の端末のデータを読めません: entries from other devices of the clinic could not be
     /// opened (this device holds another content key). An error, never 最新.
     Unreadable,
+    /// 送信できない変更: the relay refused entries for good (too large); they are set aside on
+    /// this device so the rest still goes. An error, never 最新.
+    SetAside,
+    /// 端末の時刻がずれています: the relay refuses requests because this device's clock is off.
+    /// Retried, but shown, never as "offline".
+    ClockSkew,
 }
 
 /// One visit in a roster month (訪問予定).

@@ -1091,6 +1091,15 @@ impl Store {
         Ok(b)
     }
 
+    /// The same changes one by one, in causal order, so the sync client can pack them into
+    /// entries below the relay's size limit.
+    pub fn change_list_since(&mut self, doc_id: &str, heads: &[ChangeHash]) -> Result<Vec<automerge::Change>> {
+        let mut od = self.take(doc_id)?.ok_or(CoreError::NotFound { what: "document" })?;
+        let c = od.doc.get_changes(heads);
+        self.put_back(doc_id, od);
+        Ok(c)
+    }
+
     /// Apply changes received from the relay (or a snapshot), persist them durably and refresh
     /// the projections. Duplicates are harmless: Automerge dedupes by change hash.
     pub fn apply_remote(&mut self, actor: &Actor, doc_id: &str, kind: DocKind, bytes: &[u8]) -> Result<()> {

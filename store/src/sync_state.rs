@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS sync_docs(
   doc_id TEXT PRIMARY KEY, sent_heads BLOB NOT NULL, since_snapshot_bytes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS sync_outbox(
   id INTEGER PRIMARY KEY AUTOINCREMENT, doc BLOB NOT NULL, entry_id BLOB NOT NULL, sig BLOB NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sync_set_aside(
+  id INTEGER PRIMARY KEY, doc BLOB NOT NULL, entry_id BLOB NOT NULL, sig BLOB NOT NULL, body BLOB NOT NULL,
+  code TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS device_local(key TEXT PRIMARY KEY, value BLOB NOT NULL);
 ";
 
@@ -188,6 +191,26 @@ impl Store {
     pub fn sync_outbox_ack(&mut self, last_id: i64) -> Result<()> {
         self.conn.execute("DELETE FROM sync_outbox WHERE id <= ?1", [last_id])?;
         Ok(())
+    }
+
+    /// The relay refused queued entry `id` for good (too large): move it out of the queue so it
+    /// blocks nothing behind it. Kept, never deleted: the change is also in the local document,
+    /// and support can see which entry and why (`code`, the relay's error code).
+    pub fn sync_outbox_set_aside(&mut self, id: i64, code: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sync_set_aside(id, doc, entry_id, sig, body, code)
+             SELECT id, doc, entry_id, sig, body, ?2 FROM sync_outbox WHERE id = ?1",
+            params![id, code],
+        )?;
+        tx.execute("DELETE FROM sync_outbox WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Entries the relay refused for good (set aside): shown to the user as unsent.
+    pub fn sync_set_aside_len(&self) -> Result<usize> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM sync_set_aside", [], |r| r.get::<_, i64>(0))? as usize)
     }
 
     /// Entries waiting for the relay (the offline queue).

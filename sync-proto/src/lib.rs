@@ -26,6 +26,10 @@ pub const HEADER_SIGNATURE: &str = "x-houmon-signature";
 /// How far a request's time may be from the relay's clock (replay window).
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
+/// The relay's default limit on one entry's ciphertext (`houmon-relay serve --max-entry-bytes`);
+/// clients split their changes to stay below it.
+pub const MAX_ENTRY_BYTES: usize = 1 << 20;
+
 pub const PATH_HEALTH: &str = "/v1/health";
 pub const PATH_ENROLL: &str = "/v1/enroll";
 pub const PATH_APPEND: &str = "/v1/append";

@@ -50,7 +50,7 @@ struct Serve {
     tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = houmon_sync_proto::MAX_ENTRY_BYTES)]
     max_entry_bytes: usize,
     #[arg(long, default_value_t = 16 << 20)]
     max_body_bytes: usize,

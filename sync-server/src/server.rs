@@ -33,7 +33,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_entry_bytes: 1 << 20,
+            max_entry_bytes: houmon_sync_proto::MAX_ENTRY_BYTES,
             max_body_bytes: 16 << 20,
             max_batch: 2_000,
             max_pull_bytes: 8 << 20,

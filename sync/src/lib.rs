@@ -132,6 +132,8 @@ pub struct SyncReport {
     /// Documents whose announced heads are still missing: the relay withholds entries.
     pub withheld: Vec<String>,
     pub snapshots_uploaded: usize,
+    /// Entries the relay refused for good in this round (too large), set aside.
+    pub set_aside: usize,
     pub cursor: u64,
 }
 
@@ -487,18 +489,27 @@ impl SyncClient {
             if heads_bytes(&heads) == heads_bytes(&sent_heads) {
                 continue;
             }
-            let changes = store.changes_since(&doc_id, &sent_heads)?;
-            if changes.is_empty() {
-                continue;
+            let changes = store.change_list_since(&doc_id, &sent_heads)?;
+            let mut chunks = session::pack_changes(&sent_heads, changes, session::ENTRY_CHANGE_BYTES);
+            // The last chunk ends at the document's heads: what "sent" is compared with.
+            if let Some(last) = chunks.last_mut() {
+                last.heads = heads.clone();
             }
             let opaque = self.session.content.opaque_doc_id(&doc_id);
-            let payload = Payload { doc_id: doc_id.clone(), heads: heads.iter().map(|h| h.0).collect(), changes };
-            let ct = self.session.content.seal(&self.session.clinic, &opaque, &encode(&payload))?;
-            let entry_id = EntryId(rand::random());
-            let signature = self.sign_entry(&opaque, &entry_id, &ct);
-            let entry = QueuedEntry { doc: opaque.0, entry_id: entry_id.0, signature, body: ct };
-            store.queue_sync_entry(&doc_id, &heads_bytes(&heads), &entry)?;
-            n += 1;
+            for c in chunks {
+                let payload = Payload {
+                    doc_id: doc_id.clone(),
+                    heads: c.heads.iter().map(|h| h.0).collect(),
+                    changes: c.changes,
+                };
+                let ct = self.session.content.seal(&self.session.clinic, &opaque, &encode(&payload))?;
+                let entry_id = EntryId(rand::random());
+                let signature = self.sign_entry(&opaque, &entry_id, &ct);
+                let entry = QueuedEntry { doc: opaque.0, entry_id: entry_id.0, signature, body: ct };
+                // Each chunk moves the sent heads with it: after a crash the rest is queued again.
+                store.queue_sync_entry(&doc_id, &heads_bytes(&c.heads), &entry)?;
+                n += 1;
+            }
         }
         Ok(n)
     }
@@ -510,14 +521,35 @@ impl SyncClient {
         x: &mut impl Exchange,
         report: &mut SyncReport,
     ) -> SyncResult<()> {
+        // After a refusal of one entry in a batch, send one at a time to find it.
+        let mut batch = APPEND_BATCH;
         loop {
-            let rows = s.with_store(|st| st.sync_outbox_batch(APPEND_BATCH, APPEND_BYTES))??;
+            let rows = s.with_store(|st| st.sync_outbox_batch(batch, APPEND_BYTES))??;
             let Some((req, last, n)) = session::append_request(rows) else { return Ok(()) };
             report.round_trips += 1;
-            x.append(&req)?;
-            s.with_store(|st| st.sync_outbox_ack(last))??;
-            report.uploaded += n;
+            match x.append(&req) {
+                Ok(_) => {
+                    s.with_store(|st| st.sync_outbox_ack(last))??;
+                    report.uploaded += n;
+                }
+                Err(e) => match session::refused_for_good(&e) {
+                    Some(_) if n > 1 => batch = 1,
+                    Some(code) => {
+                        // Never retried, so it must not block the queue behind it.
+                        s.with_store(|st| st.sync_outbox_set_aside(last, code))??;
+                        report.set_aside += 1;
+                        batch = APPEND_BATCH;
+                    }
+                    None => return Err(e.into()),
+                },
+            }
         }
+    }
+
+    /// Entries the relay refused for good (too large), set aside: the user sees them as unsent.
+    pub fn set_aside(store: &mut Store) -> SyncResult<usize> {
+        store.prepare_device_state()?;
+        Ok(store.sync_set_aside_len()?)
     }
 
     /// The relay's device list, for checking signatures (the only network call verification

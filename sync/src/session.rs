@@ -82,6 +82,50 @@ pub(crate) fn append_request(rows: Vec<(i64, QueuedEntry)>) -> Option<(AppendReq
     Some((AppendRequest { entries }, last, n))
 }
 
+/// The changes' share of one entry: half the relay's limit leaves room for sealing, encoding
+/// and the heads, so a packed entry is never refused for its size.
+pub(crate) const ENTRY_CHANGE_BYTES: usize = MAX_ENTRY_BYTES / 2;
+
+/// The changes of one entry, and the document's heads once they are applied (what the entry
+/// announces, so a receiver can tell a missing entry from one not sent yet).
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub changes: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Pack unsent changes (in causal order, after `base`) into chunks of at most `budget` bytes;
+/// a single change above the budget goes alone (the relay may refuse it: it is then set aside,
+/// never blocking the rest). One entry per document round was the fault: a day offline made
+/// an entry over the limit, refused for good, and everything behind it waited forever.
+pub(crate) fn pack_changes(base: &[ChangeHash], changes: Vec<automerge::Change>, budget: usize) -> Vec<Chunk> {
+    let mut heads: Vec<ChangeHash> = base.to_vec();
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    for mut c in changes {
+        let bytes = c.bytes();
+        if !current.is_empty() && current.len() + bytes.len() > budget {
+            chunks.push(Chunk { changes: std::mem::take(&mut current), heads: heads.clone() });
+        }
+        current.extend_from_slice(&bytes);
+        heads.retain(|h| !c.deps().contains(h));
+        heads.push(c.hash());
+    }
+    if !current.is_empty() {
+        chunks.push(Chunk { changes: current, heads });
+    }
+    chunks
+}
+
+/// A refusal no retry can cure (the entry is too large for this relay): `Some(code)` to record.
+pub(crate) fn refused_for_good(e: &HttpError) -> Option<&'static str> {
+    match e.code()? {
+        ErrorCode::EntryTooLarge => Some("entry_too_large"),
+        ErrorCode::BodyTooLarge => Some("body_too_large"),
+        _ => None,
+    }
+}
+
 /// "Everything after `cursor`" for the subscribed documents (`None`: all).
 pub(crate) fn catch_up_request(cursor: u64, docs: Option<Vec<DocId>>) -> PullRequest {
     PullRequest { after: cursor, docs, max_bytes: 8 << 20, with_snapshots: cursor == 0 }
@@ -323,6 +367,63 @@ mod tests {
 
     fn session() -> Session {
         Session::new(ClinicId([9; 16]), ContentKey::from_bytes([3; 32]), DeviceId([1; 16]))
+    }
+
+    /// A document with `n` changes of `size` bytes of text that does not compress (seeded).
+    fn doc_with_changes(n: usize, size: usize) -> (AutoCommit, Vec<ChangeHash>) {
+        use automerge::transaction::Transactable;
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "start", 0).expect("put");
+        let base = doc.get_heads();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..n {
+            let text: String = (0..size)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from(b'A' + (x % 26) as u8)
+                })
+                .collect();
+            doc.put(automerge::ROOT, format!("k{i}"), text).expect("put");
+            doc.commit();
+        }
+        (doc, base)
+    }
+
+    fn sorted(mut h: Vec<ChangeHash>) -> Vec<ChangeHash> {
+        h.sort();
+        h
+    }
+
+    #[test]
+    fn unsent_changes_split_below_the_budget_and_each_chunk_announces_the_heads_after_it() {
+        let (mut doc, base) = doc_with_changes(10, 3_000);
+        let chunks = pack_changes(&base, doc.get_changes(&base), 8_000);
+        assert!(chunks.len() >= 3, "ten changes of ~1.8 KB compressed in 8 KB chunks, got {}", chunks.len());
+        // A receiver that has the base applies the chunks one by one: after each, its heads are
+        // exactly what the chunk announced; after the last, the sender's heads.
+        let mut rx = AutoCommit::new();
+        for c in doc.get_changes(&[]).into_iter().filter(|c| base.contains(&c.hash())) {
+            rx.apply_changes([c]).expect("base");
+        }
+        assert_eq!(sorted(rx.get_heads()), sorted(base.clone()));
+        for c in &chunks {
+            assert!(c.changes.len() <= 8_000, "a chunk of {} bytes", c.changes.len());
+            rx.load_incremental(&c.changes).expect("apply chunk");
+            assert_eq!(sorted(rx.get_heads()), sorted(c.heads.clone()));
+        }
+        assert_eq!(sorted(rx.get_heads()), sorted(doc.get_heads()));
+    }
+
+    #[test]
+    fn a_change_above_the_budget_goes_alone() {
+        let (mut doc, base) = doc_with_changes(3, 20_000);
+        let chunks = pack_changes(&base, doc.get_changes(&base), 8_000);
+        assert_eq!(chunks.len(), 3, "each oversized change in its own chunk");
+        assert!(chunks.iter().all(|c| c.changes.len() > 8_000));
+        assert_eq!(sorted(chunks[2].heads.clone()), sorted(doc.get_heads()));
+        assert!(pack_changes(&base, Vec::new(), 8_000).is_empty(), "nothing to send, no entry");
     }
 
     #[test]

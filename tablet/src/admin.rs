@@ -426,7 +426,8 @@ impl AdminDevice {
             next_en: dto.next_en,
         };
         match &out.status {
-            SyncStatus::UpToDate { .. } | SyncStatus::Unreadable { .. } => Ok(synced),
+            SyncStatus::UpToDate { .. } | SyncStatus::Unreadable { .. } | SyncStatus::SetAside { .. } => Ok(synced),
+            SyncStatus::ClockSkew { .. } => Err(err(RelayErrorCode::ClockSkew, &synced.next_ja, &synced.next_en)),
             SyncStatus::NotEnrolled { wiped: Some(WipeReason::RelayRevoked), .. } => {
                 let (ja, en) = WipeReason::RelayRevoked.message();
                 Err(err(RelayErrorCode::Revoked, ja, en))
@@ -438,8 +439,10 @@ impl AdminDevice {
     /// Sync after a change; an unreadable state is an error here too.
     fn sync_or_err(&mut self) -> Result<Synced, UiError> {
         let s = self.sync()?;
-        if s.state == SyncState::Unreadable {
-            return Err(UiError::new(AppErrorCode::Unreadable, s.next_ja, s.next_en));
+        match s.state {
+            SyncState::Unreadable => return Err(UiError::new(AppErrorCode::Unreadable, s.next_ja, s.next_en)),
+            SyncState::SetAside => return Err(UiError::new(AppErrorCode::SetAside, s.next_ja, s.next_en)),
+            _ => {}
         }
         Ok(s)
     }

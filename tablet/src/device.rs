@@ -37,8 +37,12 @@ pub fn training_status() -> SyncStatus {
 pub(crate) fn to_dto(s: &CoreStatus, managed_code: bool) -> SyncStatus {
     let t = s.text();
     let last = match s {
-        CoreStatus::UpToDate { at, .. } | CoreStatus::Unreadable { at, .. } => Some(*at),
-        CoreStatus::Syncing { last_sync_at, .. } | CoreStatus::Offline { last_sync_at, .. } => *last_sync_at,
+        CoreStatus::UpToDate { at, .. } | CoreStatus::Unreadable { at, .. } | CoreStatus::SetAside { at, .. } => {
+            Some(*at)
+        }
+        CoreStatus::Syncing { last_sync_at, .. }
+        | CoreStatus::Offline { last_sync_at, .. }
+        | CoreStatus::ClockSkew { last_sync_at, .. } => *last_sync_at,
         _ => None,
     };
     SyncStatus {

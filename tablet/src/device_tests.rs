@@ -54,10 +54,30 @@ fn founding_code(db: &Path) -> String {
 }
 
 fn start_relay(db: &Path) -> Relay {
-    let mut child = Command::new(relay_bin())
+    start_relay_cmd(Command::new(relay_bin()), db, &[])
+}
+
+/// The relay with its clock two hours ahead (libfaketime), so every request of this machine's
+/// tablet is outside the replay window: what a tablet with its clock off sees. `None` (with the
+/// reason printed) where faketime is missing; under CI that fails.
+fn start_relay_clock_ahead(db: &Path) -> Option<Relay> {
+    if Command::new("faketime").arg("-f").arg("+0").arg("true").status().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "faketime is missing (Debian package faketime)");
+        eprintln!("skipped: faketime is not installed (apt install faketime)");
+        return None;
+    }
+    let mut cmd = Command::new("faketime");
+    cmd.args(["-f", "+2h"]).arg(relay_bin());
+    Some(start_relay_cmd(cmd, db, &[]))
+}
+
+/// `cmd` (the relay, or a wrapper around it) serving `db` on loopback, with `extra` options.
+fn start_relay_cmd(mut cmd: Command, db: &Path, extra: &[&str]) -> Relay {
+    let mut child = cmd
         .args(["serve", "--db"])
         .arg(db)
         .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -110,6 +130,10 @@ fn founded(tmp: &Path) -> Founded {
     let db = tmp.join("relay.db");
     let code = founding_code(&db);
     let relay = start_relay(&db);
+    founded_at(tmp, db, code, relay)
+}
+
+fn founded_at(tmp: &Path, db: PathBuf, code: String, relay: Relay) -> Founded {
     let policies = tmp.join("policies");
     let policy = serde_json::json!({"relayUrl": relay.1, "trainingMode": "off"});
     write_policy(&policies, policy.clone());
@@ -263,6 +287,77 @@ fn a_tablet_that_cannot_open_other_devices_entries_says_so_instead_of_up_to_date
     // It stays an error at the next round (the count is persisted), not 最新 again.
     dev.step(&cell, &ready);
     assert_eq!(dev.status().state, SyncState::Unreadable);
+}
+
+/// A relay that refuses the tablet's clock: the header says so and what to do, never
+/// オフライン (which would send a nurse looking for a network that works). Control: the same
+/// enrollment with the relay's clock right is 最新.
+#[test]
+fn a_wrong_clock_is_shown_with_the_next_step_not_as_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("relay.db");
+    let code = founding_code(&db);
+    let Some(relay) = start_relay_clock_ahead(&db) else { return };
+    let Founded { code, dev, _relay, .. } = founded_at(tmp.path(), db, code, relay);
+    let cell: ServiceCell = Mutex::new(None);
+    let ready = Condvar::new();
+    let s = dev.enroll(&code, &cell, &ready).unwrap();
+    assert_eq!(s.state, SyncState::ClockSkew, "{s:?}");
+    assert_eq!(s.label_ja, "端末の時刻がずれています。時刻を合わせてください");
+    assert!(s.next_ja.contains("「自動」") && s.next_ja.contains("保存されて"), "{s:?}");
+    // Still retried: the next round says the same, not offline.
+    dev.step(&cell, &ready);
+    assert_eq!(dev.status().state, SyncState::ClockSkew);
+
+    let control = tempfile::tempdir().unwrap();
+    let Founded { code, dev, _relay, .. } = founded(control.path());
+    assert_eq!(dev.enroll(&code, &Mutex::new(None), &ready).unwrap().state, SyncState::Online);
+}
+
+/// A change the relay refuses for good (over its entry limit) is set aside: the header shows
+/// it as an error with the next step, never 最新, and the tablet keeps syncing. Control: 最新
+/// on the same tablet before the change.
+#[test]
+fn a_change_the_relay_refuses_for_good_is_shown_not_up_to_date() {
+    use houmon_model::{Actor, Demographics, SoapNote, StaffId, VisitId, VisitKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("relay.db");
+    let code = founding_code(&db);
+    let relay = start_relay_cmd(Command::new(relay_bin()), &db, &["--max-entry-bytes", "65536"]);
+    let Founded { code, dev, _relay, .. } = founded_at(tmp.path(), db, code, relay);
+    let cell: ServiceCell = Mutex::new(None);
+    let ready = Condvar::new();
+    assert_eq!(dev.enroll(&code, &cell, &ready).unwrap().state, SyncState::Online);
+    dev.step(&cell, &ready);
+    with_svc(&cell, |svc| {
+        let st = svc.store_mut();
+        let actor = Actor { staff: StaffId::new(), device: houmon_model::DeviceId::new() };
+        let p =
+            st.register_patient(&actor, &Demographics { name: "大きな 記録".into(), ..Default::default() }).unwrap();
+        let v = VisitId::new();
+        st.start_visit(&actor, p, v, VisitKind::HomeNursing).unwrap();
+        // 160 KB of text that does not compress (xorshift, fixed seed): one change over the
+        // 64 KiB limit.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut part = || -> String {
+            (0..40_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from(b'0' + (x % 75) as u8)
+                })
+                .collect()
+        };
+        let note = SoapNote { subjective: part(), objective: part(), assessment: part(), plan: part() };
+        st.save_note(&actor, p, v, None, &note).unwrap();
+    });
+    dev.step(&cell, &ready);
+    let s = dev.status();
+    assert_eq!(s.state, SyncState::SetAside, "{s:?}");
+    assert_eq!(s.label_ja, "送信できない変更があります(1件)");
+    assert!(s.next_ja.contains("保存されて"), "{s:?}");
+    assert_eq!(s.pending, 0, "nothing left stuck in the queue");
 }
 
 /// The administrator turns `remoteWipe` on while the app runs: the next runner step erases the

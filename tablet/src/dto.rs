@@ -106,6 +106,8 @@ pub enum AppErrorCode {
     SyncFailed,
     /// Entries from the clinic's other devices cannot be opened (another content key).
     Unreadable,
+    /// The relay refused a change for good (too large): set aside on this device.
+    SetAside,
     /// The training clinic could not be used (switch refused, or not in this build).
     Training,
     TrainingUnavailable,

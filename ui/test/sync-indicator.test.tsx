@@ -35,6 +35,17 @@ describe('SyncIndicator', () => {
     expect(el.className).not.toContain('good');
   });
 
+  it.each([
+    ['setAside', '送信できない変更があります(1件)'],
+    ['clockSkew', '端末の時刻がずれています。時刻を合わせてください'],
+  ] as const)('shows %s as an error with the label from Rust, never as 最新', (state, labelJa) => {
+    render(<SyncIndicator status={status({ state, labelJa })} online />);
+    const el = screen.getByTestId('sync-status');
+    expect(el.textContent).toBe(labelJa);
+    expect(el.getAttribute('data-state')).toBe(state);
+    expect(el.className).toContain('bad');
+  });
+
   it('control: up to date is good', () => {
     render(<SyncIndicator status={status({})} online />);
     expect(screen.getByTestId('sync-status').className).toContain('good');

@@ -1,7 +1,7 @@
 // Generated from tablet/src/dto.rs by ts-rs. Do not edit by hand:
 // UPDATE_BINDINGS=1 cargo test -p houmon-tablet bindings
 
-export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline" | "unreadable";
+export type SyncState = "training" | "unenrolled" | "refused" | "syncing" | "online" | "offline" | "unreadable" | "setAside" | "clockSkew";
 
 export type UiLanguage = "ja" | "en";
 
@@ -37,7 +37,7 @@ export type EnrollmentError = "code_rejected" | "unreachable" | "institution_mis
 
 export type RelayErrorCode = "bad_request" | "unauthenticated" | "clock_skew" | "replay" | "revoked" | "forbidden" | "not_found" | "entry_too_large" | "body_too_large" | "too_many_requests" | "too_many_connections" | "invalid_code" | "keyless_code" | "shutting_down" | "internal";
 
-export type AppErrorCode = "not_found" | "invalid_input" | "individual_number" | "note_signed" | "wrong_key" | "storage" | "config" | "digest" | "setting_refused" | "starting" | "internal" | "locked" | "not_enrolled" | "unreachable" | "sync_failed" | "unreadable" | "training" | "training_unavailable" | "pin_not_allowed" | "visual_not_allowed" | "face_not_shown" | "face_signature_invalid" | "face_unverified" | "invalid_staff_pin" | "pin_mismatch" | "wrong_staff_pin" | "staff_pin_locked" | "staff_pin_not_set" | "not_allowed" | "not_admin" | "no_clinic" | "no_keystore" | "self_revoke" | "invalid_institution_code" | "bad_argument";
+export type AppErrorCode = "not_found" | "invalid_input" | "individual_number" | "note_signed" | "wrong_key" | "storage" | "config" | "digest" | "setting_refused" | "starting" | "internal" | "locked" | "not_enrolled" | "unreachable" | "sync_failed" | "unreadable" | "set_aside" | "training" | "training_unavailable" | "pin_not_allowed" | "visual_not_allowed" | "face_not_shown" | "face_signature_invalid" | "face_unverified" | "invalid_staff_pin" | "pin_mismatch" | "wrong_staff_pin" | "staff_pin_locked" | "staff_pin_not_set" | "not_allowed" | "not_admin" | "no_clinic" | "no_keystore" | "self_revoke" | "invalid_institution_code" | "bad_argument";
 
 export type UiErrorCode = AppErrorCode | CardErrorCode | CheckReason | EnrollmentError | RelayErrorCode;
 
