@@ -11,6 +11,9 @@ HOUMON_APT_PACKAGES+=(gnome-keyring dbus)
 HOUMON_APT_PACKAGES+=(faketime)
 # xmllint, which policy/tests/mdm_consumers.rs runs over every generated MDM XML file
 HOUMON_APT_PACKAGES+=(libxml2-utils)
+# the relay suite and `houmon-bench sync --backend postgres` on PostgreSQL (a throwaway cluster
+# per run, see tests/src/pg_cluster.rs; the package's own cluster is not used)
+HOUMON_APT_PACKAGES+=(postgresql)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -25,6 +28,13 @@ install_system_packages() {
     echo "== installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Installing postgresql starts the package's default cluster where services run: stop
+    # it, the tests start their own.
+    if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
+      pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
+        as_root pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+      done
+    fi
   fi
 }
 

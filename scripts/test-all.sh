@@ -21,8 +21,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (every binary: the tests run houmon-relay, houmon-gateway, houmon-clinic and houmon-app"
 echo "   from this target dir; cargo test alone builds only the binaries of packages with integration tests)"
 cargo build --workspace --bins --locked
-echo "== cargo test (unit, integration, card via pcscd, sync via the relay, app end to end under Xvfb)"
-cargo test --workspace --locked
+echo "== cargo test (unit, integration, card via pcscd, sync via the relay, app end to end under Xvfb;"
+echo "   a throwaway PostgreSQL cluster for the tests that need two relays on one database)"
+pg_scratch="$CARGO_TARGET_DIR/debug/houmon-pg-scratch"
+"$pg_scratch" -- cargo test --workspace --locked
+echo "== the relay suite again, on PostgreSQL"
+"$pg_scratch" -- env HOUMON_RELAY_BACKEND=postgres cargo test --locked -p houmon-relay
 echo "== OS keystore through a real Secret Service (gnome-keyring on a private session bus)"
 XDG_DATA_HOME=$(mktemp -d) HOUMON_REQUIRE_KEYSTORE=1 dbus-run-session -- sh -c \
   'printf houmon-ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&

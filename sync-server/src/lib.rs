@@ -6,11 +6,26 @@
 //! Must never: parse, decompress or decrypt an entry or snapshot (it has no key and no CRDT
 //! code); hold private keys or the clinic content key; answer a device about another clinic.
 
+pub mod pg;
 pub mod server;
 pub mod store;
 
+pub use pg::PgStore;
 pub use server::{Limits, Relay};
-pub use store::{RelayStore, SqliteStore};
+pub use store::{RelayStore, SqliteStore, StoreError};
+
+use std::sync::Arc;
+
+/// Whether `--database` names a PostgreSQL server rather than a SQLite file.
+pub fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// Open the relay database: a `postgres://` URL (several relay processes may share it) or a
+/// SQLite file path (created if missing; one process).
+pub fn open_store(db: &str) -> Result<Arc<dyn RelayStore>, StoreError> {
+    if is_postgres_url(db) { Ok(PgStore::open(db, 16)?) } else { Ok(SqliteStore::open(std::path::Path::new(db))?) }
+}
 
 /// 16 random bytes (ids).
 pub fn random16() -> [u8; 16] {

@@ -9,7 +9,7 @@
 //! an entry's contents, or issue a keyless code for a clinic that already has a device.
 
 use clap::{Parser, Subcommand};
-use houmon_relay::{Limits, Relay, RelayStore, SqliteStore, random16};
+use houmon_relay::{Limits, Relay, RelayStore, StoreError, open_store, random16};
 use houmon_sync_proto::{ClinicId, DeviceId, Role, enrollment};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,8 +30,9 @@ enum Cmd {
     Serve(Serve),
     /// Manage clinics and devices in the relay database.
     Admin {
-        #[arg(long)]
-        db: PathBuf,
+        /// The relay database: a SQLite file, or a PostgreSQL URL (postgres://…).
+        #[arg(long, visible_alias = "database")]
+        db: String,
         #[command(subcommand)]
         cmd: AdminCmd,
     },
@@ -39,9 +40,10 @@ enum Cmd {
 
 #[derive(clap::Args, Debug)]
 struct Serve {
-    /// SQLite database file (created if missing).
-    #[arg(long)]
-    db: PathBuf,
+    /// The relay database: a SQLite file (created if missing; one relay process), or a
+    /// PostgreSQL URL `postgres://user@host/db` (several relay processes may share it).
+    #[arg(long, visible_alias = "database")]
+    db: String,
     /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port).
     #[arg(long)]
     listen: SocketAddr,
@@ -86,7 +88,8 @@ enum AdminCmd {
         #[arg(long, default_value_t = 72)]
         valid_hours: u32,
     },
-    /// Revoke a device (takes effect within a second on a running relay).
+    /// Revoke a device: at once on relays sharing a PostgreSQL database, within a second on
+    /// a relay running on the same SQLite file.
     Revoke {
         #[arg(long)]
         device: String,
@@ -124,12 +127,21 @@ fn admin_err(code: &'static str, ja: impl Into<String>, en: impl Into<String>) -
     AdminError { code, ja: ja.into(), en: en.into() }
 }
 
-fn storage_err(e: houmon_relay::store::StoreError) -> AdminError {
+fn storage_err(e: StoreError) -> AdminError {
     match e {
-        houmon_relay::store::StoreError::KeylessForFounded => admin_err(
+        StoreError::KeylessForFounded => admin_err(
             "clinic_founded",
             "この医療機関にはすでに登録済みの端末があるため、ここでは登録コードを発行できません。2台目以降の端末のコードは、管理用端末(事務所の管理画面、または houmon-clinic code create)で発行してください。",
             "This clinic already has enrolled devices, so no code can be issued here. Codes for further devices come from the admin device (the back office, or houmon-clinic code create).",
+        ),
+        StoreError::NewerSchema { found, known } => admin_err(
+            "newer_schema",
+            format!(
+                "このデータベースは新しい版の houmon-relay で更新されています(スキーマ {found}、この版は {known} まで)。houmon-relay を更新してください。"
+            ),
+            format!(
+                "The database was migrated by a newer houmon-relay (schema {found}, this one knows {known}). Update houmon-relay."
+            ),
         ),
         e => admin_err(
             "storage",
@@ -147,17 +159,18 @@ fn bad_arg(what: &str) -> AdminError {
     )
 }
 
-fn admin(db: PathBuf, cmd: AdminCmd) -> i32 {
-    let r = match SqliteStore::open(&db) {
+fn admin(db: String, cmd: AdminCmd) -> i32 {
+    let r = match open_store(&db) {
         Ok(store) => {
-            let r = admin_with(&store, cmd);
+            let r = admin_with(store.as_ref(), cmd);
             store.close();
             r
         }
+        Err(e @ StoreError::NewerSchema { .. }) => Err(storage_err(e)),
         Err(e) => Err(admin_err(
             "database",
-            format!("データベースを開けません({e})。--db のパスを確認してください。"),
-            format!("Cannot open the database ({e}). Check --db."),
+            format!("データベースを開けません({e})。--db のパス(または PostgreSQL の URL)を確認してください。"),
+            format!("Cannot open the database ({e}). Check --db (a file or a postgres:// URL)."),
         )),
     };
     let (out, rc) = match r {
@@ -168,7 +181,7 @@ fn admin(db: PathBuf, cmd: AdminCmd) -> i32 {
     rc
 }
 
-fn admin_with(store: &SqliteStore, cmd: AdminCmd) -> Result<serde_json::Value, AdminError> {
+fn admin_with(store: &dyn RelayStore, cmd: AdminCmd) -> Result<serde_json::Value, AdminError> {
     use serde_json::json;
     let now = houmon_relay::server::now_ms();
     // The relay never has the content key: every code it issues is a founding code, refused
@@ -223,9 +236,22 @@ fn serve(s: Serve) -> i32 {
             "plain HTTP is only allowed on loopback; pass --tls-cert and --tls-key",
         );
     }
-    let store = match SqliteStore::open(&s.db) {
+    let store = match open_store(&s.db) {
         Ok(st) => st,
-        Err(e) => return fail(&format!("データベースを開けません: {e}"), "cannot open the database; check --db"),
+        Err(e @ StoreError::NewerSchema { .. }) => {
+            return fail(
+                &format!(
+                    "データベースが新しい版の houmon-relay で更新されています。houmon-relay を更新してください({e})。"
+                ),
+                "the database was migrated by a newer houmon-relay; update this one",
+            );
+        }
+        Err(e) => {
+            return fail(
+                &format!("データベースを開けません: {e}"),
+                "cannot open the database; check --db (a file or a postgres:// URL)",
+            );
+        }
     };
     let limits = Limits {
         max_entry_bytes: s.max_entry_bytes,
@@ -241,15 +267,21 @@ fn serve(s: Serve) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("起動できません: {e}"), "cannot start the runtime"),
     };
-    let dyn_store: Arc<dyn RelayStore> = store.clone();
-    let code = rt.block_on(run(s, dyn_store, limits));
+    // Built off the runtime: the store's blocking calls must not run on a runtime thread.
+    let relay = Relay::new(store.clone(), limits);
+    let code = rt.block_on(run(s, relay));
     // Every queued append is committed (and was acknowledged only after commit).
     store.close();
     code
 }
 
-async fn run(s: Serve, store: Arc<dyn RelayStore>, limits: Limits) -> i32 {
-    let relay = Relay::new(store, limits);
+async fn run(s: Serve, relay: Arc<Relay>) -> i32 {
+    if let Err(e) = relay.listen_to_store() {
+        return fail(
+            &format!("データベースの通知を受け取れません: {e}"),
+            "cannot listen to the database's notifications",
+        );
+    }
     let app = relay.router();
     let handle = axum_server::Handle::new();
     let tls = match (&s.tls_cert, &s.tls_key) {

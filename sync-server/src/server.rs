@@ -1,6 +1,6 @@
 //! HTTP + WebSocket front of the relay: authentication of signed requests, limits, push.
 
-use crate::store::{DeviceRecord, Enrolled, RelayStore, StoreError};
+use crate::store::{DeviceRecord, Enrolled, RelayStore, StoreError, StoreEvent};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -45,10 +45,11 @@ impl Default for Limits {
     }
 }
 
-/// A committed batch, fanned out to the clinic's open WebSockets.
+/// A committed batch, fanned out to the clinic's open WebSockets. `clinic: None` tells every
+/// socket to pull (another process's events may have been missed).
 #[derive(Debug)]
 struct Pushed {
-    clinic: ClinicId,
+    clinic: Option<ClinicId>,
     entries: Vec<Entry>,
 }
 
@@ -80,8 +81,8 @@ impl std::fmt::Debug for Relay {
 
 pub use houmon_sync_proto::now_ms;
 
-/// How long a cached device record is trusted; revocation through the API is immediate,
-/// through the admin CLI (another process) within this time.
+/// How long a cached device record is trusted; revocation through the API (and, on
+/// PostgreSQL, from any process) is immediate, through the admin CLI on SQLite within this time.
 const DEVICE_CACHE: Duration = Duration::from_secs(1);
 
 impl Relay {
@@ -135,14 +136,57 @@ impl Relay {
         &self.store
     }
 
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, ApiError> {
+    /// Follow what other relay processes on the same database do: their appends are pushed
+    /// to this process's sockets, their revocations close them.
+    pub fn listen_to_store(self: &Arc<Self>) -> Result<(), StoreError> {
+        let relay = Arc::downgrade(self);
+        let rt = tokio::runtime::Handle::current();
+        self.store.listen(Arc::new(move |ev| {
+            if let Some(r) = relay.upgrade() {
+                rt.spawn(async move { r.on_store_event(ev).await });
+            }
+        }))
+    }
+
+    async fn on_store_event(self: Arc<Self>, ev: StoreEvent) {
+        match ev {
+            StoreEvent::Appended { clinic, after, up_to } => {
+                let st = self.store.clone();
+                let req = PullRequest { after, docs: None, max_bytes: u32::MAX, with_snapshots: false };
+                let max = self.limits.max_pull_bytes;
+                let page = tokio::task::spawn_blocking(move || st.pull(clinic, &req, max)).await;
+                match page {
+                    // Only a whole range is pushed: sockets see consecutive seqs or pull.
+                    Ok(Ok(p)) if !p.more && p.entries.last().is_some_and(|e| e.seq >= up_to) => {
+                        let entries = p.entries.into_iter().filter(|e| e.seq <= up_to).collect();
+                        let _ = self.push.send(Arc::new(Pushed { clinic: Some(clinic), entries }));
+                    }
+                    _ => {
+                        let _ = self.push.send(Arc::new(Pushed { clinic: Some(clinic), entries: Vec::new() }));
+                    }
+                }
+            }
+            StoreEvent::Revoked(d) => {
+                if let Ok(mut c) = self.devices.lock() {
+                    c.remove(&d);
+                }
+                let _ = self.revoked.send(d);
+            }
+            StoreEvent::Missed => {
+                let _ = self.push.send(Arc::new(Pushed { clinic: None, entries: Vec::new() }));
+            }
+        }
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, ApiError> {
         if let Ok(c) = self.devices.lock()
             && let Some((d, at)) = c.get(&id)
             && at.elapsed() < DEVICE_CACHE
         {
             return Ok(Some(d.clone()));
         }
-        let d = self.store.device(id).map_err(internal)?;
+        let st = self.store.clone();
+        let d = blocking(move || st.device(id)).await?;
         if let (Some(d), Ok(mut c)) = (&d, self.devices.lock()) {
             if c.len() > 100_000 {
                 c.clear();
@@ -153,7 +197,7 @@ impl Relay {
     }
 
     /// Check the four signature headers. Returns the device and the request nonce.
-    fn authenticate(
+    async fn authenticate(
         &self,
         method: &Method,
         uri: &Uri,
@@ -176,7 +220,7 @@ impl Relay {
             .and_then(|s| hex::decode_to_slice(s, &mut sig).ok())
             .ok_or_else(|| unauth("missing signature"))?;
         // Unknown device and bad signature look the same from outside.
-        let rec = self.device(device)?.ok_or_else(|| unauth(""))?;
+        let rec = self.device(device).await?.ok_or_else(|| unauth(""))?;
         let msg = request_signing_bytes(method.as_str(), uri.path(), &device, time, &nonce, body);
         UnparsedPublicKey::new(&ED25519, &rec.public_key).verify(&msg, &sig).map_err(|_| unauth(""))?;
         if rec.revoked {
@@ -272,7 +316,6 @@ async fn health(State(r): S) -> Response {
         "status": if ok && !down { "ok" } else { "unavailable" },
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": PROTOCOL_VERSION,
-        "connections": r.ws_total.load(Ordering::Relaxed),
     });
     let status = if ok && !down { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
@@ -305,7 +348,7 @@ async fn enroll(State(r): S, body: Body) -> Result<Response, ApiError> {
 
 async fn append(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let b = r.read_body(body).await?;
-    let (dev, nonce, time) = r.authenticate(&method, &uri, &h, &b)?;
+    let (dev, nonce, time) = r.authenticate(&method, &uri, &h, &b).await?;
     let req: AppendRequest = decode_body(&b)?;
     drop(b);
     if req.entries.len() > r.limits.max_batch {
@@ -321,14 +364,14 @@ async fn append(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body)
     let clinic = dev.clinic;
     let (results, added) = blocking(move || st.append(clinic, dev.device, Some((nonce, time)), req.entries)).await?;
     if !added.is_empty() {
-        let _ = r.push.send(Arc::new(Pushed { clinic, entries: added }));
+        let _ = r.push.send(Arc::new(Pushed { clinic: Some(clinic), entries: added }));
     }
     Ok(ok_body(encode(&AppendResponse { results })))
 }
 
 async fn pull(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
     let req: PullRequest = decode_body(&b)?;
     let max = (req.max_bytes as usize).clamp(64 << 10, r.limits.max_pull_bytes);
     let st = r.store.clone();
@@ -338,7 +381,7 @@ async fn pull(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -
 
 async fn put_snapshot(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
     let req: PutSnapshotRequest = decode_body(&b)?;
     let st = r.store.clone();
     let stored = blocking(move || st.put_snapshot(dev.clinic, dev.device, req)).await?;
@@ -346,7 +389,7 @@ async fn put_snapshot(State(r): S, method: Method, uri: Uri, h: HeaderMap, body:
 }
 
 async fn devices(State(r): S, method: Method, uri: Uri, h: HeaderMap) -> Result<Response, ApiError> {
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[])?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[]).await?;
     let st = r.store.clone();
     let devices = blocking(move || st.devices(dev.clinic)).await?;
     Ok(ok_body(encode(&DevicesResponse { devices })))
@@ -354,7 +397,7 @@ async fn devices(State(r): S, method: Method, uri: Uri, h: HeaderMap) -> Result<
 
 async fn create_code(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
     if dev.role != Role::Admin {
         return Err(ApiError(ErrorCode::Forbidden, String::new()));
     }
@@ -368,7 +411,7 @@ async fn create_code(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: 
 
 async fn revoke(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b)?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
     if dev.role != Role::Admin {
         return Err(ApiError(ErrorCode::Forbidden, String::new()));
     }
@@ -407,7 +450,7 @@ impl Drop for ConnSlot {
 }
 
 async fn ws(State(r): S, method: Method, uri: Uri, h: HeaderMap, upgrade: WsUpgrade) -> Result<Response, ApiError> {
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[])?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[]).await?;
     let Some(upgrade) = upgrade.0 else {
         return Err(ApiError(ErrorCode::BadRequest, "expected a WebSocket upgrade".into()));
     };
@@ -478,14 +521,22 @@ async fn ws_session(mut socket: WebSocket, slot: ConnSlot, dev: DeviceRecord) {
             }
             p = push.recv() => {
                 match p {
-                    Ok(p) if p.clinic == dev.clinic => {
+                    Ok(p) if p.clinic.is_none_or(|c| c == dev.clinic) => {
                         let Some((after, docs)) = &mut sub else { continue };
-                        if r.device(dev.device).ok().flatten().is_none_or(|d| d.revoked) {
+                        if r.device(dev.device).await.ok().flatten().is_none_or(|d| d.revoked) {
                             let _ = socket.send(Message::Binary(encode(&WsServer::Revoked).into())).await;
                             break;
                         }
                         let last = p.entries.last().map(|e| e.seq).unwrap_or(0);
-                        if last <= *after { continue }
+                        // Nothing to push, or a batch out of order (from another relay process
+                        // on the same database): the device pulls what it has not seen.
+                        let gap = p.entries.first().is_none_or(|e| e.seq > *after + 1);
+                        if last != 0 && last <= *after { continue }
+                        if gap {
+                            *after = (*after).max(last);
+                            if socket.send(Message::Binary(encode(&WsServer::PullNeeded).into())).await.is_err() { break }
+                            continue;
+                        }
                         let entries: Vec<Entry> = p.entries.iter()
                             .filter(|e| e.seq > *after && docs.as_ref().is_none_or(|d| d.contains(&e.doc)))
                             .cloned().collect();

@@ -1,5 +1,5 @@
-//! Relay storage: a trait (so a PostgreSQL backend can be added when one machine is not
-//! enough) and the embedded SQLite implementation.
+//! Relay storage: the trait every backend implements, and the embedded SQLite backend (the
+//! default, one relay process). PostgreSQL, for several relay processes, is in [`crate::pg`].
 //!
 //! Appends go through one writer thread that group-commits whatever is queued in a single
 //! transaction (`synchronous=FULL`), then acknowledges: an acknowledged append survives a
@@ -17,6 +17,14 @@ use std::thread::JoinHandle;
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// PostgreSQL's own message and SQLSTATE (the driver's plain `db error` says nothing).
+    #[error("PostgreSQL: {}", pg_message(.0))]
+    Pg(#[from] postgres::Error),
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(#[from] r2d2_postgres::r2d2::Error),
+    /// The database was migrated by a newer relay: this one must not write to it.
+    #[error("the database schema is version {found}, this relay knows up to {known}")]
+    NewerSchema { found: i64, known: i64 },
     #[error("the relay is shutting down")]
     Closed,
     #[error("replayed request")]
@@ -30,6 +38,27 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
+    }
+}
+
+/// Something another relay process did to the shared database (PostgreSQL only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// Entries `after+1 ..= up_to` of `clinic` were committed by another process.
+    Appended { clinic: ClinicId, after: u64, up_to: u64 },
+    /// A device was revoked (by another process or the admin command line).
+    Revoked(DeviceId),
+    /// The notification channel was lost and re-established: events may have been missed.
+    Missed,
+}
+
+/// Where a store delivers [`StoreEvent`]s.
+pub type EventSink = Arc<dyn Fn(StoreEvent) + Send + Sync>;
 
 /// A device as the relay knows it: public key only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,11 +125,17 @@ pub trait RelayStore: Send + Sync + 'static {
     fn recent_nonces(&self, since_ms: i64) -> StoreResult<Vec<(DeviceId, [u8; 16], i64)>>;
     /// Cheap liveness check of the database.
     fn healthy(&self) -> bool;
+    /// Deliver what other relay processes do to the same database. A store that only one
+    /// process can open (SQLite) has nothing to deliver.
+    fn listen(&self, _sink: EventSink) -> StoreResult<()> {
+        Ok(())
+    }
     /// Finish queued writes and stop the writer. Idempotent.
     fn close(&self);
 }
 
-const SCHEMA: &str = "
+/// Schema versions, oldest first; a database records how many it has (`PRAGMA user_version`).
+const MIGRATIONS: &[&str] = &["
 CREATE TABLE IF NOT EXISTS clinics(
   id BLOB PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS devices(
@@ -122,7 +157,23 @@ CREATE TABLE IF NOT EXISTS snapshots(
 CREATE TABLE IF NOT EXISTS nonces(
   device BLOB NOT NULL, nonce BLOB NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY(device, nonce));
 CREATE INDEX IF NOT EXISTS nonces_time ON nonces(time_ms);
-";
+"];
+
+/// Bring the database to [`MIGRATIONS`]' version; refuse one a newer relay migrated.
+fn migrate(c: &mut Connection) -> StoreResult<()> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::NewerSchema { found, known });
+    }
+    for m in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(m)?;
+    }
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
+    Ok(())
+}
 
 fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     let c = Connection::open(path)?;
@@ -159,8 +210,8 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Arc<Self>> {
-        let admin = open_conn(path)?;
-        admin.execute_batch(SCHEMA)?;
+        let mut admin = open_conn(path)?;
+        migrate(&mut admin)?;
         let wconn = open_conn(path)?;
         let (tx, rx) = mpsc::channel::<AppendJob>();
         let t = std::thread::Builder::new()
@@ -197,14 +248,14 @@ impl SqliteStore {
     }
 }
 
-fn id16(b: Vec<u8>) -> [u8; 16] {
+pub(crate) fn id16(b: Vec<u8>) -> [u8; 16] {
     let mut o = [0u8; 16];
     if b.len() == 16 {
         o.copy_from_slice(&b);
     }
     o
 }
-fn sig64(b: Vec<u8>) -> [u8; 64] {
+pub(crate) fn sig64(b: Vec<u8>) -> [u8; 64] {
     let mut o = [0u8; 64];
     if b.len() == 64 {
         o.copy_from_slice(&b);
@@ -329,6 +380,74 @@ fn clinic_has_devices(c: &Connection, clinic: &[u8]) -> rusqlite::Result<bool> {
     Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM devices WHERE clinic = ?1)", [clinic], |r| r.get::<_, i64>(0))? != 0)
 }
 
+/// One pull answer being filled within its byte budget; both backends feed it their rows
+/// (snapshots first, then entries in `seq` order), so they answer alike.
+pub(crate) struct PullPage {
+    /// The clinic's last committed seq when the pull began (never below the cursor).
+    pub head: u64,
+    after: u64,
+    docs: Option<HashSet<DocId>>,
+    max_bytes: usize,
+    used: usize,
+    covered: HashMap<DocId, u64>,
+    snapshots: Vec<Snapshot>,
+    entries: Vec<Entry>,
+    more: bool,
+}
+
+/// What an item costs in the budget beyond its ciphertext (ids, signature, framing).
+const ITEM_OVERHEAD: usize = 128;
+
+impl PullPage {
+    pub fn new(req: &PullRequest, head: u64, max_bytes: usize) -> Self {
+        Self {
+            head: head.max(req.after),
+            after: req.after,
+            docs: req.docs.as_ref().map(|d| d.iter().copied().collect()),
+            max_bytes,
+            used: 0,
+            covered: HashMap::new(),
+            snapshots: Vec::new(),
+            entries: Vec::new(),
+            more: false,
+        }
+    }
+
+    fn wanted(&self, doc: &DocId) -> bool {
+        self.docs.as_ref().is_none_or(|d| d.contains(doc))
+    }
+
+    /// A stored snapshot with `covers_seq > after`: kept if its document is wanted.
+    pub fn snapshot(&mut self, s: Snapshot) {
+        if self.wanted(&s.doc) && s.covers_seq <= self.head {
+            self.used += s.ciphertext.len() + ITEM_OVERHEAD;
+            self.covered.insert(s.doc, s.covers_seq);
+            self.snapshots.push(s);
+        }
+    }
+
+    /// The next entry in `seq` order (already filtered to `after < seq <= head`). False when
+    /// the budget is spent: stop feeding, the answer says `more`.
+    pub fn entry(&mut self, e: Entry) -> bool {
+        if !self.wanted(&e.doc) || self.covered.get(&e.doc).is_some_and(|c| e.seq <= *c) {
+            return true;
+        }
+        let cost = e.ciphertext.len() + ITEM_OVERHEAD;
+        if !self.entries.is_empty() && self.used + cost > self.max_bytes {
+            self.more = true;
+            return false;
+        }
+        self.used += cost;
+        self.entries.push(e);
+        true
+    }
+
+    pub fn finish(self) -> PullResponse {
+        let cursor = if self.more { self.entries.last().map_or(self.after, |e| e.seq) } else { self.head };
+        PullResponse { entries: self.entries, snapshots: self.snapshots, cursor, more: self.more }
+    }
+}
+
 /// Most documents one pull may name (bounded SQL).
 pub const MAX_PULL_DOCS: usize = 20_000;
 
@@ -360,11 +479,7 @@ impl RelayStore for SqliteStore {
             let head: Option<i64> = tx
                 .prepare_cached("SELECT MAX(seq) FROM entries WHERE clinic = ?1")?
                 .query_row([&clinic.0[..]], |r| r.get(0))?;
-            let head = (head.unwrap_or(0) as u64).max(req.after);
-            let docset: Option<HashSet<DocId>> = req.docs.as_ref().map(|d| d.iter().copied().collect());
-            let mut snapshots = Vec::new();
-            let mut covered: HashMap<DocId, u64> = HashMap::new();
-            let mut used = 0usize;
+            let mut page = PullPage::new(req, head.unwrap_or(0) as u64, max_bytes);
             if req.with_snapshots {
                 let mut st = tx.prepare_cached(
                     "SELECT doc, covers_seq, device, entry_id, sig, body FROM snapshots WHERE clinic = ?1 AND covers_seq > ?2",
@@ -380,65 +495,38 @@ impl RelayStore for SqliteStore {
                     })
                 })?;
                 for s in rows {
-                    let s = s?;
-                    if docset.as_ref().is_none_or(|d| d.contains(&s.doc)) && s.covers_seq <= head {
-                        used += s.ciphertext.len() + 128;
-                        covered.insert(s.doc, s.covers_seq);
-                        snapshots.push(s);
-                    }
+                    page.snapshot(s?);
                 }
             }
-            let mut entries = Vec::new();
-            let mut cursor = req.after;
-            let mut more = false;
-            {
-                let sql;
-                let mut args: Vec<Box<dyn rusqlite::ToSql>> =
-                    vec![Box::new(clinic.0.to_vec()), Box::new(req.after as i64), Box::new(head as i64)];
-                match &req.docs {
-                    None => {
-                        sql = "SELECT seq, doc, device, entry_id, sig, body FROM entries WHERE clinic = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq".to_string();
-                    }
-                    Some(d) => {
-                        let ph: Vec<String> = (0..d.len()).map(|i| format!("?{}", i + 4)).collect();
-                        sql = format!(
-                            "SELECT seq, doc, device, entry_id, sig, body FROM entries WHERE clinic = ?1 AND seq > ?2 AND seq <= ?3 AND doc IN ({}) ORDER BY seq",
-                            if ph.is_empty() { "NULL".to_string() } else { ph.join(",") }
-                        );
-                        for id in d {
-                            args.push(Box::new(id.0.to_vec()));
-                        }
-                    }
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> =
+                vec![Box::new(clinic.0.to_vec()), Box::new(req.after as i64), Box::new(page.head as i64)];
+            let sql = match &req.docs {
+                None => "SELECT seq, doc, device, entry_id, sig, body FROM entries WHERE clinic = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq".to_string(),
+                Some(d) => {
+                    let ph: Vec<String> = (0..d.len()).map(|i| format!("?{}", i + 4)).collect();
+                    args.extend(d.iter().map(|id| Box::new(id.0.to_vec()) as Box<dyn rusqlite::ToSql>));
+                    format!(
+                        "SELECT seq, doc, device, entry_id, sig, body FROM entries WHERE clinic = ?1 AND seq > ?2 AND seq <= ?3 AND doc IN ({}) ORDER BY seq",
+                        if ph.is_empty() { "NULL".to_string() } else { ph.join(",") }
+                    )
                 }
-                let mut st = tx.prepare(&sql)?;
-                let mut rows = st.query(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())))?;
-                while let Some(r) = rows.next()? {
-                    let seq = r.get::<_, i64>(0)? as u64;
-                    let doc = DocId(id16(r.get(1)?));
-                    if covered.get(&doc).is_some_and(|c| seq <= *c) {
-                        continue;
-                    }
-                    let body: Vec<u8> = r.get(5)?;
-                    if !entries.is_empty() && used + body.len() + 128 > max_bytes {
-                        more = true;
-                        break;
-                    }
-                    used += body.len() + 128;
-                    cursor = seq;
-                    entries.push(Entry {
-                        seq,
-                        doc,
-                        device: DeviceId(id16(r.get(2)?)),
-                        entry_id: EntryId(id16(r.get(3)?)),
-                        signature: sig64(r.get(4)?),
-                        ciphertext: body,
-                    });
+            };
+            let mut st = tx.prepare(&sql)?;
+            let mut rows = st.query(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())))?;
+            while let Some(r) = rows.next()? {
+                let entry = Entry {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    doc: DocId(id16(r.get(1)?)),
+                    device: DeviceId(id16(r.get(2)?)),
+                    entry_id: EntryId(id16(r.get(3)?)),
+                    signature: sig64(r.get(4)?),
+                    ciphertext: r.get(5)?,
+                };
+                if !page.entry(entry) {
+                    break;
                 }
             }
-            if !more {
-                cursor = head;
-            }
-            Ok(PullResponse { entries, snapshots, cursor, more })
+            Ok(page.finish())
         })
     }
 

@@ -527,3 +527,129 @@ fn a_founded_clinic_gets_no_keyless_code_from_the_cli_nor_through_enrollment() {
     let (rc, v) = admin_json(&db, &["revoke", "--device", "zz"]);
     assert_eq!((rc, v["error"].as_str()), (1, Some("bad_argument")), "{v}");
 }
+
+/// Two relay processes on one PostgreSQL database: one clinic's appends through both get
+/// gapless seqs, a push reaches a device connected to the other process, and a revocation
+/// made through one closes the device's socket on the other.
+#[test]
+fn two_relays_on_one_database_serve_one_clinic() {
+    let Some(base) = require_postgres("two_relays_on_one_database_serve_one_clinic") else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("shared");
+    let url = std::ffi::OsString::from(fresh_database(&base, &key));
+    let (rc, v) = {
+        let (rc, out, err) = admin_spec(&url, &["create-clinic", "--name", "c"]);
+        (rc, serde_json::from_str::<serde_json::Value>(out.trim()).unwrap_or_else(|_| panic!("{out} {err}")))
+    };
+    assert_eq!(rc, 0, "{v}");
+    let code = v["code"].as_str().expect("code").to_string();
+    let fast = ["--requests-per-s", "10000", "--request-burst", "10000"];
+    let a = RelayProc::start_spec(&url, &fast, &key);
+    let b = RelayProc::start_spec(&url, &fast, &key);
+    let office = enroll(&a, &code, "office").map_err(|_| ()).expect("enroll on A");
+    let tablet = enroll(&b, &device_code(&office, Role::Member), "tablet").map_err(|_| ()).expect("enroll on B");
+    let writer = enroll(&b, &device_code(&office, Role::Member), "writer").map_err(|_| ()).expect("enroll on B");
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let mut ws = rt.block_on(open_ws(&b, &tablet));
+    rt.block_on(ws_send(&mut ws, &WsClient::Subscribe { after: 0, docs: None }));
+    assert!(matches!(rt.block_on(ws_next(&mut ws)), Some(WsServer::Entries { ref entries, .. }) if entries.is_empty()));
+
+    // Written through A, pushed by B.
+    let doc = DocId(rand16());
+    let _: AppendResponse = office.append(vec![office.entry(doc, b"from A".to_vec())]).ok();
+    match rt.block_on(ws_next(&mut ws)) {
+        Some(WsServer::Entries { entries, cursor }) => {
+            assert_eq!(entries.iter().map(|e| e.ciphertext.clone()).collect::<Vec<_>>(), vec![b"from A".to_vec()]);
+            assert_eq!(cursor, 1);
+        }
+        m => panic!("B did not push A's entry: {m:?}"),
+    }
+
+    // Concurrent appends through both processes: one gapless order.
+    let per = 200;
+    let (o, w) = (&office, &writer);
+    let ids: Vec<EntryId> = std::thread::scope(|s| {
+        let ta = s.spawn(move || append_one_by_one(o, "a", per));
+        let tb = s.spawn(move || append_one_by_one(w, "b", per));
+        let mut all = ta.join().expect("a");
+        all.extend(tb.join().expect("b"));
+        all
+    });
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page: PullResponse = tablet.pull(cursor, None).ok();
+        seen.extend(page.entries.iter().map(|e| (e.seq, e.entry_id)));
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let seqs: Vec<u64> = seen.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (1..=(2 * per as u64 + 1)).collect::<Vec<_>>(), "gapless, each seq once");
+    let got: std::collections::HashSet<EntryId> = seen.iter().skip(1).map(|(_, id)| *id).collect();
+    assert_eq!(got, ids.into_iter().collect(), "every acknowledged entry is there once");
+
+    // Revoked through A: B closes the device's socket and refuses it.
+    assert_eq!(office.post(PATH_REVOKE, encode(&RevokeRequest { device: tablet.device })).status, 200);
+    let revoked = rt.block_on(async {
+        loop {
+            match ws_next(&mut ws).await {
+                Some(WsServer::Revoked) => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+    });
+    assert!(revoked, "B must close the revoked device's socket");
+    assert_eq!(tablet.pull(0, None).err().code, ErrorCode::Revoked);
+}
+
+fn append_one_by_one(dev: &Dev, tag: &str, n: usize) -> Vec<EntryId> {
+    let doc = DocId(rand16());
+    (0..n)
+        .map(|i| {
+            let e = dev.entry(doc, format!("{tag}{i}").into_bytes());
+            let id = e.entry_id;
+            let _: AppendResponse = dev.append(vec![e]).ok();
+            id
+        })
+        .collect()
+}
+
+/// A database migrated by a newer relay is refused by `serve` and `admin`, in words that say
+/// what to do, and is left as it was.
+#[test]
+fn a_database_newer_than_the_relay_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("relay.db");
+    create_clinic(&db, "c");
+    let spec = db_arg(&db);
+    match postgres_base() {
+        Some(_) => {
+            let mut c = postgres::Client::connect(spec.to_str().expect("url"), postgres::NoTls).expect("connect");
+            c.batch_execute("INSERT INTO houmon_schema(version) VALUES (99)").expect("bump");
+        }
+        None => {
+            let c = rusqlite::Connection::open(&db).expect("open");
+            c.pragma_update(None, "user_version", 99).expect("bump");
+        }
+    }
+    let (rc, out, _) = admin_spec(&spec, &["create-clinic", "--name", "d"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!((rc, v["error"].as_str()), (1, Some("newer_schema")), "{v}");
+    assert!(v["message"].as_str().expect("ja").contains("houmon-relay を更新"), "{v}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_houmon-relay"))
+        .args(["serve", "--db"])
+        .arg(&spec)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("更新してください"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -9,3 +9,4 @@ pub mod bench_store;
 pub mod bench_sync;
 pub mod card_env;
 pub mod first_visit;
+pub mod pg_cluster;

@@ -8,6 +8,64 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// The PostgreSQL server the suite may use (`HOUMON_PG_URL`, e.g. from `houmon-pg-scratch`),
+/// when `HOUMON_RELAY_BACKEND=postgres` asks for it. Otherwise the suite runs on SQLite.
+pub fn postgres_base() -> Option<String> {
+    match std::env::var("HOUMON_RELAY_BACKEND").as_deref() {
+        Ok("postgres") => Some(std::env::var("HOUMON_PG_URL").unwrap_or_else(|_| {
+            panic!("HOUMON_RELAY_BACKEND=postgres needs HOUMON_PG_URL (run under houmon-pg-scratch)")
+        })),
+        Ok("sqlite") | Err(_) => None,
+        Ok(other) => panic!("HOUMON_RELAY_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// A PostgreSQL server for a test that needs one whatever the backend: `HOUMON_PG_URL`. Without
+/// it the test says why it is skipped, and under CI it fails.
+pub fn require_postgres(test: &str) -> Option<String> {
+    match std::env::var("HOUMON_PG_URL") {
+        Ok(u) => Some(u),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: HOUMON_PG_URL is not set under CI (run the suite under houmon-pg-scratch)")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED {test}: needs PostgreSQL; run under `houmon-pg-scratch -- cargo test ...`");
+            None
+        }
+    }
+}
+
+/// `base` with its database name replaced by a new database made for `key` (created once).
+pub fn fresh_database(base: &str, key: &Path) -> String {
+    use std::sync::Mutex;
+    static MADE: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().expect("lock");
+    if let Some((_, u)) = made.iter().find(|(k, _)| k == key) {
+        return u.clone();
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_os_str().as_encoded_bytes());
+    let name = format!("relay_test_{}", hex::encode(&digest.as_ref()[..10]));
+    let (head, query) = base.split_once('?').map_or((base, None), |(h, q)| (h, Some(q)));
+    let root = head.rsplit_once('/').filter(|(r, _)| r.contains("//") && !r.ends_with('/')).map_or(head, |(r, _)| r);
+    let url = match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    };
+    let mut c = postgres::Client::connect(base, postgres::NoTls).expect("connect to HOUMON_PG_URL");
+    c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create a test database");
+    made.push((key.to_path_buf(), url.clone()));
+    url
+}
+
+/// What `--db` gets for a test's database path: the path (SQLite) or one PostgreSQL database
+/// per path, so a test that restarts the relay on "the same file" finds its data again.
+pub fn db_arg(db: &Path) -> std::ffi::OsString {
+    match postgres_base() {
+        Some(base) => fresh_database(&base, db).into(),
+        None => db.as_os_str().to_owned(),
+    }
+}
+
 pub struct RelayProc {
     pub child: Child,
     pub addr: String,
@@ -16,9 +74,14 @@ pub struct RelayProc {
 
 impl RelayProc {
     pub fn start(db: &Path, extra: &[&str]) -> Self {
+        Self::start_spec(db_arg(db).as_os_str(), extra, db)
+    }
+
+    /// Start on an explicit `--db` value (a file or a `postgres://` URL).
+    pub fn start_spec(spec: &std::ffi::OsStr, extra: &[&str], db: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_houmon-relay"))
             .args(["serve", "--db"])
-            .arg(db)
+            .arg(spec)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -56,9 +119,14 @@ impl Drop for RelayProc {
 }
 
 pub fn admin(db: &Path, args: &[&str]) -> (i32, String, String) {
+    admin_spec(db_arg(db).as_os_str(), args)
+}
+
+/// `houmon-relay admin` on an explicit `--db` value.
+pub fn admin_spec(spec: &std::ffi::OsStr, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_houmon-relay"))
         .args(["admin", "--db"])
-        .arg(db)
+        .arg(spec)
         .args(args)
         .output()
         .expect("run admin");
