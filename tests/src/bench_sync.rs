@@ -9,6 +9,7 @@ use houmon_store::Store;
 use houmon_sync::{SyncClient, SyncReport};
 use houmon_sync_proto::http::{RelayHttp, RequestSigner};
 use houmon_sync_proto::*;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -63,8 +64,10 @@ pub struct RelayProc {
 }
 
 impl RelayProc {
-    /// Start on `listen` (use `127.0.0.1:0` for a free port).
-    pub fn start_on(db: &Path, listen: &str, extra: &[&str]) -> Result<Self, String> {
+    /// Start on `listen` (use `127.0.0.1:0` for a free port). `db`: a SQLite file or a
+    /// `postgres://` URL.
+    pub fn start_on(db: impl AsRef<OsStr>, listen: &str, extra: &[&str]) -> Result<Self, String> {
+        let db = db.as_ref();
         let mut child = Command::new(relay_bin())
             .args(["serve", "--db"])
             .arg(db)
@@ -82,9 +85,9 @@ impl RelayProc {
             let _ = child.kill();
             return Err(format!("relay did not start: {line:?}"));
         }
-        Ok(Self { child, addr, db: db.to_path_buf() })
+        Ok(Self { child, addr, db: PathBuf::from(db) })
     }
-    pub fn start(db: &Path, extra: &[&str]) -> Result<Self, String> {
+    pub fn start(db: impl AsRef<OsStr>, extra: &[&str]) -> Result<Self, String> {
         Self::start_on(db, "127.0.0.1:0", extra)
     }
     pub fn base(&self) -> String {
@@ -109,7 +112,7 @@ impl Drop for RelayProc {
 }
 
 /// `houmon-relay admin ...`; returns stdout.
-pub fn relay_admin(db: &Path, args: &[&str]) -> Result<String, String> {
+pub fn relay_admin(db: impl AsRef<OsStr>, args: &[&str]) -> Result<String, String> {
     let out =
         Command::new(relay_bin()).args(["admin", "--db"]).arg(db).args(args).output().map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -121,12 +124,12 @@ pub fn relay_admin(db: &Path, args: &[&str]) -> Result<String, String> {
 
 /// Create a clinic in the relay database; returns its founding code (for the first, admin,
 /// device).
-pub fn create_clinic(db: &Path, name: &str) -> Result<String, String> {
+pub fn create_clinic(db: impl AsRef<OsStr>, name: &str) -> Result<String, String> {
     create_clinic_json(db, name)?["code"].as_str().map(String::from).ok_or_else(|| "no code".into())
 }
 
 /// `houmon-relay admin create-clinic`: its one JSON object `{"clinic", "code"}`.
-pub fn create_clinic_json(db: &Path, name: &str) -> Result<serde_json::Value, String> {
+pub fn create_clinic_json(db: impl AsRef<OsStr>, name: &str) -> Result<serde_json::Value, String> {
     let out = relay_admin(db, &["create-clinic", "--name", name])?;
     serde_json::from_str(out.trim()).map_err(|e| format!("not one JSON object ({e}): {out}"))
 }
@@ -287,15 +290,44 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 const FAST: &[&str] = &["--requests-per-s", "1000000", "--request-burst", "1000000", "--max-connections", "100000"];
 
-/// Relay append throughput: `clients` threads appending batches of `batch` 1 KB entries.
-pub fn bench_appends(dir: &Path, total: usize, clients: usize, batch: usize) -> Result<f64, String> {
-    let db = dir.join("appends.db");
-    let code = create_clinic(&db, "bench")?;
-    let relay = RelayProc::start(&db, FAST)?;
-    let admin = RawDevice::enroll(relay.http(), &code)?;
+/// Where a benchmark's relay keeps its log.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A SQLite file in the run's temporary directory (the embedded default).
+    Sqlite,
+    /// A fresh database per measurement on this PostgreSQL server (`HOUMON_PG_URL`, or the
+    /// run's own throwaway cluster).
+    Postgres(String),
+}
+
+impl Backend {
+    /// The `--db` value for measurement `name`.
+    pub fn db(&self, dir: &Path, name: &str) -> Result<String, String> {
+        match self {
+            Backend::Sqlite => Ok(dir.join(format!("{name}.db")).display().to_string()),
+            Backend::Postgres(base) => {
+                let tag: u32 = rand::random();
+                crate::pg_cluster::create_database(base, &format!("bench_{name}_{tag:08x}"))
+            }
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Relay append throughput: `clients` threads appending batches of `batch` 1 KB entries to one
+/// clinic, spread over `relays` relay processes on the same database `db`.
+pub fn bench_appends(db: &str, relays: usize, total: usize, clients: usize, batch: usize) -> Result<f64, String> {
+    let code = create_clinic(db, "bench")?;
+    let procs = (0..relays.max(1)).map(|_| RelayProc::start(db, FAST)).collect::<Result<Vec<_>, _>>()?;
+    let admin = RawDevice::enroll(procs[0].http(), &code)?;
     let mut devs = Vec::new();
-    for _ in 0..clients {
-        devs.push(RawDevice::enroll(relay.http(), &admin.new_code(Role::Member)?)?);
+    for i in 0..clients {
+        devs.push(RawDevice::enroll(procs[i % procs.len()].http(), &admin.new_code(Role::Member)?)?);
     }
     let per = total / clients;
     let start = Instant::now();
@@ -324,19 +356,16 @@ pub fn bench_appends(dir: &Path, total: usize, clients: usize, batch: usize) -> 
     Ok(done as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Same appends, but one entry per request (what a tablet does for a single edit).
-pub fn bench_single_appends(dir: &Path, total: usize, clients: usize) -> Result<f64, String> {
-    bench_appends(&dir.join("single"), total, clients, 1).or_else(|_| {
-        std::fs::create_dir_all(dir.join("single")).map_err(|e| e.to_string())?;
-        bench_appends(&dir.join("single"), total, clients, 1)
-    })
-}
-
 /// A day offline: 30 patients; the rest of the clinic wrote `visits` visits (each a note and
 /// vitals) to them. Returns (round trips, bytes on the wire ÷ compressed payload bytes).
-pub fn bench_catchup(dir: &Path, patients: usize, visits_per_patient: usize) -> Result<(usize, f64, f64), String> {
+pub fn bench_catchup(
+    dir: &Path,
+    backend: &Backend,
+    patients: usize,
+    visits_per_patient: usize,
+) -> Result<(usize, f64, f64), String> {
     use houmon_model::{ClinicId as CoreClinicId, VisitId, VisitKind, Vitals};
-    let db = dir.join("catchup.db");
+    let db = backend.db(dir, "catchup")?;
     let code = create_clinic(&db, "bench")?;
     let relay = RelayProc::start(&db, FAST)?;
     let mut office = SyncDevice::enroll(&dir.join("office"), relay.http(), &code, "office")?;
@@ -447,8 +476,8 @@ pub fn note(i: usize) -> houmon_model::SoapNote {
 
 /// 1,000 devices reconnect at once: each catches up (one pull) and opens its push socket.
 /// Returns (p99 ms of the catch-up, relay KB per idle connection).
-pub fn bench_storm(dir: &Path, devices: usize) -> Result<(f64, f64), String> {
-    let db = dir.join("storm.db");
+pub fn bench_storm(dir: &Path, backend: &Backend, devices: usize) -> Result<(f64, f64), String> {
+    let db = backend.db(dir, "storm")?;
     let code = create_clinic(&db, "bench")?;
     let relay = RelayProc::start(&db, FAST)?;
     let admin = RawDevice::enroll(relay.http(), &code)?;
@@ -596,7 +625,12 @@ pub fn bench_vs_automerge_repo(dir: &Path, n: usize) -> Result<(f64, Option<f64>
 /// Figures for `houmon-bench sync`. `quick` shrinks the load (CI smoke run).
 #[derive(Debug, Clone)]
 pub struct SyncFigures {
+    /// One relay process on the chosen backend.
     pub appends_per_s: f64,
+    /// Two relay processes on one database (PostgreSQL only).
+    pub appends_per_s_two_relays: Option<f64>,
+    /// The same appends on SQLite in this run (the baseline).
+    pub sqlite_appends_per_s: f64,
     pub single_appends_per_s: f64,
     pub catchup_round_trips: usize,
     pub catchup_bytes_ratio: f64,
@@ -606,16 +640,32 @@ pub struct SyncFigures {
     pub vs_automerge_repo: Option<f64>,
 }
 
-/// Run the sync benchmark; prints progress on stderr and returns the JSON line.
-pub fn run(quick: bool) -> Result<String, String> {
+/// Run the sync benchmark on SQLite, or on PostgreSQL (`HOUMON_PG_URL`, else a throwaway
+/// cluster of its own); prints progress on stderr and returns the JSON line.
+pub fn run(quick: bool, postgres: bool) -> Result<String, String> {
     let tmp = std::env::temp_dir().join(format!("houmon-bench-sync-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-    let r = run_in(&tmp, quick);
+    let mut cluster = None;
+    let backend = match (postgres, std::env::var("HOUMON_PG_URL")) {
+        (false, _) => Ok(Backend::Sqlite),
+        (true, Ok(url)) => Ok(Backend::Postgres(url)),
+        (true, Err(_)) => crate::pg_cluster::PgCluster::start().map(|c| {
+            let url = c.url();
+            cluster = Some(c);
+            Backend::Postgres(url)
+        }),
+    };
+    let r = backend.and_then(|b| run_in(&tmp, &b, quick).map(|f| (b, f)));
+    drop(cluster);
     let _ = std::fs::remove_dir_all(&tmp);
-    let f = r?;
+    let (backend, f) = r?;
+    let ratio = |x: f64| (x * 100.0).round() / 100.0;
     let j = serde_json::json!({
         "bench": "sync",
+        "backend": backend.name(),
         "appends_per_s": f.appends_per_s.round(),
+        "appends_per_s_two_relays": f.appends_per_s_two_relays.map(f64::round),
+        "vs_sqlite": ratio(f.appends_per_s / f.sqlite_appends_per_s.max(1.0)),
         "single_entry_appends_per_s": f.single_appends_per_s.round(),
         "catchup_round_trips": f.catchup_round_trips,
         "catchup_bytes_ratio": (f.catchup_bytes_ratio * 1000.0).round() / 1000.0,
@@ -627,22 +677,29 @@ pub fn run(quick: bool) -> Result<String, String> {
     Ok(j.to_string())
 }
 
-fn run_in(tmp: &Path, quick: bool) -> Result<SyncFigures, String> {
+fn run_in(tmp: &Path, backend: &Backend, quick: bool) -> Result<SyncFigures, String> {
     let (total, storm, visits) = if quick { (5_000, 100, 2) } else { (100_000, 1_000, 5) };
-    eprintln!("sync: appends ({total} entries of 1 KB, 4 clients, batches of 100)");
-    let appends_per_s = bench_appends(&tmp.join("a"), total, 4, 100).or_else(|_| {
-        std::fs::create_dir_all(tmp.join("a")).map_err(|e| e.to_string())?;
-        bench_appends(&tmp.join("a"), total, 4, 100)
-    })?;
+    let sqlite = Backend::Sqlite;
+    eprintln!("sync: appends on SQLite, the baseline ({total} entries of 1 KB, 4 clients, batches of 100)");
+    let sqlite_appends_per_s = bench_appends(&sqlite.db(tmp, "appends_sqlite")?, 1, total, 4, 100)?;
+    let (appends_per_s, appends_per_s_two_relays) = match backend {
+        Backend::Sqlite => (sqlite_appends_per_s, None),
+        Backend::Postgres(_) => {
+            eprintln!("sync: the same appends on PostgreSQL, one relay process");
+            let one = bench_appends(&backend.db(tmp, "appends")?, 1, total, 4, 100)?;
+            eprintln!("sync: the same appends on PostgreSQL, two relay processes on one database");
+            let two = bench_appends(&backend.db(tmp, "appends_two")?, 2, total, 4, 100)?;
+            (one, Some(two))
+        }
+    };
     eprintln!("sync: single-entry appends");
-    std::fs::create_dir_all(tmp.join("s")).map_err(|e| e.to_string())?;
-    let single_appends_per_s = bench_single_appends(&tmp.join("s"), total / 10, 8)?;
+    let single_appends_per_s = bench_appends(&backend.db(tmp, "single")?, 1, total / 10, 8, 1)?;
     eprintln!("sync: catch-up after a day offline (30 patients × {visits} visits)");
     std::fs::create_dir_all(tmp.join("c")).map_err(|e| e.to_string())?;
-    let (catchup_round_trips, catchup_bytes_ratio, catchup_s) = bench_catchup(&tmp.join("c"), 30, visits)?;
+    let (catchup_round_trips, catchup_bytes_ratio, catchup_s) = bench_catchup(&tmp.join("c"), backend, 30, visits)?;
     eprintln!("sync: reconnect storm ({storm} devices)");
     std::fs::create_dir_all(tmp.join("r")).map_err(|e| e.to_string())?;
-    let (storm_p99_ms, relay_kb_per_conn) = bench_storm(&tmp.join("r"), storm)?;
+    let (storm_p99_ms, relay_kb_per_conn) = bench_storm(&tmp.join("r"), backend, storm)?;
     let vs_n = if quick { 300 } else { 2_000 };
     eprintln!("sync: same workload vs @automerge/automerge-repo-sync-server ({vs_n} changes of 1 KB)");
     std::fs::create_dir_all(tmp.join("v")).map_err(|e| e.to_string())?;
@@ -651,6 +708,8 @@ fn run_in(tmp: &Path, quick: bool) -> Result<SyncFigures, String> {
     Ok(SyncFigures {
         vs_automerge_repo: theirs.map(|t| (ours / t * 10.0).round() / 10.0),
         appends_per_s,
+        appends_per_s_two_relays,
+        sqlite_appends_per_s,
         single_appends_per_s,
         catchup_round_trips,
         catchup_bytes_ratio,

@@ -121,3 +121,17 @@ fn rand16() -> [u8; 16] {
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
     b
 }
+
+/// Create database `name` on the server `base` names and return its URL (`base` with the
+/// database part replaced).
+pub fn create_database(base: &str, name: &str) -> Result<String, String> {
+    let (head, query) = base.split_once('?').map_or((base, None), |(h, q)| (h, Some(q)));
+    let root = head.rsplit_once('/').filter(|(r, _)| !r.ends_with('/')).map_or(head, |(r, _)| r);
+    let url = match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    };
+    let mut c = postgres::Client::connect(base, postgres::NoTls).map_err(|e| format!("connect to {base}: {e}"))?;
+    c.batch_execute(&format!("CREATE DATABASE {name}")).map_err(|e| format!("CREATE DATABASE {name}: {e}"))?;
+    Ok(url)
+}

@@ -45,7 +45,17 @@ enum Bench {
         /// Smaller workloads for a quick look.
         #[arg(long)]
         quick: bool,
+        /// The relay database: SQLite, or PostgreSQL (`HOUMON_PG_URL`, else a throwaway
+        /// cluster started for the run). The SQLite append rate is measured in every run.
+        #[arg(long, value_enum, default_value_t = SyncBackend::Sqlite)]
+        backend: SyncBackend,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SyncBackend {
+    Sqlite,
+    Postgres,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -104,7 +114,9 @@ fn main() -> std::process::ExitCode {
         Bench::App { launches, card_runs } => {
             houmon_tests::bench_app::run(&houmon_tests::bench_app::AppBenchArgs { launches, card_runs })
         }
-        Bench::Sync { quick } => houmon_tests::bench_sync::run(quick).map(|json| println!("{json}")),
+        Bench::Sync { quick, backend } => {
+            houmon_tests::bench_sync::run(quick, backend == SyncBackend::Postgres).map(|json| println!("{json}"))
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
