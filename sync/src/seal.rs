@@ -29,6 +29,19 @@ impl Drop for ContentKey {
 /// Entries are padded to a multiple of this, so sizes leak less about contents.
 const PAD: usize = 64;
 
+/// Compress and pad: an entry's body just before encryption. Public so that the relay-database
+/// canary's control can plant exactly this form and prove the scan would see it.
+pub fn pack(plaintext: &[u8]) -> Result<Vec<u8>, SyncError> {
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(plaintext).map_err(|_| SyncError::Crypto)?;
+    let compressed = z.finish().map_err(|_| SyncError::Crypto)?;
+    let mut buf = Vec::with_capacity(compressed.len() + PAD + 4 + 16);
+    buf.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&compressed);
+    buf.resize(buf.len().div_ceil(PAD) * PAD, 0);
+    Ok(buf)
+}
+
 impl ContentKey {
     pub fn random() -> Result<Self, SyncError> {
         let mut k = [0u8; 32];
@@ -61,13 +74,7 @@ impl ContentKey {
     /// Compress, pad and encrypt. The clinic and opaque doc id are authenticated, so an entry
     /// cannot be replayed into another document or clinic.
     pub fn seal(&self, clinic: &ClinicId, doc: &DocId, plaintext: &[u8]) -> Result<Vec<u8>, SyncError> {
-        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        z.write_all(plaintext).map_err(|_| SyncError::Crypto)?;
-        let compressed = z.finish().map_err(|_| SyncError::Crypto)?;
-        let mut buf = Vec::with_capacity(compressed.len() + PAD + 4 + 16);
-        buf.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
-        buf.extend_from_slice(&compressed);
-        buf.resize(buf.len().div_ceil(PAD) * PAD, 0);
+        let mut buf = pack(plaintext)?;
         let mut nonce = [0u8; 12];
         SystemRandom::new().fill(&mut nonce).map_err(|_| SyncError::Crypto)?;
         let key = self.aead()?;

@@ -188,7 +188,7 @@ impl SyncDevice {
 }
 
 /// Every file of the relay database (main, WAL, shared memory) as bytes.
-pub fn relay_db_bytes(db: &Path) -> Vec<u8> {
+pub fn relay_db_files(db: &Path) -> Vec<u8> {
     let mut all = Vec::new();
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
@@ -197,6 +197,38 @@ pub fn relay_db_bytes(db: &Path) -> Vec<u8> {
         }
     }
     all
+}
+
+/// What a thief of the relay's SQLite database could read: its files ([`relay_db_files`]) and
+/// every stored entry and snapshot body inflated wherever it inflates. Bodies are compressed
+/// before they are encrypted, so a scan of the files alone would not see plaintext that was
+/// only compressed (`tests/relay_canary.rs` proves this scan does).
+pub fn relay_db_bytes(db: &Path) -> Vec<u8> {
+    let mut all = relay_db_files(db);
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = rusqlite::Connection::open_with_flags(db, flags)
+        .unwrap_or_else(|e| panic!("open the relay database {}: {e}", db.display()));
+    let mut st = c.prepare("SELECT body FROM entries UNION ALL SELECT body FROM snapshots").expect("relay schema");
+    let bodies = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).expect("read bodies");
+    for b in bodies {
+        all.extend(inflated(&b.expect("a body")));
+    }
+    all
+}
+
+/// `body` inflated from each of its first 16 bytes (a length prefix or nonce may come first);
+/// nothing where it does not inflate.
+fn inflated(body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    for skip in 0..body.len().min(16) {
+        let mut v = Vec::new();
+        let mut d = flate2::read::DeflateDecoder::new(&body[skip..]).take(64 << 20);
+        if d.read_to_end(&mut v).is_ok() {
+            out.extend(v);
+        }
+    }
+    out
 }
 
 /// Occurrences of `needle` in `hay`.
