@@ -4,7 +4,8 @@
 //!
 //! - **Order without gaps**: an append locks its clinic's row (`clinics.head`, `FOR UPDATE`),
 //!   so appends of one clinic are serialised across processes and seqs are gapless; other
-//!   clinics' appends do not wait.
+//!   clinics' appends do not wait. Each process group-commits the appends queued meanwhile
+//!   in one transaction (one writer connection), as the SQLite backend does.
 //! - **Events**: every append and revocation sends a `NOTIFY houmon_relay` inside its
 //!   transaction (delivered only on commit). Each process LISTENs on its own connection and
 //!   turns notifications into [`StoreEvent`]s; a lost connection reports
@@ -69,6 +70,8 @@ pub struct PgStore {
     /// This process's tag in notifications, so it ignores its own appends (already pushed).
     origin: String,
     stop: Arc<AtomicBool>,
+    writer: std::sync::Mutex<Option<std::sync::mpsc::Sender<AppendJob>>>,
+    writer_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -94,11 +97,20 @@ impl PgStore {
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
             .build(PostgresConnectionManager::new(config(url)?, NoTls))?;
+        let origin = hex::encode(crate::random16());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (u, o) = (url.to_string(), origin.clone());
+        let t = std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || writer_loop(u, o, rx))
+            .map_err(|_| StoreError::Closed)?;
         Ok(Arc::new(Self {
             url: url.to_string(),
             pool,
-            origin: hex::encode(crate::random16()),
+            origin,
             stop: Arc::new(AtomicBool::new(false)),
+            writer: std::sync::Mutex::new(Some(tx)),
+            writer_thread: std::sync::Mutex::new(Some(t)),
         }))
     }
 
@@ -199,6 +211,163 @@ fn listen_loop(url: String, origin: String, stop: Arc<AtomicBool>, sink: EventSi
     }
 }
 
+type AppendResult = StoreResult<(Vec<Appended>, Vec<Entry>)>;
+
+struct AppendJob {
+    clinic: ClinicId,
+    device: DeviceId,
+    nonce: Option<([u8; 16], i64)>,
+    entries: Vec<NewEntry>,
+    reply: std::sync::mpsc::SyncSender<AppendResult>,
+}
+
+/// Most appends committed together (one fsync for all of them).
+const GROUP_COMMIT: usize = 128;
+
+/// One writer connection per process: appends queued while the last commit ran go into one
+/// transaction (group commit). The clinic rows stay locked until the commit, so without this
+/// every append of a busy clinic would wait for the previous one's fsync.
+fn writer_loop(url: String, origin: String, rx: std::sync::mpsc::Receiver<AppendJob>) {
+    let mut client: Option<Client> = None;
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_COMMIT {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if client.as_ref().is_none_or(|c| c.is_closed()) {
+            client = config(&url).and_then(|c| Ok(c.connect(NoTls)?)).map_err(|e| eprintln!("houmon-relay: {e}")).ok();
+        }
+        let Some(c) = client.as_mut() else {
+            for j in jobs {
+                let _ = j.reply.send(Err(StoreError::Unavailable("cannot connect to PostgreSQL".into())));
+            }
+            continue;
+        };
+        match append_batch(c, &origin, &jobs) {
+            Ok(outcomes) => {
+                for (job, out) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(out);
+                }
+            }
+            Err(e) => {
+                // Nothing of this batch is acknowledged; the clients retry.
+                let msg = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for `jobs`: each in its own savepoint (a replayed request fails alone),
+/// clinic rows locked in id order (two processes never wait on each other in a cycle).
+fn append_batch(c: &mut Client, origin: &str, jobs: &[AppendJob]) -> StoreResult<Vec<AppendResult>> {
+    let mut tx = c.transaction()?;
+    let mut clinics: Vec<ClinicId> = jobs.iter().filter(|j| !j.entries.is_empty()).map(|j| j.clinic).collect();
+    clinics.sort_by_key(|c| c.0);
+    clinics.dedup();
+    let mut heads: HashMap<ClinicId, (u64, u64)> = HashMap::new();
+    for cl in clinics {
+        let h: i64 = tx.query_one("SELECT head FROM clinics WHERE id = $1 FOR UPDATE", &[&&cl.0[..]])?.get(0);
+        heads.insert(cl, (h as u64, h as u64));
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut sp = tx.savepoint("job")?;
+        let head = heads.get(&job.clinic).map_or(0, |h| h.1);
+        match append_job(&mut sp, origin, job, head) {
+            Ok((next, out)) => {
+                sp.commit()?;
+                if let Some(h) = heads.get_mut(&job.clinic) {
+                    h.1 = next;
+                }
+                outcomes.push(Ok(out));
+            }
+            Err(e) => {
+                sp.rollback()?;
+                outcomes.push(Err(e));
+            }
+        }
+    }
+    for (cl, (from, to)) in heads {
+        if to > from {
+            tx.execute("UPDATE clinics SET head = $2 WHERE id = $1", &[&&cl.0[..], &(to as i64)])?;
+        }
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+/// One request's entries after `head`; returns the new head and the answer.
+fn append_job(
+    tx: &mut postgres::Transaction<'_>,
+    origin: &str,
+    job: &AppendJob,
+    head: u64,
+) -> StoreResult<(u64, (Vec<Appended>, Vec<Entry>))> {
+    let (clinic, device) = (job.clinic, job.device);
+    if let Some((nonce, time)) = job.nonce {
+        let n = tx.execute(
+            "INSERT INTO nonces(device, nonce, time_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&&device.0[..], &&nonce[..], &time],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Replay);
+        }
+    }
+    if job.entries.is_empty() {
+        return Ok((head, (Vec::new(), Vec::new())));
+    }
+    let ids: Vec<&[u8]> = job.entries.iter().map(|e| &e.entry_id.0[..]).collect();
+    let mut known: HashMap<[u8; 16], u64> = tx
+        .query(
+            "SELECT entry_id, seq FROM entries WHERE clinic = $1 AND device = $2 AND entry_id = ANY($3)",
+            &[&&clinic.0[..], &&device.0[..], &ids],
+        )?
+        .iter()
+        .map(|r| (id16(r.get(0)), r.get::<_, i64>(1) as u64))
+        .collect();
+    let mut next = head;
+    let mut results = Vec::with_capacity(job.entries.len());
+    let mut added = Vec::new();
+    for e in &job.entries {
+        if let Some(seq) = known.get(&e.entry_id.0) {
+            results.push(Appended { entry_id: e.entry_id, seq: *seq, duplicate: true });
+            continue;
+        }
+        next += 1;
+        known.insert(e.entry_id.0, next);
+        results.push(Appended { entry_id: e.entry_id, seq: next, duplicate: false });
+        added.push(Entry {
+            seq: next,
+            doc: e.doc,
+            device,
+            entry_id: e.entry_id,
+            signature: e.signature,
+            ciphertext: e.ciphertext.clone(),
+        });
+    }
+    if !added.is_empty() {
+        let seqs: Vec<i64> = added.iter().map(|e| e.seq as i64).collect();
+        let docs: Vec<&[u8]> = added.iter().map(|e| &e.doc.0[..]).collect();
+        let eids: Vec<&[u8]> = added.iter().map(|e| &e.entry_id.0[..]).collect();
+        let sigs: Vec<&[u8]> = added.iter().map(|e| &e.signature[..]).collect();
+        let bodies: Vec<&[u8]> = added.iter().map(|e| &e.ciphertext[..]).collect();
+        tx.execute(
+            "INSERT INTO entries(clinic, seq, doc, device, entry_id, sig, body)
+             SELECT $1, s, d, $2, i, g, b FROM UNNEST($3::BIGINT[], $4::BYTEA[], $5::BYTEA[], $6::BYTEA[], $7::BYTEA[])
+               AS t(s, d, i, g, b)",
+            &[&&clinic.0[..], &&device.0[..], &seqs, &docs, &eids, &sigs, &bodies],
+        )?;
+        notify(tx, &format!("a:{origin}:{}:{head}:{next}", clinic.to_hex()))?;
+    }
+    Ok((next, (results, added)))
+}
+
 fn row_entry(r: &postgres::Row) -> Entry {
     Entry {
         seq: r.get::<_, i64>(0) as u64,
@@ -230,65 +399,13 @@ impl RelayStore for PgStore {
         nonce: Option<([u8; 16], i64)>,
         entries: Vec<NewEntry>,
     ) -> StoreResult<(Vec<Appended>, Vec<Entry>)> {
-        let mut c = self.conn()?;
-        let mut tx = c.transaction()?;
-        if let Some((nonce, time)) = nonce {
-            let n = tx.execute(
-                "INSERT INTO nonces(device, nonce, time_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                &[&&device.0[..], &&nonce[..], &time],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Replay);
-            }
+        let (reply, rx) = std::sync::mpsc::sync_channel(1);
+        {
+            let w = self.writer.lock().map_err(|_| StoreError::Closed)?;
+            let w = w.as_ref().ok_or(StoreError::Closed)?;
+            w.send(AppendJob { clinic, device, nonce, entries, reply }).map_err(|_| StoreError::Closed)?;
         }
-        // The clinic's row is the per-clinic append lock: gapless seqs across processes.
-        let head: i64 = tx.query_one("SELECT head FROM clinics WHERE id = $1 FOR UPDATE", &[&&clinic.0[..]])?.get(0);
-        let ids: Vec<&[u8]> = entries.iter().map(|e| &e.entry_id.0[..]).collect();
-        let mut known: HashMap<[u8; 16], u64> = tx
-            .query(
-                "SELECT entry_id, seq FROM entries WHERE clinic = $1 AND device = $2 AND entry_id = ANY($3)",
-                &[&&clinic.0[..], &&device.0[..], &ids],
-            )?
-            .iter()
-            .map(|r| (id16(r.get(0)), r.get::<_, i64>(1) as u64))
-            .collect();
-        let mut next = head as u64;
-        let mut results = Vec::with_capacity(entries.len());
-        let mut added = Vec::new();
-        for e in entries {
-            if let Some(seq) = known.get(&e.entry_id.0) {
-                results.push(Appended { entry_id: e.entry_id, seq: *seq, duplicate: true });
-                continue;
-            }
-            next += 1;
-            known.insert(e.entry_id.0, next);
-            results.push(Appended { entry_id: e.entry_id, seq: next, duplicate: false });
-            added.push(Entry {
-                seq: next,
-                doc: e.doc,
-                device,
-                entry_id: e.entry_id,
-                signature: e.signature,
-                ciphertext: e.ciphertext,
-            });
-        }
-        if !added.is_empty() {
-            let seqs: Vec<i64> = added.iter().map(|e| e.seq as i64).collect();
-            let docs: Vec<&[u8]> = added.iter().map(|e| &e.doc.0[..]).collect();
-            let eids: Vec<&[u8]> = added.iter().map(|e| &e.entry_id.0[..]).collect();
-            let sigs: Vec<&[u8]> = added.iter().map(|e| &e.signature[..]).collect();
-            let bodies: Vec<&[u8]> = added.iter().map(|e| &e.ciphertext[..]).collect();
-            tx.execute(
-                "INSERT INTO entries(clinic, seq, doc, device, entry_id, sig, body)
-                 SELECT $1, s, d, $2, i, g, b FROM UNNEST($3::BIGINT[], $4::BYTEA[], $5::BYTEA[], $6::BYTEA[], $7::BYTEA[])
-                   AS t(s, d, i, g, b)",
-                &[&&clinic.0[..], &&device.0[..], &seqs, &docs, &eids, &sigs, &bodies],
-            )?;
-            tx.execute("UPDATE clinics SET head = $2 WHERE id = $1", &[&&clinic.0[..], &(next as i64)])?;
-            notify(&mut tx, &format!("a:{}:{}:{head}:{next}", self.origin, clinic.to_hex()))?;
-        }
-        tx.commit()?;
-        Ok((results, added))
+        rx.recv().map_err(|_| StoreError::Closed)?
     }
 
     fn pull(&self, clinic: ClinicId, req: &PullRequest, max_bytes: usize) -> StoreResult<PullResponse> {
@@ -510,6 +627,15 @@ impl RelayStore for PgStore {
     }
 
     fn close(&self) {
+        // Queued appends are committed (and answered) before the writer stops.
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Ok(mut t) = self.writer_thread.lock()
+            && let Some(t) = t.take()
+        {
+            let _ = t.join();
+        }
         self.stop.store(true, Ordering::SeqCst);
     }
 }

@@ -22,6 +22,10 @@ pub enum StoreError {
     Pg(#[from] postgres::Error),
     #[error("PostgreSQL connection pool: {0}")]
     Pool(#[from] r2d2_postgres::r2d2::Error),
+    /// The database could not take the write (connection lost, batch failed); nothing of it
+    /// was acknowledged.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The database was migrated by a newer relay: this one must not write to it.
     #[error("the database schema is version {found}, this relay knows up to {known}")]
     NewerSchema { found: i64, known: i64 },
