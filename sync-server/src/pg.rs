@@ -211,7 +211,9 @@ fn listen_loop(url: String, origin: String, stop: Arc<AtomicBool>, sink: EventSi
     }
 }
 
-type AppendResult = StoreResult<(Vec<Appended>, Vec<Entry>)>;
+/// Per-entry results and the entries actually added (for push).
+type AppendAnswer = (Vec<Appended>, Vec<Entry>);
+type AppendResult = StoreResult<AppendAnswer>;
 
 struct AppendJob {
     clinic: ClinicId,
@@ -308,7 +310,7 @@ fn append_job(
     origin: &str,
     job: &AppendJob,
     head: u64,
-) -> StoreResult<(u64, (Vec<Appended>, Vec<Entry>))> {
+) -> StoreResult<(u64, AppendAnswer)> {
     let (clinic, device) = (job.clinic, job.device);
     if let Some((nonce, time)) = job.nonce {
         let n = tx.execute(
