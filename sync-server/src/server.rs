@@ -505,6 +505,13 @@ async fn ws_session(mut socket: WebSocket, slot: ConnSlot, dev: DeviceRecord) {
                 match m {
                     Message::Binary(b) => {
                         let Some(WsClient::Subscribe { after, docs }) = decode::<WsClient>(&b) else { break };
+                        // Each Subscribe costs a pull: a revoked device gets nothing more, and
+                        // a device over its request rate loses the socket (it reconnects later).
+                        if r.device(dev.device).await.ok().flatten().is_none_or(|d| d.revoked) {
+                            let _ = socket.send(Message::Binary(encode(&WsServer::Revoked).into())).await;
+                            break;
+                        }
+                        if r.take_token(dev.device).is_err() { break }
                         // Catch up first (the push receiver already buffers what lands meanwhile).
                         let st = r.store.clone();
                         let req = PullRequest { after, docs: docs.clone(), max_bytes: r.limits.max_pull_bytes as u32, with_snapshots: false };

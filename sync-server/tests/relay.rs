@@ -653,3 +653,45 @@ fn a_database_newer_than_the_relay_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every Subscribe on an open socket is a pull: it checks revocation (here made by the admin
+/// command line, which a running SQLite relay sees only through its device cache) and the
+/// device's request rate.
+#[test]
+fn subscribe_checks_revocation_and_the_request_rate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("relay.db");
+    let (_, code) = create_clinic(&db, "c");
+    let relay = RelayProc::start(&db, &["--requests-per-s", "0.5", "--request-burst", "6"]);
+    let office = enroll(&relay, &code, "office").map_err(|_| ()).expect("enroll");
+    let tablet = enroll(&relay, &device_code(&office, Role::Member), "tablet").map_err(|_| ()).expect("enroll");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+
+    // Rate: the socket costs one token, each Subscribe one more; past the burst it closes.
+    let mut ws = rt.block_on(open_ws(&relay, &office));
+    let mut answered = 0;
+    for _ in 0..8 {
+        rt.block_on(ws_send_lossy(&mut ws, &WsClient::Subscribe { after: 0, docs: None }));
+        match rt.block_on(ws_next(&mut ws)) {
+            Some(WsServer::Entries { .. }) => answered += 1,
+            _ => break,
+        }
+    }
+    // The code request took one token and the socket one: at most 4 Subscribes fit the burst.
+    assert!((1..=4).contains(&answered), "answered {answered} of 8 Subscribes");
+
+    // Revocation seen at the next Subscribe, not only at the next push.
+    let mut ws = rt.block_on(open_ws(&relay, &tablet));
+    rt.block_on(ws_send(&mut ws, &WsClient::Subscribe { after: 0, docs: None }));
+    assert!(matches!(rt.block_on(ws_next(&mut ws)), Some(WsServer::Entries { .. })), "control: answered");
+    let (rc, _, err) = admin(&relay.db, &["revoke", "--device", &tablet.device.to_hex()]);
+    assert_eq!(rc, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    rt.block_on(ws_send(&mut ws, &WsClient::Subscribe { after: 0, docs: None }));
+    assert_eq!(rt.block_on(ws_next(&mut ws)), Some(WsServer::Revoked));
+}
+
+async fn ws_send_lossy(ws: &mut Ws, m: &WsClient) {
+    use futures_util::SinkExt;
+    let _ = ws.send(tokio_tungstenite::tungstenite::Message::Binary(encode(m).into())).await;
+}
