@@ -196,14 +196,9 @@ impl Relay {
         Ok(d)
     }
 
-    /// Check the four signature headers. Returns the device and the request nonce.
-    async fn authenticate(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        h: &HeaderMap,
-        body: &[u8],
-    ) -> Result<(DeviceRecord, [u8; 16], i64), ApiError> {
+    /// The headers' claim, checked before any body is read: well-formed signature headers and
+    /// a device the relay knows. An unknown device never makes the relay read a body.
+    async fn claim(&self, h: &HeaderMap) -> Result<Claim, ApiError> {
         if self.shutting_down.load(Ordering::SeqCst) {
             return Err(ApiError(ErrorCode::ShuttingDown, String::new()));
         }
@@ -221,8 +216,23 @@ impl Relay {
             .ok_or_else(|| unauth("missing signature"))?;
         // Unknown device and bad signature look the same from outside.
         let rec = self.device(device).await?.ok_or_else(|| unauth(""))?;
+        Ok(Claim { rec, time, nonce, sig })
+    }
+
+    /// Verify a claim over the body it came with. Returns the device and the request nonce.
+    fn verify(
+        &self,
+        c: Claim,
+        method: &Method,
+        uri: &Uri,
+        body: &[u8],
+    ) -> Result<(DeviceRecord, [u8; 16], i64), ApiError> {
+        let Claim { rec, time, nonce, sig } = c;
+        let device = rec.device;
         let msg = request_signing_bytes(method.as_str(), uri.path(), &device, time, &nonce, body);
-        UnparsedPublicKey::new(&ED25519, &rec.public_key).verify(&msg, &sig).map_err(|_| unauth(""))?;
+        UnparsedPublicKey::new(&ED25519, &rec.public_key)
+            .verify(&msg, &sig)
+            .map_err(|_| ApiError(ErrorCode::Unauthenticated, String::new()))?;
         if rec.revoked {
             return Err(ApiError(ErrorCode::Revoked, String::new()));
         }
@@ -230,6 +240,9 @@ impl Relay {
         if (now - time).abs() > MAX_CLOCK_SKEW_MS {
             return Err(ApiError(ErrorCode::ClockSkew, format!("relay time {now}")));
         }
+        // The rate limit before the nonce: a flood is not remembered. (After the body, so a
+        // refused client is not cut off mid-upload.)
+        self.take_token(device)?;
         {
             let mut n = self.nonces.lock().map_err(|_| internal("lock"))?;
             if n.len() > 200_000 {
@@ -239,8 +252,34 @@ impl Relay {
                 return Err(ApiError(ErrorCode::Replay, String::new()));
             }
         }
-        self.take_token(device)?;
         Ok((rec, nonce, time))
+    }
+
+    /// A request without a body (GET).
+    async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        h: &HeaderMap,
+    ) -> Result<(DeviceRecord, [u8; 16], i64), ApiError> {
+        let c = self.claim(h).await?;
+        self.verify(c, method, uri, &[])
+    }
+
+    /// A request with a body: the claim first, then the body (a revoked device's only up to
+    /// 64 KB, enough to learn it is revoked), then the signature over it.
+    async fn authenticate_body(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        h: &HeaderMap,
+        body: Body,
+    ) -> Result<(DeviceRecord, [u8; 16], i64, Vec<u8>), ApiError> {
+        let c = self.claim(h).await?;
+        let limit = if c.rec.revoked { 64 << 10 } else { self.limits.max_body_bytes };
+        let b = read_body(body, limit).await?;
+        let (rec, nonce, time) = self.verify(c, method, uri, &b)?;
+        Ok((rec, nonce, time, b))
     }
 
     fn take_token(&self, device: DeviceId) -> Result<(), ApiError> {
@@ -256,13 +295,21 @@ impl Relay {
         e.tokens -= 1.0;
         Ok(())
     }
+}
 
-    async fn read_body(&self, body: Body) -> Result<Vec<u8>, ApiError> {
-        axum::body::to_bytes(body, self.limits.max_body_bytes)
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|_| ApiError(ErrorCode::BodyTooLarge, format!("limit {} bytes", self.limits.max_body_bytes)))
-    }
+/// A signed request's headers, before the body is read.
+struct Claim {
+    rec: DeviceRecord,
+    time: i64,
+    nonce: [u8; 16],
+    sig: [u8; 64],
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| ApiError(ErrorCode::BodyTooLarge, format!("limit {limit} bytes")))
 }
 
 /// An error answer: JSON [`ErrorBody`] with the code's HTTP status.
@@ -325,7 +372,7 @@ async fn enroll(State(r): S, body: Body) -> Result<Response, ApiError> {
     if r.shutting_down.load(Ordering::SeqCst) {
         return Err(ApiError(ErrorCode::ShuttingDown, String::new()));
     }
-    let b = r.read_body(body).await?;
+    let b = read_body(body, r.limits.max_body_bytes).await?;
     let req: EnrollRequest = decode_body(&b)?;
     let label: String = req.label.chars().take(100).collect();
     UnparsedPublicKey::new(&ED25519, &req.public_key)
@@ -347,8 +394,7 @@ async fn enroll(State(r): S, body: Body) -> Result<Response, ApiError> {
 }
 
 async fn append(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let b = r.read_body(body).await?;
-    let (dev, nonce, time) = r.authenticate(&method, &uri, &h, &b).await?;
+    let (dev, nonce, time, b) = r.authenticate_body(&method, &uri, &h, body).await?;
     let req: AppendRequest = decode_body(&b)?;
     drop(b);
     if req.entries.len() > r.limits.max_batch {
@@ -370,8 +416,7 @@ async fn append(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body)
 }
 
 async fn pull(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
+    let (dev, _, _, b) = r.authenticate_body(&method, &uri, &h, body).await?;
     let req: PullRequest = decode_body(&b)?;
     let max = (req.max_bytes as usize).clamp(64 << 10, r.limits.max_pull_bytes);
     let st = r.store.clone();
@@ -380,8 +425,7 @@ async fn pull(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -
 }
 
 async fn put_snapshot(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
+    let (dev, _, _, b) = r.authenticate_body(&method, &uri, &h, body).await?;
     let req: PutSnapshotRequest = decode_body(&b)?;
     let st = r.store.clone();
     let stored = blocking(move || st.put_snapshot(dev.clinic, dev.device, req)).await?;
@@ -389,15 +433,14 @@ async fn put_snapshot(State(r): S, method: Method, uri: Uri, h: HeaderMap, body:
 }
 
 async fn devices(State(r): S, method: Method, uri: Uri, h: HeaderMap) -> Result<Response, ApiError> {
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[]).await?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h).await?;
     let st = r.store.clone();
     let devices = blocking(move || st.devices(dev.clinic)).await?;
     Ok(ok_body(encode(&DevicesResponse { devices })))
 }
 
 async fn create_code(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
+    let (dev, _, _, b) = r.authenticate_body(&method, &uri, &h, body).await?;
     if dev.role != Role::Admin {
         return Err(ApiError(ErrorCode::Forbidden, String::new()));
     }
@@ -410,8 +453,7 @@ async fn create_code(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: 
 }
 
 async fn revoke(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let b = r.read_body(body).await?;
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &b).await?;
+    let (dev, _, _, b) = r.authenticate_body(&method, &uri, &h, body).await?;
     if dev.role != Role::Admin {
         return Err(ApiError(ErrorCode::Forbidden, String::new()));
     }
@@ -450,7 +492,7 @@ impl Drop for ConnSlot {
 }
 
 async fn ws(State(r): S, method: Method, uri: Uri, h: HeaderMap, upgrade: WsUpgrade) -> Result<Response, ApiError> {
-    let (dev, _, _) = r.authenticate(&method, &uri, &h, &[]).await?;
+    let (dev, _, _) = r.authenticate(&method, &uri, &h).await?;
     let Some(upgrade) = upgrade.0 else {
         return Err(ApiError(ErrorCode::BadRequest, "expected a WebSocket upgrade".into()));
     };

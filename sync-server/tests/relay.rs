@@ -695,3 +695,40 @@ async fn ws_send_lossy(ws: &mut Ws, m: &WsClient) {
     use futures_util::SinkExt;
     let _ = ws.send(tokio_tungstenite::tungstenite::Message::Binary(encode(m).into())).await;
 }
+
+/// Sends signed-looking headers announcing a 10 MB body, sends none of it, and returns the
+/// status line if the relay answers within `wait`.
+fn answer_without_body(relay: &RelayProc, headers: &[(String, String)], wait: std::time::Duration) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(&relay.addr).expect("connect");
+    let mut req = format!(
+        "POST {PATH_APPEND} HTTP/1.1\r\nHost: {}\r\nContent-Type: {CONTENT_TYPE}\r\nContent-Length: 10000000\r\n",
+        relay.addr
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("write");
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    let mut buf = [0u8; 256];
+    match s.read(&mut buf) {
+        Ok(n) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string()),
+        _ => None,
+    }
+}
+
+/// An unknown device is refused from its headers: the relay never waits for (or reads) the
+/// body it announces. Control: for a known device the relay does wait for the body, which it
+/// needs to check the signature.
+#[test]
+fn an_unknown_device_is_refused_before_its_body_is_read() {
+    let (_d, relay, dev) = setup(&[]);
+    let wait = std::time::Duration::from_secs(2);
+    let mut stranger = dev.sign_headers("POST", PATH_APPEND, b"");
+    stranger[0].1 = DeviceId(rand16()).to_hex();
+    let status = answer_without_body(&relay, &stranger, wait);
+    assert!(status.as_deref().is_some_and(|l| l.contains(" 401")), "unknown device: {status:?}");
+    let known = dev.sign_headers("POST", PATH_APPEND, b"");
+    assert_eq!(answer_without_body(&relay, &known, wait), None, "control: a known device's body is awaited");
+}
