@@ -70,8 +70,7 @@ pub struct PgStore {
     /// This process's tag in notifications, so it ignores its own appends (already pushed).
     origin: String,
     stop: Arc<AtomicBool>,
-    writer: std::sync::Mutex<Option<std::sync::mpsc::Sender<AppendJob>>>,
-    writer_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer: Writer,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -98,20 +97,9 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(10))
             .build(PostgresConnectionManager::new(config(url)?, NoTls))?;
         let origin = hex::encode(crate::random16());
-        let (tx, rx) = std::sync::mpsc::channel();
         let (u, o) = (url.to_string(), origin.clone());
-        let t = std::thread::Builder::new()
-            .name("relay-writer".into())
-            .spawn(move || writer_loop(u, o, rx))
-            .map_err(|_| StoreError::Closed)?;
-        Ok(Arc::new(Self {
-            url: url.to_string(),
-            pool,
-            origin,
-            stop: Arc::new(AtomicBool::new(false)),
-            writer: std::sync::Mutex::new(Some(tx)),
-            writer_thread: std::sync::Mutex::new(Some(t)),
-        }))
+        let writer = Writer::spawn(move |rx| writer_loop(u, o, rx))?;
+        Ok(Arc::new(Self { url: url.to_string(), pool, origin, stop: Arc::new(AtomicBool::new(false)), writer }))
     }
 
     fn conn(&self) -> StoreResult<Conn> {
@@ -213,15 +201,6 @@ fn listen_loop(url: String, origin: String, stop: Arc<AtomicBool>, sink: EventSi
 
 /// Per-entry results and the entries actually added (for push).
 type AppendAnswer = (Vec<Appended>, Vec<Entry>);
-type AppendResult = StoreResult<AppendAnswer>;
-
-struct AppendJob {
-    clinic: ClinicId,
-    device: DeviceId,
-    nonce: Option<([u8; 16], i64)>,
-    entries: Vec<NewEntry>,
-    reply: std::sync::mpsc::SyncSender<AppendResult>,
-}
 
 /// Most appends committed together (one fsync for all of them).
 const GROUP_COMMIT: usize = 128;
@@ -231,14 +210,7 @@ const GROUP_COMMIT: usize = 128;
 /// every append of a busy clinic would wait for the previous one's fsync.
 fn writer_loop(url: String, origin: String, rx: std::sync::mpsc::Receiver<AppendJob>) {
     let mut client: Option<Client> = None;
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < GROUP_COMMIT {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
+    while let Some(jobs) = next_batch(&rx, GROUP_COMMIT) {
         if client.as_ref().is_none_or(|c| c.is_closed()) {
             client = config(&url).and_then(|c| Ok(c.connect(NoTls)?)).map_err(|e| eprintln!("houmon-relay: {e}")).ok();
         }
@@ -401,21 +373,11 @@ impl RelayStore for PgStore {
         nonce: Option<([u8; 16], i64)>,
         entries: Vec<NewEntry>,
     ) -> StoreResult<(Vec<Appended>, Vec<Entry>)> {
-        let (reply, rx) = std::sync::mpsc::sync_channel(1);
-        {
-            let w = self.writer.lock().map_err(|_| StoreError::Closed)?;
-            let w = w.as_ref().ok_or(StoreError::Closed)?;
-            w.send(AppendJob { clinic, device, nonce, entries, reply }).map_err(|_| StoreError::Closed)?;
-        }
-        rx.recv().map_err(|_| StoreError::Closed)?
+        self.writer.append(clinic, device, nonce, entries)
     }
 
     fn pull(&self, clinic: ClinicId, req: &PullRequest, max_bytes: usize) -> StoreResult<PullResponse> {
-        if let Some(d) = &req.docs
-            && d.len() > MAX_PULL_DOCS
-        {
-            return Err(StoreError::TooManyDocs(d.len()));
-        }
+        check_pull_docs(req)?;
         let mut c = self.conn()?;
         // One snapshot for the whole answer: head, snapshots and entries agree.
         let mut tx =
@@ -630,14 +592,7 @@ impl RelayStore for PgStore {
 
     fn close(&self) {
         // Queued appends are committed (and answered) before the writer stops.
-        if let Ok(mut w) = self.writer.lock() {
-            w.take();
-        }
-        if let Ok(mut t) = self.writer_thread.lock()
-            && let Some(t) = t.take()
-        {
-            let _ = t.join();
-        }
+        self.writer.close();
         self.stop.store(true, Ordering::SeqCst);
     }
 }

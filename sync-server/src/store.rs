@@ -189,19 +189,89 @@ fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     Ok(c)
 }
 
-struct AppendJob {
-    clinic: ClinicId,
-    device: DeviceId,
-    nonce: Option<([u8; 16], i64)>,
-    entries: Vec<NewEntry>,
-    reply: mpsc::SyncSender<StoreResult<(Vec<Appended>, Vec<Entry>)>>,
+/// An append's answer: per-entry results and the entries actually added (for push).
+pub(crate) type AppendResult = StoreResult<(Vec<Appended>, Vec<Entry>)>;
+
+/// One append queued for a backend's writer thread.
+pub(crate) struct AppendJob {
+    pub clinic: ClinicId,
+    pub device: DeviceId,
+    pub nonce: Option<([u8; 16], i64)>,
+    pub entries: Vec<NewEntry>,
+    pub reply: mpsc::SyncSender<AppendResult>,
+}
+
+/// A backend's writer thread and its queue: appends queued while the last commit ran are
+/// committed together (group commit). Shared by both backends.
+pub(crate) struct Writer {
+    tx: Mutex<Option<mpsc::Sender<AppendJob>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub fn spawn(run: impl FnOnce(mpsc::Receiver<AppendJob>) + Send + 'static) -> StoreResult<Self> {
+        let (tx, rx) = mpsc::channel();
+        let t = std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || run(rx))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(Self { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(t)) })
+    }
+
+    /// Queue an append and wait for its commit.
+    pub fn append(
+        &self,
+        clinic: ClinicId,
+        device: DeviceId,
+        nonce: Option<([u8; 16], i64)>,
+        entries: Vec<NewEntry>,
+    ) -> AppendResult {
+        let (reply, rx) = mpsc::sync_channel(1);
+        {
+            let w = self.tx.lock().map_err(|_| StoreError::Closed)?;
+            let w = w.as_ref().ok_or(StoreError::Closed)?;
+            w.send(AppendJob { clinic, device, nonce, entries, reply }).map_err(|_| StoreError::Closed)?;
+        }
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Commit what is queued, then stop the thread. Idempotent.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.tx.lock() {
+            w.take();
+        }
+        if let Ok(mut t) = self.thread.lock()
+            && let Some(t) = t.take()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The next group of queued appends (at most `max`); `None` once the queue is closed.
+pub(crate) fn next_batch(rx: &mpsc::Receiver<AppendJob>, max: usize) -> Option<Vec<AppendJob>> {
+    let mut jobs = vec![rx.recv().ok()?];
+    while jobs.len() < max {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+/// A pull naming more documents than [`MAX_PULL_DOCS`] is refused (bounded SQL).
+pub(crate) fn check_pull_docs(req: &PullRequest) -> StoreResult<()> {
+    match &req.docs {
+        Some(d) if d.len() > MAX_PULL_DOCS => Err(StoreError::TooManyDocs(d.len())),
+        _ => Ok(()),
+    }
 }
 
 /// SQLite storage (the embedded default).
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Option<mpsc::Sender<AppendJob>>>,
-    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    writer: Writer,
     readers: Mutex<Vec<Connection>>,
     admin: Mutex<Connection>,
 }
@@ -217,15 +287,10 @@ impl SqliteStore {
         let mut admin = open_conn(path)?;
         migrate(&mut admin)?;
         let wconn = open_conn(path)?;
-        let (tx, rx) = mpsc::channel::<AppendJob>();
-        let t = std::thread::Builder::new()
-            .name("relay-writer".into())
-            .spawn(move || writer_loop(wconn, rx))
-            .map_err(|_| StoreError::Closed)?;
+        let writer = Writer::spawn(move |rx| writer_loop(wconn, rx))?;
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
-            writer: Mutex::new(Some(tx)),
-            writer_thread: Mutex::new(Some(t)),
+            writer,
             readers: Mutex::new(Vec::new()),
             admin: Mutex::new(admin),
         }))
@@ -269,15 +334,8 @@ pub(crate) fn sig64(b: Vec<u8>) -> [u8; 64] {
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<AppendJob>) {
     let mut heads: HashMap<ClinicId, u64> = HashMap::new();
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        // Group commit: take what queued up while the last fsync ran.
-        while jobs.len() < 256 {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
+    // Group commit: take what queued up while the last fsync ran.
+    while let Some(jobs) = next_batch(&rx, 256) {
         let saved_heads = heads.clone();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let res = (|| -> rusqlite::Result<()> {
@@ -463,21 +521,11 @@ impl RelayStore for SqliteStore {
         nonce: Option<([u8; 16], i64)>,
         entries: Vec<NewEntry>,
     ) -> StoreResult<(Vec<Appended>, Vec<Entry>)> {
-        let (reply, rx) = mpsc::sync_channel(1);
-        {
-            let w = self.writer.lock().map_err(|_| StoreError::Closed)?;
-            let w = w.as_ref().ok_or(StoreError::Closed)?;
-            w.send(AppendJob { clinic, device, nonce, entries, reply }).map_err(|_| StoreError::Closed)?;
-        }
-        rx.recv().map_err(|_| StoreError::Closed)?
+        self.writer.append(clinic, device, nonce, entries)
     }
 
     fn pull(&self, clinic: ClinicId, req: &PullRequest, max_bytes: usize) -> StoreResult<PullResponse> {
-        if let Some(d) = &req.docs
-            && d.len() > MAX_PULL_DOCS
-        {
-            return Err(StoreError::TooManyDocs(d.len()));
-        }
+        check_pull_docs(req)?;
         self.with_reader(|c| {
             let tx = c.transaction()?;
             let head: Option<i64> = tx
@@ -699,14 +747,7 @@ impl RelayStore for SqliteStore {
     }
 
     fn close(&self) {
-        if let Ok(mut w) = self.writer.lock() {
-            w.take();
-        }
-        if let Ok(mut t) = self.writer_thread.lock()
-            && let Some(t) = t.take()
-        {
-            let _ = t.join();
-        }
+        self.writer.close();
     }
 }
 
