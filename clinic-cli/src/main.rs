@@ -9,7 +9,7 @@
 
 use clap::{Parser, Subcommand};
 use houmon_tablet::admin::{AdminDevice, DeviceRole};
-use houmon_tablet::dto::{AppErrorCode, UiError};
+use houmon_tablet::dto::{AppErrorCode, StaffInput, StaffRole, UiError};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -52,6 +52,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CodeCmd,
     },
+    /// The clinic's staff (職員).
+    Staff {
+        #[command(subcommand)]
+        cmd: StaffCmd,
+    },
     /// The clinic's devices.
     Device {
         #[command(subcommand)]
@@ -91,6 +96,65 @@ enum CodeCmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum StaffCmd {
+    /// Add a staff member (admin device only); prints their id and a one-time PIN set-up code.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// カナ, full-width katakana.
+        #[arg(long)]
+        kana: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// 資格・専門 (free text).
+        #[arg(long, default_value = "")]
+        qualifications: String,
+    },
+    /// Edit a staff member (admin device only): what is given changes, the rest stays.
+    Edit {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        kana: Option<String>,
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        #[arg(long)]
+        qualifications: Option<String>,
+        /// `false` deactivates (退職): the person can no longer sign in; nothing is deleted.
+        #[arg(long)]
+        active: Option<bool>,
+    },
+    /// List the clinic's staff.
+    List,
+    /// Reset a staff member's PIN (admin device only): prints a new one-time set-up code.
+    ResetPin {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    Doctor,
+    Nurse,
+    Office,
+    Admin,
+}
+
+impl From<RoleArg> for StaffRole {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Doctor => StaffRole::Doctor,
+            RoleArg::Nurse => StaffRole::Nurse,
+            RoleArg::Office => StaffRole::Office,
+            RoleArg::Admin => StaffRole::Admin,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
 enum DeviceCmd {
     /// List the clinic's devices.
     List,
@@ -124,6 +188,30 @@ fn run(cli: Cli) -> Result<Value, UiError> {
             let role = if role == "admin" { DeviceRole::Admin } else { DeviceRole::Member };
             Ok(json!({"code": dev.create_code(role, hours)?, "role": role.code(), "hours": hours}))
         }
+        Cmd::Staff { cmd: StaffCmd::Add { name, kana, role, qualifications } } => {
+            let input = StaffInput { id: None, name, kana, role: role.into(), qualifications, active: true };
+            serde_json::to_value(dev.save_staff(&input)?)
+        }
+        Cmd::Staff { cmd: StaffCmd::Edit { id, name, kana, role, qualifications, active } } => {
+            let now = dev.staff()?.into_iter().find(|s| s.id == id).ok_or_else(|| {
+                UiError::new(
+                    AppErrorCode::NotFound,
+                    "その職員は見つかりません。staff list で確認してください。",
+                    "No such staff member; check staff list.",
+                )
+            })?;
+            let input = StaffInput {
+                id: Some(id),
+                name: name.unwrap_or(now.name),
+                kana: kana.unwrap_or(now.kana),
+                role: role.map(Into::into).unwrap_or(now.role),
+                qualifications: qualifications.unwrap_or(now.qualifications),
+                active: active.unwrap_or(now.active),
+            };
+            serde_json::to_value(dev.save_staff(&input)?)
+        }
+        Cmd::Staff { cmd: StaffCmd::List } => Ok(json!({"staff": dev.staff()?})),
+        Cmd::Staff { cmd: StaffCmd::ResetPin { id } } => serde_json::to_value(dev.reset_staff_pin(&id)?),
         Cmd::Device { cmd: DeviceCmd::List } => Ok(json!({"devices": dev.devices()?})),
         Cmd::Device { cmd: DeviceCmd::Revoke { id } } => Ok(json!({"revoked": dev.revoke(&id)?})),
         Cmd::Sync => serde_json::to_value(dev.sync()?),

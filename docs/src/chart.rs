@@ -317,6 +317,12 @@ impl ChartDoc {
         existing_map(&self.doc, &notes, &note.to_string(), "note")
     }
 
+    /// Refuse unless `who` wrote the draft: nobody saves over or signs another person's note.
+    fn ensure_author(&self, obj: &ObjId, who: StaffId) -> Result<()> {
+        let author = get_str(&self.doc, obj, key::AUTHOR).and_then(|a| StaffId::parse(&a));
+        if author == Some(who) { Ok(()) } else { Err(CoreError::NotNoteAuthor) }
+    }
+
     fn note_status(&self, obj: &ObjId) -> NoteStatus {
         // A conflict between "draft" and "signed" counts as signed: never reopen a signature.
         let signed = self
@@ -344,6 +350,7 @@ impl ChartDoc {
                 if self.note_status(&m) == NoteStatus::Signed {
                     return Err(CoreError::NoteSigned);
                 }
+                self.ensure_author(&m, author)?;
                 put_body(&mut self.doc, &m, body)?;
                 id
             }
@@ -393,6 +400,7 @@ impl ChartDoc {
         if self.note_status(&m) == NoteStatus::Signed {
             return Err(CoreError::NoteSigned);
         }
+        self.ensure_author(&m, signer)?;
         let body = read_body(&read_map(&self.doc, &m, "", &mut Vec::new()));
         let d = &mut self.doc;
         d.put(&m, key::STATUS, key::STATUS_SIGNED)?;

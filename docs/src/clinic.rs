@@ -74,6 +74,8 @@ impl ClinicDoc {
         let staff = self.container(key::STAFF)?;
         let m = super::child_map(&mut self.doc, &staff, &s.id.to_string())?;
         self.doc.put(&m, key::NAME, s.name.as_str())?;
+        self.doc.put(&m, key::KANA, s.kana.as_str())?;
+        self.doc.put(&m, key::QUALS, s.qualifications.as_str())?;
         self.doc.put(
             &m,
             key::ROLE,
@@ -89,18 +91,35 @@ impl ClinicDoc {
         Ok(())
     }
 
-    /// Set a staff member's sign-in PIN verifier (see [`houmon_store::staff_pin`]; never the PIN).
-    pub fn set_staff_pin(&mut self, staff: StaffId, verifier: &str, at: DateTime<Utc>) -> Result<()> {
+    /// Put a staff member's PIN set-up in force (replacing the last one whole, so a reset
+    /// voids every PIN chosen before it).
+    pub fn set_pin_setup(&mut self, staff: StaffId, setup: &PinSetup, at: DateTime<Utc>) -> Result<()> {
         let m = existing_map(&self.doc, &self.container(key::STAFF)?, &staff.to_string(), "staff")?;
-        self.doc.put(&m, key::PIN, verifier)?;
-        commit(&mut self.doc, "staff pin", at);
+        let value = super::map(vec![
+            (key::ID, super::text(&setup.id)),
+            (key::VERIFIER, super::text(&setup.code_verifier)),
+            (key::UNTIL, automerge::ScalarValue::Int(millis(setup.until)).into()),
+            (key::BY, super::text(setup.by.to_string())),
+        ]);
+        super::new_map(&mut self.doc, &m, key::PIN_SETUP, value)?;
+        commit(&mut self.doc, "staff pin setup", at);
         Ok(())
     }
 
-    /// The staff member's PIN verifier, if one was set.
-    pub fn staff_pin(&self, staff: StaffId) -> Result<Option<String>> {
+    /// The staff member's PIN set-up in force, if one was issued.
+    pub fn pin_setup(&self, staff: StaffId) -> Result<Option<PinSetup>> {
         let m = existing_map(&self.doc, &self.container(key::STAFF)?, &staff.to_string(), "staff")?;
-        Ok(get_str(&self.doc, &m, key::PIN).filter(|v| !v.is_empty()))
+        let Some((automerge::Value::Object(ObjType::Map), o)) = automerge::ReadDoc::get(&self.doc, &m, key::PIN_SETUP)?
+        else {
+            return Ok(None);
+        };
+        let f = read_map(&self.doc, &o, "", &mut Vec::new());
+        let (Some(id), Some(until), Some(by)) =
+            (f.opt_str(key::ID), f.time(key::UNTIL), f.opt_str(key::BY).and_then(|b| StaffId::parse(&b)))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PinSetup { id, code_verifier: f.str(key::VERIFIER), until, by }))
     }
 
     /// List an enrolled device.
@@ -140,7 +159,14 @@ impl ClinicDoc {
                 key::ROLE_ADMIN => StaffRole::Admin,
                 _ => StaffRole::Office,
             };
-            staff.push(Staff { id: sid, name: f.str(key::NAME), role, active: f.bool(key::ACTIVE) });
+            staff.push(Staff {
+                id: sid,
+                name: f.str(key::NAME),
+                kana: f.str(key::KANA),
+                role,
+                qualifications: f.str(key::QUALS),
+                active: f.bool(key::ACTIVE),
+            });
         }
         let mut devices = Vec::new();
         for (k, o) in read_map(&self.doc, &self.container(key::DEVICES)?, key::DEVICES, &mut conflicts).objects {

@@ -299,8 +299,18 @@ pub mod clinic {
     pub const ROLE: &str = "role";
     /// Whether the staff member may sign in (在職).
     pub const ACTIVE: &str = "active";
-    /// Sign-in PIN verifier (never the PIN itself).
-    pub const PIN: &str = "pin";
+    /// Name reading (カナ) of a staff member.
+    pub const KANA: &str = "kana";
+    /// 資格 and specialty (free text).
+    pub const QUALS: &str = "quals";
+    /// The PIN set-up in force (map: `ID`, `VERIFIER`, `UNTIL`, `BY`).
+    pub const PIN_SETUP: &str = "pin_setup";
+    /// Verifier of the one-time PIN set-up code (never the code, never a PIN).
+    pub const VERIFIER: &str = "verifier";
+    /// When the set-up code expires (ms).
+    pub const UNTIL: &str = "until";
+    /// The administrator who issued the set-up.
+    pub const BY: &str = "by";
     /// 医師.
     pub const ROLE_DOCTOR: &str = "doctor";
     /// 看護師.

@@ -22,6 +22,8 @@ pub enum CoreError {
     NoteAlreadyCorrected,
     #[error("訂正できるのは署名済みの記録だけです。")]
     CorrectionOfDraft,
+    #[error("他の職員の下書きは保存・署名できません。")]
+    NotNoteAuthor,
     #[error("記録が見つかりません。")]
     NotFound { what: &'static str },
     #[error("入力が正しくありません: {field}")]
@@ -60,6 +62,10 @@ impl CoreError {
             CorrectionOfDraft => UserMessage {
                 ja: "下書きは訂正ではなくそのまま編集してください。",
                 en: "A draft is edited directly; corrections are only for signed notes.",
+            },
+            NotNoteAuthor => UserMessage {
+                ja: "他の職員の下書きは保存・署名できません。書いた本人がサインインして保存・署名してください。",
+                en: "Another person's draft cannot be saved or signed. Its author must sign in to save or sign it.",
             },
             NotFound { .. } => UserMessage {
                 ja: "記録が見つかりません。同期が終わっているか確認し、一覧から開き直してください。",

@@ -77,13 +77,75 @@ pub enum StaffRole {
     Admin,
 }
 
+/// What a use case needs the signed-in staff member's role to allow (checked in Rust by every
+/// use case, not only hidden in the UI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Write and sign clinical notes and vitals, start visits (診療記録の記載).
+    WriteClinical,
+    /// Read clinical notes (診療記録の閲覧).
+    ReadClinical,
+    /// Manage staff, devices and settings (職員・端末・設定の管理).
+    ManageClinic,
+}
+
+/// The clinic's access rules that are settings rather than roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccessPolicy {
+    /// Office and admin staff may read clinical notes (policy `officeReadsNotes`).
+    pub office_reads_notes: bool,
+}
+
+impl StaffRole {
+    /// The one table of who may do what.
+    pub fn may(self, p: Permission, policy: AccessPolicy) -> bool {
+        use StaffRole::*;
+        match p {
+            Permission::WriteClinical => matches!(self, Doctor | Nurse),
+            Permission::ReadClinical => matches!(self, Doctor | Nurse) || policy.office_reads_notes,
+            Permission::ManageClinic => self == Admin,
+        }
+    }
+}
+
 /// A staff member as listed in the clinic document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Staff {
     pub id: StaffId,
+    /// 氏名
     pub name: String,
+    /// カナ (氏名のふりがな; empty when not set)
+    #[serde(default)]
+    pub kana: String,
     pub role: StaffRole,
+    /// 資格 and specialty in free text (e.g. 認定看護師(皮膚・排泄ケア)); empty when not set.
+    #[serde(default)]
+    pub qualifications: String,
     pub active: bool,
+}
+
+/// Whether `s` reads as a name in full-width katakana (カナ): katakana, the long-vowel mark and
+/// a space between family and given name.
+pub fn is_katakana_name(s: &str) -> bool {
+    !s.trim().is_empty() && s.chars().all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '・' | ' ' | '\u{3000}'))
+}
+
+/// A staff member's PIN set-up (職員PINの設定), written by an administrator when the member is
+/// added or their PIN is reset. A PIN chosen on a device stays valid there only while this is
+/// the set-up in force, so a reset voids every PIN chosen before it on every device. The
+/// one-time code is long and random (its verifier syncs safely); a PIN never leaves the device
+/// it was chosen on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinSetup {
+    /// Fresh per set-up (a UUID).
+    pub id: String,
+    /// Verifier of the one-time set-up code (never the code); empty for the founding
+    /// administrator, who chose a PIN on the founding device without a code.
+    pub code_verifier: String,
+    /// The code is refused after this.
+    pub until: DateTime<Utc>,
+    /// The administrator who issued it.
+    pub by: StaffId,
 }
 
 /// An enrolled device as listed in the clinic document.

@@ -176,6 +176,8 @@ impl PolicyView {
                 extend_while_visited: flag(key::CONSENT_EXTEND_WHILE_VISITED, true),
             },
             auto_lock_minutes: int(key::AUTO_LOCK_MINUTES, 5) as u32,
+            staff_pin_min_length: int(key::STAFF_PIN_MIN_LENGTH, 6) as usize,
+            office_reads_notes: flag(key::OFFICE_READS_NOTES, false),
             offline_data_ttl_days: int(key::OFFLINE_DATA_TTL_DAYS, 30) as u32,
             screenshot_protection: flag(key::SCREENSHOT_PROTECTION, true),
             training_mode: match text(key::TRAINING_MODE).as_deref() {
@@ -353,6 +355,10 @@ pub struct EffectiveSettings {
     pub identity_modes: Vec<IdentityMode>,
     pub consent: ConsentPolicy,
     pub auto_lock_minutes: u32,
+    /// Fewest digits of a newly chosen staff PIN (4–12).
+    pub staff_pin_min_length: usize,
+    /// Office and admin staff may read clinical notes.
+    pub office_reads_notes: bool,
     /// 0: never purge.
     pub offline_data_ttl_days: u32,
     pub screenshot_protection: bool,
@@ -376,6 +382,8 @@ impl std::fmt::Debug for EffectiveSettings {
             .field("identity_modes", &self.identity_modes)
             .field("consent", &self.consent)
             .field("auto_lock_minutes", &self.auto_lock_minutes)
+            .field("staff_pin_min_length", &self.staff_pin_min_length)
+            .field("office_reads_notes", &self.office_reads_notes)
             .field("offline_data_ttl_days", &self.offline_data_ttl_days)
             .field("screenshot_protection", &self.screenshot_protection)
             .field("training_mode", &self.training_mode)

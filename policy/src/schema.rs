@@ -118,6 +118,8 @@ pub mod key {
     pub const CONSENT_INITIAL_MONTHS: &str = "consentInitialMonths";
     pub const CONSENT_EXTEND_WHILE_VISITED: &str = "consentExtendWhileVisited";
     pub const AUTO_LOCK_MINUTES: &str = "autoLockMinutes";
+    pub const STAFF_PIN_MIN_LENGTH: &str = "staffPinMinLength";
+    pub const OFFICE_READS_NOTES: &str = "officeReadsNotes";
     pub const OFFLINE_DATA_TTL_DAYS: &str = "offlineDataTtlDays";
     pub const SCREENSHOT_PROTECTION: &str = "screenshotProtection";
     pub const TRAINING_MODE: &str = "trainingMode";
@@ -285,6 +287,36 @@ pub const SETTINGS: &[SettingDef] = &[
         example: StaticValue::Integer(3),
         user_settable: true,
         recommendable: true,
+        secret: false,
+    },
+    SettingDef {
+        key: key::STAFF_PIN_MIN_LENGTH,
+        title: Text { ja: "職員PINの最小桁数", en: "Minimum staff PIN length" },
+        description: Text {
+            ja: "職員が選ぶサインイン用PINの最小桁数です(数字のみ、最大12桁)。すでに設定されたPINは次に選び直すときから適用されます。",
+            en: "The fewest digits a staff member's sign-in PIN may have (digits only, at most 12). PINs already chosen keep working until they are chosen again.",
+        },
+        kind: SettingKind::Integer { min: 4, max: 12 },
+        default: StaticValue::Integer(6),
+        example: StaticValue::Integer(8),
+        user_settable: false,
+        recommendable: false,
+        secret: false,
+    },
+    SettingDef {
+        key: key::OFFICE_READS_NOTES,
+        title: Text {
+            ja: "事務・管理者による診療記録の閲覧", en: "Office staff may read clinical notes"
+        },
+        description: Text {
+            ja: "オンにすると、事務と管理者の職員もカルテの診療記録(SOAP・バイタル)を閲覧できます。記載と署名は医師と看護師だけです。既定はオフ(基本情報と資格情報のみ)です。",
+            en: "When on, office and admin staff may also read clinical notes (SOAP, vitals). Only doctors and nurses write and sign them. Off by default (demographics and qualification only).",
+        },
+        kind: SettingKind::Bool,
+        default: StaticValue::Bool(false),
+        example: StaticValue::Bool(true),
+        user_settable: false,
+        recommendable: false,
         secret: false,
     },
     SettingDef {

@@ -237,12 +237,28 @@ fn unlock(state: State<'_, AppState>, staff_id: Option<String>, pin: String) -> 
     with(&state, |s| s.unlock(staff_id.as_deref(), pin))
 }
 #[tauri::command(async)]
-fn sign_in_staff(state: State<'_, AppState>) -> Res<Vec<StaffView>> {
+fn sign_in_staff(state: State<'_, AppState>) -> Res<Vec<SignInRow>> {
     with(&state, |s| s.sign_in_staff())
 }
 #[tauri::command(async)]
-fn set_staff_pin(state: State<'_, AppState>, staff_id: String, pin: String) -> Res<()> {
-    with(&state, |s| s.set_staff_pin(&staff_id, pin))
+fn choose_staff_pin(state: State<'_, AppState>, staff_id: String, code: String, pin: String) -> Res<()> {
+    with(&state, |s| s.choose_staff_pin(&staff_id, code, pin))
+}
+#[tauri::command(async)]
+fn found_first_admin(state: State<'_, AppState>, name: String, kana: String, pin: String) -> Res<()> {
+    with(&state, |s| s.found_first_admin(&name, &kana, pin))
+}
+#[tauri::command(async)]
+fn staff_list(state: State<'_, AppState>) -> Res<Vec<StaffRow>> {
+    with(&state, |s| s.staff_list())
+}
+#[tauri::command(async)]
+fn save_staff(state: State<'_, AppState>, input: StaffInput) -> Res<StaffSaved> {
+    with(&state, |s| s.save_staff(&input))
+}
+#[tauri::command(async)]
+fn reset_staff_pin(state: State<'_, AppState>, staff_id: String) -> Res<PinSetupView> {
+    with(&state, |s| s.reset_staff_pin(&staff_id))
 }
 #[tauri::command(async)]
 fn settings(state: State<'_, AppState>) -> Res<PolicyPage> {
@@ -278,7 +294,11 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         lock,
         unlock,
         sign_in_staff,
-        set_staff_pin,
+        choose_staff_pin,
+        found_first_admin,
+        staff_list,
+        save_staff,
+        reset_staff_pin,
         settings,
         set_user_setting,
         sync_status,

@@ -496,33 +496,6 @@ impl Store {
         )
     }
 
-    /// Set a staff member's sign-in PIN (職員PIN). Only a salted verifier is stored; the change
-    /// is audited without the PIN.
-    pub fn set_staff_pin(&mut self, actor: &Actor, staff: StaffId, pin: &str) -> Result<()> {
-        let verifier = crate::staff_pin::make_verifier(pin)?;
-        let now = self.now();
-        self.doc_op::<ClinicDoc, ()>(
-            CLINIC_DOC_ID,
-            DocKind::Clinic,
-            None,
-            |c| c.set_staff_pin(staff, &verifier, now),
-            Audit { actor, action: AuditAction::Edit, target: format!("staff:{staff}"), detail: "staff pin set" },
-            |_, _, _| Ok(()),
-        )
-    }
-
-    /// `Some(true/false)` when the staff member has a PIN and `pin` does/does not match it;
-    /// `None` when no PIN was set yet.
-    pub fn check_staff_pin(&mut self, staff: StaffId, pin: &str) -> Result<Option<bool>> {
-        let verifier = self.read_doc::<ClinicDoc, _>(CLINIC_DOC_ID, "clinic", |c| c.staff_pin(staff))?;
-        Ok(verifier.map(|v| crate::staff_pin::verify(&v, pin)))
-    }
-
-    /// Whether the staff member has a sign-in PIN (no PIN check, so no key stretching cost).
-    pub fn has_staff_pin(&mut self, staff: StaffId) -> Result<bool> {
-        self.read_doc::<ClinicDoc, _>(CLINIC_DOC_ID, "clinic", |c| Ok(c.staff_pin(staff)?.is_some()))
-    }
-
     pub fn enroll_device(&mut self, actor: &Actor, device: &Device) -> Result<()> {
         self.doc_op::<ClinicDoc, ()>(
             CLINIC_DOC_ID,

@@ -59,6 +59,13 @@ const MIGRATIONS: &[&str] = &[
         level TEXT NOT NULL,
         message TEXT NOT NULL);
      CREATE INDEX roster_by_date ON roster(date);",
+    // Version 3: staff PINs chosen on this device, and their lock-out (`staff_pin`).
+    "CREATE TABLE staff_sign_in(
+        staff TEXT PRIMARY KEY,
+        setup_id TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER NOT NULL DEFAULT 0);",
 ];
 
 /// The schema version this build writes.

@@ -436,6 +436,32 @@ impl AdminDevice {
         }
     }
 
+    /// Add or edit a staff member (admin device only), then sync it out. A new member comes
+    /// with a one-time set-up code for choosing a PIN on a device.
+    pub fn save_staff(&mut self, input: &crate::dto::StaffInput) -> Result<crate::dto::StaffSaved, UiError> {
+        let id = self.identity()?;
+        Self::require_admin(&id)?;
+        let saved = crate::service::staff::save_staff(self.store()?, &Self::actor(&id), input)?;
+        self.sync_or_err()?;
+        Ok(saved)
+    }
+
+    /// The clinic's staff as this device holds them.
+    pub fn staff(&mut self) -> Result<Vec<crate::dto::StaffRow>, UiError> {
+        let clinic = self.store()?.clinic().map_err(UiError::from)?;
+        Ok(clinic.staff.into_iter().map(Into::into).collect())
+    }
+
+    /// Reset a staff member's PIN (admin device only): every PIN they chose stops working,
+    /// and the new set-up code is returned.
+    pub fn reset_staff_pin(&mut self, staff: &str) -> Result<crate::dto::PinSetupView, UiError> {
+        let id = self.identity()?;
+        Self::require_admin(&id)?;
+        let setup = crate::service::staff::reset_staff_pin(self.store()?, &Self::actor(&id), staff)?;
+        self.sync_or_err()?;
+        Ok(setup)
+    }
+
     /// Sync after a change; an unreadable state is an error here too.
     fn sync_or_err(&mut self) -> Result<Synced, UiError> {
         let s = self.sync()?;

@@ -215,6 +215,22 @@ fn a_user_cannot_switch_an_enrolled_device_to_training() {
     {
         let mut g = lock(&cell);
         let svc = g.as_mut().unwrap().as_mut().expect("enrolled service");
+        // Locked (fail closed): no setting changes before someone signs in.
+        let e = svc.set_user_setting("autoLockMinutes", Some("10")).unwrap_err();
+        assert_eq!(e.code, AppErrorCode::Locked);
+        // The clinic document (as `houmon-clinic clinic set` writes it), then the first
+        // administrator on this admin device, who is signed in.
+        use houmon_model::{Actor, ClinicId, DeviceId, StaffId};
+        let actor = Actor { staff: StaffId::new(), device: DeviceId::new() };
+        svc.store_mut().init_clinic(&actor, ClinicId::new(), "架空在宅クリニック", "3410712362").unwrap();
+        assert!(svc.app_info().can_found_admin);
+        let e = svc.found_first_admin("管理 花子", "カンリ ハナコ", "4829".into()).unwrap_err();
+        assert_eq!(e.code, AppErrorCode::InvalidStaffPin, "the policy's 6 digits");
+        svc.found_first_admin("管理 花子", "カンリ ハナコ", "482913".into()).unwrap();
+        assert!(!svc.app_info().locked && !svc.app_info().can_found_admin);
+        assert_eq!(svc.staff_list().unwrap().len(), 1);
+        let e = svc.found_first_admin("別 人", "ベツ ヒト", "739155".into()).unwrap_err();
+        assert_eq!(e.code, AppErrorCode::NotAllowed, "only while the clinic has no staff");
         // Control: another user-settable setting is accepted on the same device.
         svc.set_user_setting("autoLockMinutes", Some("10")).unwrap();
         let e = svc.set_user_setting("trainingMode", Some("on")).unwrap_err();
@@ -248,7 +264,14 @@ fn a_tablet_that_cannot_open_other_devices_entries_says_so_instead_of_up_to_date
     office.init_clinic(&actor, ClinicId::new(), "架空在宅クリニック", "3410712362").unwrap();
     client.sync_once(&mut office).unwrap();
     let tablet_code = client.create_enrollment_code(Role::Member, 3600).unwrap();
-    let staff = |name: &str| Staff { id: StaffId::new(), name: name.into(), role: StaffRole::Nurse, active: true };
+    let staff = |name: &str| Staff {
+        id: StaffId::new(),
+        name: name.into(),
+        kana: "ホウモン イチロウ".into(),
+        role: StaffRole::Nurse,
+        qualifications: String::new(),
+        active: true,
+    };
     let mut office_writes = |name: &str| {
         office.put_staff(&actor, &staff(name)).unwrap();
         client.sync_once(&mut office).unwrap();
@@ -465,9 +488,16 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
         SyncClient::enroll(&mut store, RelayHttp::new(&relay.1), key, &code, "houmon-gateway", actor).unwrap();
     client.set_subscription(&mut store, None).unwrap();
     store.init_clinic(&actor, ClinicId::new(), "架空在宅クリニック", "3410712362").unwrap();
-    let nurse = Staff { id: StaffId::new(), name: "訪問 看護師".into(), role: StaffRole::Nurse, active: true };
+    let nurse = Staff {
+        id: StaffId::new(),
+        name: "訪問 看護師".into(),
+        kana: "ホウモン カンゴシ".into(),
+        role: StaffRole::Nurse,
+        qualifications: String::new(),
+        active: true,
+    };
     store.put_staff(&actor, &nurse).unwrap();
-    store.set_staff_pin(&actor, nurse.id, "482913").unwrap();
+    let setup = store.issue_pin_setup(&actor, nurse.id, houmon_store::staff_pin::SetupScope::Reset).unwrap();
     let today = crate::service::jst_today();
     let mut patient = |name: &str, hour: u32| {
         let p = store.register_patient(&actor, &Demographics { name: name.into(), ..Default::default() }).unwrap();
@@ -518,7 +548,11 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
         let info = s.app_info();
         assert!(!info.training_mode);
         assert_eq!(info.clinic_name, "架空在宅クリニック");
-        s.unlock(Some(&nurse.id.to_string()), "482913".into()).unwrap();
+        assert!(info.locked, "an enrolled device starts locked");
+        assert_eq!(s.todays_visits().unwrap_err().code, AppErrorCode::Locked);
+        let e = s.unlock(Some(&nurse.id.to_string()), "482913".into()).unwrap_err();
+        assert_eq!(e.code, AppErrorCode::StaffPinSetupNeeded, "no PIN synced from the office");
+        s.choose_staff_pin(&nurse.id.to_string(), setup.code.to_string(), "482913".into()).unwrap();
     });
 
     // First visit with the card and PIN: nothing is asked of the national system here; the

@@ -124,6 +124,10 @@ pub enum AppErrorCode {
     WrongStaffPin,
     StaffPinLocked,
     StaffPinNotSet,
+    /// This device holds no PIN for the person: redeem a set-up code here.
+    StaffPinSetupNeeded,
+    StaffPinSetupExpired,
+    /// The signed-in person's role does not allow this (checked in Rust).
     NotAllowed,
     // Clinic administration.
     NotAdmin,
@@ -188,6 +192,8 @@ pub struct AppInfo {
     /// Large text chosen (user setting `largeText`).
     pub large_text: bool,
     pub locked: bool,
+    /// The clinic has no staff yet and this is its admin device: offer 最初の管理者.
+    pub can_found_admin: bool,
 }
 
 /// How this visit's qualification can be confirmed.
@@ -348,6 +354,9 @@ pub struct ChartView {
     /// Newest first.
     pub visits: Vec<VisitView>,
     pub conflicts: u32,
+    /// Notes and vitals were left out: the signed-in role may not read them (policy
+    /// `officeReadsNotes`).
+    pub clinical_hidden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -508,6 +517,78 @@ pub struct StaffView {
     pub id: String,
     pub name: String,
     pub role: StaffRole,
+}
+
+/// A staff member on the lock screen's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRow {
+    pub id: String,
+    pub name: String,
+    pub role: StaffRole,
+    /// This device holds a PIN chosen for the set-up in force (else: set-up code first).
+    pub pin_on_device: bool,
+}
+
+/// A staff member in the back office's staff list (職員一覧).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffRow {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub role: StaffRole,
+    pub qualifications: String,
+    pub active: bool,
+}
+
+impl From<houmon_model::Staff> for StaffRow {
+    fn from(s: houmon_model::Staff) -> Self {
+        Self {
+            id: s.id.to_string(),
+            name: s.name,
+            kana: s.kana,
+            role: s.role,
+            qualifications: s.qualifications,
+            active: s.active,
+        }
+    }
+}
+
+/// A staff member to add (`id` None) or edit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffInput {
+    pub id: Option<String>,
+    pub name: String,
+    pub kana: String,
+    pub role: StaffRole,
+    #[serde(default)]
+    pub qualifications: String,
+    pub active: bool,
+}
+
+/// A one-time PIN set-up code (設定コード), shown once to the administrator to hand over.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PinSetupView {
+    pub code: String,
+    /// JST, RFC 3339.
+    pub valid_until: String,
+}
+
+impl std::fmt::Debug for PinSetupView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinSetupView").field("valid_until", &self.valid_until).finish_non_exhaustive()
+    }
+}
+
+/// A saved staff member; a new one comes with the set-up code for their first PIN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffSaved {
+    pub id: String,
+    pub setup: Option<PinSetupView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -717,6 +798,11 @@ pub fn typescript_bindings() -> String {
         VitalsLevel::decl(&cfg),
         VitalsIssue::decl(&cfg),
         StaffView::decl(&cfg),
+        SignInRow::decl(&cfg),
+        StaffRow::decl(&cfg),
+        StaffInput::decl(&cfg),
+        PinSetupView::decl(&cfg),
+        StaffSaved::decl(&cfg),
         RosterEntry::decl(&cfg),
         RosterView::decl(&cfg),
         AuditKind::decl(&cfg),

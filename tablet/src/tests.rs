@@ -3,6 +3,7 @@
 
 use crate::dto::*;
 use crate::service::{CardSource, Service, ServiceOptions, check_vitals};
+use houmon_model::{Actor, DeviceId, StaffId};
 
 fn open(dir: &std::path::Path) -> Service {
     Service::open(&ServiceOptions { data_dir: dir.to_path_buf(), card: CardSource::TrainingOnly, ..Default::default() })
@@ -300,27 +301,41 @@ fn lock_blocks_everything_until_the_staff_pin() {
     assert!(s.todays_visits().is_ok());
 }
 
+/// An administrator's act on the training clinic's store: a set-up code for `staff`.
+fn issue_code(s: &mut Service, staff: &str) -> String {
+    let admin = Actor { staff: StaffId::new(), device: DeviceId::new() };
+    let id = StaffId::parse(staff).unwrap();
+    s.store_mut().issue_pin_setup(&admin, id, houmon_store::staff_pin::SetupScope::Reset).unwrap().code.to_string()
+}
+
 #[test]
-fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wrong() {
+fn staff_choose_their_pin_with_a_set_up_code_and_lock_out_after_five_wrong_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(dir.path());
     let me = s.app_info().staff_id;
     let staff = s.sign_in_staff().unwrap();
     assert_eq!(staff[0].id, me, "the signed-in person is offered first");
     let nurse = staff.iter().find(|x| x.role == StaffRole::Nurse).expect("a nurse in the demo clinic").clone();
-    // The training doctor may not set a nurse's PIN; the nurse sets her own after 0000.
-    assert_eq!(s.set_staff_pin(&nurse.id, "482913".into()).unwrap_err().code, AppErrorCode::NotAllowed);
+    assert!(!nurse.pin_on_device);
+    // The training doctor is no administrator: no PIN reset, no staff list.
+    assert_eq!(s.reset_staff_pin(&nurse.id).unwrap_err().code, AppErrorCode::NotAllowed);
+    assert_eq!(s.staff_list().unwrap_err().code, AppErrorCode::NotAllowed);
+    let code = issue_code(&mut s, &nurse.id);
     s.lock();
-    s.unlock(Some(&nurse.id), "0000".into()).unwrap();
+    // A PIN shorter than the policy's 6 digits costs no try; a wrong code does.
+    let e = s.choose_staff_pin(&nurse.id, code.clone(), "4829".into()).unwrap_err();
+    assert_eq!(e.code, AppErrorCode::InvalidStaffPin);
+    assert!(e.ja.contains("6〜12桁"), "{}", e.ja);
+    let e = s.choose_staff_pin(&nurse.id, "AAAA-AAAA-AAAA".into(), "482913".into()).unwrap_err();
+    assert_eq!(e.code, AppErrorCode::WrongStaffPin);
+    assert!(e.ja.contains("あと4回"), "{}", e.ja);
+    // Typed loosely (lower case, spaces): accepted, and she is signed in.
+    s.choose_staff_pin(&nurse.id, code.to_lowercase().replace('-', " "), "482913".into()).unwrap();
     assert_eq!(s.app_info().staff_name, nurse.name);
-    assert_eq!(s.set_staff_pin(&nurse.id, "12".into()).unwrap_err().code, AppErrorCode::InvalidStaffPin);
-    s.set_staff_pin(&nurse.id, "482913".into()).unwrap();
+    assert!(s.sign_in_staff().unwrap().iter().any(|x| x.id == nurse.id && x.pin_on_device));
     s.lock();
-    assert_eq!(
-        s.unlock(Some(&nurse.id), "0000".into()).unwrap_err().code,
-        AppErrorCode::WrongStaffPin,
-        "own PIN replaces 0000"
-    );
+    let e = s.unlock(Some(&nurse.id), "0000".into()).unwrap_err();
+    assert_eq!(e.code, AppErrorCode::WrongStaffPin, "her own PIN replaces 0000");
     s.unlock(Some(&nurse.id), "482913".into()).unwrap();
     // The nurse's own visits today, not the training doctor's.
     let holders: Vec<String> =
@@ -337,12 +352,129 @@ fn staff_sign_in_with_their_own_pin_switches_the_day_and_locks_out_after_five_wr
         AppErrorCode::StaffPinLocked,
         "even the right PIN waits"
     );
+    // The lock-out survives a restart of the app.
+    drop(s);
+    let mut s = open(dir.path());
+    s.lock();
+    assert_eq!(s.unlock(Some(&nurse.id), "482913".into()).unwrap_err().code, AppErrorCode::StaffPinLocked);
     // Another person can still sign in, and every attempt is in the audit log without the PIN.
     s.unlock(Some(&me), "0000".into()).unwrap();
-    let audit = s.audit_log(50).unwrap();
-    assert!(audit.rows.iter().filter(|r| r.detail.contains("wrong staff PIN")).count() >= 5);
-    assert!(audit.rows.iter().any(|r| r.detail == "staff pin set"));
-    assert!(audit.rows.iter().all(|r| !r.detail.contains("482913") && !r.target.contains("482913")));
+    let audit = s.audit_log(80).unwrap();
+    assert!(audit.rows.iter().filter(|r| r.detail.contains("unlock refused")).count() >= 6);
+    assert!(audit.rows.iter().any(|r| r.detail == "staff pin chosen on this device"));
+    let secrets = ["482913", code.as_str(), &code.replace('-', "")];
+    assert!(audit.rows.iter().all(|r| secrets.iter().all(|x| !r.detail.contains(x) && !r.target.contains(x))));
+}
+
+#[test]
+fn a_pin_reset_voids_the_old_pin_and_gives_the_administrator_no_way_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let staff = s.sign_in_staff().unwrap();
+    let nurse = staff.iter().find(|x| x.role == StaffRole::Nurse).unwrap().clone();
+    let admin = staff.iter().find(|x| x.role == StaffRole::Admin).expect("an admin in the demo clinic").clone();
+    let code = issue_code(&mut s, &nurse.id);
+    s.choose_staff_pin(&nurse.id, code.clone(), "482913".into()).unwrap();
+    // The administrator resets the nurse's PIN: a new code, never a PIN.
+    s.lock();
+    s.unlock(Some(&admin.id), "0000".into()).unwrap();
+    let reset = s.reset_staff_pin(&nurse.id).unwrap();
+    assert_ne!(reset.code, code);
+    s.lock();
+    // Her old PIN is void on this device (and on every other: the set-up id changed).
+    assert_eq!(s.unlock(Some(&nurse.id), "482913".into()).unwrap_err().code, AppErrorCode::StaffPinSetupNeeded);
+    // The administrator's own PIN, the old code, or any guess do not sign in as her.
+    for (code, pin) in [(code.as_str(), "111111"), ("0000-0000-0000", "222222")] {
+        assert_eq!(
+            s.choose_staff_pin(&nurse.id, code.into(), pin.into()).unwrap_err().code,
+            AppErrorCode::WrongStaffPin
+        );
+    }
+    assert_eq!(s.unlock(Some(&nurse.id), "0000".into()).unwrap_err().code, AppErrorCode::StaffPinSetupNeeded);
+    s.choose_staff_pin(&nurse.id, reset.code, "739155".into()).unwrap();
+    assert_eq!(s.app_info().staff_name, nurse.name);
+}
+
+#[test]
+fn roles_are_enforced_in_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let staff = s.sign_in_staff().unwrap();
+    let nurse = staff.iter().find(|x| x.role == StaffRole::Nurse).unwrap().clone();
+    let office = staff.iter().find(|x| x.role == StaffRole::Office).expect("office staff in the demo clinic").clone();
+    // The training doctor writes a draft.
+    let row = s.todays_visits().unwrap()[0].clone();
+    let soap = Soap { s: "頭痛".into(), ..Default::default() };
+    let draft = s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap().note_id;
+    // A nurse may write notes, but not save over or sign the doctor's draft.
+    s.lock();
+    s.unlock(Some(&nurse.id), "0000".into()).unwrap();
+    let e = s.sign_note(&row.patient_id, &draft).unwrap_err();
+    assert_eq!(e.code, AppErrorCode::NotAllowed);
+    assert!(e.ja.contains("他の職員の下書き"), "{}", e.ja);
+    let e = s.save_note(&row.patient_id, &row.visit_id, Some(&draft), &soap).unwrap_err();
+    assert_eq!(e.code, AppErrorCode::NotAllowed);
+    // Office staff write no notes, record no vitals, and see no notes by default.
+    s.lock();
+    s.unlock(Some(&office.id), "0000".into()).unwrap();
+    assert_eq!(s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap_err().code, AppErrorCode::NotAllowed);
+    let vitals = VitalsInput { pulse: Some(70), ..Default::default() };
+    assert_eq!(s.record_vitals(&row.patient_id, &row.visit_id, &vitals).unwrap_err().code, AppErrorCode::NotAllowed);
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert!(chart.clinical_hidden);
+    assert!(chart.visits.iter().all(|v| v.notes.is_empty()), "notes hidden from office staff");
+    assert!(!chart.name.is_empty(), "demographics stay visible");
+    // Control: the doctor who wrote it sees and signs it.
+    s.lock();
+    let doctor = staff[0].id.clone();
+    s.unlock(Some(&doctor), "0000".into()).unwrap();
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert!(!chart.clinical_hidden && chart.visits.iter().any(|v| v.notes.iter().any(|n| n.id == draft)));
+    s.sign_note(&row.patient_id, &draft).unwrap();
+}
+
+#[test]
+fn an_office_policy_lets_office_staff_read_notes_but_not_write_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(policies.join("managed")).unwrap();
+    std::fs::write(policies.join("managed/houmon.json"), r#"{"officeReadsNotes": true}"#).unwrap();
+    let mut s = Service::open(&ServiceOptions {
+        data_dir: dir.path().join("app"),
+        card: CardSource::TrainingOnly,
+        policy_dir: Some(policies),
+        ..Default::default()
+    })
+    .unwrap();
+    let row = s.todays_visits().unwrap()[0].clone();
+    let soap = Soap { s: "腹痛".into(), ..Default::default() };
+    let draft = s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap().note_id;
+    let office = s.sign_in_staff().unwrap().into_iter().find(|x| x.role == StaffRole::Office).unwrap();
+    s.lock();
+    s.unlock(Some(&office.id), "0000".into()).unwrap();
+    let chart = s.patient_chart(&row.patient_id, None).unwrap();
+    assert!(!chart.clinical_hidden && chart.visits.iter().any(|v| v.notes.iter().any(|n| n.id == draft)));
+    assert_eq!(s.save_note(&row.patient_id, &row.visit_id, None, &soap).unwrap_err().code, AppErrorCode::NotAllowed);
+}
+
+#[test]
+fn idle_past_auto_lock_locks_in_rust_and_every_command_then_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    assert!(s.todays_visits().is_ok());
+    s.pretend_idle(std::time::Duration::from_secs(4 * 60));
+    assert!(s.todays_visits().is_ok(), "4 of 5 minutes idle: still open");
+    s.pretend_idle(std::time::Duration::from_secs(5 * 60 + 1));
+    assert_eq!(s.set_user_setting("largeText", Some("true")).unwrap_err().code, AppErrorCode::Locked);
+    assert!(s.app_info().locked);
+    let row_err = s.todays_visits().unwrap_err().code;
+    assert_eq!(row_err, AppErrorCode::Locked);
+    assert_eq!(s.patient_list().unwrap_err().code, AppErrorCode::Locked);
+    assert_eq!(s.audit_log(5).unwrap_err().code, AppErrorCode::Locked);
+    s.unlock(None, "0000".into()).unwrap();
+    assert!(s.todays_visits().is_ok());
+    let audit = s.audit_log(20).unwrap();
+    assert!(audit.rows.iter().any(|r| r.detail == "auto-lock after idle"));
 }
 
 #[test]

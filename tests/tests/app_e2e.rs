@@ -298,9 +298,9 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
 
     // Lock; a nurse signs in with the training PIN and sees her own day.
     app.tap("[data-testid='lock-now']").unwrap();
-    app.wait("[data-testid='staff-select'] option", T).expect("staff list");
+    app.wait("[data-testid='staff-option']", T).expect("staff list");
     let nurse = app
-        .find_all("[data-testid='staff-select'] option")
+        .find_all("[data-testid='staff-option']")
         .unwrap()
         .into_iter()
         .find(|o| app.text(o).unwrap_or_default().contains("看護師"))
@@ -370,7 +370,10 @@ fn managed_device_enrolls_by_policy_then_revocation_returns_to_enrollment() {
     let sync = app.wait("[data-testid='sync-status'][data-state='online']", T).expect("sync indicator reaches 最新");
     assert!(app.text(&sync).unwrap().starts_with("最新("), "{}", app.text(&sync).unwrap());
     app.wait_text(".brand small", "架空在宅クリニック", T).expect("the clinic's name in the header");
-    app.wait("[data-testid='today']", T).expect("the app, not the enrollment screen");
+    // Fail closed: locked until someone signs in; with no staff listed yet it says so.
+    app.wait("[data-testid='lock']", T).expect("the app's sign-in, not the enrollment screen");
+    app.wait("[data-testid='waiting-for-staff']", T).expect("no staff yet: the lock screen says what it waits for");
+    assert!(app.find_all("[data-testid='today']").unwrap().is_empty(), "nothing shown before a sign-in");
     assert!(app.find_all("[data-testid='enroll']").unwrap().is_empty(), "enrolled: no enrollment screen");
     assert!(app.find_all("[data-testid='training-banner']").unwrap().is_empty(), "not training mode");
     app.screenshot(&shots.join("11-enrolled.png")).expect("shot");
@@ -427,9 +430,18 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
         SyncDevice::enroll(&tmp.path().join("office"), relay.http(), &admin_code, "事務所PC").expect("office");
     let a = office.actor;
     office.store.init_clinic(&a, ClinicId::new(), "架空在宅クリニック", INSTITUTION).expect("clinic doc");
-    let nurse = Staff { id: StaffId::new(), name: "訪問 看護師".into(), role: StaffRole::Nurse, active: true };
+    let nurse = Staff {
+        id: StaffId::new(),
+        name: "訪問 看護師".into(),
+        kana: "ホウモン カンゴシ".into(),
+        role: StaffRole::Nurse,
+        qualifications: String::new(),
+        active: true,
+    };
     office.store.put_staff(&a, &nurse).expect("staff");
-    office.store.set_staff_pin(&a, nurse.id, "482913").expect("staff pin");
+    // The administrator's one-time code; the nurse chooses her PIN on the tablet with it.
+    let setup =
+        office.store.issue_pin_setup(&a, nurse.id, houmon_store::staff_pin::SetupScope::Reset).expect("set-up code");
     let patient =
         office.store.register_patient(&a, &Demographics { name: "在宅 太郎".into(), ..Default::default() }).unwrap();
     let today = houmon_onshi::consent::jst_date(&chrono::Utc::now());
@@ -460,12 +472,21 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
     let app = AppSession::launch(&display, &bin, &env).expect("app starts");
     app.wait("[data-testid='sync-status'][data-state='online']", T).expect("enrolled and synced");
 
-    // The nurse signs in with her own staff PIN.
-    app.tap("[data-testid='lock-now']").unwrap();
-    app.wait_text("[data-testid='staff-select']", "訪問 看護師", T).expect("the clinic's staff to choose from");
-    let pin = app.wait("[data-testid='staff-pin']", T).unwrap();
-    app.type_text(&pin, "482913").unwrap();
+    // Fail closed: the enrolled tablet starts locked. The nurse has no PIN on it yet: she
+    // enters the set-up code and chooses her PIN here (none was synced from the office).
+    app.wait("[data-testid='lock']", T).expect("an enrolled tablet starts locked");
+    app.wait_text("[data-testid='staff-list']", "訪問 看護師", T).expect("the clinic's staff to choose from");
+    app.tap("[data-testid='staff-option']").unwrap();
+    let code = app.wait("[data-testid='setup-code']", T).expect("set-up mode for a person without a PIN here");
+    app.type_text(&code, &setup.code).unwrap();
+    for field in ["new-pin", "new-pin-again"] {
+        let f = app.wait(&format!("[data-testid='{field}']"), T).unwrap();
+        app.type_text(&f, "482913").unwrap();
+    }
+    assert_fits(&app, "[data-testid='unlock']", "the set-up sign-in button");
+    app.screenshot(&shots.join("20-pin-setup.png")).expect("shot");
     app.tap("[data-testid='unlock']").unwrap();
+    app.wait_text("[data-testid='whoami']", "訪問 看護師", T).expect("signed in as the nurse");
 
     // Her visit: consent from the first visit, so 再照会 — sent to the clinic's gateway.
     let row = format!("[data-testid='visit-row'][data-patient-id='{patient}']");

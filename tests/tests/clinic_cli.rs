@@ -162,3 +162,99 @@ fn founding_enrolling_a_second_device_keyless_refusal_and_revocation_through_the
     // The admin device still syncs.
     assert_eq!(ok(&office, &["sync"])["state"], "online");
 }
+
+#[test]
+fn staff_are_added_edited_and_reset_through_the_cli_with_one_time_codes_never_pins() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("relay.db");
+    let founded = create_clinic_json(&db, "さくら在宅クリニック").expect("create-clinic");
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let url = relay.base();
+    let (office, tablet) = (tmp.path().join("office"), tmp.path().join("tablet"));
+    ok(&office, &["enroll", "--relay", &url, "--code", founded["code"].as_str().expect("code")]);
+    ok(&office, &["clinic", "set", "--name", "さくら在宅クリニック", "--institution", "3410712362"]);
+
+    // The reading must be katakana; nothing is written otherwise.
+    refused(&office, &["staff", "add", "--name", "訪問 花子", "--kana", "houmon", "--role", "nurse"], "invalid_input");
+    let v = ok(
+        &office,
+        &[
+            "staff",
+            "add",
+            "--name",
+            "訪問 花子",
+            "--kana",
+            "ホウモン ハナコ",
+            "--role",
+            "nurse",
+            "--qualifications",
+            "認定看護師",
+        ],
+    );
+    let id = v["id"].as_str().expect("id").to_string();
+    let code = v["setup"]["code"].as_str().expect("a one-time set-up code").to_string();
+    assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {v}");
+    assert!(v["setup"]["validUntil"].as_str().is_some(), "{v}");
+    let listed = ok(&office, &["staff", "list"]);
+    let nurse =
+        listed["staff"].as_array().expect("staff").iter().find(|s| s["id"] == id.as_str()).cloned().expect("listed");
+    assert_eq!((nurse["kana"].as_str(), nurse["role"].as_str()), (Some("ホウモン ハナコ"), Some("nurse")), "{listed}");
+    // Deactivate (退職): kept, marked.
+    let v = ok(&office, &["staff", "edit", "--id", &id, "--active", "false"]);
+    assert!(v["setup"].is_null(), "an edit issues no code: {v}");
+    let listed = ok(&office, &["staff", "list"]);
+    let nurse =
+        listed["staff"].as_array().expect("staff").iter().find(|s| s["id"] == id.as_str()).cloned().expect("kept");
+    assert_eq!((nurse["active"].as_bool(), nurse["name"].as_str()), (Some(false), Some("訪問 花子")), "{listed}");
+    // A reset gives a new code; the old one is void.
+    let reset = ok(&office, &["staff", "reset-pin", "--id", &id]);
+    let new_code = reset["code"].as_str().expect("code").to_string();
+    assert_ne!(new_code, code);
+
+    // A member device sees the staff after a sync, and may not manage them.
+    let member_code = ok(&office, &["code", "create", "--role", "member"])["code"].as_str().expect("c").to_string();
+    ok(&tablet, &["enroll", "--relay", &url, "--code", &member_code, "--label", "タブレット1"]);
+    ok(&tablet, &["sync"]);
+    let seen = ok(&tablet, &["staff", "list"]);
+    assert!(seen["staff"].as_array().expect("staff").iter().any(|s| s["id"] == id.as_str()), "{seen}");
+    refused(
+        &tablet,
+        &["staff", "add", "--name", "侵入 者", "--kana", "シンニュウ シャ", "--role", "admin"],
+        "not_admin",
+    );
+    refused(&tablet, &["staff", "reset-pin", "--id", &id], "not_admin");
+
+    // The codes are shown once and stored nowhere in the clear: not at the relay, not in
+    // either data directory (only a verifier of the code syncs, never a PIN).
+    let mut files = vec![houmon_tests::bench_sync::relay_db_files(&db)];
+    for dir in [&office, &tablet] {
+        for e in walk(dir) {
+            files.push(std::fs::read(e).unwrap_or_default());
+        }
+    }
+    for c in [&code, &new_code] {
+        for form in [c.clone(), c.replace('-', "")] {
+            assert!(files.iter().all(|f| !contains(f, form.as_bytes())), "set-up code {form} found on disk");
+        }
+    }
+    // Control: the scan finds what is there (the relay stores the clinic's id in the clear).
+    let clinic_id = founded["clinic"].as_str().expect("clinic");
+    assert!(files.iter().any(|f| contains(f, clinic_id.as_bytes()) || contains(f, &hex_to_bytes(clinic_id))));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn hex_to_bytes(h: &str) -> Vec<u8> {
+    (0..h.len() / 2).filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()).collect()
+}

@@ -257,21 +257,28 @@ pub fn build_chart(spec: &ClinicSpec, staff: &[Staff], index: usize) -> Result<C
     Ok(c)
 }
 
-/// The staff list for a spec: about 1 doctor in 5, mostly nurses, a few office and admin.
+/// The staff list for a spec: about 1 doctor in 5, mostly nurses, a few office and admin (the
+/// demo's five: a doctor, two nurses, office, admin).
 pub fn build_staff(spec: &ClinicSpec) -> Vec<Staff> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5AFF);
     (0..spec.staff)
         .map(|i| {
             let role = match i % 10 {
                 0 | 5 => StaffRole::Doctor,
-                8 => StaffRole::Office,
-                9 if i % 20 == 9 => StaffRole::Admin,
-                9 => StaffRole::Office,
+                3 => StaffRole::Office,
+                4 if i % 20 == 4 => StaffRole::Admin,
                 _ => StaffRole::Nurse,
             };
-            let (sur, _) = SURNAMES[rng.gen_range(0..SURNAMES.len())];
-            let (given, _, _) = GIVEN[rng.gen_range(0..GIVEN.len())];
-            Staff { id: StaffId(id_from(&mut rng)), name: format!("{sur} {given}"), role, active: true }
+            let (sur, sur_kana) = SURNAMES[rng.gen_range(0..SURNAMES.len())];
+            let (given, given_kana, _) = GIVEN[rng.gen_range(0..GIVEN.len())];
+            Staff {
+                id: StaffId(id_from(&mut rng)),
+                name: format!("{sur} {given}"),
+                kana: format!("{sur_kana} {given_kana}"),
+                role,
+                qualifications: String::new(),
+                active: true,
+            }
         })
         .collect()
 }

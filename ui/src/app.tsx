@@ -130,7 +130,8 @@ export function App({ api }: { api: Api }) {
   const savePref = (key: 'uiLanguage' | 'largeText', value: string) => {
     prefsApplied.current = true;
     api.setUserSetting(key, value).catch((e: UiError) => {
-      if (e.code !== 'not_enrolled') setError(e);
+      // Locked: the toggle changes the view only; it is saved once someone signs in.
+      if (e.code !== 'not_enrolled' && e.code !== 'locked') setError(e);
     });
   };
   const toggleLang = () => {
@@ -222,6 +223,7 @@ export function App({ api }: { api: Api }) {
             <Lock
               api={api}
               training={info?.trainingMode ?? false}
+              canFoundAdmin={info?.canFoundAdmin ?? false}
               onUnlocked={() => {
                 // Possibly another person signed in: their name, role and visits.
                 void loadInfo();

@@ -86,12 +86,53 @@ describe('app shell and 今日の訪問', () => {
     await screen.findByTestId('visit-row');
     fireEvent.click(screen.getByTestId('lock-now'));
     await screen.findByTestId('lock');
-    await waitFor(() => expect((screen.getByTestId('staff-select') as HTMLSelectElement).value).toBe('s1'));
-    fireEvent.change(screen.getByTestId('staff-select'), { target: { value: 's2' } });
+    const options = await screen.findAllByTestId('staff-option');
+    expect(options.map((o) => o.getAttribute('aria-selected'))).toEqual(['true', 'false']);
+    fireEvent.click(screen.getByText(/看護 花子/));
     fireEvent.input(screen.getByTestId('staff-pin'), { target: { value: '0000' } });
     fireEvent.click(screen.getByTestId('unlock'));
     await screen.findByTestId('visit-row');
     expect(api.unlock).toHaveBeenCalledWith('s2', '0000');
     expect(api.appInfo).toHaveBeenCalledTimes(2);
+  });
+
+  it('someone without a PIN on this device enters the set-up code and chooses one', async () => {
+    const api = fakeApi({
+      signInStaff: vi.fn(() => Promise.resolve([{ id: 's3', name: '訪問 看護師', role: 'nurse' as const, pinOnDevice: false }])),
+      appInfo: vi.fn(async () => ({ ...(await fakeApi().appInfo()), trainingMode: false, locked: true })),
+    });
+    render(<App api={api} />);
+    await screen.findByTestId('setup-code');
+    const button = screen.getByTestId('unlock') as HTMLButtonElement;
+    fireEvent.input(screen.getByTestId('setup-code'), { target: { value: 'abcd-efgh-jkmn' } });
+    fireEvent.input(screen.getByTestId('new-pin'), { target: { value: '482913' } });
+    fireEvent.input(screen.getByTestId('new-pin-again'), { target: { value: '482914' } });
+    fireEvent.click(button);
+    await screen.findByText('2回入力したPINが一致しません。もう一度入力してください。');
+    expect(api.choosePin).not.toHaveBeenCalled();
+    fireEvent.input(screen.getByTestId('setup-code'), { target: { value: 'abcd-efgh-jkmn' } });
+    fireEvent.input(screen.getByTestId('new-pin'), { target: { value: '482913' } });
+    fireEvent.input(screen.getByTestId('new-pin-again'), { target: { value: '482913' } });
+    fireEvent.click(button);
+    await waitFor(() => expect(api.choosePin).toHaveBeenCalledWith('s3', 'ABCD-EFGH-JKMN', '482913'));
+    expect(api.unlock).not.toHaveBeenCalled();
+  });
+
+  it('a new clinic’s admin device registers the first administrator; a member device waits', async () => {
+    const locked = async () => ({ ...(await fakeApi().appInfo()), trainingMode: false, locked: true });
+    const none = vi.fn(() => Promise.resolve([]));
+    const member = render(<App api={fakeApi({ signInStaff: none, appInfo: vi.fn(locked) })} />);
+    await screen.findByTestId('waiting-for-staff');
+    expect(screen.queryByTestId('unlock')).toBeNull();
+    member.unmount();
+    const api = fakeApi({ signInStaff: none, appInfo: vi.fn(async () => ({ ...(await locked()), canFoundAdmin: true })) });
+    render(<App api={api} />);
+    await screen.findByTestId('found-admin');
+    fireEvent.input(screen.getByTestId('admin-name'), { target: { value: '管理 花子' } });
+    fireEvent.input(screen.getByTestId('admin-kana'), { target: { value: 'カンリ ハナコ' } });
+    fireEvent.input(screen.getByTestId('new-pin'), { target: { value: '482913' } });
+    fireEvent.input(screen.getByTestId('new-pin-again'), { target: { value: '482913' } });
+    fireEvent.click(screen.getByTestId('unlock'));
+    await waitFor(() => expect(api.foundFirstAdmin).toHaveBeenCalledWith('管理 花子', 'カンリ ハナコ', '482913'));
   });
 });

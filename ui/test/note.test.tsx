@@ -44,7 +44,7 @@ describe('note editor autosave', () => {
         Promise.resolve({
           patientId: 'p1', name: 'x', kana: '', birthDate: null, sex: '2', address: '', insurance: null,
           check: { path: 'card' as const, reason: 'first_visit' as const, validThrough: null, daysLeft: null, ja: '', en: '', validity: null, request: null },
-          consents: [], qualifications: [], conflicts: 0,
+          consents: [], qualifications: [], conflicts: 0, clinicalHidden: false,
           visits: [{
             id: 'v1', kind: 'homeMedical' as const, staff: 's', arrival: null, departure: null,
             vitals: { systolic: 120, diastolic: 70, pulse: null, spo2: null, temperature: null, respiration: null, weight: null },

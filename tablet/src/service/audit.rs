@@ -49,6 +49,12 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("import", "取り込み", "Imported"),
     ("unlock", "ロック解除", "Unlocked"),
     ("unlock refused: wrong staff PIN", "ロック解除の拒否(職員PINの誤り)", "Unlock refused: wrong staff PIN"),
+    ("unlock refused", "サインインの拒否", "Sign-in refused"),
+    ("auto-lock after idle", "操作がないための自動ロック", "Locked after idle time"),
+    ("staff pin reset", "職員PINのリセット(設定コードの発行)", "Staff PIN reset (set-up code issued)"),
+    ("staff pin code for another device", "別の端末用の設定コードの発行", "Set-up code for another device issued"),
+    ("staff pin chosen on this device", "この端末での職員PINの設定", "Staff PIN chosen on this device"),
+    ("first administrator", "最初の管理者の登録", "First administrator registered"),
     ("user setting", "設定の変更", "Setting changed"),
     (
         "refused: training mode on an enrolled device",
@@ -101,7 +107,7 @@ pub(crate) fn audit_target(target: &str) -> (String, String) {
 }
 
 impl Service {
-    pub fn audit_log(&self, limit: i64) -> Result<AuditLogView, UiError> {
+    pub fn audit_log(&mut self, limit: i64) -> Result<AuditLogView, UiError> {
         self.ensure_unlocked()?;
         let chain_ok = self.store.verify_audit()?.ok();
         let rows = self

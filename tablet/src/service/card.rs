@@ -65,7 +65,7 @@ impl Service {
         let code = VerificationCodeB::parse(&code_b);
         code_b.zeroize();
         let code = code?;
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         let p = parse_patient(patient)?;
         self.face_shown_for = None;
         let issuers = self.face_issuers.clone();

@@ -56,7 +56,7 @@ impl Service {
             }
             None => None,
         };
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         let p = parse_patient(&input.patient_id)?;
         let visit = parse_visit(&input.visit_id)?;
         let kind = self.visit_kind_of(visit);

@@ -37,7 +37,7 @@ mod notes;
 mod requery;
 mod roster;
 mod settings;
-mod staff;
+pub(crate) mod staff;
 #[cfg(feature = "training")]
 mod training;
 mod visits;
@@ -58,9 +58,6 @@ pub const DEMO_SEED: u64 = 20_261_121;
 pub const DEMO_STAFF: &str = "0d0c7e11-0000-4000-8000-00000000d0c1";
 /// In training mode, staff without a PIN of their own sign in with this (shown on screen).
 const TRAINING_STAFF_PIN: &str = "0000";
-/// Wrong staff PINs before sign-in is locked for [`STAFF_PIN_LOCKOUT`].
-const STAFF_PIN_TRIES: u32 = 5;
-const STAFF_PIN_LOCKOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The reader name shown when the in-process training reader is used.
 pub const TRAINING_READER: &str = "訓練用カードリーダー(アプリ内)";
@@ -73,6 +70,7 @@ impl From<CoreError> for UiError {
             CoreError::InvalidInput { .. } => AppErrorCode::InvalidInput,
             CoreError::LooksLikeIndividualNumber => AppErrorCode::IndividualNumber,
             CoreError::NoteSigned => AppErrorCode::NoteSigned,
+            CoreError::NotNoteAuthor => AppErrorCode::NotAllowed,
             CoreError::WrongKey => AppErrorCode::WrongKey,
             _ => AppErrorCode::Storage,
         };
@@ -99,6 +97,25 @@ pub(crate) fn bad_id(what: &str) -> UiError {
         format!("{what}の指定が正しくありません。一覧から開き直してください。"),
         format!("Invalid {what} id. Open it again from the list."),
     )
+}
+
+/// A role refusal, saying who may do it.
+pub(crate) fn not_allowed(p: m::Permission) -> UiError {
+    let (ja, en) = match p {
+        m::Permission::WriteClinical => (
+            "診療記録の記載・署名と訪問の開始は医師と看護師だけが行えます。",
+            "Only doctors and nurses write and sign clinical notes and start visits.",
+        ),
+        m::Permission::ReadClinical => (
+            "この役割では診療記録を閲覧できません(医療機関の設定)。",
+            "Your role may not read clinical notes (clinic policy).",
+        ),
+        m::Permission::ManageClinic => (
+            "職員・端末・設定の管理は管理者だけが行えます。管理者にサインインしてもらってください。",
+            "Only administrators manage staff, devices and settings. Ask an administrator to sign in.",
+        ),
+    };
+    UiError::new(AppErrorCode::NotAllowed, ja, en)
 }
 
 pub(crate) fn parse_patient(s: &str) -> Result<PatientId, UiError> {
@@ -162,12 +179,15 @@ pub struct Service {
     visual_unverified_allowed: bool,
     /// Policy `screenshotProtection` (applied to the window by the shell).
     screenshot_protection: bool,
-    today: NaiveDate,
+    /// The clinic's "today" when a test fixed it; otherwise the JST date now.
+    fixed_today: Option<NaiveDate>,
     locked: bool,
+    /// Last command the signed-in person ran: past `auto_lock_minutes` the next one locks.
+    last_activity: std::time::Instant,
+    /// Who may read clinical notes beyond clinicians (policy `officeReadsNotes`).
+    access: m::AccessPolicy,
     /// Training mode (訓練モード): demo clinic, simulator, training cards and PIN.
     training: bool,
-    /// Wrong staff PINs in a row, and the lock-out end, per staff member.
-    pin_failures: HashMap<StaffId, (u32, Option<std::time::Instant>)>,
     /// Consent/qualification state per patient, computed once per session and refreshed
     /// after every change (so the visit list does not audit a chart view per row).
     checks: HashMap<PatientId, (Option<m::QualificationSnapshot>, ConsentTimeline)>,
@@ -177,7 +197,7 @@ pub struct Service {
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("today", &self.today).finish_non_exhaustive()
+        f.debug_struct("Service").field("today", &self.today()).finish_non_exhaustive()
     }
 }
 
@@ -265,10 +285,11 @@ impl Service {
             face_issuers: FaceIssuers::none(),
             visual_unverified_allowed: false,
             screenshot_protection: true,
-            today: opts.today.unwrap_or_else(jst_today),
+            fixed_today: opts.today,
             locked: false,
+            last_activity: std::time::Instant::now(),
+            access: m::AccessPolicy::default(),
             training,
-            pin_failures: HashMap::new(),
             checks: HashMap::new(),
             gateway: (!training).then(Default::default),
         }
@@ -280,8 +301,6 @@ impl Service {
         store.set_clock(Utc::now);
         let clinic = store.clinic().ok();
         let me = clinic.as_ref().and_then(|c| c.staff.iter().find(|s| s.active).cloned());
-        let staff_ids: Vec<StaffId> = clinic.iter().flat_map(|c| c.staff.iter().map(|s| s.id)).collect();
-        let staff_pins_set = staff_ids.into_iter().any(|id| store.has_staff_pin(id).unwrap_or(false));
         let institution = clinic
             .as_ref()
             .and_then(|c| MedicalInstitutionCode::parse(&c.institution_code).ok())
@@ -292,9 +311,9 @@ impl Service {
         let actor = Actor { staff: me.as_ref().map(|s| s.id).unwrap_or_default(), device };
         let clinic_name = clinic.map(|c| c.name).unwrap_or_default();
         let mut svc = Self::assemble(opts, store, actor, me, clinic_name, institution, false);
-        // Staff sign in once the clinic has set PINs (before the first sync there is no
-        // clinic document, so nobody could).
-        svc.locked = staff_pins_set;
+        // Fail closed: an enrolled device is locked until a staff member signs in (before the
+        // first sync nobody can, and the lock screen says it is waiting for the staff list).
+        svc.locked = true;
         svc.apply_settings();
         Ok(svc)
     }
@@ -316,7 +335,19 @@ impl Service {
         self.store.dir()
     }
 
-    pub(crate) fn ensure_unlocked(&self) -> Result<(), UiError> {
+    /// The clinic's "today" (JST): follows the clock, so it rolls over at midnight.
+    pub(crate) fn today(&self) -> NaiveDate {
+        self.fixed_today.unwrap_or_else(jst_today)
+    }
+
+    /// Every use case starts here: refuse when locked, and lock first when the signed-in
+    /// person has been idle past `autoLockMinutes` (enforced here, not only by the UI's timer).
+    pub(crate) fn ensure_unlocked(&mut self) -> Result<(), UiError> {
+        let idle = std::time::Duration::from_secs(u64::from(self.auto_lock_minutes) * 60);
+        if !self.locked && self.auto_lock_minutes > 0 && self.last_activity.elapsed() >= idle {
+            self.locked = true;
+            let _ = self.store.record_access(&self.actor, AuditAction::Open, "session", "auto-lock after idle");
+        }
         if self.locked {
             return Err(UiError::new(
                 AppErrorCode::Locked,
@@ -324,7 +355,27 @@ impl Service {
                 "The app is locked. Unlock it with your staff PIN.",
             ));
         }
+        self.last_activity = std::time::Instant::now();
         Ok(())
+    }
+
+    /// [`Self::ensure_unlocked`], then the role check (`m::StaffRole::may`).
+    pub(crate) fn require(&mut self, p: m::Permission) -> Result<(), UiError> {
+        self.ensure_unlocked()?;
+        if self.staff_role.may(p, self.access) { Ok(()) } else { Err(not_allowed(p)) }
+    }
+
+    /// Whether the signed-in person may read clinical notes (no lock check).
+    pub(crate) fn reads_clinical(&self) -> bool {
+        self.staff_role.may(m::Permission::ReadClinical, self.access)
+    }
+
+    /// Tests: pretend the signed-in person has been idle this long.
+    #[cfg(test)]
+    pub(crate) fn pretend_idle(&mut self, d: std::time::Duration) {
+        if let Some(t) = std::time::Instant::now().checked_sub(d) {
+            self.last_activity = t;
+        }
     }
 
     /// The effective managed settings (Managed > User > Recommended > Default), read afresh:
@@ -347,6 +398,7 @@ impl Service {
         self.policy = e.consent;
         self.identity_modes = e.identity_modes;
         self.auto_lock_minutes = e.auto_lock_minutes;
+        self.access = m::AccessPolicy { office_reads_notes: e.office_reads_notes };
         self.visual_unverified_allowed = e.visual_check_unverified_photo;
         self.screenshot_protection = e.screenshot_protection;
         self.face_issuers = self.trusted_face_issuers(&e.card_face_issuer_keys);
@@ -359,7 +411,10 @@ impl Service {
         self.sim.config().allow_visual_check && self.identity_modes.contains(&m::IdentityMode::Visual)
     }
 
-    pub fn app_info(&self) -> AppInfo {
+    pub fn app_info(&mut self) -> AppInfo {
+        let can_found_admin = self.locked
+            && self.store.clinic().is_ok_and(|c| c.staff.is_empty())
+            && self.is_admin_device().unwrap_or(false);
         let (ja, en) = match self.store.key_protection() {
             KeyProtection::FileFallback => {
                 let (ja, en) = KeyProtection::FileFallback.describe();
@@ -373,7 +428,7 @@ impl Service {
             staff_id: self.actor.staff.to_string(),
             staff_name: self.staff_name.clone(),
             staff_role: self.staff_role,
-            today: self.today.to_string(),
+            today: self.today().to_string(),
             key_warning_ja: ja,
             key_warning_en: en,
             version: env!("CARGO_PKG_VERSION").into(),
@@ -387,6 +442,7 @@ impl Service {
             ui_language: self.ui_language,
             large_text: self.large_text,
             locked: self.locked,
+            can_found_admin,
         }
     }
 }

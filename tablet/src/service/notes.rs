@@ -9,7 +9,7 @@ impl Service {
         draft: Option<&str>,
         soap: &Soap,
     ) -> Result<SavedNote, UiError> {
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         self.start_visit(patient, visit)?;
         let p = parse_patient(patient)?;
         let v = parse_visit(visit)?;
@@ -28,7 +28,7 @@ impl Service {
     }
 
     pub fn sign_note(&mut self, patient: &str, note: &str) -> Result<(), UiError> {
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         let p = parse_patient(patient)?;
         let n = m::NoteId::parse(note).ok_or_else(|| bad_id("記録"))?;
         self.store.sign_note(&self.actor, p, n)?;
@@ -36,7 +36,7 @@ impl Service {
     }
 
     pub fn correct_note(&mut self, patient: &str, note: &str, soap: &Soap, reason: &str) -> Result<SavedNote, UiError> {
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         let p = parse_patient(patient)?;
         let n = m::NoteId::parse(note).ok_or_else(|| bad_id("記録"))?;
         let body = m::SoapNote {

@@ -3,7 +3,7 @@ use super::*;
 impl Service {
     pub fn roster(&mut self, month: Option<&str>) -> Result<RosterView, UiError> {
         self.ensure_unlocked()?;
-        let month = month.map(str::to_string).unwrap_or_else(|| houmon_docs::month_key(self.today));
+        let month = month.map(str::to_string).unwrap_or_else(|| houmon_docs::month_key(self.today()));
         let (visits, conflicts) = match self.store.roster_month(&month) {
             Ok(x) => x,
             Err(CoreError::NotFound { .. }) => (vec![], vec![]),
@@ -47,7 +47,7 @@ impl Service {
         let v = parse_visit(visit)?;
         let s = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
         let date = date.map(|d| d.parse::<NaiveDate>().map_err(|_| bad_id("日付"))).transpose()?;
-        let month = houmon_docs::month_key(date.unwrap_or(self.today));
+        let month = houmon_docs::month_key(date.unwrap_or(self.today()));
         let (visits, _) = self.store.roster_month(&month)?;
         let mut rv = visits.into_iter().find(|x| x.id == v).ok_or(CoreError::NotFound { what: "visit" })?;
         if let Some(d) = date {

@@ -80,6 +80,9 @@ impl Service {
     /// setting's kind). A refusal says why (locked by the administrator, out of range …).
     pub fn set_user_setting(&mut self, key: &str, value: Option<&str>) -> Result<PolicyPage, UiError> {
         use houmon_policy::schema::{SettingKind, key::TRAINING_MODE};
+        // Fail closed: a locked app changes no setting (the lock screen's language and text
+        // size buttons only change the view until someone signs in).
+        self.ensure_unlocked()?;
         // An enrolled device holds the clinic's real data: a user never switches it to the
         // training clinic (only the administrator's managed policy may). Switching off is fine.
         if !self.training && key == TRAINING_MODE && value.is_some_and(|v| v.trim() != "off") {

@@ -36,7 +36,14 @@ impl Service {
             store.set_clock(Utc::now);
             store.put_staff(
                 &actor,
-                &m::Staff { id: staff_id, name: "訓練 医師".into(), role: m::StaffRole::Doctor, active: true },
+                &m::Staff {
+                    id: staff_id,
+                    name: "訓練 医師".into(),
+                    kana: "クンレン イシ".into(),
+                    role: m::StaffRole::Doctor,
+                    qualifications: String::new(),
+                    active: true,
+                },
             )?;
         }
         store.set_clock(Utc::now);
@@ -62,7 +69,8 @@ impl Service {
     /// The synthetic card holders are the training patients: each gets a visit today for the
     /// training doctor (first visits, a 往診, the revoked and the expired card).
     pub(crate) fn ensure_demo_day(&mut self) -> Result<(), UiError> {
-        if !self.store.todays_roster(self.actor.staff, self.today)?.is_empty() {
+        let doctor = StaffId::parse(DEMO_STAFF).unwrap_or(self.actor.staff);
+        if !self.store.todays_roster(doctor, self.today())?.is_empty() {
             return Ok(());
         }
         let existing = self.store.patient_list()?;
@@ -89,11 +97,11 @@ impl Service {
                 &self.actor,
                 &m::RosterVisit {
                     id: VisitId::new(),
-                    date: self.today,
+                    date: self.today(),
                     start: NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default(),
                     end: NaiveTime::from_hms_opt(hour, 45, 0).unwrap_or_default(),
                     patient,
-                    staff: vec![self.actor.staff],
+                    staff: vec![doctor],
                     kind,
                     status: m::VisitStatus::Planned,
                 },

@@ -18,7 +18,12 @@ impl Service {
     pub fn todays_visits(&mut self) -> Result<Vec<VisitRow>, UiError> {
         self.ensure_unlocked()?;
         self.refresh_after_sync();
-        let rows: Vec<TodayVisit> = self.store.todays_roster(self.actor.staff, self.today)?;
+        #[cfg(feature = "training")]
+        if self.training {
+            // "Today" follows the clock: after midnight the training day is set up again.
+            self.ensure_demo_day()?;
+        }
+        let rows: Vec<TodayVisit> = self.store.todays_roster(self.actor.staff, self.today())?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let check = self.check_for(r.patient, r.kind)?;
@@ -75,6 +80,9 @@ impl Service {
             intact: n.intact,
         };
         let to_i32 = |x: Option<i64>| x.and_then(|v| i32::try_from(v).ok());
+        // Office and admin staff see demographics and qualification; notes and vitals only
+        // when the clinic's policy allows (`officeReadsNotes`).
+        let clinical = self.reads_clinical();
         Ok(ChartView {
             patient_id: p.to_string(),
             name: chart.demographics.name.clone(),
@@ -111,23 +119,32 @@ impl Service {
                     staff: name_of(v.staff),
                     arrival: v.arrival.map(iso),
                     departure: v.departure.map(iso),
-                    vitals: VitalsInput {
-                        systolic: to_i32(v.vitals.systolic),
-                        diastolic: to_i32(v.vitals.diastolic),
-                        pulse: to_i32(v.vitals.pulse),
-                        spo2: to_i32(v.vitals.spo2),
-                        temperature: v.vitals.temperature,
-                        respiration: to_i32(v.vitals.respiration),
-                        weight: v.vitals.weight,
+                    vitals: if !clinical {
+                        VitalsInput::default()
+                    } else {
+                        VitalsInput {
+                            systolic: to_i32(v.vitals.systolic),
+                            diastolic: to_i32(v.vitals.diastolic),
+                            pulse: to_i32(v.vitals.pulse),
+                            spo2: to_i32(v.vitals.spo2),
+                            temperature: v.vitals.temperature,
+                            respiration: to_i32(v.vitals.respiration),
+                            weight: v.vitals.weight,
+                        }
                     },
-                    notes: chart.notes.iter().filter(|n| n.visit == v.id).map(note_view).collect(),
+                    notes: if clinical {
+                        chart.notes.iter().filter(|n| n.visit == v.id).map(note_view).collect()
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect(),
             conflicts: chart.conflicts.len() as u32,
+            clinical_hidden: !clinical,
         })
     }
 
-    pub fn patient_list(&self) -> Result<Vec<PatientRow>, UiError> {
+    pub fn patient_list(&mut self) -> Result<Vec<PatientRow>, UiError> {
         self.ensure_unlocked()?;
         Ok(self
             .store
@@ -145,7 +162,7 @@ impl Service {
 
     pub(crate) fn visit_kind_of(&self, visit: VisitId) -> m::VisitKind {
         self.store
-            .todays_roster(self.actor.staff, self.today)
+            .todays_roster(self.actor.staff, self.today())
             .ok()
             .and_then(|r| r.into_iter().find(|v| v.visit == visit))
             .map(|v| v.kind)
@@ -154,7 +171,7 @@ impl Service {
 
     /// Opens the visit record (訪問開始) once; later calls do nothing.
     pub fn start_visit(&mut self, patient: &str, visit: &str) -> Result<(), UiError> {
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         let (p, v) = (parse_patient(patient)?, parse_visit(visit)?);
         let chart = self.store.open_chart(&self.actor, p)?;
         if chart.visits.iter().any(|r| r.id == v) {

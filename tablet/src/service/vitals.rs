@@ -23,7 +23,7 @@ impl Service {
     /// Record vitals. Impossible values are refused (returned as errors, nothing saved);
     /// abnormal ones are saved and returned as warnings.
     pub fn record_vitals(&mut self, patient: &str, visit: &str, v: &VitalsInput) -> Result<Vec<VitalsIssue>, UiError> {
-        self.ensure_unlocked()?;
+        self.require(m::Permission::WriteClinical)?;
         let issues = check_vitals(v);
         if issues.iter().any(|i| i.level == m::vitals::VitalsLevel::Error) {
             return Ok(issues);

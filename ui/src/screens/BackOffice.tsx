@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, AuditLogView, PatientRow, QueueRow, RosterView, StaffView, UiError } from '../ipc/api';
-import { auditKindLabel, kindLabel, label, useT } from '../i18n';
+import type { Api, AuditLogView, PatientRow, PinSetupView, QueueRow, RosterView, StaffInput, StaffRole, StaffRow, UiError } from '../ipc/api';
+import { auditKindLabel, kindLabel, label, roleLabel, useT } from '../i18n';
 import { Busy, ErrorBox, fmtTime } from '../components/common';
 
 type Tab = 'roster' | 'patients' | 'queue' | 'audit' | 'staff';
@@ -218,61 +218,100 @@ function Audit({ api }: { api: Api }) {
   );
 }
 
-/** Staff sign-in PINs: office and admin staff set anyone's; everyone may set their own. */
-function StaffPins({ api }: { api: Api }) {
+const ROLES: StaffRole[] = ['doctor', 'nurse', 'office', 'admin'];
+const blank: StaffInput = { id: null, name: '', kana: '', role: 'nurse', qualifications: '', active: true };
+
+/**
+ * 職員の管理 (administrators only; the Rust use case refuses anyone else): add, edit and
+ * deactivate staff, and reset a PIN. A new member or a reset gives a one-time set-up code to
+ * hand over in person; the administrator never sets or sees a PIN.
+ */
+function StaffAdmin({ api }: { api: Api }) {
   const t = useT();
-  const [staff, setStaff] = useState<StaffView[] | null>(null);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [pin, setPin] = useState('');
-  const [again, setAgain] = useState('');
+  const [staff, setStaff] = useState<StaffRow[] | null>(null);
+  const [form, setForm] = useState<StaffInput | null>(null);
+  const [issued, setIssued] = useState<{ name: string; setup: PinSetupView } | null>(null);
   const [error, setError] = useState<UiError | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const load = () => api.staffList().then(setStaff).catch((e: UiError) => setError(e));
   useEffect(() => {
-    api.signInStaff().then(setStaff).catch((e: UiError) => setError(e));
+    void load();
   }, []);
-  const save = async (id: string) => {
-    const [p, q] = [pin, again];
-    setPin('');
-    setAgain('');
-    if (p !== q) {
-      setError({ code: 'pin_mismatch', ja: '2回入力したPINが一致しません。もう一度入力してください。', en: 'The two PINs differ. Enter them again.', triesLeft: null });
-      return;
-    }
+  const act = async (f: () => Promise<void>) => {
     try {
-      await api.setStaffPin(id, p);
+      await f();
       setError(null);
-      setEditing(null);
-      setDone(id);
+      await load();
     } catch (e) {
       setError(e as UiError);
     }
   };
+  const save = (input: StaffInput) =>
+    act(async () => {
+      const saved = await api.saveStaff(input);
+      setForm(null);
+      setIssued(saved.setup ? { name: input.name, setup: saved.setup } : null);
+    });
+  const reset = (s: StaffRow) =>
+    act(async () => {
+      setIssued({ name: s.name, setup: await api.resetStaffPin(s.id) });
+    });
   if (!staff) return error ? <ErrorBox error={error} /> : <Busy />;
-  const digits = (e: Event) => (e.target as HTMLInputElement).value.replace(/\D/g, '').slice(0, 8);
+  const field = (k: 'name' | 'kana' | 'qualifications', ja: string, en: string) =>
+    form && (
+      <input class="big" placeholder={t({ ja, en })} value={form[k]} data-testid={`staff-${k}`}
+        onInput={(e) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })} />
+    );
   return (
-    <div data-testid="staff-pins">
+    <div data-testid="staff-admin">
       <ErrorBox error={error} />
+      {issued && (
+        <div class="setup-code" data-testid="setup-issued">
+          <p>
+            {t({
+              ja: `${issued.name} さんの設定コードです。本人に直接渡してください(この画面を閉じると再表示できません)。本人がこのコードでPINを決めます。`,
+              en: `Set-up code for ${issued.name}. Hand it over in person (it is not shown again). They choose their PIN with it.`,
+            })}
+          </p>
+          <strong class="code" data-testid="setup-code-value">{issued.setup.code}</strong>
+          <p class="hint">{t({ ja: '有効期限: ', en: 'Valid until: ' })}{fmtTime(issued.setup.validUntil)}</p>
+          <button class="btn" onClick={() => setIssued(null)} data-testid="setup-done">{t({ ja: '渡しました', en: 'Handed over' })}</button>
+        </div>
+      )}
+      {form ? (
+        <div class="staff-form" data-testid="staff-form">
+          {field('name', '氏名', 'Name')}
+          {field('kana', 'カナ(全角カタカナ)', 'Reading (katakana)')}
+          {field('qualifications', '資格・専門(任意)', 'Qualifications (optional)')}
+          <div class="row">
+            {ROLES.map((r) => (
+              <button key={r} class={form.role === r ? 'btn on' : 'btn'} onClick={() => setForm({ ...form, role: r })} data-testid={`staff-role-${r}`}>
+                {t(label(roleLabel, r))}
+              </button>
+            ))}
+          </div>
+          <div class="row">
+            <button class="btn primary" onClick={() => void save(form)} data-testid="staff-save">{t({ ja: '保存', en: 'Save' })}</button>
+            <button class="btn" onClick={() => setForm(null)}>{t({ ja: 'やめる', en: 'Cancel' })}</button>
+          </div>
+        </div>
+      ) : (
+        <button class="btn primary" onClick={() => { setForm(blank); setIssued(null); }} data-testid="staff-add">
+          {t({ ja: '職員を追加', en: 'Add staff' })}
+        </button>
+      )}
       <table class="table">
         <tbody>
           {staff.map((s) => (
-            <tr key={s.id}>
-              <td>{s.name}</td>
-              <td>
-                {editing === s.id ? (
-                  <div class="row">
-                    <input type="password" inputMode="numeric" autoComplete="off" class="pin-input" placeholder={t({ ja: '新しいPIN', en: 'New PIN' })}
-                      value={pin} onInput={(e) => setPin(digits(e))} data-testid="new-pin" />
-                    <input type="password" inputMode="numeric" autoComplete="off" class="pin-input" placeholder={t({ ja: 'もう一度', en: 'Again' })}
-                      value={again} onInput={(e) => setAgain(digits(e))} data-testid="new-pin-again" />
-                    <button class="btn primary" disabled={pin.length < 4} onClick={() => void save(s.id)} data-testid="save-pin">
-                      {t({ ja: '設定', en: 'Set' })}
-                    </button>
-                  </div>
-                ) : (
-                  <button class="btn" onClick={() => { setEditing(s.id); setDone(null); }} data-testid={`set-pin-${s.id}`}>
-                    {done === s.id ? t({ ja: '設定しました ✓', en: 'Set ✓' }) : t({ ja: 'PINを設定', en: 'Set PIN' })}
-                  </button>
-                )}
+            <tr key={s.id} data-testid="staff-row" data-staff-id={s.id} class={s.active ? '' : 'inactive'}>
+              <td>{s.name}<br /><small>{s.kana}</small></td>
+              <td>{t(label(roleLabel, s.role))}{s.qualifications && <><br /><small>{s.qualifications}</small></>}</td>
+              <td>{s.active ? t({ ja: '在職', en: 'Active' }) : t({ ja: '退職', en: 'Left' })}</td>
+              <td class="row">
+                <button class="btn" onClick={() => setForm({ ...s, id: s.id })} data-testid="staff-edit">{t({ ja: '編集', en: 'Edit' })}</button>
+                <button class="btn" onClick={() => void save({ ...s, id: s.id, active: !s.active })} data-testid="staff-toggle-active">
+                  {s.active ? t({ ja: '退職にする', en: 'Deactivate' }) : t({ ja: '在職に戻す', en: 'Reactivate' })}
+                </button>
+                <button class="btn" onClick={() => void reset(s)} data-testid="staff-reset-pin">{t({ ja: 'PINリセット', en: 'Reset PIN' })}</button>
               </td>
             </tr>
           ))}
@@ -290,7 +329,7 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
     { id: 'patients', ja: '患者一覧', en: 'Patients' },
     { id: 'queue', ja: '資格確認キュー', en: 'Qualification queue' },
     { id: 'audit', ja: '監査ログ', en: 'Audit log' },
-    { id: 'staff', ja: '職員PIN', en: 'Staff PINs' },
+    { id: 'staff', ja: '職員', en: 'Staff' },
   ];
   return (
     <section data-testid="backoffice">
@@ -305,7 +344,7 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
       {tab === 'patients' && <Patients api={api} onOpen={onOpenPatient} />}
       {tab === 'queue' && <Queue api={api} />}
       {tab === 'audit' && <Audit api={api} />}
-      {tab === 'staff' && <StaffPins api={api} />}
+      {tab === 'staff' && <StaffAdmin api={api} />}
     </section>
   );
 }

@@ -135,6 +135,14 @@ export function Chart(props: {
         </tbody>
       </table>
       <h3>{t({ ja: '訪問と記録', en: 'Visits and notes' })}</h3>
+      {chart.clinicalHidden && (
+        <p class="hint" data-testid="clinical-hidden">
+          {t({
+            ja: 'この役割では診療記録とバイタルは表示されません(医療機関の設定)。必要なときは医師・看護師に確認してください。',
+            en: 'Clinical notes and vitals are not shown to your role (clinic policy). Ask a doctor or nurse when needed.',
+          })}
+        </p>
+      )}
       <ol class="timeline" data-testid="timeline">
         {chart.visits.map((v) => (
           <li key={v.id}>
