@@ -9,7 +9,10 @@
 
 use clap::{Parser, Subcommand};
 use houmon_tablet::admin::{AdminDevice, DeviceRole};
-use houmon_tablet::dto::{AppErrorCode, StaffInput, StaffRole, UiError};
+use houmon_tablet::dto::{
+    AppErrorCode, CareEndReason, IdDocument, PatientInput, PlanInput, PlanRow, Recurrence, Sex, StaffInput, StaffRole,
+    UiError, VisitEdit, VisitKind, VisitStatus,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -61,6 +64,21 @@ enum Cmd {
     Device {
         #[command(subcommand)]
         cmd: DeviceCmd,
+    },
+    /// Patients (患者): register, import a list, edit, end care (admin device only for changes).
+    Patient {
+        #[command(subcommand)]
+        cmd: PatientCmd,
+    },
+    /// The visit plan (訪問予定): plan, edit, reassign, cancel, list (admin device only for changes).
+    Visit {
+        #[command(subcommand)]
+        cmd: VisitCmd,
+    },
+    /// This device's access history (監査ログ).
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
     },
     /// One sync round with the relay.
     Sync,
@@ -165,6 +183,255 @@ enum DeviceCmd {
     },
 }
 
+/// The registration fields shared by `patient add` and `patient edit`.
+#[derive(clap::Args, Debug)]
+struct PatientFields {
+    /// 氏名
+    #[arg(long)]
+    name: Option<String>,
+    /// カナ氏名 (full-width katakana)
+    #[arg(long)]
+    kana: Option<String>,
+    /// 生年月日 YYYY-MM-DD
+    #[arg(long)]
+    birth: Option<String>,
+    #[arg(long, value_enum)]
+    sex: Option<SexArg>,
+    #[arg(long)]
+    address: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    /// キーパーソン
+    #[arg(long)]
+    key_person: Option<String>,
+    /// キーパーソン連絡先
+    #[arg(long)]
+    key_person_phone: Option<String>,
+    /// ケアマネジャー
+    #[arg(long)]
+    care_manager: Option<String>,
+    /// 居宅介護支援事業所
+    #[arg(long)]
+    care_office: Option<String>,
+    /// 主治医
+    #[arg(long)]
+    primary_doctor: Option<String>,
+    /// 本人確認書類: card (マイナンバーカード), certificate (資格確認書) or unknown.
+    #[arg(long, value_enum)]
+    id_document: Option<IdDocArg>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PatientCmd {
+    /// Register a patient by hand, with or without a card; prints `{"id"}`.
+    Add {
+        #[command(flatten)]
+        fields: PatientFields,
+    },
+    /// Edit a patient: what is given changes, the rest stays (the change history keeps both).
+    Edit {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        fields: PatientFields,
+    },
+    /// Import a patient list (CSV, UTF-8 or Shift_JIS; columns in clinic-cli/README.md): every
+    /// row or none, bad rows reported with their line numbers.
+    Import {
+        #[arg(long)]
+        csv: PathBuf,
+    },
+    /// List the patients this device holds.
+    List,
+    /// One patient's details and change history.
+    Show {
+        #[arg(long)]
+        id: String,
+    },
+    /// End care (死亡・入院・転居・終了); nothing is deleted. `--reason none` resumes care.
+    End {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_enum)]
+        reason: EndArg,
+        /// YYYY-MM-DD (default: today)
+        #[arg(long)]
+        date: Option<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SexArg {
+    Male,
+    Female,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum IdDocArg {
+    Card,
+    Certificate,
+    Unknown,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum EndArg {
+    Death,
+    Hospitalised,
+    Moved,
+    Ended,
+    None,
+}
+
+#[derive(Subcommand, Debug)]
+enum VisitCmd {
+    /// Plan a visit, or a recurring one (`--repeat weekly:tue,fri|biweekly:tue|monthly:1tue,3tue
+    /// --until YYYY-MM-DD`); prints the new visits' ids.
+    Add {
+        #[arg(long)]
+        patient: String,
+        /// Staff id (repeat for two people).
+        #[arg(long, required = true)]
+        staff: Vec<String>,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+        /// 訪問診療, 往診 or 訪問看護 (or home-medical, urgent-call, home-nursing).
+        #[arg(long, value_parser = parse_kind)]
+        kind: VisitKind,
+        #[arg(long, value_parser = parse_repeat)]
+        repeat: Option<Recurrence>,
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// The visits of one day (`--date`) or month (`--month`), optionally one staff member's or
+    /// one patient's.
+    List {
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long)]
+        staff: Option<String>,
+        #[arg(long)]
+        patient: Option<String>,
+    },
+    /// Change a visit's date, time window or kind (another month: a new visit there).
+    Edit {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        end: Option<String>,
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<VisitKind>,
+    },
+    /// Hand a visit to other staff.
+    Reassign {
+        #[arg(long)]
+        id: String,
+        #[arg(long, required = true)]
+        staff: Vec<String>,
+    },
+    /// Cancel a visit with its reason (the entry stays, as 中止).
+    Cancel {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// The newest entries first (optionally one patient's).
+    List {
+        #[arg(long)]
+        patient: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<VisitKind, String> {
+    match s {
+        "訪問診療" | "home-medical" => Ok(VisitKind::HomeMedical),
+        "往診" | "urgent-call" => Ok(VisitKind::UrgentCall),
+        "訪問看護" | "home-nursing" => Ok(VisitKind::HomeNursing),
+        _ => Err("訪問診療・往診・訪問看護 のどれか / one of home-medical, urgent-call, home-nursing".into()),
+    }
+}
+
+fn parse_repeat(s: &str) -> Result<Recurrence, String> {
+    Recurrence::parse(s).ok_or_else(|| "weekly:tue,fri / biweekly:tue / monthly:1tue,3tue".into())
+}
+
+fn not_found(ja: &str, en: &str) -> UiError {
+    UiError::new(AppErrorCode::NotFound, ja, en)
+}
+
+/// A plan row as the terminal prints it (kind as the Japanese word `visit add` takes).
+fn visit_json(v: &PlanRow) -> Value {
+    json!({
+        "id": v.id, "date": v.date, "start": v.start, "end": v.end,
+        "patient": v.patient_id, "patient_name": v.patient_name,
+        "staff": v.staff.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        "kind": v.kind.label_ja(), "status": v.status,
+    })
+}
+
+fn patient_input(id: Option<String>, f: PatientFields, now: Option<PatientInput>) -> Result<PatientInput, UiError> {
+    let base = now.unwrap_or(PatientInput {
+        id: None,
+        name: String::new(),
+        kana: String::new(),
+        birth_date: String::new(),
+        sex: Sex::Male,
+        address: String::new(),
+        phone: String::new(),
+        key_person: String::new(),
+        key_person_phone: String::new(),
+        care_manager: String::new(),
+        care_office: String::new(),
+        primary_doctor: String::new(),
+        id_document: IdDocument::Unknown,
+    });
+    if id.is_none() && (f.name.is_none() || f.kana.is_none() || f.birth.is_none() || f.sex.is_none()) {
+        return Err(UiError::new(
+            AppErrorCode::BadArgument,
+            "patient add には --name, --kana, --birth, --sex が必要です。",
+            "patient add needs --name, --kana, --birth and --sex.",
+        ));
+    }
+    Ok(PatientInput {
+        id,
+        name: f.name.unwrap_or(base.name),
+        kana: f.kana.unwrap_or(base.kana),
+        birth_date: f.birth.unwrap_or(base.birth_date),
+        sex: f.sex.map(|s| if matches!(s, SexArg::Female) { Sex::Female } else { Sex::Male }).unwrap_or(base.sex),
+        address: f.address.unwrap_or(base.address),
+        phone: f.phone.unwrap_or(base.phone),
+        key_person: f.key_person.unwrap_or(base.key_person),
+        key_person_phone: f.key_person_phone.unwrap_or(base.key_person_phone),
+        care_manager: f.care_manager.unwrap_or(base.care_manager),
+        care_office: f.care_office.unwrap_or(base.care_office),
+        primary_doctor: f.primary_doctor.unwrap_or(base.primary_doctor),
+        id_document: f
+            .id_document
+            .map(|d| match d {
+                IdDocArg::Card => IdDocument::MyNumberCard,
+                IdDocArg::Certificate => IdDocument::QualificationCertificate,
+                IdDocArg::Unknown => IdDocument::Unknown,
+            })
+            .unwrap_or(base.id_document),
+    })
+}
+
 fn error_json(e: &UiError) -> Value {
     json!({"error": e.code, "message": e.ja, "message_en": e.en})
 }
@@ -215,6 +482,87 @@ fn run(cli: Cli) -> Result<Value, UiError> {
         Cmd::Device { cmd: DeviceCmd::List } => Ok(json!({"devices": dev.devices()?})),
         Cmd::Device { cmd: DeviceCmd::Revoke { id } } => Ok(json!({"revoked": dev.revoke(&id)?})),
         Cmd::Sync => serde_json::to_value(dev.sync()?),
+        Cmd::Patient { cmd: PatientCmd::Add { fields } } => {
+            Ok(json!({"id": dev.save_patient(&patient_input(None, fields, None)?)?}))
+        }
+        Cmd::Patient { cmd: PatientCmd::Edit { id, fields } } => {
+            let now = dev.patient_detail(&id)?.patient;
+            Ok(json!({"id": dev.save_patient(&patient_input(Some(id), fields, Some(now))?)?}))
+        }
+        Cmd::Patient { cmd: PatientCmd::Import { csv } } => {
+            let bytes = std::fs::read(&csv).map_err(|_| {
+                not_found(
+                    "CSVファイルを読めません。--csv のパスを確認してください。",
+                    "Cannot read the CSV file. Check the --csv path.",
+                )
+            })?;
+            serde_json::to_value(dev.import_patients(&bytes)?)
+        }
+        Cmd::Patient { cmd: PatientCmd::List } => Ok(json!({"patients": dev.patients()?.into_iter().map(|p| json!({
+            "id": p.id.to_string(), "name": p.name, "kana": p.name_kana,
+            "birth": p.birth_date.map(|d| d.to_string()), "care_ended": p.care_ended,
+        })).collect::<Vec<_>>()})),
+        Cmd::Patient { cmd: PatientCmd::Show { id } } => serde_json::to_value(dev.patient_detail(&id)?),
+        Cmd::Patient { cmd: PatientCmd::End { id, reason, date } } => {
+            let reason = match reason {
+                EndArg::Death => Some(CareEndReason::Death),
+                EndArg::Hospitalised => Some(CareEndReason::Hospitalised),
+                EndArg::Moved => Some(CareEndReason::Moved),
+                EndArg::Ended => Some(CareEndReason::Ended),
+                EndArg::None => None,
+            };
+            dev.end_care(&id, reason, date.as_deref())?;
+            Ok(json!({"id": id, "care_ended": reason}))
+        }
+        Cmd::Visit { cmd: VisitCmd::Add { patient, staff, date, start, end, kind, repeat, until } } => {
+            let input = PlanInput { patient, staff, date, start, end, kind, repeat, until };
+            serde_json::to_value(dev.plan_visits(&input)?)
+        }
+        Cmd::Visit { cmd: VisitCmd::List { date, month, staff, patient } } => {
+            let month = match (&date, month) {
+                (Some(d), _) => d.get(..7).unwrap_or_default().to_string(),
+                (None, Some(m)) => m,
+                (None, None) => {
+                    return Err(UiError::new(
+                        AppErrorCode::BadArgument,
+                        "--date か --month を指定してください。",
+                        "Give --date or --month.",
+                    ));
+                }
+            };
+            let plan = dev.plan_month(&month, staff.as_deref(), patient.as_deref())?;
+            let visits: Vec<Value> =
+                plan.visits.iter().filter(|v| date.as_deref().is_none_or(|d| v.date == d)).map(visit_json).collect();
+            Ok(json!({"visits": visits}))
+        }
+        Cmd::Visit { cmd: VisitCmd::Edit { id, date, start, end, kind } } => {
+            let month = dev.plan_month_of(&id)?;
+            let v = month.visits.into_iter().find(|v| v.id == id).ok_or_else(|| {
+                not_found(
+                    "その訪問は見つかりません。visit list で確認してください。",
+                    "No such visit; check visit list.",
+                )
+            })?;
+            let e = VisitEdit {
+                id,
+                date: date.unwrap_or(v.date),
+                start: start.unwrap_or(v.start),
+                end: end.unwrap_or(v.end),
+                kind: kind.unwrap_or(v.kind),
+            };
+            Ok(json!({"id": dev.edit_visit(&e)?}))
+        }
+        Cmd::Visit { cmd: VisitCmd::Reassign { id, staff } } => {
+            dev.reassign_visit(&id, &staff)?;
+            Ok(json!({"id": id, "staff": staff}))
+        }
+        Cmd::Visit { cmd: VisitCmd::Cancel { id, reason } } => {
+            dev.cancel_visit(&id, &reason)?;
+            Ok(json!({"id": id, "status": VisitStatus::Cancelled}))
+        }
+        Cmd::Audit { cmd: AuditCmd::List { patient, limit } } => {
+            serde_json::to_value(dev.audit(patient.as_deref(), limit)?)
+        }
     }
     .map_err(|_| UiError::new(AppErrorCode::Internal, "出力を作れませんでした。", "Could not build the output."))?;
     let ks = dev.key_storage();

@@ -287,6 +287,9 @@ pub struct SyncRunner {
     tried_code: Option<String>,
     last_enrollment_error: Option<EnrollmentError>,
     status: SyncStatus,
+    /// Partial replication (部分同期) from the visit plan: the app on a tablet. Off for the
+    /// set-up tool and tests that want the whole clinic.
+    pub partial_replication: bool,
 }
 
 impl std::fmt::Debug for SyncRunner {
@@ -342,6 +345,7 @@ impl SyncRunner {
             tried_code: None,
             last_enrollment_error: None,
             status: SyncStatus::NotEnrolled { wiped: None, enrollment_error: None },
+            partial_replication: false,
         }
     }
 
@@ -526,10 +530,11 @@ impl SyncRunner {
                 })?),
                 None => None,
             };
-            self.client = Some(SyncClient::from_identity(identity, relay, key, actor).map_err(|e| match e {
+            let client = SyncClient::from_identity(identity, relay, key, actor).map_err(|e| match e {
                 SyncError::Core(c) => c,
                 _ => houmon_model::CoreError::WrongKey,
-            })?);
+            })?;
+            self.client = Some(client.with_partial_replication(self.partial_replication));
         }
         let last_sync_at = lock(lifecycle).enrollment().and_then(|e| e.last_sync_at);
         let n = pending(store).unwrap_or(0);

@@ -96,6 +96,93 @@ impl ChartDoc {
         Ok(())
     }
 
+    /// Register or edit the patient's details (登録・変更): demographics, care team and
+    /// contacts. Only changed fields are written, in one change whose message names the staff
+    /// member, so the change history is the document's own ([`Self::patient_history`]).
+    pub fn set_registration(
+        &mut self,
+        d: &Demographics,
+        p: &PatientProfile,
+        by: StaffId,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        reject_individual_number(&[
+            &d.name,
+            &d.name_kana,
+            &d.address,
+            &p.phone,
+            &p.key_person,
+            &p.key_person_phone,
+            &p.care_manager,
+            &p.care_office,
+            &p.primary_doctor,
+        ])?;
+        let m = self.container(key::PATIENT)?;
+        for (k, v) in registration_fields(d, p) {
+            if get_str(&self.doc, &m, k).unwrap_or_default() != v {
+                self.doc.put(&m, k, v)?;
+            }
+        }
+        commit(&mut self.doc, &format!("{}{by}", key::MSG_PATIENT), at);
+        Ok(())
+    }
+
+    /// End care (訪問終了: 死亡・入院・転居・終了). Nothing is deleted; `None` resumes care.
+    pub fn end_care(&mut self, end: Option<CareEnd>, by: StaffId, at: DateTime<Utc>) -> Result<()> {
+        let m = self.container(key::PATIENT)?;
+        let (code, date) = match end {
+            Some(e) => (care_end_code(e.reason), e.date.to_string()),
+            None => ("", String::new()),
+        };
+        self.doc.put(&m, key::CARE_END, code)?;
+        self.doc.put(&m, key::CARE_END_DATE, date)?;
+        commit(&mut self.doc, &format!("{}{by}", key::MSG_PATIENT), at);
+        Ok(())
+    }
+
+    /// Every registration change, oldest first, with each changed field's value before and
+    /// after (read from the document's changes: one per `set_registration` / `end_care`).
+    pub fn patient_history(&mut self) -> Vec<PatientEdit> {
+        let Ok(m) = self.container(key::PATIENT) else {
+            return Vec::new();
+        };
+        let changes: Vec<(automerge::ChangeHash, Vec<automerge::ChangeHash>, i64, String)> = self
+            .doc
+            .get_changes(&[])
+            .into_iter()
+            .filter_map(|c| {
+                let msg = c.message()?.strip_prefix(key::MSG_PATIENT)?.to_string();
+                Some((c.hash(), c.deps().to_vec(), c.timestamp(), msg))
+            })
+            .collect();
+        let fields: Vec<&str> = HISTORY_FIELDS.to_vec();
+        let mut out = Vec::new();
+        for (hash, deps, ts, by) in changes {
+            let read = |heads: &[automerge::ChangeHash], k: &str| match self.doc.get_at(&m, k, heads) {
+                Ok(Some((v, _))) => match super::Sv::from_value(&v) {
+                    super::Sv::Str(s) => s,
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            let changed: Vec<(String, String, String)> = fields
+                .iter()
+                .map(|k| (k.to_string(), read(&deps, k), read(&[hash], k)))
+                .filter(|(_, a, b)| a != b)
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            out.push(PatientEdit {
+                at: DateTime::from_timestamp(ts, 0).unwrap_or_default(),
+                by: StaffId::parse(&by),
+                fields: changed,
+            });
+        }
+        out.sort_by_key(|e| e.at);
+        out
+    }
+
     /// Record a qualification result (資格確認結果). Also refreshes demographics.
     pub fn record_qualification(&mut self, q: &QualificationSnapshot) -> Result<()> {
         let quals = self.container(key::QUALS)?;
@@ -477,6 +564,7 @@ impl ChartDoc {
         let patient = root.opt_str(key::ID).and_then(PatientId::parse).ok_or(CoreError::NotFound { what: "chart" })?;
         let container = |key: &'static str| tree.container(key).ok_or(CoreError::NotFound { what: "chart" });
         let demographics = tree_demographics(container(key::PATIENT)?);
+        let (profile, care_end) = tree_profile(container(key::PATIENT)?);
 
         let mut qualifications = Vec::new();
         for (key, i) in container(key::QUALS)?.children() {
@@ -669,7 +757,18 @@ impl ChartDoc {
         let mut conflicts = tree.conflicts;
         // Two corrections of the same version made on different devices: both kept, flagged.
         flag_rival_corrections(&notes, &mut conflicts);
-        Ok(Chart { patient, demographics, qualifications, qualification_requests, consents, visits, notes, conflicts })
+        Ok(Chart {
+            patient,
+            demographics,
+            profile,
+            care_end,
+            qualifications,
+            qualification_requests,
+            consents,
+            visits,
+            notes,
+            conflicts,
+        })
     }
 }
 
@@ -700,6 +799,90 @@ fn tree_demographics(f: &Node<'_>) -> Demographics {
         sex: f.str(key::SEX),
         address: f.str(key::ADDR),
     }
+}
+
+/// The registration fields written by `set_registration`, by document key.
+fn registration_fields(d: &Demographics, p: &PatientProfile) -> [(&'static str, String); 12] {
+    [
+        (key::NAME, d.name.clone()),
+        (key::KANA, d.name_kana.clone()),
+        (key::BIRTH, d.birth_date.map(|b| b.to_string()).unwrap_or_default()),
+        (key::SEX, d.sex.clone()),
+        (key::ADDR, d.address.clone()),
+        (key::TEL, p.phone.clone()),
+        (key::KP, p.key_person.clone()),
+        (key::KP_TEL, p.key_person_phone.clone()),
+        (key::CM, p.care_manager.clone()),
+        (key::CM_OFFICE, p.care_office.clone()),
+        (key::DOCTOR, p.primary_doctor.clone()),
+        (key::IDOC, id_document_code(p.id_document).to_string()),
+    ]
+}
+
+/// The fields the change history compares.
+const HISTORY_FIELDS: [&str; 14] = [
+    key::NAME,
+    key::KANA,
+    key::BIRTH,
+    key::SEX,
+    key::ADDR,
+    key::TEL,
+    key::KP,
+    key::KP_TEL,
+    key::CM,
+    key::CM_OFFICE,
+    key::DOCTOR,
+    key::IDOC,
+    key::CARE_END,
+    key::CARE_END_DATE,
+];
+
+pub fn id_document_code(d: IdDocument) -> &'static str {
+    match d {
+        IdDocument::MyNumberCard => key::IDOC_CARD,
+        IdDocument::QualificationCertificate => key::IDOC_CERT,
+        IdDocument::Unknown => "",
+    }
+}
+
+pub fn care_end_code(r: CareEndReason) -> &'static str {
+    match r {
+        CareEndReason::Death => key::END_DEATH,
+        CareEndReason::Hospitalised => key::END_HOSPITAL,
+        CareEndReason::Moved => key::END_MOVED,
+        CareEndReason::Ended => key::END_ENDED,
+    }
+}
+
+pub fn care_end_from(s: &str) -> Option<CareEndReason> {
+    match s {
+        key::END_DEATH => Some(CareEndReason::Death),
+        key::END_HOSPITAL => Some(CareEndReason::Hospitalised),
+        key::END_MOVED => Some(CareEndReason::Moved),
+        key::END_ENDED => Some(CareEndReason::Ended),
+        _ => None,
+    }
+}
+
+fn tree_profile(f: &Node<'_>) -> (PatientProfile, Option<CareEnd>) {
+    let profile = PatientProfile {
+        phone: f.str(key::TEL),
+        key_person: f.str(key::KP),
+        key_person_phone: f.str(key::KP_TEL),
+        care_manager: f.str(key::CM),
+        care_office: f.str(key::CM_OFFICE),
+        primary_doctor: f.str(key::DOCTOR),
+        id_document: match f.str(key::IDOC).as_str() {
+            key::IDOC_CARD => IdDocument::MyNumberCard,
+            key::IDOC_CERT => IdDocument::QualificationCertificate,
+            _ => IdDocument::Unknown,
+        },
+    };
+    let end = care_end_from(&f.str(key::CARE_END)).map(|reason| CareEnd {
+        reason,
+        date: f.opt_str(key::CARE_END_DATE).and_then(|d| d.parse().ok()).unwrap_or_default(),
+    });
+    (profile, end)
 }
 
 /// Two corrections of the same version (made on different devices) are both kept and flagged.

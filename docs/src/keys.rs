@@ -42,6 +42,41 @@ pub mod chart {
     /// Address (住所).
     pub const ADDR: &str = "addr";
 
+    // Registration only (patient/): the care team and contacts, and the end of care.
+    /// Phone (電話).
+    pub const TEL: &str = "tel";
+    /// Key person (キーパーソン).
+    pub const KP: &str = "kp";
+    /// The key person's phone (キーパーソン連絡先).
+    pub const KP_TEL: &str = "kp_tel";
+    /// Care manager (ケアマネジャー).
+    pub const CM: &str = "cm";
+    /// Care management office (居宅介護支援事業所).
+    pub const CM_OFFICE: &str = "cm_office";
+    /// Attending physician (主治医).
+    pub const DOCTOR: &str = "doctor";
+    /// What the patient shows for qualification (本人確認書類): one of the `IDOC_*` values.
+    pub const IDOC: &str = "idoc";
+    /// `idoc`: マイナンバーカード.
+    pub const IDOC_CARD: &str = "card";
+    /// `idoc`: 資格確認書 (or a still-valid 被保険者証).
+    pub const IDOC_CERT: &str = "cert";
+    /// Why care ended (終了理由): one of the `END_*` values; absent or empty while in care.
+    pub const CARE_END: &str = "care_end";
+    /// When care ended (終了日), `YYYY-MM-DD`.
+    pub const CARE_END_DATE: &str = "care_end_date";
+    /// `care_end`: 死亡.
+    pub const END_DEATH: &str = "death";
+    /// `care_end`: 入院.
+    pub const END_HOSPITAL: &str = "hospital";
+    /// `care_end`: 転居.
+    pub const END_MOVED: &str = "moved";
+    /// `care_end`: 終了.
+    pub const END_ENDED: &str = "ended";
+    /// Commit-message prefix of a registration change, followed by the staff id: the change
+    /// history (変更履歴) is read from the document's own changes.
+    pub const MSG_PATIENT: &str = "patient:";
+
     // Fields shared by several record maps.
     /// Time of the record, ms since the epoch.
     pub const AT: &str = "at";
@@ -255,6 +290,10 @@ pub mod roster {
     pub const STATUS: &str = "status";
     /// Assigned staff (担当者): a map of staff id → bool, so concurrent assignments merge.
     pub const STAFF: &str = "staff";
+    /// Why the visit was cancelled (中止理由), with `status` cancelled.
+    pub const REASON: &str = "reason";
+    /// The recurring plan (繰り返し予定) the visit came from: one id shared by its visits.
+    pub const SERIES: &str = "series";
 
     // Visit status codes.
     /// 予定 (also what any other stored value reads as).

@@ -26,7 +26,7 @@ mod roster;
 mod tree;
 
 pub use chart::ChartDoc;
-pub use chart::{kind_code, kind_from};
+pub use chart::{care_end_code, care_end_from, id_document_code, kind_code, kind_from};
 pub use clinic::ClinicDoc;
 pub use roster::{RosterMonthDoc, month_key};
 pub use roster::{status_code, status_from};

@@ -4,7 +4,7 @@ use super::chart::{kind_code, kind_from};
 use super::{commit, existing_map, flag, genesis, map, new_map, read_map, text};
 use crate::keys::roster as key;
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use houmon_model::error::{CoreError, Result};
 use houmon_model::*;
@@ -54,40 +54,105 @@ impl RosterMonthDoc {
 
     /// Plan a visit (訪問予定の登録).
     pub fn plan_visit(&mut self, v: &RosterVisit, at: DateTime<Utc>) -> Result<()> {
-        if v.end <= v.start {
-            return Err(CoreError::InvalidInput { field: "time_window", reason: "end before start" });
-        }
+        self.plan_visits(std::slice::from_ref(v), at)
+    }
+
+    /// Plan several visits of this month in one change (a recurring plan).
+    pub fn plan_visits(&mut self, vs: &[RosterVisit], at: DateTime<Utc>) -> Result<()> {
         let visits = self.visits()?;
-        // A map of staff id → assigned, so concurrent assignments merge.
-        let staff: Vec<String> = v.staff.iter().map(|s| s.to_string()).collect();
-        let fields = vec![
-            (key::DATE, text(v.date.to_string())),
-            (key::START, text(v.start.format("%H:%M").to_string())),
-            (key::END, text(v.end.format("%H:%M").to_string())),
-            (key::PATIENT, text(v.patient.to_string())),
-            (key::KIND, kind_code(v.kind).into()),
-            (key::STATUS, status_code(v.status).into()),
-            (key::STAFF, map(staff.iter().map(|s| (s.as_str(), flag(true))).collect())),
-        ];
-        new_map(&mut self.doc, &visits, &v.id.to_string(), map(fields))?;
+        for v in vs {
+            if v.end <= v.start {
+                return Err(CoreError::InvalidInput { field: "time_window", reason: "end before start" });
+            }
+            // A map of staff id → assigned, so concurrent assignments merge.
+            let staff: Vec<String> = v.staff.iter().map(|s| s.to_string()).collect();
+            let mut fields = vec![
+                (key::DATE, text(v.date.to_string())),
+                (key::START, text(v.start.format("%H:%M").to_string())),
+                (key::END, text(v.end.format("%H:%M").to_string())),
+                (key::PATIENT, text(v.patient.to_string())),
+                (key::KIND, kind_code(v.kind).into()),
+                (key::STATUS, status_code(v.status).into()),
+                (key::STAFF, map(staff.iter().map(|s| (s.as_str(), flag(true))).collect())),
+            ];
+            if let Some(series) = &v.series {
+                fields.push((key::SERIES, text(series)));
+            }
+            new_map(&mut self.doc, &visits, &v.id.to_string(), map(fields))?;
+        }
         commit(&mut self.doc, "plan visit", at);
         Ok(())
     }
 
+    fn visit(&self, visit: VisitId) -> Result<ObjId> {
+        existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")
+    }
+
     /// Change a visit's status (予定/訪問中/完了/中止). Cancelling keeps the entry.
     pub fn set_status(&mut self, visit: VisitId, status: VisitStatus, at: DateTime<Utc>) -> Result<()> {
-        let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
+        let m = self.visit(visit)?;
         self.doc.put(&m, key::STATUS, status_code(status))?;
         commit(&mut self.doc, "visit status", at);
         Ok(())
     }
 
+    /// Cancel a visit (中止) with its reason; the entry stays.
+    pub fn cancel(&mut self, visit: VisitId, reason: &str, at: DateTime<Utc>) -> Result<()> {
+        let m = self.visit(visit)?;
+        self.doc.put(&m, key::STATUS, key::STATUS_CANCELLED)?;
+        self.doc.put(&m, key::REASON, reason)?;
+        commit(&mut self.doc, "visit cancelled", at);
+        Ok(())
+    }
+
+    /// Edit a visit's date (within this month), time window and kind: only what changed is
+    /// written, so a concurrent edit of another field merges.
+    pub fn edit(&mut self, v: &RosterVisit, at: DateTime<Utc>) -> Result<()> {
+        if v.end <= v.start {
+            return Err(CoreError::InvalidInput { field: "time_window", reason: "end before start" });
+        }
+        if month_key(v.date) != super::get_str(&self.doc, &ROOT, key::MONTH).unwrap_or_default() {
+            return Err(CoreError::InvalidInput { field: "date", reason: "another month" });
+        }
+        let m = self.visit(v.id)?;
+        let want = [
+            (key::DATE, v.date.to_string()),
+            (key::START, v.start.format("%H:%M").to_string()),
+            (key::END, v.end.format("%H:%M").to_string()),
+            (key::KIND, kind_code(v.kind).to_string()),
+        ];
+        for (k, val) in want {
+            if super::get_str(&self.doc, &m, k).as_deref() != Some(val.as_str()) {
+                self.doc.put(&m, k, val)?;
+            }
+        }
+        commit(&mut self.doc, "visit edited", at);
+        Ok(())
+    }
+
     /// Assign or unassign a staff member.
     pub fn assign(&mut self, visit: VisitId, staff: StaffId, assigned: bool, at: DateTime<Utc>) -> Result<()> {
-        let m = existing_map(&self.doc, &self.visits()?, &visit.to_string(), "visit")?;
+        let m = self.visit(visit)?;
         let s = super::child_map(&mut self.doc, &m, key::STAFF)?;
         self.doc.put(&s, staff.to_string(), assigned)?;
         commit(&mut self.doc, "assign", at);
+        Ok(())
+    }
+
+    /// Hand a visit over to `to` (担当の変更): everyone else is unassigned, in one change.
+    pub fn reassign(&mut self, visit: VisitId, to: &[StaffId], at: DateTime<Utc>) -> Result<()> {
+        let m = self.visit(visit)?;
+        let s = super::child_map(&mut self.doc, &m, key::STAFF)?;
+        let now: Vec<String> = self.doc.keys(&s).collect();
+        for k in now {
+            if !to.iter().any(|t| t.to_string() == k) {
+                self.doc.put(&s, k, false)?;
+            }
+        }
+        for t in to {
+            self.doc.put(&s, t.to_string(), true)?;
+        }
+        commit(&mut self.doc, "reassign", at);
         Ok(())
     }
 
@@ -129,6 +194,8 @@ impl RosterMonthDoc {
                 staff,
                 kind: kind_from(&f.str(key::KIND)),
                 status: status_from(&f.str(key::STATUS)),
+                cancel_reason: f.opt_str(key::REASON).unwrap_or_default(),
+                series: f.opt_str(key::SERIES),
             });
         }
         out.sort_by_key(|v| (v.date, v.start, v.id));

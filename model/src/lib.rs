@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod error;
+pub mod plan;
 pub mod vitals;
 pub use error::{CoreError, Result, UserMessage};
 
@@ -277,6 +278,10 @@ pub struct RosterVisit {
     pub staff: Vec<StaffId>,
     pub kind: VisitKind,
     pub status: VisitStatus,
+    /// 中止理由 (empty unless cancelled with a reason).
+    pub cancel_reason: String,
+    /// The recurring plan (繰り返し予定) it came from, shared by that plan's visits.
+    pub series: Option<String>,
 }
 
 /// Demographics, filled from qualification results. Never holds the 個人番号.
@@ -645,6 +650,9 @@ pub struct FieldConflict {
 pub struct Chart {
     pub patient: PatientId,
     pub demographics: Demographics,
+    /// Care team and contacts (registered by the clinic).
+    pub profile: PatientProfile,
+    pub care_end: Option<CareEnd>,
     pub qualifications: Vec<QualificationSnapshot>,
     pub qualification_requests: Vec<QualificationRequest>,
     pub consents: Vec<ConsentRecord>,
@@ -679,6 +687,82 @@ impl Chart {
     }
 }
 
+/// What the patient shows for qualification (本人確認書類): many home patients have a
+/// 資格確認書 instead of a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum IdDocument {
+    /// マイナンバーカード (健康保険証利用登録済み)
+    MyNumberCard,
+    /// 資格確認書 (or a still-valid 被保険者証)
+    QualificationCertificate,
+    /// 未確認
+    #[default]
+    Unknown,
+}
+
+/// Why care ended (終了理由). Ending care deletes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum CareEndReason {
+    /// 死亡
+    Death,
+    /// 入院
+    Hospitalised,
+    /// 転居
+    Moved,
+    /// 終了 (ended for another reason)
+    Ended,
+}
+
+impl CareEndReason {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::Death => "死亡",
+            Self::Hospitalised => "入院",
+            Self::Moved => "転居",
+            Self::Ended => "終了",
+        }
+    }
+}
+
+/// The end of care (訪問終了): the reason and the date. The chart stays as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareEnd {
+    pub reason: CareEndReason,
+    pub date: NaiveDate,
+}
+
+/// The care team and contacts of a patient (registered by the clinic, not from
+/// qualification). Empty strings when not known.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientProfile {
+    /// 電話
+    pub phone: String,
+    /// キーパーソン (family member or carer to call)
+    pub key_person: String,
+    /// キーパーソンの連絡先
+    pub key_person_phone: String,
+    /// ケアマネジャー
+    pub care_manager: String,
+    /// 居宅介護支援事業所
+    pub care_office: String,
+    /// 主治医 (the attending physician, in or outside the clinic)
+    pub primary_doctor: String,
+    pub id_document: IdDocument,
+}
+
+/// One change to a patient's registered details (基本情報の変更履歴): who, when, and each
+/// field's value before and after. Read from the document's own history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientEdit {
+    pub at: DateTime<Utc>,
+    /// `None` for changes written before authors were recorded (or by the gateway).
+    pub by: Option<StaffId>,
+    /// (field key, before, after); unchanged fields are left out.
+    pub fields: Vec<(String, String, String)>,
+}
+
 /// A row of the patient-list projection (start-up reads this, not the documents).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientSummary {
@@ -687,6 +771,8 @@ pub struct PatientSummary {
     pub name_kana: String,
     pub birth_date: Option<NaiveDate>,
     pub last_visit: Option<DateTime<Utc>>,
+    /// Set once care ended (the patient stays listed under 終了).
+    pub care_ended: Option<CareEndReason>,
 }
 
 /// Who is acting, for authorship and the audit log.

@@ -32,4 +32,13 @@ pub const COMMANDS: &[&str] = &[
     "set_user_setting",
     "sync_status",
     "enroll",
+    "save_patient",
+    "patient_detail",
+    "end_care",
+    "import_patients",
+    "plan_visits",
+    "edit_visit",
+    "reassign_visit",
+    "cancel_visit",
+    "plan_month",
 ];

@@ -242,7 +242,12 @@ fn sign_in_staff(state: State<'_, AppState>) -> Res<Vec<SignInRow>> {
 }
 #[tauri::command(async)]
 fn choose_staff_pin(state: State<'_, AppState>, staff_id: String, code: String, pin: String) -> Res<()> {
-    with(&state, |s| s.choose_staff_pin(&staff_id, code, pin))
+    let r = with(&state, |s| s.choose_staff_pin(&staff_id, code, pin));
+    // Someone new uses this tablet: their charts are fetched now (部分同期), not next round.
+    if let (Ok(()), Some(d)) = (&r, managed(&state)) {
+        d.wake();
+    }
+    r
 }
 #[tauri::command(async)]
 fn found_first_admin(state: State<'_, AppState>, name: String, kana: String, pin: String) -> Res<()> {
@@ -267,6 +272,53 @@ fn settings(state: State<'_, AppState>) -> Res<PolicyPage> {
 #[tauri::command(async)]
 fn set_user_setting(state: State<'_, AppState>, key: String, value: Option<String>) -> Res<PolicyPage> {
     with(&state, |s| s.set_user_setting(&key, value.as_deref()))
+}
+
+#[tauri::command(async)]
+fn save_patient(state: State<'_, AppState>, input: PatientInput) -> Res<String> {
+    with(&state, |s| s.save_patient(&input))
+}
+#[tauri::command(async)]
+fn patient_detail(state: State<'_, AppState>, patient_id: String) -> Res<PatientDetail> {
+    with(&state, |s| s.patient_detail(&patient_id))
+}
+#[tauri::command(async)]
+fn end_care(
+    state: State<'_, AppState>,
+    patient_id: String,
+    reason: Option<CareEndReason>,
+    date: Option<String>,
+) -> Res<()> {
+    with(&state, |s| s.end_care(&patient_id, reason, date.as_deref()))
+}
+#[tauri::command(async)]
+fn import_patients(state: State<'_, AppState>, csv: Vec<u8>) -> Res<ImportReport> {
+    with(&state, |s| s.import_patients(&csv))
+}
+#[tauri::command(async)]
+fn plan_visits(state: State<'_, AppState>, input: PlanInput) -> Res<Planned> {
+    with(&state, |s| s.plan_visits(&input))
+}
+#[tauri::command(async)]
+fn edit_visit(state: State<'_, AppState>, edit: VisitEdit) -> Res<String> {
+    with(&state, |s| s.edit_visit(&edit))
+}
+#[tauri::command(async)]
+fn reassign_visit(state: State<'_, AppState>, visit_id: String, staff: Vec<String>) -> Res<()> {
+    with(&state, |s| s.reassign_visit(&visit_id, &staff))
+}
+#[tauri::command(async)]
+fn cancel_visit(state: State<'_, AppState>, visit_id: String, reason: String) -> Res<()> {
+    with(&state, |s| s.cancel_visit(&visit_id, &reason))
+}
+#[tauri::command(async)]
+fn plan_month(
+    state: State<'_, AppState>,
+    month: Option<String>,
+    staff_id: Option<String>,
+    patient_id: Option<String>,
+) -> Res<PlanMonth> {
+    with(&state, |s| s.plan_month(month.as_deref(), staff_id.as_deref(), patient_id.as_deref()))
 }
 
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.
@@ -303,6 +355,15 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         set_user_setting,
         sync_status,
         enroll,
+        save_patient,
+        patient_detail,
+        end_care,
+        import_patients,
+        plan_visits,
+        edit_visit,
+        reassign_visit,
+        cancel_visit,
+        plan_month,
     ])
 }
 

@@ -26,10 +26,13 @@ pub mod schema;
 pub mod staff_pin;
 pub mod sync_state;
 
+/// The roster month key (`YYYY-MM`) of a date, as the documents name it.
+pub use houmon_docs::month_key;
+
 use audit::{AuditAction, AuditEntry, AuditVerification};
 use automerge::{AutoCommit, ChangeHash};
 use chrono::{DateTime, NaiveDate, Utc};
-use houmon_docs::{ChartDoc, ClinicDoc, RosterMonthDoc, month_key};
+use houmon_docs::{ChartDoc, ClinicDoc, RosterMonthDoc};
 use houmon_keys::{KeyProtection, KeyWrapper};
 use houmon_model::error::{CoreError, Result};
 use houmon_model::*;
@@ -448,12 +451,12 @@ impl Store {
         &mut self,
         doc_id: &str,
         what: &'static str,
-        f: impl FnOnce(&D) -> Result<T>,
+        f: impl FnOnce(&mut D) -> Result<T>,
     ) -> Result<T> {
         let od = self.take(doc_id)?.ok_or(CoreError::NotFound { what })?;
         let OpenDoc { doc, heads, snapshot_bytes, incremental_bytes } = od;
-        let d = D::wrap(doc);
-        let r = f(&d);
+        let mut d = D::wrap(doc);
+        let r = f(&mut d);
         self.put_back(doc_id, OpenDoc { doc: d.unwrap(), heads, snapshot_bytes, incremental_bytes });
         r
     }
@@ -575,10 +578,96 @@ impl Store {
         Ok(id)
     }
 
+    /// Register a patient with their care team and contacts (登録). The id is fresh.
+    pub fn register_patient_with(
+        &mut self,
+        actor: &Actor,
+        demographics: &Demographics,
+        profile: &PatientProfile,
+    ) -> Result<PatientId> {
+        let id = PatientId::new();
+        let now = self.now();
+        self.doc_op::<ChartDoc, ()>(
+            &chart_doc_id(id),
+            DocKind::Chart,
+            Some(&move || Ok(ChartDoc::create(id)?.into_automerge())),
+            |c| c.set_registration(demographics, profile, actor.staff, now),
+            Audit { actor, action: AuditAction::Edit, target: chart_doc_id(id), detail: "register patient" },
+            |tx, _, _| project_patient(tx, id, demographics),
+        )?;
+        Ok(id)
+    }
+
+    /// Register many patients (a CSV import) in one transaction: all of them or none.
+    pub fn register_patients(
+        &mut self,
+        actor: &Actor,
+        rows: &[(Demographics, PatientProfile)],
+    ) -> Result<Vec<PatientId>> {
+        let now = self.now();
+        let mut docs = Vec::with_capacity(rows.len());
+        for (d, p) in rows {
+            let id = PatientId::new();
+            let mut chart = ChartDoc::create(id)?;
+            chart.set_registration(d, p, actor.staff, now)?;
+            docs.push((id, chart.automerge().save(), d));
+        }
+        let tx = self.conn.transaction()?;
+        for (id, snapshot, d) in &docs {
+            tx.execute(
+                "INSERT INTO documents(doc_id, kind, snapshot, snapshot_bytes) VALUES (?1, 'chart', ?2, ?3)",
+                params![chart_doc_id(*id), snapshot, snapshot.len() as i64],
+            )?;
+            project_patient(&tx, *id, d)?;
+            audit::append(&tx, actor, AuditAction::Edit, &chart_doc_id(*id), "import patient", now)?;
+        }
+        tx.commit()?;
+        Ok(docs.into_iter().map(|(id, _, _)| id).collect())
+    }
+
+    /// Edit a patient's registered details; only changed fields are written (変更履歴 keeps the
+    /// rest of the story).
+    pub fn update_patient(
+        &mut self,
+        actor: &Actor,
+        patient: PatientId,
+        demographics: &Demographics,
+        profile: &PatientProfile,
+    ) -> Result<()> {
+        let by = actor.staff;
+        self.chart_op(
+            actor,
+            patient,
+            AuditAction::Edit,
+            "edit patient",
+            |c, now| c.set_registration(demographics, profile, by, now),
+            |tx, _, _| project_patient(tx, patient, demographics),
+        )
+    }
+
+    /// End care (or resume it with `None`); nothing is deleted.
+    pub fn end_care(&mut self, actor: &Actor, patient: PatientId, end: Option<CareEnd>) -> Result<()> {
+        let by = actor.staff;
+        self.chart_op(
+            actor,
+            patient,
+            AuditAction::Edit,
+            if end.is_some() { "end care" } else { "resume care" },
+            |c, now| c.end_care(end, by, now),
+            |tx, _, _| project_care_end(tx, patient, end),
+        )
+    }
+
+    /// The change history of a patient's registered details (not audited as a view: the
+    /// caller opened the chart).
+    pub fn patient_history(&mut self, patient: PatientId) -> Result<Vec<PatientEdit>> {
+        self.read_doc::<ChartDoc, _>(&chart_doc_id(patient), "patient", |c| Ok(c.patient_history()))
+    }
+
     /// The patient list, from the projection (no document is loaded).
     pub fn patient_list(&self) -> Result<Vec<PatientSummary>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT patient_id, name, kana, birth, last_visit FROM patients ORDER BY kana, patient_id",
+            "SELECT patient_id, name, kana, birth, last_visit, care_end FROM patients ORDER BY kana, patient_id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -587,11 +676,12 @@ impl Store {
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, name_kana, birth, last) = row?;
+            let (id, name, name_kana, birth, last, end) = row?;
             let Some(id) = PatientId::parse(&id) else { continue };
             out.push(PatientSummary {
                 id,
@@ -599,6 +689,7 @@ impl Store {
                 name_kana,
                 birth_date: birth.and_then(|b| b.parse().ok()),
                 last_visit: last.and_then(DateTime::from_timestamp_millis),
+                care_ended: end.as_deref().and_then(houmon_docs::care_end_from),
             });
         }
         Ok(out)
@@ -950,13 +1041,146 @@ impl Store {
         )
     }
 
-    /// Change a planned visit's status (cancelling keeps the entry).
-    pub fn set_visit_status(&mut self, actor: &Actor, visit: VisitId, status: VisitStatus) -> Result<()> {
-        let month: String = self
-            .conn
+    /// Plan many visits (a recurring plan): one change per roster month.
+    pub fn plan_visits(&mut self, actor: &Actor, vs: &[RosterVisit]) -> Result<()> {
+        let clinic = self.clinic_id()?;
+        let mut by_month: std::collections::BTreeMap<String, Vec<RosterVisit>> = Default::default();
+        for v in vs {
+            by_month.entry(month_key(v.date)).or_default().push(v.clone());
+        }
+        for (month, visits) in by_month {
+            let now = self.now();
+            let m2 = month.clone();
+            self.doc_op::<RosterMonthDoc, ()>(
+                &roster_doc_id(&month),
+                DocKind::Roster,
+                Some(&move || Ok(RosterMonthDoc::create(clinic, &m2)?.into_automerge())),
+                |r| r.plan_visits(&visits, now),
+                Audit { actor, action: AuditAction::Edit, target: roster_doc_id(&month), detail: "plan visit" },
+                |tx, _, _| visits.iter().try_for_each(|v| project_roster_visit(tx, &month, v)),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The roster month a planned visit is in.
+    pub fn visit_month(&self, visit: VisitId) -> Result<String> {
+        self.conn
             .query_row("SELECT month FROM roster WHERE visit_id = ?1", [visit.to_string()], |r| r.get(0))
             .optional()?
-            .ok_or(CoreError::NotFound { what: "visit" })?;
+            .ok_or(CoreError::NotFound { what: "visit" })
+    }
+
+    /// A roster change to one visit, then its projection rebuilt from the document.
+    fn visit_op(
+        &mut self,
+        actor: &Actor,
+        visit: VisitId,
+        detail: &str,
+        op: impl FnOnce(&mut RosterMonthDoc, DateTime<Utc>) -> Result<()>,
+    ) -> Result<()> {
+        let month = self.visit_month(visit)?;
+        let now = self.now();
+        self.doc_op::<RosterMonthDoc, ()>(
+            &roster_doc_id(&month),
+            DocKind::Roster,
+            None,
+            |r| op(r, now),
+            Audit { actor, action: AuditAction::Edit, target: roster_doc_id(&month), detail },
+            |tx, r, _| {
+                let (visits, _) = r.read()?;
+                let v = visits.iter().find(|v| v.id == visit).ok_or(CoreError::NotFound { what: "visit" })?;
+                tx.execute("DELETE FROM roster_staff WHERE visit_id = ?1", [visit.to_string()])?;
+                project_roster_visit(tx, &month, v)
+            },
+        )
+    }
+
+    /// Edit a visit's date (same month), time window and kind.
+    pub fn edit_visit(&mut self, actor: &Actor, v: &RosterVisit) -> Result<()> {
+        self.visit_op(actor, v.id, "edit visit", |r, now| r.edit(v, now))
+    }
+
+    /// Hand a visit to other staff (担当の変更).
+    pub fn reassign_visit(&mut self, actor: &Actor, visit: VisitId, to: &[StaffId]) -> Result<()> {
+        self.visit_op(actor, visit, "reassign visit", |r, now| r.reassign(visit, to, now))
+    }
+
+    /// Cancel a visit (中止) with its reason; the entry stays.
+    pub fn cancel_visit(&mut self, actor: &Actor, visit: VisitId, reason: &str) -> Result<()> {
+        self.visit_op(actor, visit, "cancel visit", |r, now| r.cancel(visit, reason, now))
+    }
+
+    /// The patients with a visit planned for any of `staff` between `from` and `to` (both
+    /// included), from the projection: the charts a clinician's tablet holds (部分同期).
+    pub fn patients_planned_for(&self, staff: &[StaffId], from: NaiveDate, to: NaiveDate) -> Result<Vec<PatientId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT r.patient_id FROM roster r JOIN roster_staff s ON s.visit_id = r.visit_id
+             WHERE s.staff_id = ?1 AND r.date >= ?2 AND r.date <= ?3",
+        )?;
+        let mut out = BTreeSet::new();
+        for st in staff {
+            let rows =
+                stmt.query_map(params![st.to_string(), from.to_string(), to.to_string()], |r| r.get::<_, String>(0))?;
+            for r in rows {
+                if let Some(p) = PatientId::parse(&r?) {
+                    out.insert(p);
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// A month's planned visits from the projection (no document is loaded): the plan views.
+    pub fn planned_visits(&self, month: &str) -> Result<Vec<RosterVisit>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.visit_id, r.date, r.start, r.end, r.patient_id, r.kind, r.status,
+                    coalesce(group_concat(s.staff_id), '')
+             FROM roster r LEFT JOIN roster_staff s ON s.visit_id = r.visit_id
+             WHERE r.month = ?1 GROUP BY r.visit_id ORDER BY r.date, r.start, r.visit_id",
+        )?;
+        let rows = stmt.query_map([month], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let time = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").ok();
+        let mut out = Vec::new();
+        for row in rows {
+            let (v, d, start, end, p, kind, status, staff) = row?;
+            let (Some(id), Ok(date), Some(start), Some(end), Some(patient)) =
+                (VisitId::parse(&v), d.parse(), time(&start), time(&end), PatientId::parse(&p))
+            else {
+                continue;
+            };
+            let mut staff: Vec<StaffId> = staff.split(',').filter_map(StaffId::parse).collect();
+            staff.sort();
+            out.push(RosterVisit {
+                id,
+                date,
+                start,
+                end,
+                patient,
+                staff,
+                kind: houmon_docs::kind_from(&kind),
+                status: houmon_docs::status_from(&status),
+                cancel_reason: String::new(),
+                series: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Change a planned visit's status (cancelling keeps the entry).
+    pub fn set_visit_status(&mut self, actor: &Actor, visit: VisitId, status: VisitStatus) -> Result<()> {
+        let month = self.visit_month(visit)?;
         self.set_visit_status_in(actor, &month, visit, status)
     }
 
@@ -1092,6 +1316,7 @@ impl Store {
                     |tx, c, _| {
                         if let Ok(chart) = c.read() {
                             project_patient(tx, patient, &chart.demographics)?;
+                            project_care_end(tx, patient, chart.care_end)?;
                         }
                         Ok(())
                     },
@@ -1145,6 +1370,7 @@ impl Store {
             params![id, snapshot, snapshot.len() as i64],
         )?;
         project_patient(&tx, patient, &read.demographics)?;
+        project_care_end(&tx, patient, read.care_end)?;
         let last = read.visits.iter().filter_map(|v| v.arrival).max();
         tx.execute(
             "UPDATE patients SET last_visit = ?2 WHERE patient_id = ?1",
@@ -1282,6 +1508,12 @@ fn open_encrypted(dir: &Path, wrapper: &dyn KeyWrapper) -> Result<(Connection, K
          PRAGMA secure_delete = ON;",
     )?;
     Ok((conn, protection))
+}
+
+fn project_care_end(tx: &Transaction<'_>, id: PatientId, end: Option<CareEnd>) -> Result<()> {
+    tx.prepare_cached("UPDATE patients SET care_end = ?2 WHERE patient_id = ?1")?
+        .execute(params![id.to_string(), end.map(|e| houmon_docs::care_end_code(e.reason))])?;
+    Ok(())
 }
 
 fn project_patient(tx: &Transaction<'_>, id: PatientId, d: &Demographics) -> Result<()> {

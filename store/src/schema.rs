@@ -66,6 +66,8 @@ const MIGRATIONS: &[&str] = &[
         verifier TEXT NOT NULL,
         failures INTEGER NOT NULL DEFAULT 0,
         locked_until INTEGER NOT NULL DEFAULT 0);",
+    // Version 4: the end of care in the patient list (終了した患者).
+    "ALTER TABLE patients ADD COLUMN care_end TEXT;",
 ];
 
 /// The schema version this build writes.

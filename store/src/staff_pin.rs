@@ -226,6 +226,20 @@ impl Store {
     }
 
     /// Whether this device holds a valid PIN for the staff member (no key stretching).
+    /// The staff who chose a PIN on this device (whatever its state): the people this device
+    /// is used by, which is what partial replication (部分同期) follows.
+    pub fn staff_on_device(&self) -> Result<Vec<StaffId>> {
+        let mut stmt = self.conn.prepare("SELECT staff FROM staff_sign_in WHERE verifier <> '' ORDER BY staff")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(id) = StaffId::parse(&r?) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn has_staff_pin(&mut self, staff: StaffId) -> Result<bool> {
         let l = self.sign_in_record(staff)?;
         Ok(!l.verifier.is_empty() && self.pin_setup(staff)?.is_some_and(|s| s.id == l.setup_id))

@@ -47,6 +47,8 @@ fn everything_acknowledged_is_there_after_reopen() {
                 staff: vec![a.staff],
                 kind: VisitKind::HomeNursing,
                 status: VisitStatus::Planned,
+                cancel_reason: String::new(),
+                series: None,
             },
         )
         .unwrap();

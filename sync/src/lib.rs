@@ -15,6 +15,7 @@
 
 pub mod seal;
 mod session;
+pub mod subscription;
 
 use automerge::AutoCommit;
 use houmon_keys::DeviceSigningKey;
@@ -313,6 +314,9 @@ pub struct SyncClient {
     role: Role,
     actor: Actor,
     session: Session,
+    /// Plan the subscription from the local roster before each round (部分同期, the app on a
+    /// clinician's tablet); off: whatever [`Self::set_subscription`] last stored.
+    partial: bool,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -353,7 +357,16 @@ impl SyncClient {
             role: identity.role,
             actor,
             session: Session::new(identity.clinic, identity.content, identity.device),
+            partial: false,
         })
+    }
+
+    /// Follow the visit plan (部分同期): before and after each round's catch-up the
+    /// subscription is planned from the local roster ([`subscription::planned_subscription`]),
+    /// and charts new to it are fetched from their start.
+    pub fn with_partial_replication(mut self, on: bool) -> Self {
+        self.partial = on;
+        self
     }
 
     /// Load the identity saved at enrollment (`None`: not enrolled yet).
@@ -425,14 +438,47 @@ impl SyncClient {
 
     /// Which documents this device replicates. `None`: all of the clinic's (back office,
     /// gateway). Persisted.
-    pub fn set_subscription(&self, store: &mut Store, docs: Option<&[String]>) -> SyncResult<()> {
+    ///
+    /// The catch-up cursor is shared by all subscribed documents, so a document new to a
+    /// partial subscription has its past before the cursor: it is fetched from the start at
+    /// the next pull (`sync.backfill`). Widening to the whole clinic starts the cursor over.
+    /// Returns whether anything waits to be fetched.
+    pub fn set_subscription(&self, store: &mut Store, docs: Option<&[String]>) -> SyncResult<bool> {
+        store.prepare_device_state()?;
+        let before = Self::subscription(store)?;
+        let was_set = store.local_value("sync.subscription")?.is_some();
+        let mut backfill = Self::backfill(store)?;
+        match (&before, docs) {
+            (Some(b), Some(d)) if was_set => backfill.extend(d.iter().filter(|x| !b.contains(x)).cloned()),
+            (Some(_), None) if was_set => Self::set_cursor(store, 0)?,
+            _ => {}
+        }
+        backfill.sort();
+        backfill.dedup();
         let v = match docs {
             None => b"*".to_vec(),
             Some(d) => d.join("\n").into_bytes(),
         };
-        store.prepare_device_state()?;
         store.set_local_value("sync.subscription", &v)?;
-        Ok(())
+        store.set_local_value("sync.backfill", backfill.join("\n").as_bytes())?;
+        Ok(!backfill.is_empty())
+    }
+
+    fn backfill(store: &mut Store) -> SyncResult<Vec<String>> {
+        Ok(store
+            .local_value("sync.backfill")?
+            .map(|v| String::from_utf8_lossy(&v).split('\n').filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default())
+    }
+
+    /// Plan the subscription from the local roster (部分同期); whether charts wait to be fetched.
+    fn plan_subscription(&self, store: &mut Store) -> SyncResult<bool> {
+        let today = houmon_model::jst_date(&chrono::Utc::now());
+        let docs = subscription::planned_subscription(store, self.role, today)?;
+        if Self::subscription(store)? == docs && store.local_value("sync.subscription")?.is_some() {
+            return Ok(!Self::backfill(store)?.is_empty());
+        }
+        self.set_subscription(store, docs.as_deref())
     }
 
     fn subscription(store: &mut Store) -> SyncResult<Option<Vec<String>>> {
@@ -447,11 +493,10 @@ impl SyncClient {
 
     /// The documents a staff member's device needs (部分同期): the clinic document, the given
     /// roster months, and the charts of the patients planned in them.
-    pub fn subscription_for(store: &mut Store, months: &[&str], patients: &[houmon_model::PatientId]) -> Vec<String> {
+    pub fn subscription_for(months: &[&str], patients: &[houmon_model::PatientId]) -> Vec<String> {
         let mut v = vec![houmon_store::CLINIC_DOC_ID.to_string()];
         v.extend(months.iter().map(|m| houmon_store::roster_doc_id(m)));
         v.extend(patients.iter().map(|p| houmon_store::chart_doc_id(*p)));
-        let _ = store;
         v
     }
 
@@ -619,6 +664,22 @@ impl SyncClient {
             }
         }
         report.cursor = cursor;
+        // Documents new to the subscription: everything they have, from the start, once.
+        let backfill = s.with_store(Self::backfill)??;
+        if !backfill.is_empty() {
+            let docs: Vec<_> = backfill.iter().map(|id| self.session.content.opaque_doc_id(id)).collect();
+            let mut after = 0;
+            loop {
+                let req = session::catch_up_request(after, Some(docs.clone()));
+                let (resp, missing) = self.pull_once(s, x, &req, report, false)?;
+                missing_all.extend(missing);
+                after = resp.cursor;
+                if !resp.more {
+                    break;
+                }
+            }
+            s.with_store(|st| st.set_local_value("sync.backfill", b""))??;
+        }
         // Documents still missing heads from an earlier round are checked again until the
         // relay hands over what it withheld (the cursor has moved past those entries).
         let suspects = s.with_store(Self::suspects)??;
@@ -722,7 +783,14 @@ impl SyncClient {
         let mut report = SyncReport::default();
         s.with_store(|st| self.enqueue_local_changes(st))??;
         self.push(s, x, &mut report)?;
+        if self.partial {
+            s.with_store(|st| self.plan_subscription(st))??;
+        }
         self.pull(s, x, &mut report)?;
+        // The catch-up may have brought plan changes (a reassigned visit): their charts now.
+        if self.partial && s.with_store(|st| self.plan_subscription(st))?? {
+            self.pull(s, x, &mut report)?;
+        }
         // Catch-up may have brought changes the queue should not re-send; anything local
         // written meanwhile is queued next round.
         self.upload_snapshots(s, x, &mut report)?;

@@ -462,6 +462,107 @@ impl AdminDevice {
         Ok(setup)
     }
 
+    /// Only the admin device changes patients and the plan from a terminal: no staff member
+    /// signs in to `houmon-clinic`, so the device's role is the check.
+    fn admin_actor(&mut self) -> Result<Actor, UiError> {
+        let id = self.identity()?;
+        Self::require_admin(&id)?;
+        Ok(Self::actor(&id))
+    }
+
+    /// Register (no id) or edit a patient, then sync it out.
+    pub fn save_patient(&mut self, input: &crate::dto::PatientInput) -> Result<String, UiError> {
+        let actor = self.admin_actor()?;
+        let id = crate::service::patients::save_patient(self.store()?, &actor, input)?;
+        self.sync_or_err()?;
+        Ok(id)
+    }
+
+    /// Import a patient list (CSV): every row or none, then sync.
+    pub fn import_patients(&mut self, csv: &[u8]) -> Result<crate::dto::ImportReport, UiError> {
+        let actor = self.admin_actor()?;
+        let report = crate::service::patients::import_csv(self.store()?, &actor, csv)?;
+        self.sync_or_err()?;
+        Ok(report)
+    }
+
+    /// End care (or resume it with `None`), then sync.
+    pub fn end_care(
+        &mut self,
+        patient: &str,
+        reason: Option<houmon_model::CareEndReason>,
+        date: Option<&str>,
+    ) -> Result<(), UiError> {
+        let actor = self.admin_actor()?;
+        crate::service::patients::end_care(self.store()?, &actor, patient, reason, date)?;
+        self.sync_or_err()?;
+        Ok(())
+    }
+
+    /// The patients this device holds (in care and ended).
+    pub fn patients(&mut self) -> Result<Vec<houmon_model::PatientSummary>, UiError> {
+        Ok(self.store()?.patient_list()?)
+    }
+
+    /// One patient's details and change history (audited as a view).
+    pub fn patient_detail(&mut self, patient: &str) -> Result<crate::dto::PatientDetail, UiError> {
+        let id = self.identity()?;
+        crate::service::patients::patient_detail(self.store()?, &Self::actor(&id), patient)
+    }
+
+    /// Plan a visit or a recurring series, then sync.
+    pub fn plan_visits(&mut self, input: &crate::dto::PlanInput) -> Result<crate::dto::Planned, UiError> {
+        let actor = self.admin_actor()?;
+        let planned = crate::service::plan::plan(self.store()?, &actor, input)?;
+        self.sync_or_err()?;
+        Ok(planned)
+    }
+
+    /// Edit a visit's date, time and kind, then sync; returns its id (new if it moved month).
+    pub fn edit_visit(&mut self, e: &crate::dto::VisitEdit) -> Result<String, UiError> {
+        let actor = self.admin_actor()?;
+        let id = crate::service::plan::edit(self.store()?, &actor, e)?;
+        self.sync_or_err()?;
+        Ok(id)
+    }
+
+    pub fn reassign_visit(&mut self, visit: &str, staff: &[String]) -> Result<(), UiError> {
+        let actor = self.admin_actor()?;
+        crate::service::plan::reassign(self.store()?, &actor, visit, staff)?;
+        self.sync_or_err()?;
+        Ok(())
+    }
+
+    pub fn cancel_visit(&mut self, visit: &str, reason: &str) -> Result<(), UiError> {
+        let actor = self.admin_actor()?;
+        crate::service::plan::cancel(self.store()?, &actor, visit, reason)?;
+        self.sync_or_err()?;
+        Ok(())
+    }
+
+    /// A month of the plan, for the clinic, one staff member or one patient.
+    pub fn plan_month(
+        &mut self,
+        month: &str,
+        staff: Option<&str>,
+        patient: Option<&str>,
+    ) -> Result<crate::dto::PlanMonth, UiError> {
+        crate::service::plan::month(self.store()?, month, staff, patient)
+    }
+
+    /// The month of the plan that holds `visit` (for an edit that changes only some fields).
+    pub fn plan_month_of(&mut self, visit: &str) -> Result<crate::dto::PlanMonth, UiError> {
+        let v = crate::service::parse_visit(visit)?;
+        let month = self.store()?.visit_month(v)?;
+        self.plan_month(&month, None, None)
+    }
+
+    /// This device's access history, newest first (optionally one patient's).
+    pub fn audit(&mut self, patient: Option<&str>, limit: i64) -> Result<crate::dto::AuditLogView, UiError> {
+        let patient = patient.map(crate::service::parse_patient).transpose()?;
+        crate::service::audit::audit_view(self.store()?, limit, patient)
+    }
+
     /// Sync after a change; an unreadable state is an error here too.
     fn sync_or_err(&mut self) -> Result<Synced, UiError> {
         let s = self.sync()?;

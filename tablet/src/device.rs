@@ -172,7 +172,12 @@ impl Mode {
             lifecycle: Mutex::new(lc),
             engine,
             watcher: Mutex::new(None),
-            runner: Mutex::new(SyncRunner::new()),
+            // A tablet holds its staff's charts, not the whole clinic (部分同期).
+            runner: Mutex::new({
+                let mut r = SyncRunner::new();
+                r.partial_replication = true;
+                r
+            }),
             exchange: Mutex::new(RelayEnrollment::new(label)),
             status: Mutex::new(to_dto(&CoreStatus::NotEnrolled { wiped: None, enrollment_error: None }, false)),
             wake: (Mutex::new(false), Condvar::new()),

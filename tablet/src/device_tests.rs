@@ -514,6 +514,8 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
                     staff: vec![nurse.id],
                     kind: VisitKind::HomeMedical,
                     status: VisitStatus::Planned,
+                    cancel_reason: String::new(),
+                    series: None,
                 },
             )
             .unwrap();
@@ -554,6 +556,8 @@ fn enrolled_qualification_goes_through_the_gateway_and_the_answer_syncs_back() {
         assert_eq!(e.code, AppErrorCode::StaffPinSetupNeeded, "no PIN synced from the office");
         s.choose_staff_pin(&nurse.id.to_string(), setup.code.to_string(), "482913".into()).unwrap();
     });
+    // The nurse now uses this tablet: the next round (woken by the shell) brings her charts.
+    dev.step(&cell, &ready);
 
     // First visit with the card and PIN: nothing is asked of the national system here; the
     // request waits for the gateway and the screen says so.

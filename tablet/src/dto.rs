@@ -9,7 +9,9 @@ use ts_rs::TS;
 
 pub use houmon_device::lifecycle::EnrollmentError;
 pub use houmon_model::check::{CheckOutcome, CheckPath, CheckReason, RequestFailure, RequestKind, RequestState};
+pub use houmon_model::plan::Recurrence;
 pub use houmon_model::vitals::{VitalSign, VitalsIssue, VitalsLevel};
+pub use houmon_model::{CareEndReason, IdDocument};
 pub use houmon_model::{
     IdentityMode, NoteStatus, PrescriptionForm, QualificationValidity, StaffRole, SyncState, VisitKind, VisitStatus,
 };
@@ -137,6 +139,11 @@ pub enum AppErrorCode {
     InvalidInstitutionCode,
     /// `houmon-clinic`: an argument it cannot use.
     BadArgument,
+    // Patients and the visit plan.
+    /// A patient list file with bad rows (their line numbers in the message); nothing imported.
+    CsvInvalid,
+    /// A recurring pattern that gives no visit, or reaches too far.
+    InvalidRecurrence,
 }
 
 /// Sync state, always shown in the header.
@@ -367,6 +374,149 @@ pub struct PatientRow {
     pub kana: String,
     pub birth_date: Option<String>,
     pub last_visit: Option<String>,
+    /// Set once care ended (listed under 終了, never deleted).
+    pub care_ended: Option<CareEndReason>,
+}
+
+/// 性別 as registered (the qualification codes: 1 male, 2 female).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// A patient to register (`id` None) or edit (患者登録・変更). Everything but the name, kana,
+/// birth date and sex may be empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientInput {
+    pub id: Option<String>,
+    pub name: String,
+    /// カナ氏名, full-width katakana.
+    pub kana: String,
+    /// YYYY-MM-DD
+    pub birth_date: String,
+    pub sex: Sex,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub key_person: String,
+    #[serde(default)]
+    pub key_person_phone: String,
+    #[serde(default)]
+    pub care_manager: String,
+    #[serde(default)]
+    pub care_office: String,
+    #[serde(default)]
+    pub primary_doctor: String,
+    pub id_document: IdDocument,
+}
+
+/// One field's change in a patient's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChange {
+    pub label_ja: String,
+    pub label_en: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// One registration change (変更履歴): who and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientEditView {
+    /// JST, RFC 3339.
+    pub at: String,
+    pub by_name: String,
+    pub fields: Vec<FieldChange>,
+}
+
+/// A patient's registered details with their change history (the back office's 患者情報).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientDetail {
+    pub patient: PatientInput,
+    pub care_ended: Option<CareEndReason>,
+    /// YYYY-MM-DD
+    pub care_end_date: Option<String>,
+    pub history: Vec<PatientEditView>,
+}
+
+/// What a CSV import did: every row registered (or none, with the bad rows' line numbers in
+/// the error).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub imported: u32,
+    pub ids: Vec<String>,
+}
+
+/// A visit to plan (訪問予定), once or recurring until a date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanInput {
+    pub patient: String,
+    pub staff: Vec<String>,
+    /// YYYY-MM-DD: the visit, or the first day a recurring pattern may fall on.
+    pub date: String,
+    /// HH:MM
+    pub start: String,
+    /// HH:MM
+    pub end: String,
+    pub kind: VisitKind,
+    pub repeat: Option<Recurrence>,
+    /// YYYY-MM-DD, with `repeat`.
+    pub until: Option<String>,
+}
+
+/// The visits a plan created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Planned {
+    pub visits: Vec<String>,
+    pub series: Option<String>,
+}
+
+/// An edit of one planned visit: its date, time window and kind; moving it to another month
+/// cancels it there and plans a new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitEdit {
+    pub id: String,
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    pub kind: VisitKind,
+}
+
+/// One planned visit in a month view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRow {
+    pub id: String,
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub staff: Vec<StaffView>,
+    pub kind: VisitKind,
+    pub status: VisitStatus,
+}
+
+/// A month of the visit plan (月間予定), for the whole clinic, one staff member or one patient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanMonth {
+    /// YYYY-MM
+    pub month: String,
+    pub staff_id: Option<String>,
+    pub patient_id: Option<String>,
+    pub visits: Vec<PlanRow>,
 }
 
 /// Consent choices at a first visit, in the order of ARCHITECTURE decision 3.
@@ -785,6 +935,20 @@ pub fn typescript_bindings() -> String {
         VisitView::decl(&cfg),
         ChartView::decl(&cfg),
         PatientRow::decl(&cfg),
+        CareEndReason::decl(&cfg),
+        IdDocument::decl(&cfg),
+        Sex::decl(&cfg),
+        PatientInput::decl(&cfg),
+        FieldChange::decl(&cfg),
+        PatientEditView::decl(&cfg),
+        PatientDetail::decl(&cfg),
+        ImportReport::decl(&cfg),
+        Recurrence::decl(&cfg),
+        PlanInput::decl(&cfg),
+        Planned::decl(&cfg),
+        VisitEdit::decl(&cfg),
+        PlanRow::decl(&cfg),
+        PlanMonth::decl(&cfg),
         ConsentChoices::decl(&cfg),
         CardCheck::decl(&cfg),
         CardFace::decl(&cfg),

@@ -657,3 +657,134 @@ fn every_audit_entry_of_a_working_day_reads_in_japanese() {
     // above would catch a detail missing from the table.
     assert_eq!(crate::service::audit::audit_detail("something new"), ("something new".into(), "something new".into()));
 }
+
+fn patient(name: &str, kana: &str) -> PatientInput {
+    PatientInput {
+        id: None,
+        name: name.into(),
+        kana: kana.into(),
+        birth_date: "1938-02-03".into(),
+        sex: Sex::Female,
+        address: "東京都架空区5-5".into(),
+        phone: "03-5555-0000".into(),
+        key_person: "架空 長男".into(),
+        key_person_phone: "090-0000-0000".into(),
+        care_manager: "介護 花子".into(),
+        care_office: "架空ケアプラン".into(),
+        primary_doctor: "在宅 医師".into(),
+        id_document: IdDocument::QualificationCertificate,
+    }
+}
+
+#[test]
+fn a_patient_is_registered_edited_with_history_and_ended_without_deleting_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let id = s.save_patient(&patient("架空 ミドリ", "カクウ ミドリ")).unwrap();
+    let mut edit = s.patient_detail(&id).unwrap().patient;
+    assert_eq!((edit.care_office.as_str(), edit.id_document), ("架空ケアプラン", IdDocument::QualificationCertificate));
+    edit.address = "東京都架空区6-6".into();
+    edit.key_person = "架空 長女".into();
+    s.save_patient(&edit).unwrap();
+    let d = s.patient_detail(&id).unwrap();
+    assert_eq!(d.patient.address, "東京都架空区6-6");
+    assert_eq!(d.history.len(), 2, "registration, then the edit (newest first)");
+    let changed: Vec<(&str, &str, &str)> =
+        d.history[0].fields.iter().map(|f| (f.label_ja.as_str(), f.before.as_str(), f.after.as_str())).collect();
+    assert_eq!(changed, [("住所", "東京都架空区5-5", "東京都架空区6-6"), ("キーパーソン", "架空 長男", "架空 長女")]);
+    assert_eq!(d.history[0].by_name, "訓練 医師");
+    // A 個人番号 in any field is refused, and nothing changes (a valid check digit: 123456789018).
+    let mut bad = edit.clone();
+    bad.care_office = "番号 1234 5678 9018".into();
+    assert!(houmon_docs::contains_individual_number(&bad.care_office), "the control is a 個人番号");
+    assert_eq!(s.save_patient(&bad).unwrap_err().code, AppErrorCode::IndividualNumber);
+    assert_eq!(s.patient_detail(&id).unwrap().history.len(), 2, "nothing written");
+
+    s.end_care(&id, Some(CareEndReason::Death), Some("2026-12-01")).unwrap();
+    let row = s.patient_list().unwrap().into_iter().find(|p| p.id == id).expect("still listed");
+    assert_eq!(row.care_ended, Some(CareEndReason::Death));
+    let d = s.patient_detail(&id).unwrap();
+    assert_eq!((d.care_ended, d.care_end_date.as_deref()), (Some(CareEndReason::Death), Some("2026-12-01")));
+    assert_eq!(d.patient.address, "東京都架空区6-6", "ending care deleted nothing");
+    assert!(d.history[0].fields.iter().any(|f| f.label_ja == "終了理由" && f.after == "死亡"), "{:?}", d.history[0]);
+    // Resumed.
+    s.end_care(&id, None, None).unwrap();
+    assert_eq!(s.patient_list().unwrap().into_iter().find(|p| p.id == id).unwrap().care_ended, None);
+}
+
+#[test]
+fn a_recurring_plan_its_month_views_reassignment_and_cancellation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let p = s.save_patient(&patient("架空 ソラ", "カクウ ソラ")).unwrap();
+    let clinicians = s.roster(None).unwrap().staff;
+    let (a, b) = (clinicians[0].id.clone(), clinicians[1].id.clone());
+    let input = PlanInput {
+        patient: p.clone(),
+        staff: vec![a.clone()],
+        date: "2027-02-01".into(),
+        start: "10:00".into(),
+        end: "10:30".into(),
+        kind: VisitKind::HomeNursing,
+        repeat: Some(Recurrence::parse("weekly:tue,fri").unwrap()),
+        until: Some("2027-03-31".into()),
+    };
+    let planned = s.plan_visits(&input).unwrap();
+    // February 2027: Tue 2,9,16,23 and Fri 5,12,19,26; March: Tue 2,9,16,23,30 and Fri 5,12,19,26.
+    assert_eq!(planned.visits.len(), 17);
+    let feb = s.plan_month(Some("2027-02"), Some(a.as_str()), None).unwrap();
+    assert_eq!(feb.visits.len(), 8);
+    assert!(feb.visits.iter().all(|v| v.patient_name == "架空 ソラ" && v.start == "10:00" && v.end == "10:30"));
+    let mar = s.plan_month(Some("2027-03"), None, Some(p.as_str())).unwrap();
+    assert_eq!(mar.visits.len(), 9);
+
+    // Reassign, cancel with a reason, move within the month and into the next one.
+    let (v1, v2, v3, v4) = (&feb.visits[0].id, &feb.visits[1].id, &feb.visits[2].id, &feb.visits[7].id);
+    s.reassign_visit(v1, std::slice::from_ref(&b)).unwrap();
+    s.cancel_visit(v2, "入院のため").unwrap();
+    assert_eq!(s.cancel_visit(v3, " ").unwrap_err().code, AppErrorCode::InvalidInput, "a reason is needed");
+    let e = VisitEdit {
+        id: v3.clone(),
+        date: "2027-02-10".into(),
+        start: "13:00".into(),
+        end: "13:30".into(),
+        kind: VisitKind::HomeNursing,
+    };
+    assert_eq!(&s.edit_visit(&e).unwrap(), v3, "same month: the same visit");
+    let e = VisitEdit {
+        id: v4.clone(),
+        date: "2027-03-01".into(),
+        start: "09:00".into(),
+        end: "09:30".into(),
+        kind: VisitKind::HomeNursing,
+    };
+    let moved = s.edit_visit(&e).unwrap();
+    assert_ne!(&moved, v4, "another month: a new visit there");
+    let feb = s.plan_month(Some("2027-02"), None, Some(p.as_str())).unwrap();
+    let get = |id: &str| feb.visits.iter().find(|v| v.id == id).cloned().expect("kept");
+    assert_eq!(get(v1).staff.iter().map(|x| x.id.clone()).collect::<Vec<_>>(), vec![b.clone()]);
+    assert_eq!(get(v2).status, VisitStatus::Cancelled);
+    assert_eq!((get(v3).date.as_str(), get(v3).start.as_str()), ("2027-02-10", "13:00"));
+    assert_eq!(get(v4).status, VisitStatus::Cancelled, "moved out of February");
+    assert!(s.plan_month(Some("2027-03"), None, Some(p.as_str())).unwrap().visits.iter().any(|v| v.id == moved));
+    // The projection follows the reassignment: `a` no longer has v1.
+    assert!(s.plan_month(Some("2027-02"), Some(a.as_str()), None).unwrap().visits.iter().all(|v| &v.id != v1));
+
+    // Bad plans are refused with the reason; the plan is unchanged.
+    let mut bad = input.clone();
+    bad.until = Some("2029-01-01".into());
+    assert_eq!(s.plan_visits(&bad).unwrap_err().code, AppErrorCode::InvalidRecurrence);
+    let mut bad = input.clone();
+    bad.end = "09:00".into();
+    assert_eq!(s.plan_visits(&bad).unwrap_err().code, AppErrorCode::InvalidInput);
+    s.end_care(&p, Some(CareEndReason::Moved), None).unwrap();
+    assert_eq!(s.plan_visits(&input).unwrap_err().code, AppErrorCode::InvalidInput, "care ended");
+    assert_eq!(s.plan_month(Some("2027-02"), None, Some(p.as_str())).unwrap().visits.len(), 8);
+
+    // Locked: every plan and patient command refuses.
+    s.lock();
+    assert_eq!(s.plan_visits(&input).unwrap_err().code, AppErrorCode::Locked);
+    assert_eq!(s.plan_month(None, None, None).unwrap_err().code, AppErrorCode::Locked);
+    assert_eq!(s.save_patient(&patient("x", "カ")).unwrap_err().code, AppErrorCode::Locked);
+    assert_eq!(s.patient_detail(&p).unwrap_err().code, AppErrorCode::Locked);
+}

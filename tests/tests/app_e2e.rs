@@ -455,6 +455,8 @@ fn managed_device_requery_waits_for_the_clinic_gateway() {
         staff: vec![nurse.id],
         kind: VisitKind::HomeMedical,
         status: VisitStatus::Planned,
+        cancel_reason: String::new(),
+        series: None,
     };
     office.store.plan_visit(&a, &visit).expect("visit");
     office

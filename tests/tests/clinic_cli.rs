@@ -258,3 +258,249 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn hex_to_bytes(h: &str) -> Vec<u8> {
     (0..h.len() / 2).filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()).collect()
 }
+
+fn ids(v: &Value, key: &str) -> Vec<String> {
+    v[key].as_array().expect("array").iter().map(|x| x["id"].as_str().expect("id").to_string()).collect()
+}
+
+/// Patients and the visit plan from nothing, through the shipped CLI and the real relay: a
+/// patient by hand and a Shift_JIS list from the office (a bad list is refused whole, with
+/// line numbers), an edit kept in the change history, the end of care, a recurring plan,
+/// reassignment and cancellation; a member tablet receives them after a sync and may not
+/// change them; the access history names what was done.
+#[test]
+fn patients_and_the_visit_plan_through_the_cli() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("relay.db");
+    let founded = create_clinic_json(&db, "さくら在宅クリニック").expect("create-clinic");
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let url = relay.base();
+    let (office, tablet) = (tmp.path().join("office"), tmp.path().join("tablet"));
+    ok(&office, &["enroll", "--relay", &url, "--code", founded["code"].as_str().expect("code")]);
+    ok(&office, &["clinic", "set", "--name", "さくら在宅クリニック", "--institution", "3410712362"]);
+    let nurse = ok(&office, &["staff", "add", "--name", "訪問 花子", "--kana", "ホウモン ハナコ", "--role", "nurse"]);
+    let nurse = nurse["id"].as_str().expect("id").to_string();
+    let doctor =
+        ok(&office, &["staff", "add", "--name", "在宅 一郎", "--kana", "ザイタク イチロウ", "--role", "doctor"]);
+    let doctor = doctor["id"].as_str().expect("id").to_string();
+    let clerk = ok(&office, &["staff", "add", "--name", "事務 次郎", "--kana", "ジム ジロウ", "--role", "office"]);
+    let clerk = clerk["id"].as_str().expect("id").to_string();
+
+    // By hand, with a 資格確認書 instead of a card.
+    let p1 = ok(
+        &office,
+        &[
+            "patient",
+            "add",
+            "--name",
+            "架空 トメ",
+            "--kana",
+            "カクウ トメ",
+            "--birth",
+            "1936-05-02",
+            "--sex",
+            "female",
+            "--address",
+            "東京都架空区1-1",
+            "--phone",
+            "03-1111-2222",
+            "--key-person",
+            "架空 一郎(長男)",
+            "--care-manager",
+            "介護 花子",
+            "--care-office",
+            "架空ケアプランセンター",
+            "--id-document",
+            "certificate",
+        ],
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    refused(
+        &office,
+        &["patient", "add", "--name", "x", "--kana", "kana", "--birth", "1936-05-02", "--sex", "male"],
+        "invalid_input",
+    );
+    refused(
+        &office,
+        &["patient", "add", "--name", "架空 次郎", "--kana", "カクウ ジロウ", "--birth", "1936-13-02", "--sex", "male"],
+        "invalid_input",
+    );
+
+    // A list from the office, as Excel on Japanese Windows saves it (Shift_JIS).
+    let good = "氏名,カナ,生年月日,性別,住所,電話,キーパーソン,キーパーソン連絡先,ケアマネジャー,居宅介護支援事業所,主治医,本人確認書類\r\n\
+                架空 ハル,カクウ ハル,1930/04/01,女,東京都架空区2-2,,,,,,,マイナンバーカード\r\n\
+                架空 ナツ,カクウ ナツ,1931-07-07,女,東京都架空区3-3,,,,,,,資格確認書\r\n\
+                架空 アキ,カクウ アキ,1932-10-10,男,東京都架空区4-4,,,,,,,\r\n";
+    let (sjis, _, lossy) = encoding_rs::SHIFT_JIS.encode(good);
+    assert!(!lossy);
+    let good_csv = tmp.path().join("patients.csv");
+    std::fs::write(&good_csv, &sjis).expect("csv");
+    // A list with two bad rows (lines 3 and 4): refused whole, each named by its line.
+    let bad = "name,kana,birth,sex\n架空 イチ,カクウ イチ,1940-01-01,男\n架空 ニ,カクウ ニ,1940-02-30,女\n架空 サン,カクウ サン,1940-03-03,?\n";
+    let bad_csv = tmp.path().join("bad.csv");
+    std::fs::write(&bad_csv, bad).expect("csv");
+    let v = refused(&office, &["patient", "import", "--csv", bad_csv.to_str().expect("p")], "csv_invalid");
+    let msg = v["message"].as_str().expect("m");
+    assert!(msg.contains("3行目") && msg.contains("4行目") && !msg.contains("2行目"), "{v}");
+    assert_eq!(ids(&ok(&office, &["patient", "list"]), "patients"), vec![p1.clone()], "nothing half-imported");
+    let v = ok(&office, &["patient", "import", "--csv", good_csv.to_str().expect("p")]);
+    assert_eq!(v["imported"], 3, "{v}");
+    let list = ok(&office, &["patient", "list"]);
+    let names: Vec<&str> = list["patients"].as_array().expect("p").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["架空 アキ", "架空 トメ", "架空 ナツ", "架空 ハル"], "by kana: {list}");
+    let aki = list["patients"].as_array().expect("p").iter().find(|p| p["name"] == "架空 アキ").expect("aki")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    // An edit is kept with its before and after; the rest stays.
+    ok(&office, &["patient", "edit", "--id", &p1, "--phone", "03-3333-4444"]);
+    let shown = ok(&office, &["patient", "show", "--id", &p1]);
+    assert_eq!(shown["patient"]["careOffice"], "架空ケアプランセンター", "{shown}");
+    assert_eq!(shown["patient"]["idDocument"], "qualificationCertificate", "{shown}");
+    let latest = &shown["history"][0];
+    let phone = latest["fields"].as_array().expect("f").iter().find(|f| f["labelJa"] == "電話").expect("phone change");
+    assert_eq!((phone["before"].as_str(), phone["after"].as_str()), (Some("03-1111-2222"), Some("03-3333-4444")));
+    assert_eq!(latest["fields"].as_array().expect("f").len(), 1, "only the phone changed: {shown}");
+    assert_eq!(shown["history"].as_array().expect("h").len(), 2, "registration and edit: {shown}");
+
+    // The end of care keeps the patient, marked; no visit can be planned for them until resumed.
+    ok(&office, &["patient", "end", "--id", &aki, "--reason", "hospitalised", "--date", "2026-12-01"]);
+    let list = ok(&office, &["patient", "list"]);
+    let a = list["patients"].as_array().expect("p").iter().find(|p| p["id"] == aki.as_str()).expect("kept").clone();
+    assert_eq!(a["care_ended"], "hospitalised", "{list}");
+    let plan_aki = [
+        "visit",
+        "add",
+        "--patient",
+        &aki,
+        "--staff",
+        &nurse,
+        "--date",
+        "2027-01-05",
+        "--start",
+        "10:00",
+        "--end",
+        "10:30",
+        "--kind",
+        "訪問看護",
+    ];
+    refused(&office, &plan_aki, "invalid_input");
+
+    // 毎週火・金 10:00–10:30 through January 2027: 9 visits.
+    let v = ok(
+        &office,
+        &[
+            "visit",
+            "add",
+            "--patient",
+            &p1,
+            "--staff",
+            &nurse,
+            "--date",
+            "2027-01-01",
+            "--start",
+            "10:00",
+            "--end",
+            "10:30",
+            "--kind",
+            "訪問看護",
+            "--repeat",
+            "weekly:tue,fri",
+            "--until",
+            "2027-01-31",
+        ],
+    );
+    let series = v["visits"].as_array().expect("visits").clone();
+    assert_eq!(series.len(), 9, "{v}");
+    assert!(v["series"].is_string(), "{v}");
+    // Office staff are not visiting staff.
+    refused(
+        &office,
+        &[
+            "visit",
+            "add",
+            "--patient",
+            &p1,
+            "--staff",
+            &clerk,
+            "--date",
+            "2027-01-04",
+            "--start",
+            "09:00",
+            "--end",
+            "09:30",
+            "--kind",
+            "訪問診療",
+        ],
+        "invalid_input",
+    );
+    refused(
+        &office,
+        &[
+            "visit",
+            "add",
+            "--patient",
+            &p1,
+            "--staff",
+            &doctor,
+            "--date",
+            "2027-01-04",
+            "--start",
+            "09:30",
+            "--end",
+            "09:00",
+            "--kind",
+            "訪問診療",
+        ],
+        "invalid_input",
+    );
+    let by_nurse = ok(&office, &["visit", "list", "--month", "2027-01", "--staff", &nurse]);
+    assert_eq!(by_nurse["visits"].as_array().expect("v").len(), 9);
+    let day = ok(&office, &["visit", "list", "--date", "2027-01-05"]);
+    let first = &day["visits"][0];
+    assert_eq!(
+        (first["start"].as_str(), first["end"].as_str(), first["kind"].as_str()),
+        (Some("10:00"), Some("10:30"), Some("訪問看護")),
+        "{day}"
+    );
+
+    // Reassign one to the doctor, cancel another with its reason, move a third to 14:00.
+    let (a1, a2, a3) =
+        (series[0].as_str().expect("id"), series[1].as_str().expect("id"), series[2].as_str().expect("id"));
+    ok(&office, &["visit", "reassign", "--id", a1, "--staff", &doctor]);
+    ok(&office, &["visit", "cancel", "--id", a2, "--reason", "入院のため"]);
+    ok(&office, &["visit", "edit", "--id", a3, "--start", "14:00", "--end", "14:30"]);
+    let by_nurse = ok(&office, &["visit", "list", "--month", "2027-01", "--staff", &nurse]);
+    assert_eq!(by_nurse["visits"].as_array().expect("v").len(), 8, "reassigned away: {by_nurse}");
+    let by_doctor = ok(&office, &["visit", "list", "--month", "2027-01", "--staff", &doctor]);
+    assert_eq!(ids(&by_doctor, "visits"), vec![a1.to_string()]);
+    let all = ok(&office, &["visit", "list", "--month", "2027-01", "--patient", &p1]);
+    let find = |id: &str| all["visits"].as_array().expect("v").iter().find(|v| v["id"] == id).cloned().expect("kept");
+    assert_eq!(find(a2)["status"], "cancelled", "cancelled visits stay listed");
+    assert_eq!(find(a3)["start"], "14:00");
+
+    // A member tablet receives patients and the plan, and may not change them.
+    let code = ok(&office, &["code", "create", "--role", "member"])["code"].as_str().expect("c").to_string();
+    ok(&tablet, &["enroll", "--relay", &url, "--code", &code, "--label", "タブレット1"]);
+    ok(&tablet, &["sync"]);
+    assert_eq!(ok(&tablet, &["patient", "list"])["patients"].as_array().expect("p").len(), 4);
+    let seen = ok(&tablet, &["visit", "list", "--date", "2027-01-05", "--staff", &nurse]);
+    assert_eq!(seen["visits"][0]["start"], "10:00", "{seen}");
+    let seen = ok(&tablet, &["visit", "list", "--month", "2027-01", "--staff", &doctor]);
+    assert_eq!(ids(&seen, "visits"), vec![a1.to_string()], "the reassignment arrived: {seen}");
+    refused(
+        &tablet,
+        &["patient", "add", "--name", "侵入 者", "--kana", "シンニュウ シャ", "--birth", "1950-01-01", "--sex", "male"],
+        "not_admin",
+    );
+    refused(&tablet, &["visit", "cancel", "--id", a1, "--reason", "x"], "not_admin");
+
+    // The access history says what happened to the patient, in Japanese.
+    let audit = ok(&office, &["audit", "list", "--patient", &p1]);
+    let details: Vec<&str> =
+        audit["rows"].as_array().expect("rows").iter().filter_map(|r| r["detailJa"].as_str()).collect();
+    assert!(details.contains(&"患者の登録") && details.contains(&"患者情報の変更"), "{audit}");
+}

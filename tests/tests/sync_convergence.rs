@@ -139,7 +139,7 @@ fn queue_survives_a_restart_and_partial_replication_fetches_only_the_roster_char
     // A new tablet subscribed to two patients gets only those charts and the clinic doc.
     let code = office.sync.create_enrollment_code(Role::Member, 3600).expect("code");
     let mut c = SyncDevice::enroll(&_tmp.path().join("c"), relay.http(), &code, "C").expect("c");
-    let sub = SyncClient::subscription_for(&mut c.store, &[], &patients[..2]);
+    let sub = SyncClient::subscription_for(&[], &patients[..2]);
     c.sync.set_subscription(&mut c.store, Some(&sub)).expect("sub");
     let r = c.sync().expect("sync");
     let mut have: Vec<String> = c.heads().into_iter().map(|(id, _)| id).collect();

@@ -324,6 +324,8 @@ pub fn build_roster(
                 staff: vec![who.id],
                 kind,
                 status,
+                cancel_reason: String::new(),
+                series: None,
             },
             at(first, 8, 0),
         )?;

@@ -44,6 +44,13 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("failure", "資格確認の失敗", "Qualification check failed"),
     ("export chart", "カルテの書き出し", "Chart exported"),
     ("plan visit", "訪問の予定", "Visit planned"),
+    ("edit visit", "訪問予定の変更", "Visit plan changed"),
+    ("reassign visit", "訪問担当の変更", "Visit reassigned"),
+    ("cancel visit", "訪問の中止", "Visit cancelled"),
+    ("import patient", "患者の一括登録(CSV)", "Patient imported (CSV)"),
+    ("edit patient", "患者情報の変更", "Patient details edited"),
+    ("end care", "訪問の終了(死亡・入院・転居・終了)", "Care ended"),
+    ("resume care", "訪問の再開", "Care resumed"),
     ("visit status", "訪問状態の変更", "Visit status changed"),
     ("sync", "同期による更新", "Updated by sync"),
     ("import", "取り込み", "Imported"),
@@ -106,33 +113,40 @@ pub(crate) fn audit_target(target: &str) -> (String, String) {
     }
 }
 
+/// This device's access history, newest first, in people's words; `patient` keeps only the
+/// entries about that patient's chart. Shared by the back office and `houmon-clinic`.
+pub(crate) fn audit_view(store: &Store, limit: i64, patient: Option<PatientId>) -> Result<AuditLogView, UiError> {
+    let chain_ok = store.verify_audit()?.ok();
+    let target = patient.map(chart_doc_id);
+    let rows = store
+        .recent_audit(limit.clamp(1, 100_000))?
+        .into_iter()
+        .filter(|e| target.as_deref().is_none_or(|t| e.target == t))
+        .map(|e| {
+            let (target_ja, target_en) = audit_target(&e.target);
+            let (detail_ja, detail_en) = audit_detail(&e.detail);
+            AuditRow {
+                seq: e.seq,
+                at: iso(e.at),
+                staff: e.staff,
+                kind: audit_kind(&e.action),
+                action: e.action,
+                target: e.target,
+                target_ja,
+                target_en,
+                detail: e.detail,
+                detail_ja,
+                detail_en,
+            }
+        })
+        .collect();
+    Ok(AuditLogView { chain_ok, rows })
+}
+
 impl Service {
     pub fn audit_log(&mut self, limit: i64) -> Result<AuditLogView, UiError> {
         self.ensure_unlocked()?;
-        let chain_ok = self.store.verify_audit()?.ok();
-        let rows = self
-            .store
-            .recent_audit(limit.clamp(1, 1000))?
-            .into_iter()
-            .map(|e| {
-                let (target_ja, target_en) = audit_target(&e.target);
-                let (detail_ja, detail_en) = audit_detail(&e.detail);
-                AuditRow {
-                    seq: e.seq,
-                    at: iso(e.at),
-                    staff: e.staff,
-                    kind: audit_kind(&e.action),
-                    action: e.action,
-                    target: e.target,
-                    target_ja,
-                    target_en,
-                    detail: e.detail,
-                    detail_ja,
-                    detail_en,
-                }
-            })
-            .collect();
-        Ok(AuditLogView { chain_ok, rows })
+        audit_view(&self.store, limit, None)
     }
 
     /// The back office queue: patients whose 再照会 or check is waiting for an answer.

@@ -194,6 +194,8 @@ mod tests {
         let chart = m::Chart {
             patient: PatientId::new(),
             demographics: m::Demographics::default(),
+            profile: m::PatientProfile::default(),
+            care_end: None,
             qualifications: vec![result],
             qualification_requests: vec![request.clone()],
             consents: Vec::new(),

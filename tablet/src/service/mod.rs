@@ -34,6 +34,8 @@ mod codes;
 mod first_visit;
 mod gateway;
 mod notes;
+pub(crate) mod patients;
+pub(crate) mod plan;
 mod requery;
 mod roster;
 mod settings;

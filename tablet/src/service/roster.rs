@@ -44,24 +44,19 @@ impl Service {
     /// Assign a planned visit to one staff member and/or another day (roster planner).
     pub fn assign_visit(&mut self, visit: &str, staff: &str, date: Option<&str>) -> Result<(), UiError> {
         self.ensure_unlocked()?;
-        let v = parse_visit(visit)?;
-        let s = StaffId::parse(staff).ok_or_else(|| bad_id("職員"))?;
-        let date = date.map(|d| d.parse::<NaiveDate>().map_err(|_| bad_id("日付"))).transpose()?;
-        let month = houmon_docs::month_key(date.unwrap_or(self.today()));
-        let (visits, _) = self.store.roster_month(&month)?;
-        let mut rv = visits.into_iter().find(|x| x.id == v).ok_or(CoreError::NotFound { what: "visit" })?;
-        if let Some(d) = date {
-            if houmon_docs::month_key(d) != houmon_docs::month_key(rv.date) {
-                return Err(UiError::new(
-                    AppErrorCode::InvalidInput,
-                    "別の月へは移動できません。移動先の月で新しく予定を作成してください。",
-                    "A visit cannot move to another month. Plan it in that month instead.",
-                ));
-            }
-            rv.date = d;
+        plan::reassign(&mut self.store, &self.actor, visit, &[staff.to_string()])?;
+        if let Some(date) = date {
+            let v = self.store.planned_visits(&self.store.visit_month(parse_visit(visit)?)?)?;
+            let v = v.into_iter().find(|x| x.id.to_string() == visit).ok_or(CoreError::NotFound { what: "visit" })?;
+            let e = VisitEdit {
+                id: visit.to_string(),
+                date: date.to_string(),
+                start: v.start.format("%H:%M").to_string(),
+                end: v.end.format("%H:%M").to_string(),
+                kind: v.kind,
+            };
+            plan::edit(&mut self.store, &self.actor, &e)?;
         }
-        rv.staff = vec![s];
-        self.store.plan_visit(&self.actor, &rv)?;
         Ok(())
     }
 }

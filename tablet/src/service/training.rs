@@ -104,6 +104,8 @@ impl Service {
                     staff: vec![doctor],
                     kind,
                     status: m::VisitStatus::Planned,
+                    cancel_reason: String::new(),
+                    series: None,
                 },
             )?;
         }

@@ -156,6 +156,7 @@ impl Service {
                 kana: p.name_kana,
                 birth_date: p.birth_date.map(|d| d.to_string()),
                 last_visit: p.last_visit.map(iso),
+                care_ended: p.care_ended,
             })
             .collect())
     }

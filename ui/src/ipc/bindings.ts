@@ -37,7 +37,7 @@ export type EnrollmentError = "code_rejected" | "unreachable" | "institution_mis
 
 export type RelayErrorCode = "bad_request" | "unauthenticated" | "clock_skew" | "replay" | "revoked" | "forbidden" | "not_found" | "entry_too_large" | "body_too_large" | "too_many_requests" | "too_many_connections" | "invalid_code" | "keyless_code" | "shutting_down" | "internal";
 
-export type AppErrorCode = "not_found" | "invalid_input" | "individual_number" | "note_signed" | "wrong_key" | "storage" | "config" | "digest" | "setting_refused" | "starting" | "internal" | "locked" | "not_enrolled" | "unreachable" | "sync_failed" | "unreadable" | "set_aside" | "training" | "training_unavailable" | "pin_not_allowed" | "visual_not_allowed" | "face_not_shown" | "face_signature_invalid" | "face_unverified" | "invalid_staff_pin" | "pin_mismatch" | "wrong_staff_pin" | "staff_pin_locked" | "staff_pin_not_set" | "staff_pin_setup_needed" | "staff_pin_setup_expired" | "not_allowed" | "not_admin" | "no_clinic" | "no_keystore" | "self_revoke" | "invalid_institution_code" | "bad_argument";
+export type AppErrorCode = "not_found" | "invalid_input" | "individual_number" | "note_signed" | "wrong_key" | "storage" | "config" | "digest" | "setting_refused" | "starting" | "internal" | "locked" | "not_enrolled" | "unreachable" | "sync_failed" | "unreadable" | "set_aside" | "training" | "training_unavailable" | "pin_not_allowed" | "visual_not_allowed" | "face_not_shown" | "face_signature_invalid" | "face_unverified" | "invalid_staff_pin" | "pin_mismatch" | "wrong_staff_pin" | "staff_pin_locked" | "staff_pin_not_set" | "staff_pin_setup_needed" | "staff_pin_setup_expired" | "not_allowed" | "not_admin" | "no_clinic" | "no_keystore" | "self_revoke" | "invalid_institution_code" | "bad_argument" | "csv_invalid" | "invalid_recurrence";
 
 export type UiErrorCode = AppErrorCode | CardErrorCode | CheckReason | EnrollmentError | RelayErrorCode;
 
@@ -187,7 +187,75 @@ visits: Array<VisitView>, conflicts: number,
  */
 clinicalHidden: boolean, };
 
-export type PatientRow = { id: string, name: string, kana: string, birthDate: string | null, lastVisit: string | null, };
+export type PatientRow = { id: string, name: string, kana: string, birthDate: string | null, lastVisit: string | null, 
+/**
+ * Set once care ended (listed under 終了, never deleted).
+ */
+careEnded: CareEndReason | null, };
+
+export type CareEndReason = "death" | "hospitalised" | "moved" | "ended";
+
+export type IdDocument = "myNumberCard" | "qualificationCertificate" | "unknown";
+
+export type Sex = "male" | "female";
+
+export type PatientInput = { id: string | null, name: string, 
+/**
+ * カナ氏名, full-width katakana.
+ */
+kana: string, 
+/**
+ * YYYY-MM-DD
+ */
+birthDate: string, sex: Sex, address: string, phone: string, keyPerson: string, keyPersonPhone: string, careManager: string, careOffice: string, primaryDoctor: string, idDocument: IdDocument, };
+
+export type FieldChange = { labelJa: string, labelEn: string, before: string, after: string, };
+
+export type PatientEditView = { 
+/**
+ * JST, RFC 3339.
+ */
+at: string, byName: string, fields: Array<FieldChange>, };
+
+export type PatientDetail = { patient: PatientInput, careEnded: CareEndReason | null, 
+/**
+ * YYYY-MM-DD
+ */
+careEndDate: string | null, history: Array<PatientEditView>, };
+
+export type ImportReport = { imported: number, ids: Array<string>, };
+
+export type Recurrence = { "kind": "weekly", days: Array<number>, } | { "kind": "biweekly", days: Array<number>, } | { "kind": "monthly", nth: Array<[number, number]>, };
+
+export type PlanInput = { patient: string, staff: Array<string>, 
+/**
+ * YYYY-MM-DD: the visit, or the first day a recurring pattern may fall on.
+ */
+date: string, 
+/**
+ * HH:MM
+ */
+start: string, 
+/**
+ * HH:MM
+ */
+end: string, kind: VisitKind, repeat: Recurrence | null, 
+/**
+ * YYYY-MM-DD, with `repeat`.
+ */
+until: string | null, };
+
+export type Planned = { visits: Array<string>, series: string | null, };
+
+export type VisitEdit = { id: string, date: string, start: string, end: string, kind: VisitKind, };
+
+export type PlanRow = { id: string, date: string, start: string, end: string, patientId: string, patientName: string, staff: Array<StaffView>, kind: VisitKind, status: VisitStatus, };
+
+export type PlanMonth = { 
+/**
+ * YYYY-MM
+ */
+month: string, staffId: string | null, patientId: string | null, visits: Array<PlanRow>, };
 
 export type ConsentChoices = { medication: boolean, clinical: boolean, checkup: boolean, surgery: boolean, prescription: PrescriptionForm, };
 
