@@ -371,7 +371,8 @@ fn round2(x: f64) -> f64 {
 }
 
 /// A temporary directory removed on drop (no extra dependency).
-struct TempDir(PathBuf);
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -380,7 +381,12 @@ impl Drop for TempDir {
 }
 
 fn tempdir() -> Result<TempDir, String> {
-    let d = std::env::temp_dir().join(format!("houmon-bench-store-{}", std::process::id()));
+    tempdir_for("store")
+}
+
+/// A fresh `houmon-bench-‹bench›-‹pid›` directory in the system temp dir.
+pub fn tempdir_for(bench: &str) -> Result<TempDir, String> {
+    let d = std::env::temp_dir().join(format!("houmon-bench-{bench}-{}", std::process::id()));
     std::fs::create_dir_all(&d).map_err(|x| x.to_string())?;
     Ok(TempDir(d))
 }

@@ -320,7 +320,8 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-const FAST: &[&str] = &["--requests-per-s", "1000000", "--request-burst", "1000000", "--max-connections", "100000"];
+/// Relay limits out of the way of a benchmark's load.
+pub const FAST: &[&str] = &["--requests-per-s", "1000000", "--request-burst", "1000000", "--max-connections", "100000"];
 
 /// Where a benchmark's relay keeps its log.
 #[derive(Debug, Clone)]

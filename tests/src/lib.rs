@@ -5,6 +5,7 @@
 
 pub mod app_driver;
 pub mod bench_app;
+pub mod bench_clinic;
 pub mod bench_store;
 pub mod bench_sync;
 pub mod card_env;

@@ -32,7 +32,7 @@ fn invalid(ja: impl Into<String>, en: impl Into<String>) -> UiError {
 }
 
 /// Check a registration and turn it into the document's types. Errors say which field.
-pub(crate) fn validate(input: &PatientInput) -> Result<(Demographics, PatientProfile), UiError> {
+pub fn validate(input: &PatientInput) -> Result<(Demographics, PatientProfile), UiError> {
     let name = input.name.trim();
     if name.is_empty() {
         return Err(invalid("氏名を入力してください。", "Enter the patient's name."));
@@ -85,7 +85,7 @@ fn sex_of(d: &Demographics) -> Sex {
 }
 
 /// Register (no id) or edit a patient; returns the patient id.
-pub(crate) fn save_patient(store: &mut Store, actor: &Actor, input: &PatientInput) -> Result<String, UiError> {
+pub fn save_patient(store: &mut Store, actor: &Actor, input: &PatientInput) -> Result<String, UiError> {
     let (d, p) = validate(input)?;
     match input.id.as_deref() {
         None => Ok(store.register_patient_with(actor, &d, &p)?.to_string()),
@@ -98,7 +98,7 @@ pub(crate) fn save_patient(store: &mut Store, actor: &Actor, input: &PatientInpu
 }
 
 /// End care (or resume it with `None`); nothing is deleted.
-pub(crate) fn end_care(
+pub fn end_care(
     store: &mut Store,
     actor: &Actor,
     patient: &str,
@@ -158,7 +158,7 @@ fn field_value(key: &str, v: &str) -> String {
 }
 
 /// A patient's registered details and their change history (opening it is audited as a view).
-pub(crate) fn patient_detail(store: &mut Store, actor: &Actor, patient: &str) -> Result<PatientDetail, UiError> {
+pub fn patient_detail(store: &mut Store, actor: &Actor, patient: &str) -> Result<PatientDetail, UiError> {
     let id = parse_patient(patient)?;
     let chart = store.open_chart(actor, id)?;
     let names: HashMap<StaffId, String> =
@@ -352,7 +352,7 @@ fn csv_error(bad: Vec<(u64, String, String)>) -> UiError {
 }
 
 /// Import a patient list: all rows or none (one transaction).
-pub(crate) fn import_csv(store: &mut Store, actor: &Actor, bytes: &[u8]) -> Result<ImportReport, UiError> {
+pub fn import_csv(store: &mut Store, actor: &Actor, bytes: &[u8]) -> Result<ImportReport, UiError> {
     let inputs = parse_patient_csv(bytes)?;
     let rows = inputs.iter().map(validate).collect::<Result<Vec<_>, _>>()?;
     let ids = store.register_patients(actor, &rows)?;

@@ -60,7 +60,7 @@ fn patient_in_care(store: &mut Store, patient: &str) -> Result<PatientId, UiErro
 }
 
 /// Plan a visit, or every visit of a recurring pattern up to `until` (one change per month).
-pub(crate) fn plan(store: &mut Store, actor: &Actor, input: &PlanInput) -> Result<Planned, UiError> {
+pub fn plan(store: &mut Store, actor: &Actor, input: &PlanInput) -> Result<Planned, UiError> {
     let patient = patient_in_care(store, &input.patient)?;
     let staff = visiting_staff(store, &input.staff)?;
     let first = parse_date(&input.date)?;
@@ -116,7 +116,7 @@ fn find_visit(store: &mut Store, visit: VisitId) -> Result<RosterVisit, UiError>
 
 /// Edit a visit's date, time window and kind. Into another month: cancelled here (理由
 /// 「別の月へ移動」) and planned anew there, so each month's document keeps its own visits.
-pub(crate) fn edit(store: &mut Store, actor: &Actor, e: &VisitEdit) -> Result<String, UiError> {
+pub fn edit(store: &mut Store, actor: &Actor, e: &VisitEdit) -> Result<String, UiError> {
     let mut v = find_visit(store, parse_visit(&e.id)?)?;
     let date = parse_date(&e.date)?;
     let (start, end) = parse_window(&e.start, &e.end)?;
@@ -134,7 +134,7 @@ pub(crate) fn edit(store: &mut Store, actor: &Actor, e: &VisitEdit) -> Result<St
 }
 
 /// Hand a visit to other staff (担当の変更).
-pub(crate) fn reassign(store: &mut Store, actor: &Actor, visit: &str, staff: &[String]) -> Result<(), UiError> {
+pub fn reassign(store: &mut Store, actor: &Actor, visit: &str, staff: &[String]) -> Result<(), UiError> {
     let visit = parse_visit(visit)?;
     let to = visiting_staff(store, staff)?;
     store.reassign_visit(actor, visit, &to)?;
@@ -142,7 +142,7 @@ pub(crate) fn reassign(store: &mut Store, actor: &Actor, visit: &str, staff: &[S
 }
 
 /// Cancel a visit (中止) with its reason; the entry stays, shown as 中止.
-pub(crate) fn cancel(store: &mut Store, actor: &Actor, visit: &str, reason: &str) -> Result<(), UiError> {
+pub fn cancel(store: &mut Store, actor: &Actor, visit: &str, reason: &str) -> Result<(), UiError> {
     let visit = parse_visit(visit)?;
     if reason.trim().is_empty() {
         return Err(invalid("中止の理由を入力してください。", "Enter why the visit is cancelled."));
@@ -153,12 +153,7 @@ pub(crate) fn cancel(store: &mut Store, actor: &Actor, visit: &str, reason: &str
 
 /// A month of the plan (from the projection: no document is loaded), for the clinic, one staff
 /// member or one patient.
-pub(crate) fn month(
-    store: &mut Store,
-    month: &str,
-    staff: Option<&str>,
-    patient: Option<&str>,
-) -> Result<PlanMonth, UiError> {
+pub fn month(store: &mut Store, month: &str, staff: Option<&str>, patient: Option<&str>) -> Result<PlanMonth, UiError> {
     if NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
         return Err(invalid("月を YYYY-MM の形で指定してください。", "Give the month as YYYY-MM."));
     }

@@ -40,6 +40,10 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         card_runs: usize,
     },
+    /// A clinic from nothing: founding and the first tablet on loopback; the visit plan's month
+    /// view and a year of recurring visits on 1,000 patients / ~3,000 visits a month; a
+    /// tablet's first partial sync.
+    Clinic,
     /// The relay and sync client: appends/s, catch-up, reconnect storm, vs automerge-repo.
     Sync {
         /// Smaller workloads for a quick look.
@@ -114,6 +118,9 @@ fn main() -> std::process::ExitCode {
         Bench::App { launches, card_runs } => {
             houmon_tests::bench_app::run(&houmon_tests::bench_app::AppBenchArgs { launches, card_runs })
         }
+        Bench::Clinic => bench_store::tempdir_for("clinic")
+            .and_then(|d| houmon_tests::bench_clinic::run(&d.0))
+            .map(|json| println!("{json}")),
         Bench::Sync { quick, backend } => {
             houmon_tests::bench_sync::run(quick, backend == SyncBackend::Postgres).map(|json| println!("{json}"))
         }
