@@ -10,8 +10,8 @@
 use clap::{Parser, Subcommand};
 use houmon_tablet::admin::{AdminDevice, DeviceRole};
 use houmon_tablet::dto::{
-    AppErrorCode, CareEndReason, IdDocument, PatientInput, PlanInput, PlanRow, Recurrence, Sex, StaffInput, StaffRole,
-    UiError, VisitEdit, VisitKind, VisitStatus,
+    AppErrorCode, AuditFilter, CareEndReason, IdDocument, PatientInput, PlanInput, PlanRow, Recurrence, Sex,
+    StaffInput, StaffRole, UiError, VisitEdit, VisitKind, VisitStatus,
 };
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -347,14 +347,43 @@ enum VisitCmd {
     },
 }
 
+/// Which entries of the access history.
+#[derive(clap::Args, Debug)]
+struct AuditFilterArgs {
+    #[arg(long)]
+    patient: Option<String>,
+    #[arg(long)]
+    staff: Option<String>,
+    /// YYYY-MM-DD (JST), inclusive.
+    #[arg(long)]
+    from: Option<String>,
+    /// YYYY-MM-DD (JST), inclusive.
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl From<AuditFilterArgs> for AuditFilter {
+    fn from(a: AuditFilterArgs) -> Self {
+        Self { patient_id: a.patient, staff_id: a.staff, from: a.from, to: a.to }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum AuditCmd {
-    /// The newest entries first (optionally one patient's).
+    /// The clinic's access history this device holds (all devices' on the admin device),
+    /// newest first, with staff and patient names.
     List {
-        #[arg(long)]
-        patient: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
         #[arg(long, default_value_t = 1000)]
         limit: i64,
+    },
+    /// Write the (filtered) history as CSV for the office; prints `{"out", "bytes", "rows"}`.
+    Export {
+        #[arg(long)]
+        csv: PathBuf,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
     },
 }
 
@@ -560,8 +589,18 @@ fn run(cli: Cli) -> Result<Value, UiError> {
             dev.cancel_visit(&id, &reason)?;
             Ok(json!({"id": id, "status": VisitStatus::Cancelled}))
         }
-        Cmd::Audit { cmd: AuditCmd::List { patient, limit } } => {
-            serde_json::to_value(dev.audit(patient.as_deref(), limit)?)
+        Cmd::Audit { cmd: AuditCmd::List { filter, limit } } => serde_json::to_value(dev.audit(&filter.into(), limit)?),
+        Cmd::Audit { cmd: AuditCmd::Export { csv, filter } } => {
+            let view = dev.audit(&filter.into(), 1_000_000)?;
+            let text = houmon_tablet::service::audit::audit_csv(&view);
+            std::fs::write(&csv, &text).map_err(|_| {
+                UiError::new(
+                    AppErrorCode::Storage,
+                    "CSVファイルを書けません。--csv のパスと空き容量を確認してください。",
+                    "Cannot write the CSV file. Check the --csv path and free space.",
+                )
+            })?;
+            Ok(json!({"out": csv, "bytes": text.len(), "rows": view.rows.len()}))
         }
     }
     .map_err(|_| UiError::new(AppErrorCode::Internal, "出力を作れませんでした。", "Could not build the output."))?;

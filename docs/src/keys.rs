@@ -308,6 +308,32 @@ pub mod roster {
     pub use super::chart::{KIND_HOME, KIND_NURSING, KIND_URGENT_CALL};
 }
 
+/// A device's published access history (監査ログ): [`crate::AuditDoc`].
+pub mod audit {
+    /// Document type field (root); its value is [`DOC_TYPE`].
+    pub const TYPE: &str = "type";
+    /// The `type` of an audit document.
+    pub const DOC_TYPE: &str = "audit";
+    /// Layout version (root), `1`.
+    pub const VERSION: &str = "v";
+    /// The device whose history this is (root; relay device id, hex).
+    pub const DEVICE: &str = "device";
+    /// Entries, keyed by the device's sequence number, zero-padded to 12 digits.
+    pub const ENTRIES: &str = "entries";
+    /// When (ms since the epoch).
+    pub const AT: &str = "at";
+    /// Staff id of who acted.
+    pub const STAFF: &str = "staff";
+    /// What kind of act (`view`, `edit`, `sign`, …).
+    pub const ACTION: &str = "action";
+    /// On what (`chart:‹id›`, `roster:‹month›`, `session`, …).
+    pub const TARGET: &str = "target";
+    /// What exactly (a fixed English code, shown in Japanese by the app).
+    pub const DETAIL: &str = "detail";
+    /// The entry's chain hash on its device (hex).
+    pub const HASH: &str = "hash";
+}
+
 /// The clinic document (医療機関): [`crate::ClinicDoc`].
 pub mod clinic {
     /// Document type field (root); its value is [`DOC_TYPE`].
@@ -374,7 +400,7 @@ mod tests {
 
     const SCHEMA: &str = include_str!("../SCHEMA.md");
     const KEYS: &str = include_str!("keys.rs");
-    const MODULES: [&str; 3] = ["chart", "roster", "clinic"];
+    const MODULES: [&str; 4] = ["chart", "roster", "clinic", "audit"];
 
     /// The values of the `pub const NAME: &str = "value";` lines of `pub mod module` (this file).
     fn constants(module: &str) -> BTreeSet<String> {

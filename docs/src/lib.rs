@@ -19,12 +19,14 @@
 //! Must never: do I/O, delete a record, change a signed note (a correction is a new version),
 //! drop a concurrent write silently, or keep a 個人番号 in free text.
 
+mod audit;
 mod chart;
 mod clinic;
 pub mod keys;
 mod roster;
 mod tree;
 
+pub use audit::{AuditDoc, AuditRecord};
 pub use chart::ChartDoc;
 pub use chart::{care_end_code, care_end_from, id_document_code, kind_code, kind_from};
 pub use clinic::ClinicDoc;

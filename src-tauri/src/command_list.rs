@@ -41,4 +41,5 @@ pub const COMMANDS: &[&str] = &[
     "reassign_visit",
     "cancel_visit",
     "plan_month",
+    "clinic_audit",
 ];

@@ -321,6 +321,11 @@ fn plan_month(
     with(&state, |s| s.plan_month(month.as_deref(), staff_id.as_deref(), patient_id.as_deref()))
 }
 
+#[tauri::command(async)]
+fn clinic_audit(state: State<'_, AppState>, filter: AuditFilter, limit: i64) -> Res<AuditLogView> {
+    with(&state, |s| s.clinic_audit(&filter, limit))
+}
+
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.
 pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     b.invoke_handler(tauri::generate_handler![
@@ -364,6 +369,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         reassign_visit,
         cancel_visit,
         plan_month,
+        clinic_audit,
     ])
 }
 

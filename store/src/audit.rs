@@ -205,3 +205,24 @@ pub fn recent(conn: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
+
+/// Entries after `seq`, oldest first, at most `limit` (publishing them to the back office).
+pub fn since(conn: &Connection, seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, staff, device, action, target, detail, hash
+         FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![seq, limit], |r| {
+        Ok(AuditEntry {
+            seq: r.get(0)?,
+            at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
+            staff: r.get(2)?,
+            device: r.get(3)?,
+            action: r.get(4)?,
+            target: r.get(5)?,
+            detail: r.get(6)?,
+            hash_hex: hex::encode(r.get::<_, Vec<u8>>(7)?),
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}

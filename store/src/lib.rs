@@ -32,7 +32,7 @@ pub use houmon_docs::month_key;
 use audit::{AuditAction, AuditEntry, AuditVerification};
 use automerge::{AutoCommit, ChangeHash};
 use chrono::{DateTime, NaiveDate, Utc};
-use houmon_docs::{ChartDoc, ClinicDoc, RosterMonthDoc};
+use houmon_docs::{AuditDoc, AuditRecord, ChartDoc, ClinicDoc, RosterMonthDoc};
 use houmon_keys::{KeyProtection, KeyWrapper};
 use houmon_model::error::{CoreError, Result};
 use houmon_model::*;
@@ -90,6 +90,8 @@ pub enum DocKind {
     Chart,
     Roster,
     Clinic,
+    /// A device's published access history (`audit:‹device›`).
+    Audit,
 }
 
 impl DocKind {
@@ -98,8 +100,14 @@ impl DocKind {
             DocKind::Chart => "chart",
             DocKind::Roster => "roster",
             DocKind::Clinic => "clinic",
+            DocKind::Audit => "audit",
         }
     }
+}
+
+/// The document of a device's published access history (relay device id, hex).
+pub fn audit_doc_id(device_hex: &str) -> String {
+    format!("audit:{device_hex}")
 }
 
 /// Document ids: `chart:<patient>`, `roster:<YYYY-MM>`, `clinic`.
@@ -153,6 +161,14 @@ impl AmDoc for RosterMonthDoc {
         self.into_automerge()
     }
 }
+impl AmDoc for AuditDoc {
+    fn wrap(d: AutoCommit) -> Self {
+        AuditDoc::from_automerge(d)
+    }
+    fn unwrap(self) -> AutoCommit {
+        self.into_automerge()
+    }
+}
 impl AmDoc for ClinicDoc {
     fn wrap(d: AutoCommit) -> Self {
         ClinicDoc::from_automerge(d)
@@ -189,8 +205,16 @@ impl std::fmt::Debug for Store {
 struct Audit<'a> {
     actor: &'a Actor,
     action: AuditAction,
+    /// Empty: the change is the app's own bookkeeping (publishing its access history, taking
+    /// in another device's), not a person's act, and no entry is written.
     target: String,
     detail: &'a str,
+}
+
+impl<'a> Audit<'a> {
+    fn unrecorded(actor: &'a Actor) -> Self {
+        Self { actor, action: AuditAction::Edit, target: String::new(), detail: "" }
+    }
 }
 
 impl Store {
@@ -358,7 +382,9 @@ impl Store {
                     .execute(params![doc_id, bytes])?;
             }
             project(&tx, &mut d, &out)?;
-            audit::append(&tx, audit.actor, audit.action, &audit.target, audit.detail, now)?;
+            if !audit.target.is_empty() {
+                audit::append(&tx, audit.actor, audit.action, &audit.target, audit.detail, now)?;
+            }
             Ok(())
         })();
         // Not acknowledged on error: the in-memory change is dropped so a retry starts from disk.
@@ -693,6 +719,13 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Read a chart for the app's own bookkeeping (the day list's check states, a use case's
+    /// before/after): not a person viewing it, so not audited as a view. What a person opens
+    /// goes through [`Self::open_chart`].
+    pub fn read_chart(&mut self, patient: PatientId) -> Result<Chart> {
+        self.read_doc::<ChartDoc, _>(&chart_doc_id(patient), "patient", |c| c.read())
     }
 
     /// Open a chart for viewing (audited as a view).
@@ -1264,6 +1297,7 @@ impl Store {
             let kind = match k.as_str() {
                 "chart" => DocKind::Chart,
                 "roster" => DocKind::Roster,
+                "audit" => DocKind::Audit,
                 _ => DocKind::Clinic,
             };
             out.push((id, kind));
@@ -1298,9 +1332,10 @@ impl Store {
     }
 
     /// Apply changes received from the relay (or a snapshot), persist them durably and refresh
-    /// the projections. Duplicates are harmless: Automerge dedupes by change hash.
+    /// the projections. Duplicates are harmless: Automerge dedupes by change hash. Not an audit
+    /// entry here: the act was recorded on the device where a person did it, and that
+    /// device's history reaches the back office with it (`audit:‹device›`).
     pub fn apply_remote(&mut self, actor: &Actor, doc_id: &str, kind: DocKind, bytes: &[u8]) -> Result<()> {
-        let detail = "sync";
         match kind {
             DocKind::Chart => {
                 let patient = doc_id
@@ -1312,7 +1347,7 @@ impl Store {
                     kind,
                     Some(&|| Ok(AutoCommit::new())),
                     |c| Ok(c.automerge().load_incremental(bytes).map(|_| ())?),
-                    Audit { actor, action: AuditAction::Edit, target: doc_id.into(), detail },
+                    Audit::unrecorded(actor),
                     |tx, c, _| {
                         if let Ok(chart) = c.read() {
                             project_patient(tx, patient, &chart.demographics)?;
@@ -1329,7 +1364,7 @@ impl Store {
                     kind,
                     Some(&|| Ok(AutoCommit::new())),
                     |r| Ok(r.automerge().load_incremental(bytes).map(|_| ())?),
-                    Audit { actor, action: AuditAction::Edit, target: doc_id.into(), detail },
+                    Audit::unrecorded(actor),
                     |tx, r, _| {
                         if let Ok((visits, _)) = r.read() {
                             tx.execute(
@@ -1350,9 +1385,32 @@ impl Store {
                 kind,
                 Some(&|| Ok(AutoCommit::new())),
                 |c| Ok(c.automerge().load_incremental(bytes).map(|_| ())?),
-                Audit { actor, action: AuditAction::Edit, target: doc_id.into(), detail },
+                Audit::unrecorded(actor),
                 |_, _, _| Ok(()),
             ),
+            // Another device's access history: kept as received (the first copy of each entry
+            // wins), and taking it in is no act of anyone here (no entry, so two back offices
+            // never echo each other's histories).
+            DocKind::Audit => {
+                let device = doc_id.strip_prefix("audit:").unwrap_or_default().to_string();
+                self.doc_op::<AuditDoc, ()>(
+                    doc_id,
+                    kind,
+                    Some(&|| Ok(AutoCommit::new())),
+                    |a| Ok(a.automerge().load_incremental(bytes).map(|_| ())?),
+                    Audit::unrecorded(actor),
+                    |tx, a, _| {
+                        for r in a.read()? {
+                            tx.prepare_cached(
+                                "INSERT OR IGNORE INTO clinic_audit(device, seq, at, staff, action, target, detail, hash)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            )?
+                            .execute(params![device, r.seq, r.at, r.staff, r.action, r.target, r.detail, r.hash])?;
+                        }
+                        Ok(())
+                    },
+                )
+            }
         }
     }
 
@@ -1404,6 +1462,78 @@ impl Store {
     }
 
     // ---------------------------------------------------------------- audit, logs, checks
+
+    /// Publish this device's new access-history entries into its audit document
+    /// (`audit:‹device›`), so they sync to the back office. Not itself an audited act.
+    /// Returns how many entries were added.
+    pub fn publish_audit(&mut self, device_hex: &str) -> Result<usize> {
+        let done: i64 = self.local_value_in_meta("audit_published")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let rows = audit::since(&self.conn, done, 2000)?;
+        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(0) };
+        let records: Vec<AuditRecord> = rows
+            .into_iter()
+            .map(|e| AuditRecord {
+                seq: e.seq,
+                at: e.at.timestamp_millis(),
+                staff: e.staff,
+                action: e.action,
+                target: e.target,
+                detail: e.detail,
+                hash: e.hash_hex,
+            })
+            .collect();
+        let now = self.now();
+        let actor = Actor { staff: StaffId(uuid::Uuid::nil()), device: DeviceId(uuid::Uuid::nil()) };
+        let id = audit_doc_id(device_hex);
+        let owner = device_hex.to_string();
+        let n = records.len();
+        self.doc_op::<AuditDoc, ()>(
+            &id,
+            DocKind::Audit,
+            Some(&move || Ok(AuditDoc::create(&owner)?.into_automerge())),
+            |a| a.append(&records, now),
+            Audit::unrecorded(&actor),
+            |tx, _, _| {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES ('audit_published', ?1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [last.to_string()],
+                )?;
+                Ok(())
+            },
+        )?;
+        Ok(n)
+    }
+
+    fn local_value_in_meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// The clinic's access history as this device holds it, newest first: its own entries and
+    /// every other device's it received (the back office holds them all). `device` is the
+    /// model device id (`own_device` for this device's rows).
+    pub fn clinic_audit(&self, own_device: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at, staff, device, action, target, detail, hash FROM (
+                SELECT seq, at, staff, ?1 AS device, action, target, detail, lower(hex(hash)) AS hash FROM audit_log
+                UNION ALL
+                SELECT seq, at, staff, device, action, target, detail, hash FROM clinic_audit)
+             ORDER BY at DESC, device, seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![own_device, limit], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
+                staff: r.get(2)?,
+                device: r.get(3)?,
+                action: r.get(4)?,
+                target: r.get(5)?,
+                detail: r.get(6)?,
+                hash_hex: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
 
     pub fn verify_audit(&self) -> Result<AuditVerification> {
         audit::verify(&self.conn)

@@ -68,6 +68,18 @@ const MIGRATIONS: &[&str] = &[
         locked_until INTEGER NOT NULL DEFAULT 0);",
     // Version 4: the end of care in the patient list (終了した患者).
     "ALTER TABLE patients ADD COLUMN care_end TEXT;",
+    // Version 5: the other devices' access histories, as received (the back office's 監査ログ).
+    "CREATE TABLE clinic_audit(
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        staff TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY(device, seq)) WITHOUT ROWID;
+     CREATE INDEX clinic_audit_by_time ON clinic_audit(at);",
 ];
 
 /// The schema version this build writes.

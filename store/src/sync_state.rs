@@ -214,8 +214,16 @@ impl Store {
     }
 
     /// Entries waiting for the relay (the offline queue).
+    /// Entries waiting for the relay that carry records people wrote: the device's own access
+    /// history (its relay id noted as `sync.audit_doc`) travels too but is not counted, so
+    /// 未送信 says how many of the user's changes are still on the device only.
     pub fn sync_outbox_len(&self) -> Result<usize> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM sync_outbox", [], |r| r.get::<_, i64>(0))? as usize)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM sync_outbox
+             WHERE doc IS NOT (SELECT value FROM device_local WHERE key = 'sync.audit_doc')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
     }
 
     /// Documents whose entries since their last snapshot exceed `min_bytes`.

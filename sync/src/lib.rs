@@ -317,6 +317,9 @@ pub struct SyncClient {
     /// Plan the subscription from the local roster before each round (部分同期, the app on a
     /// clinician's tablet); off: whatever [`Self::set_subscription`] last stored.
     partial: bool,
+    /// Publish this device's access history (`audit:‹device›`) with each round; on unless a
+    /// test that counts one document's entries turns it off.
+    publish_audit: bool,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -358,7 +361,13 @@ impl SyncClient {
             actor,
             session: Session::new(identity.clinic, identity.content, identity.device),
             partial: false,
+            publish_audit: true,
         })
+    }
+
+    /// Tests that count one document's entries: leave the access history out of the rounds.
+    pub fn set_audit_publishing(&mut self, on: bool) {
+        self.publish_audit = on;
     }
 
     /// Follow the visit plan (部分同期): before and after each round's catch-up the
@@ -525,6 +534,12 @@ impl SyncClient {
     /// queue. Works offline; the queue and the "sent" heads move in one transaction.
     pub fn enqueue_local_changes(&self, store: &mut Store) -> SyncResult<usize> {
         store.prepare_device_state()?;
+        // This device's access history goes out with everything else (監査ログ).
+        if self.publish_audit {
+            let id = houmon_store::audit_doc_id(&self.key.1.to_hex());
+            store.set_local_value("sync.audit_doc", &self.session.content.opaque_doc_id(&id).0)?;
+            store.publish_audit(&self.key.1.to_hex())?;
+        }
         let docs = store.document_ids()?;
         let mut n = 0;
         for (doc_id, _) in docs {

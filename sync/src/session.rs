@@ -36,8 +36,19 @@ pub(crate) fn kind_of(doc_id: &str) -> Option<DocKind> {
         Some(DocKind::Roster)
     } else if doc_id == houmon_store::CLINIC_DOC_ID {
         Some(DocKind::Clinic)
+    } else if doc_id.starts_with("audit:") {
+        Some(DocKind::Audit)
     } else {
         None
+    }
+}
+
+/// A device's access history (`audit:‹device›`) is written by that device alone: an entry
+/// for it signed by any other device is refused, so no device rewrites another's history.
+fn may_write(author: &DeviceId, doc_id: &str) -> bool {
+    match doc_id.strip_prefix("audit:") {
+        Some(owner) => owner == author.to_hex(),
+        None => true,
     }
 }
 
@@ -275,6 +286,9 @@ impl Session {
         if self.content.opaque_doc_id(&p.doc_id) != e.doc || kind_of(&p.doc_id).is_none() {
             return Opened::Refused;
         }
+        if !may_write(&e.device, &p.doc_id) {
+            return Opened::Refused;
+        }
         Opened::Payload(p)
     }
 
@@ -288,7 +302,9 @@ impl Session {
         }
         let Ok(plain) = self.content.open(&self.clinic, &s.doc, &s.ciphertext) else { return Opened::Unreadable };
         match decode::<Payload>(&plain) {
-            Some(p) if self.content.opaque_doc_id(&p.doc_id) == s.doc => Opened::Payload(p),
+            Some(p) if self.content.opaque_doc_id(&p.doc_id) == s.doc && may_write(&s.device, &p.doc_id) => {
+                Opened::Payload(p)
+            }
             _ => Opened::Refused,
         }
     }
@@ -446,6 +462,23 @@ mod tests {
         repair_outcome("chart:c".into(), &[], 3, &mut r);
         assert_eq!(r.gaps_repaired, ["chart:a"]);
         assert_eq!(r.withheld, ["chart:b", "chart:c"]);
+    }
+
+    #[test]
+    fn only_a_device_itself_writes_its_access_history() {
+        let mut s = session();
+        let (a, b) = (Author::new(2), Author::new(3));
+        s.set_devices(DevicesResponse { devices: vec![a.info(), b.info()] });
+        let own_history = format!("audit:{}", a.device.to_hex());
+        let resp = PullResponse {
+            // b writes into a's history (refused); a writes its own (opened).
+            entries: vec![b.entry(&s, &own_history), a.entry(&s, &own_history)],
+            snapshots: vec![],
+            cursor: 2,
+            more: false,
+        };
+        let opened = s.open_pull(&resp, true);
+        assert!(matches!(&opened[..], [Opened::Refused, Opened::Payload(p)] if p.doc_id == own_history), "{opened:?}");
     }
 
     #[test]

@@ -557,10 +557,11 @@ impl AdminDevice {
         self.plan_month(&month, None, None)
     }
 
-    /// This device's access history, newest first (optionally one patient's).
-    pub fn audit(&mut self, patient: Option<&str>, limit: i64) -> Result<crate::dto::AuditLogView, UiError> {
-        let patient = patient.map(crate::service::parse_patient).transpose()?;
-        crate::service::audit::audit_view(self.store()?, limit, patient)
+    /// The clinic's access history this device holds (all of it on the admin device), newest
+    /// first, filtered.
+    pub fn audit(&mut self, filter: &crate::dto::AuditFilter, limit: i64) -> Result<crate::dto::AuditLogView, UiError> {
+        let id = self.identity()?;
+        crate::service::audit::audit_view(self.store()?, id.model_device_id(), filter, limit)
     }
 
     /// Sync after a change; an unreadable state is an error here too.

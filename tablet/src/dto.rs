@@ -786,6 +786,12 @@ pub struct AuditRow {
     pub seq: i64,
     pub at: String,
     pub staff: String,
+    /// 氏名 of who acted (empty for the set-up tool or an unknown id).
+    pub staff_name: String,
+    /// The patient the entry is about (their chart), when this device knows them.
+    pub patient_name: Option<String>,
+    /// The device that recorded it (relay device id, hex).
+    pub device: String,
     pub kind: AuditKind,
     /// The stored code, as hashed into the chain.
     pub action: String,
@@ -804,8 +810,21 @@ pub struct AuditRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditLogView {
+    /// This device's own chain verifies (other devices' entries arrive signed by them).
     pub chain_ok: bool,
     pub rows: Vec<AuditRow>,
+}
+
+/// Which entries of the clinic's access history to show (all `None`: everything).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditFilter {
+    pub patient_id: Option<String>,
+    pub staff_id: Option<String>,
+    /// YYYY-MM-DD (JST), inclusive.
+    pub from: Option<String>,
+    /// YYYY-MM-DD (JST), inclusive.
+    pub to: Option<String>,
 }
 
 /// A patient waiting for or holding a qualification answer (back office queue).
@@ -972,6 +991,7 @@ pub fn typescript_bindings() -> String {
         AuditKind::decl(&cfg),
         AuditRow::decl(&cfg),
         AuditLogView::decl(&cfg),
+        AuditFilter::decl(&cfg),
         QueueRow::decl(&cfg),
         DemoCard::decl(&cfg),
         SettingSource::decl(&cfg),

@@ -788,3 +788,19 @@ fn a_recurring_plan_its_month_views_reassignment_and_cancellation() {
     assert_eq!(s.save_patient(&patient("x", "カ")).unwrap_err().code, AppErrorCode::Locked);
     assert_eq!(s.patient_detail(&p).unwrap_err().code, AppErrorCode::Locked);
 }
+
+#[test]
+fn only_what_a_person_opens_is_audited_as_a_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let views = |s: &mut Service| s.audit_log(1000).unwrap().rows.iter().filter(|r| r.detail == "open chart").count();
+    let before = views(&mut s);
+    // The day list computes every patient's check state: nobody viewed those charts.
+    let rows = s.todays_visits().unwrap();
+    assert!(rows.len() >= 5);
+    s.todays_visits().unwrap();
+    assert_eq!(views(&mut s), before, "loading the day list is not a view");
+    // Opening one chart is.
+    s.patient_chart(&rows[0].patient_id, None).unwrap();
+    assert_eq!(views(&mut s), before + 1);
+}

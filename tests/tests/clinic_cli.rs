@@ -504,3 +504,84 @@ fn patients_and_the_visit_plan_through_the_cli() {
         audit["rows"].as_array().expect("rows").iter().filter_map(|r| r["detailJa"].as_str()).collect();
     assert!(details.contains(&"患者の登録") && details.contains(&"患者情報の変更"), "{audit}");
 }
+
+/// The access history leaves the tablet: a chart viewed on a member device reaches the admin
+/// device's clinic-wide history with the staff and patient names, and stays there after the
+/// tablet is revoked and wiped; it exports as CSV.
+#[test]
+fn a_tablets_access_history_reaches_the_back_office_and_outlives_its_wipe() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("relay.db");
+    let founded = create_clinic_json(&db, "さくら在宅クリニック").expect("create-clinic");
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let url = relay.base();
+    let (office, tablet) = (tmp.path().join("office"), tmp.path().join("tablet"));
+    ok(&office, &["enroll", "--relay", &url, "--code", founded["code"].as_str().expect("code")]);
+    ok(&office, &["clinic", "set", "--name", "さくら在宅クリニック", "--institution", "3410712362"]);
+    let p = ok(
+        &office,
+        &["patient", "add", "--name", "架空 ユキ", "--kana", "カクウ ユキ", "--birth", "1935-01-15", "--sex", "female"],
+    );
+    let p = p["id"].as_str().expect("id").to_string();
+    let code = ok(&office, &["code", "create", "--role", "member"])["code"].as_str().expect("c").to_string();
+    let tab = ok(&tablet, &["enroll", "--relay", &url, "--code", &code, "--label", "タブレット1"]);
+    let tab_id = tab["device"].as_str().expect("device").to_string();
+    ok(&tablet, &["sync"]);
+    // A person on the tablet opens the patient's details (a view, audited there).
+    ok(&tablet, &["patient", "show", "--id", &p]);
+    ok(&tablet, &["sync"]);
+    ok(&office, &["sync"]);
+    let from_tablet = |v: &Value| -> Vec<Value> {
+        v["rows"].as_array().expect("rows").iter().filter(|r| r["device"] == tab_id.as_str()).cloned().collect()
+    };
+    let audit = ok(&office, &["audit", "list", "--patient", &p]);
+    let rows = from_tablet(&audit);
+    let view = rows
+        .iter()
+        .find(|r| r["detail"] == "open chart")
+        .unwrap_or_else(|| panic!("the tablet's view arrived: {audit}"));
+    assert_eq!(
+        (view["patientName"].as_str(), view["detailJa"].as_str()),
+        (Some("架空 ユキ"), Some("カルテの閲覧")),
+        "{view}"
+    );
+    // Control: the filter is real (another patient's history holds none of it).
+    let other = ok(
+        &office,
+        &[
+            "patient",
+            "add",
+            "--name",
+            "架空 ミゾレ",
+            "--kana",
+            "カクウ ミゾレ",
+            "--birth",
+            "1935-02-15",
+            "--sex",
+            "female",
+        ],
+    );
+    let none = ok(&office, &["audit", "list", "--patient", other["id"].as_str().expect("id")]);
+    assert!(from_tablet(&none).is_empty(), "{none}");
+
+    // Revoked: the tablet wipes itself; its history stays at the back office.
+    let revoked = ok(&office, &["device", "list"]);
+    let tab_hex =
+        revoked["devices"].as_array().expect("d").iter().find(|d| d["label"] == "タブレット1").expect("listed")["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+    ok(&office, &["device", "revoke", "--id", &tab_hex]);
+    refused(&tablet, &["sync"], "revoked");
+    let after = ok(&office, &["audit", "list", "--patient", &p]);
+    assert!(from_tablet(&after).iter().any(|r| r["detail"] == "open chart"), "kept after the wipe: {after}");
+    // CSV for the office: a header in Japanese and the tablet's row with the patient's name.
+    let out = tmp.path().join("audit.csv");
+    let v = ok(&office, &["audit", "export", "--csv", out.to_str().expect("p"), "--patient", &p]);
+    let text = std::fs::read_to_string(&out).expect("csv");
+    assert_eq!(v["bytes"].as_u64(), Some(text.len() as u64));
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(rdr.headers().expect("header").get(0), Some("日時"));
+    let records: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    assert!(records.iter().any(|r| r.get(2) == Some("架空 ユキ") && r.get(6) == Some(tab_id.as_str())), "{text}");
+}

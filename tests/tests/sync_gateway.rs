@@ -162,7 +162,7 @@ fn the_gateway_answers_a_tablets_requests_over_the_relay() {
     sync_until_answered(&mut tablet, &[(new_patient, fv), (revoked_card, rv), (no_consent, nc)], &gw);
 
     // The first visit came back as a result: valid, with the insurance numbers and consents.
-    let chart = tablet.store.open_chart(&tablet.actor, new_patient).expect("chart");
+    let chart = tablet.store.read_chart(new_patient).expect("chart");
     let q = chart.qualifications.iter().find(|q| q.id == fv).expect("result").clone();
     assert_eq!(q.validity, QualificationValidity::Valid);
     assert!(!q.insurer_number.is_empty() && !q.number.is_empty(), "{q:?}");
@@ -186,7 +186,7 @@ fn the_gateway_answers_a_tablets_requests_over_the_relay() {
     // gateway as soon as the relay pushes the request to it.
     let rq = tablet.store.request_qualification_query(&tablet.actor, new_patient, &reinquiry(search_from(&q))).unwrap();
     sync_until_answered(&mut tablet, &[(new_patient, rq)], &gw);
-    let chart = tablet.store.open_chart(&tablet.actor, new_patient).expect("chart");
+    let chart = tablet.store.read_chart(new_patient).expect("chart");
     let q2 = chart.qualifications.iter().find(|x| x.id == rq).expect("requery result");
     assert_eq!(q2.validity, QualificationValidity::Valid);
     assert_eq!((q2.insurer_number.as_str(), q2.number.as_str()), (q.insurer_number.as_str(), q.number.as_str()));
@@ -204,7 +204,7 @@ fn the_gateway_answers_a_tablets_requests_over_the_relay() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("round answered 0 failed 0 waiting 0"), "{stdout}");
     tablet.sync().expect("sync");
-    let chart = tablet.store.open_chart(&tablet.actor, new_patient).expect("chart");
+    let chart = tablet.store.read_chart(new_patient).expect("chart");
     assert_eq!(chart.qualifications.len(), 2, "one result per request");
     assert!(chart.qualification_requests.iter().all(|r| r.answered));
 

@@ -44,6 +44,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("failure", "資格確認の失敗", "Qualification check failed"),
     ("export chart", "カルテの書き出し", "Chart exported"),
     ("plan visit", "訪問の予定", "Visit planned"),
+    ("export audit csv", "操作履歴のCSV書き出し", "Access history exported (CSV)"),
     ("edit visit", "訪問予定の変更", "Visit plan changed"),
     ("reassign visit", "訪問担当の変更", "Visit reassigned"),
     ("cancel visit", "訪問の中止", "Visit cancelled"),
@@ -105,6 +106,7 @@ pub(crate) fn audit_target(target: &str) -> (String, String) {
         "staff" => ("職員".into(), "Staff".into()),
         "device" => ("端末".into(), "Device".into()),
         "session" => ("サインイン".into(), "Sign-in".into()),
+        "audit" => ("操作履歴".into(), "Access history".into()),
         "setting" => match houmon_policy::schema::setting(rest) {
             Some(d) => (format!("設定「{}」", d.title.ja), format!("Setting \"{}\"", d.title.en)),
             None => (format!("設定 {rest}"), format!("Setting {rest}")),
@@ -113,22 +115,44 @@ pub(crate) fn audit_target(target: &str) -> (String, String) {
     }
 }
 
-/// This device's access history, newest first, in people's words; `patient` keeps only the
-/// entries about that patient's chart. Shared by the back office and `houmon-clinic`.
-pub(crate) fn audit_view(store: &Store, limit: i64, patient: Option<PatientId>) -> Result<AuditLogView, UiError> {
+/// The clinic's access history as this device holds it (its own entries and every other
+/// device's it received), newest first, with staff and patient names, filtered. Shared by the
+/// back office and `houmon-clinic`.
+pub fn audit_view(
+    store: &mut Store,
+    own_device: DeviceId,
+    filter: &AuditFilter,
+    limit: i64,
+) -> Result<AuditLogView, UiError> {
     let chain_ok = store.verify_audit()?.ok();
-    let target = patient.map(chart_doc_id);
+    let staff: HashMap<String, String> =
+        store.clinic().map(|c| c.staff.into_iter().map(|s| (s.id.to_string(), s.name)).collect()).unwrap_or_default();
+    let patients: HashMap<String, String> =
+        store.patient_list()?.into_iter().map(|p| (chart_doc_id(p.id), p.name)).collect();
+    let day = |d: &Option<String>| d.as_deref().map(|d| d.parse::<NaiveDate>().map_err(|_| bad_id("日付"))).transpose();
+    let (from, to) = (day(&filter.from)?, day(&filter.to)?);
+    let patient = filter.patient_id.as_deref().map(parse_patient).transpose()?.map(chart_doc_id);
     let rows = store
-        .recent_audit(limit.clamp(1, 100_000))?
+        .clinic_audit(&own_device.0.simple().to_string(), 1_000_000)?
         .into_iter()
-        .filter(|e| target.as_deref().is_none_or(|t| e.target == t))
+        .filter(|e| {
+            let date = rules::jst_date(&e.at);
+            patient.as_deref().is_none_or(|t| e.target == t)
+                && filter.staff_id.as_deref().is_none_or(|s| e.staff == s)
+                && from.is_none_or(|f| date >= f)
+                && to.is_none_or(|t| date <= t)
+        })
+        .take(limit.clamp(1, 100_000) as usize)
         .map(|e| {
             let (target_ja, target_en) = audit_target(&e.target);
             let (detail_ja, detail_en) = audit_detail(&e.detail);
             AuditRow {
                 seq: e.seq,
                 at: iso(e.at),
+                staff_name: staff.get(&e.staff).cloned().unwrap_or_default(),
+                patient_name: patients.get(&e.target).cloned(),
                 staff: e.staff,
+                device: e.device,
                 kind: audit_kind(&e.action),
                 action: e.action,
                 target: e.target,
@@ -143,10 +167,43 @@ pub(crate) fn audit_view(store: &Store, limit: i64, patient: Option<PatientId>) 
     Ok(AuditLogView { chain_ok, rows })
 }
 
+/// The history as CSV for the office (UTF-8 with BOM, so Excel reads the Japanese): one row
+/// per entry, with the columns named in Japanese.
+pub fn audit_csv(view: &AuditLogView) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["日時", "職員", "患者", "操作", "対象", "内容", "端末", "番号"]);
+    for r in &view.rows {
+        let _ = w.write_record([
+            r.at.as_str(),
+            r.staff_name.as_str(),
+            r.patient_name.as_deref().unwrap_or(""),
+            r.action.as_str(),
+            r.target_ja.as_str(),
+            r.detail_ja.as_str(),
+            r.device.as_str(),
+            &r.seq.to_string(),
+        ]);
+    }
+    let body = w.into_inner().unwrap_or_default();
+    format!("\u{feff}{}", String::from_utf8_lossy(&body))
+}
+
 impl Service {
     pub fn audit_log(&mut self, limit: i64) -> Result<AuditLogView, UiError> {
+        self.clinic_audit(&AuditFilter::default(), limit)
+    }
+
+    /// The clinic's access history (admins; office staff too, since they review it).
+    pub fn clinic_audit(&mut self, filter: &AuditFilter, limit: i64) -> Result<AuditLogView, UiError> {
         self.ensure_unlocked()?;
-        audit_view(&self.store, limit, None)
+        audit_view(&mut self.store, self.actor.device, filter, limit)
+    }
+
+    /// The filtered history as CSV text (the UI saves it where the user chooses).
+    pub fn audit_csv(&mut self, filter: &AuditFilter) -> Result<String, UiError> {
+        let view = self.clinic_audit(filter, 100_000)?;
+        let _ = self.store.record_access(&self.actor, AuditAction::Export, "audit", "export audit csv");
+        Ok(audit_csv(&view))
     }
 
     /// The back office queue: patients whose 再照会 or check is waiting for an answer.
@@ -156,7 +213,7 @@ impl Service {
         let ids: Vec<PatientId> = self.checks.keys().copied().collect();
         self.refresh_after_sync();
         for p in ids {
-            let chart = self.store.open_chart(&self.actor, p)?;
+            let chart = self.store.read_chart(p)?;
             self.cache_chart(p, &chart);
             for r in &chart.qualification_requests {
                 let answered = r.answered || chart.qualifications.iter().any(|q| q.id == r.id);

@@ -184,7 +184,7 @@ impl Service {
                 self.store.record_qualification(&self.actor, p, q)?;
             }
         }
-        let chart = self.store.open_chart(&self.actor, p)?;
+        let chart = self.store.read_chart(p)?;
         self.cache_chart(p, &chart);
         let check = self.chart_check(&chart, kind);
         progress(CardProgress { step: CardStep::Done, percent: 100 });

@@ -145,7 +145,7 @@ impl Service {
         progress(CardProgress { step: CardStep::Saving, percent: 85 });
         self.start_visit(patient, visit)?;
         self.store.request_qualification_query(&self.actor, p, query)?;
-        let chart = self.store.open_chart(&self.actor, p)?;
+        let chart = self.store.read_chart(p)?;
         self.cache_chart(p, &chart);
         let check = self.chart_check(&chart, kind);
         progress(CardProgress { step: CardStep::Done, percent: 100 });

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroize;
 
-pub(crate) mod audit;
+pub mod audit;
 mod card;
 mod codes;
 mod first_visit;

@@ -16,7 +16,7 @@ impl Service {
         let p = parse_patient(patient)?;
         let v = parse_visit(visit)?;
         let kind = self.visit_kind_of(v);
-        let chart = self.store.open_chart(&self.actor, p)?;
+        let chart = self.store.read_chart(p)?;
         let t = timeline(&chart);
         let check = check_state(&self.policy, &t, chart.latest_qualification(), kind, Utc::now());
         if check.path != CheckPath::Requery {
@@ -56,7 +56,7 @@ impl Service {
             self.store.record_qualification(&self.actor, p, q)?;
         }
         self.start_visit(patient, visit)?;
-        let chart = self.store.open_chart(&self.actor, p)?;
+        let chart = self.store.read_chart(p)?;
         self.cache_chart(p, &chart);
         let check = self.chart_check(&chart, kind);
         Ok(QualificationResult {

@@ -121,7 +121,7 @@ impl Service {
             if !holders.iter().any(|h| p.birth_date == Some(h.birth_date)) {
                 continue;
             }
-            let Ok(chart) = self.store.open_chart(&self.actor, p.id) else { continue };
+            let Ok(chart) = self.store.read_chart(p.id) else { continue };
             for c in chart.consents.iter().filter(|c| c.identity == m::IdentityMode::Pin && !c.revocation) {
                 let (Some(sig), Some(cert)) = (&c.signature_hex, &c.certificate_hex) else { continue };
                 let (Ok(sig), Ok(cert), Ok(nonce)) = (hex::decode(sig), hex::decode(cert), hex::decode(&c.nonce_hex))

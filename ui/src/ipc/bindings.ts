@@ -344,7 +344,19 @@ export type RosterView = { month: string, days: Array<string>, staff: Array<Staf
 
 export type AuditKind = "view" | "edit" | "sign" | "correct" | "export" | "consent" | "qualification" | "open" | "other";
 
-export type AuditRow = { seq: number, at: string, staff: string, kind: AuditKind, 
+export type AuditRow = { seq: number, at: string, staff: string, 
+/**
+ * 氏名 of who acted (empty for the set-up tool or an unknown id).
+ */
+staffName: string, 
+/**
+ * The patient the entry is about (their chart), when this device knows them.
+ */
+patientName: string | null, 
+/**
+ * The device that recorded it (relay device id, hex).
+ */
+device: string, kind: AuditKind, 
 /**
  * The stored code, as hashed into the chain.
  */
@@ -366,7 +378,21 @@ detail: string,
  */
 detailJa: string, detailEn: string, };
 
-export type AuditLogView = { chainOk: boolean, rows: Array<AuditRow>, };
+export type AuditLogView = { 
+/**
+ * This device's own chain verifies (other devices' entries arrive signed by them).
+ */
+chainOk: boolean, rows: Array<AuditRow>, };
+
+export type AuditFilter = { patientId: string | null, staffId: string | null, 
+/**
+ * YYYY-MM-DD (JST), inclusive.
+ */
+from: string | null, 
+/**
+ * YYYY-MM-DD (JST), inclusive.
+ */
+to: string | null, };
 
 export type QueueRow = { patientId: string, patientName: string, requestedAt: string, answered: boolean, 
 /**
