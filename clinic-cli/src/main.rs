@@ -482,7 +482,8 @@ fn run(cli: Cli) -> Result<Value, UiError> {
         Cmd::Clinic { cmd: ClinicCmd::Show } => serde_json::to_value(dev.show_clinic()?),
         Cmd::Code { cmd: CodeCmd::Create { role, hours } } => {
             let role = if role == "admin" { DeviceRole::Admin } else { DeviceRole::Member };
-            Ok(json!({"code": dev.create_code(role, hours)?, "role": role.code(), "hours": hours}))
+            let issued = dev.create_code(role, hours)?;
+            Ok(json!({"code": issued.code, "role": role.code(), "hours": hours, "valid_until": issued.valid_until}))
         }
         Cmd::Staff { cmd: StaffCmd::Add { name, kana, role, qualifications } } => {
             let input = StaffInput { id: None, name, kana, role: role.into(), qualifications, active: true };

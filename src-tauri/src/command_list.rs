@@ -42,4 +42,7 @@ pub const COMMANDS: &[&str] = &[
     "cancel_visit",
     "plan_month",
     "clinic_audit",
+    "issue_enrollment_code",
+    "clinic_devices",
+    "revoke_device",
 ];

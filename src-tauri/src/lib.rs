@@ -326,6 +326,37 @@ fn clinic_audit(state: State<'_, AppState>, filter: AuditFilter, limit: i64) -> 
     with(&state, |s| s.clinic_audit(&filter, limit))
 }
 
+/// The enrolled device behind 端末の管理; training mode has none.
+fn managed_or_refuse(state: &State<'_, AppState>) -> Res<std::sync::Arc<device::ManagedDevice>> {
+    managed(state).ok_or_else(|| {
+        UiError::new(
+            AppErrorCode::Training,
+            "訓練モードでは端末の管理はできません。医療機関に登録した管理用端末で操作してください。",
+            "Devices cannot be managed in training mode. Use the clinic's enrolled admin device.",
+        )
+    })
+}
+#[tauri::command(async)]
+fn issue_enrollment_code(state: State<'_, AppState>, role: DeviceRole, hours: u32) -> Res<IssuedCode> {
+    let d = managed_or_refuse(&state)?;
+    with(&state, |s| s.manage_devices("issue enrollment code", |st| d.clinic_relay(st)?.issue_code(role, hours)))
+}
+#[tauri::command(async)]
+fn clinic_devices(state: State<'_, AppState>) -> Res<Vec<DeviceRow>> {
+    let d = managed_or_refuse(&state)?;
+    with(&state, |s| s.manage_devices("", |st| d.clinic_relay(st)?.devices(st)))
+}
+#[tauri::command(async)]
+fn revoke_device(state: State<'_, AppState>, device_id: String) -> Res<DeviceRow> {
+    let d = managed_or_refuse(&state)?;
+    let r = with(&state, |s| s.manage_devices("", |st| d.clinic_relay(st)?.revoke(st, &device_id)));
+    // The mark in the clinic document goes out now.
+    if r.is_ok() {
+        d.wake();
+    }
+    r
+}
+
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.
 pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     b.invoke_handler(tauri::generate_handler![
@@ -370,6 +401,9 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         cancel_visit,
         plan_month,
         clinic_audit,
+        issue_enrollment_code,
+        clinic_devices,
+        revoke_device,
     ])
 }
 

@@ -28,7 +28,7 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::Mutex;
 
-pub use houmon_sync_proto::Role as DeviceRole;
+pub use crate::dto::{DeviceRole, DeviceRow, IssuedCode};
 
 /// The keystore service name of `houmon-clinic` data directories (not the app's).
 const KEYSTORE_SERVICE: &str = "jp.houmon.clinic";
@@ -70,19 +70,6 @@ pub struct ListedDevice {
     pub id: String,
     pub label: String,
     pub revoked: bool,
-}
-
-/// One device of the clinic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceRow {
-    pub id: String,
-    pub role: &'static str,
-    pub label: String,
-    /// Revoked at the relay or marked so in the clinic document.
-    pub revoked: bool,
-    /// The relay does not report when a device last synced; `None` until it does.
-    pub last_sync: Option<String>,
-    pub this_device: bool,
 }
 
 /// What one sync round did.
@@ -238,30 +225,13 @@ impl AdminDevice {
         Actor { staff: StaffId(uuid::Uuid::nil()), device: id.model_device_id() }
     }
 
-    fn client(&mut self) -> Result<(SyncClient, SyncIdentity), UiError> {
-        let id = self.identity()?;
-        let key =
-            houmon_model::lock(&self.lifecycle).device_signing_key().map_err(UiError::from)?.ok_or_else(|| {
-                err(
-                    AppErrorCode::NotEnrolled,
-                    "このデータフォルダは未登録です。",
-                    "This data directory is not enrolled.",
-                )
-            })?;
-        let client = SyncClient::from_identity(id.clone(), None, key, Self::actor(&id)).map_err(sync_err)?;
-        Ok((client, id))
+    fn relay(&mut self) -> Result<ClinicRelay, UiError> {
+        let store = self.held.0.as_mut().ok_or_else(not_enrolled)?;
+        ClinicRelay::connect(&self.lifecycle, store, &[])
     }
 
-    /// Only the admin device sets the clinic, issues codes and revokes devices.
     fn require_admin(id: &SyncIdentity) -> Result<(), UiError> {
-        if id.role == Role::Admin {
-            return Ok(());
-        }
-        Err(err(
-            AppErrorCode::NotAdmin,
-            "この操作は医療機関の管理用端末だけが行えます。管理用端末で操作してください。",
-            "Only the clinic's admin device may do this. Use the admin device.",
-        ))
+        require_admin(id)
     }
 
     /// Write the clinic document (founding it on the admin device's first call): 医療機関名,
@@ -335,75 +305,23 @@ impl AdminDevice {
 
     /// A one-time code for another device, carrying the clinic content key wrapped for it
     /// (admin only). `hours`: how long it stays valid.
-    pub fn create_code(&mut self, role: Role, hours: u32) -> Result<String, UiError> {
-        let (client, id) = self.client()?;
-        Self::require_admin(&id)?;
-        client.create_enrollment_code(role, hours.saturating_mul(3600)).map_err(sync_err)
+    pub fn create_code(&mut self, role: DeviceRole, hours: u32) -> Result<IssuedCode, UiError> {
+        self.relay()?.issue_code(role, hours)
     }
 
     /// The clinic's devices: the relay's list, with revocations marked in the clinic document.
     pub fn devices(&mut self) -> Result<Vec<DeviceRow>, UiError> {
-        let (client, id) = self.client()?;
-        let listed = client.devices().map_err(sync_err)?;
-        let doc = self.store()?.clinic().map(|c| c.devices).unwrap_or_default();
-        Ok(listed
-            .into_iter()
-            .map(|d| {
-                let model = houmon_device::runner::model_device_id(d.device);
-                let marked = doc.iter().any(|m| m.id == model && m.revoked);
-                DeviceRow {
-                    id: d.device.to_hex(),
-                    role: d.role.code(),
-                    label: d.label,
-                    revoked: d.revoked || marked,
-                    last_sync: None,
-                    this_device: d.device == id.device,
-                }
-            })
-            .collect())
+        let relay = self.relay()?;
+        relay.devices(self.store()?)
     }
 
     /// Revoke a device: at the relay (it is refused at once) and in the clinic document (the
     /// other devices see it marked). Admin only; never this device itself.
     pub fn revoke(&mut self, device: &str) -> Result<DeviceRow, UiError> {
-        let (client, id) = self.client()?;
-        Self::require_admin(&id)?;
-        let target = RelayDeviceId::from_hex(device).ok_or_else(|| {
-            err(
-                AppErrorCode::InvalidInput,
-                "端末IDの形式が正しくありません。device list に表示される32桁のIDを指定してください。",
-                "The device id is malformed. Give the 32-digit id shown by device list.",
-            )
-        })?;
-        if target == id.device {
-            return Err(err(
-                AppErrorCode::SelfRevoke,
-                "この管理用端末自身は取り消せません。別の管理用端末から操作してください。",
-                "This admin device cannot revoke itself. Use another admin device.",
-            ));
-        }
-        let listed = client.devices().map_err(sync_err)?;
-        let Some(info) = listed.into_iter().find(|d| d.device == target) else {
-            return Err(err(
-                AppErrorCode::NotFound,
-                "その端末はこの医療機関に登録されていません。device list でIDを確認してください。",
-                "No such device in this clinic. Check the id with device list.",
-            ));
-        };
-        client.revoke(target).map_err(sync_err)?;
-        let actor = Self::actor(&id);
-        self.store()?
-            .revoke_device(&actor, houmon_device::runner::model_device_id(target), &info.label)
-            .map_err(UiError::from)?;
+        let relay = self.relay()?;
+        let row = relay.revoke(self.store()?, device)?;
         self.sync_or_err()?;
-        Ok(DeviceRow {
-            id: target.to_hex(),
-            role: info.role.code(),
-            label: info.label,
-            revoked: true,
-            last_sync: None,
-            this_device: false,
-        })
+        Ok(row)
     }
 
     /// One sync round through the app's runner: the same state the header shows.
@@ -573,5 +491,134 @@ impl AdminDevice {
             _ => {}
         }
         Ok(s)
+    }
+}
+
+fn not_enrolled() -> UiError {
+    err(
+        AppErrorCode::NotEnrolled,
+        "このデータフォルダは未登録です。先に enroll --relay URL --code CODE で登録してください。",
+        "This data directory is not enrolled. Run enroll --relay URL --code CODE first.",
+    )
+}
+
+/// Only the admin device (its relay role) sets the clinic, issues codes and revokes devices.
+fn require_admin(id: &SyncIdentity) -> Result<(), UiError> {
+    if id.role == Role::Admin {
+        return Ok(());
+    }
+    Err(err(
+        AppErrorCode::NotAdmin,
+        "この操作は医療機関の管理用端末だけが行えます。管理用端末で操作してください。",
+        "Only the clinic's admin device may do this. Use the admin device.",
+    ))
+}
+
+/// The clinic's devices at the relay, as an enrolled device sees them: issue codes, list and
+/// revoke. `houmon-clinic` and the app's back office (端末の管理) both use it; the app checks
+/// the signed-in person's role first, this checks the device's.
+pub struct ClinicRelay {
+    client: SyncClient,
+    id: SyncIdentity,
+}
+
+impl std::fmt::Debug for ClinicRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClinicRelay").field("role", &self.id.role).finish_non_exhaustive()
+    }
+}
+
+impl ClinicRelay {
+    /// A client signing as this device (its key from the lifecycle), to the relay it enrolled
+    /// at, with the managed certificate pins.
+    pub fn connect(lifecycle: &Mutex<DeviceLifecycle>, store: &mut Store, pins: &[String]) -> Result<Self, UiError> {
+        let id = SyncIdentity::load(store).map_err(sync_err)?.ok_or_else(not_enrolled)?;
+        let key =
+            houmon_model::lock(lifecycle).device_signing_key().map_err(UiError::from)?.ok_or_else(not_enrolled)?;
+        let http = houmon_sync_proto::http::RelayHttp::with_tls(&id.relay, None, pins).map_err(|_| {
+            err(
+                AppErrorCode::Config,
+                "同期サーバーの証明書の設定(relayCertificatePins)が正しくありません。管理者に確認してください。",
+                "The relay certificate pins (relayCertificatePins) are malformed. Ask your administrator.",
+            )
+        })?;
+        let actor = AdminDevice::actor(&id);
+        let client = SyncClient::from_identity(id.clone(), Some(http), key, actor).map_err(sync_err)?;
+        Ok(Self { client, id })
+    }
+
+    /// A one-time code for another device carrying the content key (admin device only), with
+    /// its QR code.
+    pub fn issue_code(&self, role: DeviceRole, hours: u32) -> Result<IssuedCode, UiError> {
+        require_admin(&self.id)?;
+        let hours = hours.clamp(1, 24 * 14);
+        let code = self.client.create_enrollment_code(role.into(), hours.saturating_mul(3600)).map_err(sync_err)?;
+        let qr = qrcode::QrCode::new(code.as_bytes())
+            .map_err(|_| err(AppErrorCode::Internal, "QRコードを作れませんでした。", "Could not make the QR code."))?;
+        let qr_svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
+        let until = Utc::now() + chrono::Duration::hours(i64::from(hours));
+        Ok(IssuedCode { code, role, qr_svg, valid_until: crate::service::iso(until) })
+    }
+
+    /// The relay's list, with revocations marked in the clinic document.
+    pub fn devices(&self, store: &mut Store) -> Result<Vec<DeviceRow>, UiError> {
+        let listed = self.client.devices().map_err(sync_err)?;
+        let doc = store.clinic().map(|c| c.devices).unwrap_or_default();
+        Ok(listed
+            .into_iter()
+            .map(|d| {
+                let model = houmon_device::runner::model_device_id(d.device);
+                let marked = doc.iter().any(|m| m.id == model && m.revoked);
+                DeviceRow {
+                    id: d.device.to_hex(),
+                    role: d.role.into(),
+                    label: d.label,
+                    revoked: d.revoked || marked,
+                    last_sync: None,
+                    this_device: d.device == self.id.device,
+                }
+            })
+            .collect())
+    }
+
+    /// Revoke a device at the relay (refused at once, wiped at its next contact) and mark it in
+    /// the clinic document. Admin device only; never itself.
+    pub fn revoke(&self, store: &mut Store, device: &str) -> Result<DeviceRow, UiError> {
+        require_admin(&self.id)?;
+        let target = RelayDeviceId::from_hex(device).ok_or_else(|| {
+            err(
+                AppErrorCode::InvalidInput,
+                "端末IDの形式が正しくありません。device list に表示される32桁のIDを指定してください。",
+                "The device id is malformed. Give the 32-digit id shown by device list.",
+            )
+        })?;
+        if target == self.id.device {
+            return Err(err(
+                AppErrorCode::SelfRevoke,
+                "この管理用端末自身は取り消せません。別の管理用端末から操作してください。",
+                "This admin device cannot revoke itself. Use another admin device.",
+            ));
+        }
+        let listed = self.client.devices().map_err(sync_err)?;
+        let Some(info) = listed.into_iter().find(|d| d.device == target) else {
+            return Err(err(
+                AppErrorCode::NotFound,
+                "その端末はこの医療機関に登録されていません。device list でIDを確認してください。",
+                "No such device in this clinic. Check the id with device list.",
+            ));
+        };
+        self.client.revoke(target).map_err(sync_err)?;
+        let actor = AdminDevice::actor(&self.id);
+        store
+            .revoke_device(&actor, houmon_device::runner::model_device_id(target), &info.label)
+            .map_err(UiError::from)?;
+        Ok(DeviceRow {
+            id: target.to_hex(),
+            role: info.role.into(),
+            label: info.label,
+            revoked: true,
+            last_sync: None,
+            this_device: false,
+        })
     }
 }

@@ -167,7 +167,9 @@ impl Mode {
         if cfg!(feature = "training") && runner::training_mode(&engine.view().effective(), &lc) {
             return Ok(Mode::Training);
         }
-        let label = format!("タブレット {}", hostname());
+        // Device lists show this label: never the host name, which often carries a person's
+        // name; a short random tag tells tablets apart.
+        let label = format!("タブレット {:04X}", rand::random::<u16>());
         Ok(Mode::Managed(Arc::new(ManagedDevice {
             lifecycle: Mutex::new(lc),
             engine,
@@ -187,16 +189,18 @@ impl Mode {
     }
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
 impl ManagedDevice {
     pub fn settings(&self) -> EffectiveSettings {
         match lock(&self.watcher).as_ref() {
             Some(w) => w.view().effective(),
             None => self.engine.view().effective(),
         }
+    }
+
+    /// The back office's 端末の管理 (codes, device list, revocation) over this device's key and
+    /// the managed certificate pins. The caller has checked the signed-in person's role.
+    pub fn clinic_relay(&self, store: &mut houmon_store::Store) -> Result<crate::admin::ClinicRelay, UiError> {
+        crate::admin::ClinicRelay::connect(&self.lifecycle, store, &self.settings().relay_certificate_pins)
     }
 
     /// What the header and the enrollment screen show.

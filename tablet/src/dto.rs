@@ -815,6 +815,79 @@ pub struct AuditLogView {
     pub rows: Vec<AuditRow>,
 }
 
+/// What a device may do at the relay: 管理用端末 (admin: codes, revocation) or a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceRole {
+    Member,
+    Admin,
+}
+
+impl DeviceRole {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl From<houmon_sync_proto::Role> for DeviceRole {
+    fn from(r: houmon_sync_proto::Role) -> Self {
+        match r {
+            houmon_sync_proto::Role::Member => Self::Member,
+            houmon_sync_proto::Role::Admin => Self::Admin,
+        }
+    }
+}
+
+impl From<DeviceRole> for houmon_sync_proto::Role {
+    fn from(r: DeviceRole) -> Self {
+        match r {
+            DeviceRole::Member => Self::Member,
+            DeviceRole::Admin => Self::Admin,
+        }
+    }
+}
+
+/// One device of the clinic (端末一覧).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRow {
+    /// The relay device id (32 hex digits).
+    pub id: String,
+    pub role: DeviceRole,
+    /// How the device is named in lists (never a patient's or staff member's name).
+    pub label: String,
+    /// Revoked at the relay or marked so in the clinic document.
+    pub revoked: bool,
+    /// The relay does not report when a device last synced yet: `None`.
+    pub last_sync: Option<String>,
+    pub this_device: bool,
+}
+
+/// A one-time enrollment code for another device (登録コード), shown once: as text to type and
+/// as a QR code for the tablet's camera.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedCode {
+    pub code: String,
+    pub role: DeviceRole,
+    /// The QR code of `code`, as an SVG document.
+    pub qr_svg: String,
+    /// JST, RFC 3339.
+    pub valid_until: String,
+}
+
+impl std::fmt::Debug for IssuedCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCode")
+            .field("role", &self.role)
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Which entries of the clinic's access history to show (all `None`: everything).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -992,6 +1065,9 @@ pub fn typescript_bindings() -> String {
         AuditRow::decl(&cfg),
         AuditLogView::decl(&cfg),
         AuditFilter::decl(&cfg),
+        DeviceRole::decl(&cfg),
+        DeviceRow::decl(&cfg),
+        IssuedCode::decl(&cfg),
         QueueRow::decl(&cfg),
         DemoCard::decl(&cfg),
         SettingSource::decl(&cfg),

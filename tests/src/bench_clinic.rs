@@ -36,7 +36,7 @@ pub fn run(dir: &Path) -> Result<serde_json::Value, String> {
     admin.set_clinic("ベンチ在宅クリニック", "3410712362", "", "").map_err(e)?;
     let found_ms = start.elapsed().as_secs_f64() * 1000.0;
     let start = Instant::now();
-    let code = admin.create_code(DeviceRole::Member, 1).map_err(e)?;
+    let code = admin.create_code(DeviceRole::Member, 1).map_err(e)?.code;
     let mut tablet = SyncDevice::enroll(&dir.join("tablet0"), relay.http(), &code, "bench-tablet")?;
     let rep = tablet.sync()?;
     let first_tablet_ms = start.elapsed().as_secs_f64() * 1000.0;

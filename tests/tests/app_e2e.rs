@@ -8,6 +8,9 @@
 //!   the right PIN, then a 再照会 for the same patient;
 //! - a note saved, the app SIGKILLed, restarted, the note still there;
 //! - 目視 with the chip photo behind 照合番号B, then a nurse signing in with her PIN;
+//! - the back office: a patient registered through the form, 毎週火・金 for four weeks planned
+//!   for the training doctor, the visits in that doctor's month view; the form's save and the
+//!   plan's main actions fit the window, in large text too;
 //! - a managed device (policy trainingMode off, a relay on loopback, a managed enrollment
 //!   code): enrolled on its own and 最新, then revoked at the relay: back to the enrollment
 //!   screen with the reason.
@@ -595,5 +598,175 @@ fn english_and_large_text_are_kept_across_a_restart() {
     // The sign-in screen in large text: its button is reachable too.
     app.tap("[data-testid='lock-now']").unwrap();
     assert_fits(&app, "[data-testid='unlock']", "large text: sign in");
+    app.close();
+}
+
+/// Set an input's value as typing would (the `input` event the UI listens to). For date and
+/// time fields, whose typing WebKitGTK handles by segments; returns the value the field kept.
+fn set_input(app: &AppSession, css: &str, value: &str) -> String {
+    app.wait(css, T).unwrap_or_else(|e| panic!("{css}: {e}"));
+    let kept = app
+        .script(
+            "const el = document.querySelector(arguments[0]);
+             Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);
+             el.dispatchEvent(new Event('input', { bubbles: true }));
+             return el.value;",
+            serde_json::json!([css, value]),
+        )
+        .expect("set the field");
+    kept.as_str().unwrap_or_default().to_string()
+}
+
+/// Tap something inside one of the screen's scrolling lists or form bodies: scrolled into view
+/// first, as a finger would (WebKitWebDriver scrolls only the page, which does not scroll here).
+fn tap_in_view(app: &AppSession, css: &str) {
+    app.wait(css, T).unwrap_or_else(|e| panic!("{css}: {e}"));
+    app.script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'});", serde_json::json!([css]))
+        .expect("scroll into view");
+    app.tap(css).unwrap_or_else(|e| panic!("tap {css}: {e}"));
+}
+
+/// How many rows of the month view are this patient's, and whether every row shown names
+/// `staff` among its staff.
+fn plan_rows(app: &AppSession, patient: &str, staff: &str) -> (u64, bool) {
+    let r = app
+        .script(
+            "const rows = Array.from(document.querySelectorAll(\"[data-testid='plan-row']\"));
+             return {mine: rows.filter((r) => r.dataset.patient === arguments[0]).length,
+                     all: rows.every((r) => r.querySelector(\"[data-testid='plan-staff']\").textContent.includes(arguments[1]))};",
+            serde_json::json!([patient, staff]),
+        )
+        .expect("count rows");
+    (r["mine"].as_u64().unwrap_or(0), r["all"] == true)
+}
+
+#[test]
+fn back_office_registers_a_patient_and_plans_weekly_visits() {
+    let Some(Session { _turn, bin, shots }) = session() else { return };
+    let data = tempfile::tempdir().expect("tempdir");
+    let display = Display::get().expect("display");
+    let app = AppSession::launch(&display, &bin, &[("HOUMON_DATA_DIR", data.path())]).expect("app starts");
+    // The day's list first: a tab tapped while the app is still starting can be lost.
+    app.wait("[data-testid='visit-row']", T).expect("today's visits shown");
+    app.tap("[data-testid='nav-backoffice']").unwrap();
+    app.tap("[data-testid='bo-patients']").unwrap();
+    app.wait("[data-testid='patient-list']", T).expect("the patient list");
+
+    // 新規登録 through the form.
+    let name = "訪問 試験子";
+    app.tap("[data-testid='patient-new']").unwrap();
+    app.wait("[data-testid='patient-form']", T).expect("the registration form");
+    tap_in_view(&app, "[data-testid='pf-sex-female']");
+    tap_in_view(&app, "[data-testid='pf-iddoc-myNumberCard']");
+    assert_eq!(set_input(&app, "[data-testid='pf-birthDate']", "1940-04-01"), "1940-04-01");
+    for (field, value) in [
+        ("name", name),
+        ("kana", "ホウモン シケンコ"),
+        ("address", "架空県架空市本町1-2-3 架空ハイツ101"),
+        ("phone", "03-0000-1234"),
+        ("keyPerson", "訪問 一郎(長男)"),
+        ("keyPersonPhone", "090-0000-5678"),
+        ("careManager", "介護 花子"),
+        ("careOffice", "架空ケアプランセンター"),
+        ("primaryDoctor", "訓練 医師"),
+    ] {
+        let f = app.wait(&format!("[data-testid='pf-{field}']"), T).unwrap();
+        app.type_text(&f, value).unwrap();
+    }
+    assert_fits(&app, "[data-testid='patient-save']", "the patient form's save");
+    app.screenshot(&shots.join("13-patient-form.png")).expect("shot");
+    app.tap("[data-testid='patient-save']").unwrap();
+    app.wait_text("[data-testid='patient-saved']", "保存しました", T).expect("registered");
+    app.wait("[data-testid='patient-history']", T).expect("the change history under the form");
+    app.wait(&format!("[data-testid='patient-row'][data-patient='{name}']"), T).expect("listed under 在宅中");
+    // An edit: the change history under the form names the field, before → after.
+    assert_eq!(set_input(&app, "[data-testid='pf-phone']", "03-0000-9999"), "03-0000-9999");
+    app.tap("[data-testid='patient-save']").unwrap();
+    app.wait_text("[data-testid='patient-history']", "電話: 03-0000-1234 → 03-0000-9999", T)
+        .expect("the edit in the history");
+    app.script(
+        "document.querySelector(\"[data-testid='patient-history']\").scrollIntoView({block: 'start'});",
+        serde_json::json!([]),
+    )
+    .expect("scroll to the history");
+    app.screenshot(&shots.join("13-patient-history.png")).expect("shot");
+    app.tap("[data-testid='patient-import']").unwrap();
+    app.wait("[data-testid='csv-help']", T).expect("the CSV columns beside the import");
+    assert_fits(&app, "[data-testid='csv-run']", "the CSV import button");
+    app.screenshot(&shots.join("13-patient-import.png")).expect("shot");
+
+    // 訪問計画: 毎週 火・金 for four weeks, for the training doctor.
+    let today = houmon_onshi::consent::jst_date(&chrono::Utc::now());
+    let until = today + chrono::Duration::days(27);
+    let ymd = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    app.tap("[data-testid='bo-plan']").unwrap();
+    app.wait("[data-testid='visit-plan']", T).expect("the visit plan");
+    let doctor = app.wait("[data-testid='scope-staff'][data-name='訓練 医師']", T).expect("the training doctor");
+    let doctor_id = app.attr(&doctor, "data-staff-id").unwrap().expect("staff id");
+    app.tap("[data-testid='plan-add']").unwrap();
+    app.wait("[data-testid='plan-form']", T).expect("the plan form");
+    tap_in_view(&app, &format!("[data-testid='plan-patient'][data-name='{name}']"));
+    tap_in_view(&app, "[data-testid='plan-staff'][data-name='訓練 医師']");
+    assert_eq!(set_input(&app, "[data-testid='plan-date']", &ymd(today)), ymd(today));
+    assert_eq!(set_input(&app, "[data-testid='plan-start']", "13:00"), "13:00");
+    assert_eq!(set_input(&app, "[data-testid='plan-end']", "13:40"), "13:40");
+    tap_in_view(&app, "[data-testid='repeat-weekly']");
+    tap_in_view(&app, "[data-testid='weekday-1']"); // 火
+    tap_in_view(&app, "[data-testid='weekday-4']"); // 金
+    assert_eq!(set_input(&app, "[data-testid='plan-until']", &ymd(until)), ymd(until));
+    assert_fits(&app, "[data-testid='plan-save']", "the plan form's 予定を作成");
+    app.screenshot(&shots.join("13-plan-form.png")).expect("shot");
+    app.tap("[data-testid='plan-save']").unwrap();
+    // Four weeks hold each weekday four times: 8 visits.
+    app.wait_text("[data-testid='plan-notice']", "8件の訪問を予定しました", T).expect("8 visits planned");
+
+    // The doctor's month view: only the doctor's visits, the new ones among them, in this
+    // month and (when the four weeks run into it) the next.
+    tap_in_view(&app, &format!("[data-testid='scope-staff'][data-staff-id='{doctor_id}']"));
+    app.wait_text("[data-testid='scope-label']", "訓練 医師", T).expect("the doctor's plan");
+    let mut seen = 0;
+    let mut month = today.format("%Y-%m").to_string();
+    let last = until.format("%Y-%m").to_string();
+    loop {
+        app.wait(&format!("[data-testid='plan-month'][data-month='{month}'][data-staff='{doctor_id}']"), T)
+            .unwrap_or_else(|e| panic!("{month} for the doctor: {e}"));
+        let (mine, only_doctor) = plan_rows(&app, name, "訓練 医師");
+        assert!(only_doctor, "{month}: a visit of someone else in the doctor's month view");
+        if seen == 0 {
+            assert!(mine > 0, "{month}: the planned visits are in the doctor's month view");
+            assert_fits(&app, "[data-testid='plan-add']", "the month view's 予定を追加");
+            // The first new visit's day at the top of the list.
+            app.script(
+                "document.querySelector(arguments[0]).closest(\"[data-testid='plan-day']\").scrollIntoView({block: 'start'});",
+                serde_json::json!([format!("[data-testid='plan-row'][data-patient='{name}']")]),
+            )
+            .expect("scroll to the new visits");
+            app.screenshot(&shots.join("13-plan-month.png")).expect("shot");
+        }
+        seen += mine;
+        if month == last {
+            break;
+        }
+        app.tap("[data-testid='month-next']").unwrap();
+        let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").expect("month");
+        month = (first + chrono::Months::new(1)).format("%Y-%m").to_string();
+    }
+    assert_eq!(seen, 8, "all eight visits in the doctor's month views");
+
+    // Large text: the month view's and the forms' main actions still fit.
+    app.tap("[data-testid='large-text']").unwrap();
+    app.wait("html.large", T).expect("large text");
+    assert_fits(&app, "[data-testid='plan-add']", "大きい文字: 予定を追加");
+    app.screenshot(&shots.join("13-plan-month-large.png")).expect("shot");
+    app.tap("[data-testid='plan-add']").unwrap();
+    tap_in_view(&app, "[data-testid='repeat-monthly']");
+    assert_fits(&app, "[data-testid='plan-save']", "大きい文字: 予定を作成");
+    app.screenshot(&shots.join("13-plan-form-large.png")).expect("shot");
+    app.tap("[data-testid='plan-cancel']").unwrap();
+    app.tap("[data-testid='bo-patients']").unwrap();
+    tap_in_view(&app, &format!("[data-testid='patient-row'][data-patient='{name}'] [data-testid='patient-open']"));
+    app.wait("[data-testid='patient-history']", T).expect("the patient's form with its history");
+    assert_fits(&app, "[data-testid='patient-save']", "大きい文字: the patient form's save");
+    app.screenshot(&shots.join("13-patient-form-large.png")).expect("shot");
     app.close();
 }

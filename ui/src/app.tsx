@@ -164,7 +164,8 @@ export function App({ api }: { api: Api }) {
 
   return (
     <LangContext.Provider value={lang}>
-      <div class="app">
+      {/* The back office fills the window exactly; its tabs scroll inside (see styles.css). */}
+      <div class={route.name === 'backoffice' && !locked && !enrolling && info ? 'app fill' : 'app'}>
         {info?.trainingMode && (
           <div class="training" data-testid="training-banner">
             {tr('訓練モード ― 合成データです。実在の患者ではありません', 'TRAINING MODE — synthetic data, not real patients')}

@@ -5,11 +5,14 @@ import { useContext } from 'preact/hooks';
 import type {
   AuditKind,
   CardStep,
+  CareEndReason,
   CheckOutcome,
   FaceAuthenticity,
+  IdDocument,
   NoteStatus,
   QualificationValidity,
   SettingSource,
+  Sex,
   StaffRole,
   VisitKind,
   VisitStatus,
@@ -87,6 +90,36 @@ export const stepLabel: Record<CardStep, Text> = {
   saving: { ja: '記録を保存中', en: 'Saving' },
   done: { ja: '完了', en: 'Done' },
 };
+
+/** 訪問終了の理由 (the badge on an ended patient). */
+export const careEndLabel: Record<CareEndReason, Text> = {
+  death: { ja: '死亡', en: 'Died' },
+  hospitalised: { ja: '入院', en: 'Hospitalised' },
+  moved: { ja: '転居', en: 'Moved away' },
+  ended: { ja: '終了', en: 'Ended' },
+};
+
+export const idDocumentLabel: Record<IdDocument, Text> = {
+  myNumberCard: { ja: 'マイナンバーカード', en: 'My Number card' },
+  qualificationCertificate: { ja: '資格確認書', en: 'Eligibility certificate' },
+  unknown: { ja: '未確認', en: 'Not checked' },
+};
+
+export const sexLabel: Record<Sex, Text> = {
+  male: { ja: '男', en: 'Male' },
+  female: { ja: '女', en: 'Female' },
+};
+
+/** Weekdays as the plan numbers them: 0 = 月 … 6 = 日. */
+export const weekdayLabel: Text[] = [
+  { ja: '月', en: 'Mon' },
+  { ja: '火', en: 'Tue' },
+  { ja: '水', en: 'Wed' },
+  { ja: '木', en: 'Thu' },
+  { ja: '金', en: 'Fri' },
+  { ja: '土', en: 'Sat' },
+  { ja: '日', en: 'Sun' },
+];
 
 export function label<K extends string>(map: Record<K, Text>, key: K): Text {
   return map[key];

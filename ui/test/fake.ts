@@ -1,7 +1,7 @@
 // A scripted stand-in for the Rust side, for component tests only. The real IPC is covered
 // by the end-to-end tests on the real app binary (tests/tests/app_e2e.rs).
 import { vi } from 'vitest';
-import type { Api, CheckState, SyncStatus, UiError, VisitRow } from '../src/ipc/api';
+import type { Api, CheckState, SyncStatus, UiError, VisitEdit, VisitRow } from '../src/ipc/api';
 
 export const okCheck: CheckState = {
   path: 'requery' as const,
@@ -122,6 +122,17 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     setUserSetting: vi.fn(() => Promise.resolve({ managedByOrganization: false, settings: [], problems: [] })),
     syncStatus: vi.fn(() => Promise.resolve(trainingStatus)),
     enroll: vi.fn(reject),
+    savePatient: vi.fn(() => Promise.resolve('p-new')),
+    patientDetail: vi.fn(reject),
+    endCare: vi.fn(() => Promise.resolve(null)),
+    importPatients: vi.fn(reject),
+    planVisits: vi.fn(reject),
+    editVisit: vi.fn((e: VisitEdit) => Promise.resolve(e.id)),
+    reassignVisit: vi.fn(() => Promise.resolve(null)),
+    cancelVisit: vi.fn(() => Promise.resolve(null)),
+    planMonth: vi.fn((month: string | null, staffId: string | null, patientId: string | null) =>
+      Promise.resolve({ month: month ?? '2026-11', staffId, patientId, visits: [] }),
+    ),
   };
   return { ...base, ...over };
 }

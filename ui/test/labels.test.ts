@@ -6,9 +6,12 @@ import { describe, expect, it } from 'vitest';
 import {
   auditKindLabel,
   authenticityLabel,
+  careEndLabel,
+  idDocumentLabel,
   kindLabel,
   noteStatusLabel,
   roleLabel,
+  sexLabel,
   sourceLabel,
   statusLabel,
   stepLabel,
@@ -37,6 +40,9 @@ const maps: Record<string, Record<string, Text>> = {
   SettingSource: sourceLabel,
   CardStep: stepLabel,
   FaceAuthenticity: authenticityLabel,
+  CareEndReason: careEndLabel,
+  IdDocument: idDocumentLabel,
+  Sex: sexLabel,
 };
 
 describe('labels for every code shown to a person', () => {

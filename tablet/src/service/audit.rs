@@ -24,6 +24,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("staff pin set", "職員PINの設定", "Staff PIN set"),
     ("enroll device", "端末の登録", "Device enrolled"),
     ("revoke device", "端末の失効", "Device revoked"),
+    ("issue enrollment code", "端末の登録コードの発行", "Enrollment code issued"),
     ("register patient", "患者の登録", "Patient registered"),
     ("open chart", "カルテの閲覧", "Chart opened"),
     ("demographics", "患者基本情報の変更", "Patient details changed"),

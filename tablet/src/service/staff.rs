@@ -197,6 +197,21 @@ impl Service {
 
     /// Add a staff member, or edit one (`input.id`). A new member gets a set-up code for their
     /// first PIN, shown once.
+    /// Run a device-management step (端末の管理: codes, the device list, revocation) for an
+    /// administrator, on this device's store; audited.
+    pub fn manage_devices<T>(
+        &mut self,
+        detail: &'static str,
+        f: impl FnOnce(&mut Store) -> Result<T, UiError>,
+    ) -> Result<T, UiError> {
+        self.require(m::Permission::ManageClinic)?;
+        let out = f(&mut self.store)?;
+        if !detail.is_empty() {
+            let _ = self.store.record_access(&self.actor, AuditAction::Edit, "device", detail);
+        }
+        Ok(out)
+    }
+
     pub fn save_staff(&mut self, input: &StaffInput) -> Result<StaffSaved, UiError> {
         self.require(m::Permission::ManageClinic)?;
         save_staff(&mut self.store, &self.actor, input)

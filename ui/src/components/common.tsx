@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import { Fragment, type ComponentChildren } from 'preact';
 import type { CheckState, RequestView, UiError } from '../ipc/api';
 import { useT } from '../i18n';
 
@@ -8,7 +8,17 @@ export function ErrorBox({ error, onRetry }: { error: UiError | null; onRetry?: 
   if (!error) return null;
   return (
     <div class="error" role="alert" data-testid="error" data-code={error.code}>
-      <p>{t(error)}</p>
+      <p>
+        {/* Multi-line messages (a CSV's bad rows, one per line) keep their line breaks. */}
+        {(t(error) ?? '')
+          .split('\n')
+          .map((line, i) => (
+            <Fragment key={i}>
+              {i > 0 && <br />}
+              {line}
+            </Fragment>
+          ))}
+      </p>
       {onRetry && (
         <button class="btn" onClick={onRetry}>
           {t({ ja: 'もう一度', en: 'Try again' })}

@@ -6,10 +6,17 @@ import type {
   CardCheck,
   CardFace,
   CardProgress,
+  CareEndReason,
   ChartView,
   DemoCard,
   FirstVisitInput,
+  ImportReport,
+  PatientDetail,
+  PatientInput,
   PatientRow,
+  PlanInput,
+  Planned,
+  PlanMonth,
   QualificationResult,
   QueueRow,
   RosterView,
@@ -23,6 +30,7 @@ import type {
   StaffSaved,
   SyncStatus,
   UiError,
+  VisitEdit,
   VisitKind,
   VisitRow,
   VitalsInput,
@@ -95,5 +103,21 @@ export const api = {
   setUserSetting: (key: string, value: string | null) => call<PolicyPage>('set_user_setting', { key, value }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   enroll: (code: string) => call<SyncStatus>('enroll', { code }),
+  // 患者 (registration, edits with history, end of care, CSV import)
+  savePatient: (input: PatientInput) => call<string>('save_patient', { input }),
+  patientDetail: (patientId: string) => call<PatientDetail>('patient_detail', { patientId }),
+  /** `reason` null resumes care (訪問再開); `date` null = today. */
+  endCare: (patientId: string, reason: CareEndReason | null, date: string | null) =>
+    call<null>('end_care', { patientId, reason, date }),
+  /** The bytes of a CSV file the user picked (UTF-8 or Shift_JIS; Rust decodes). */
+  importPatients: (csv: number[]) => call<ImportReport>('import_patients', { csv }),
+  // 訪問計画 (the visit plan)
+  planVisits: (input: PlanInput) => call<Planned>('plan_visits', { input }),
+  /** Returns the visit id (a new one when moved to another month). */
+  editVisit: (edit: VisitEdit) => call<string>('edit_visit', { edit }),
+  reassignVisit: (visitId: string, staff: string[]) => call<null>('reassign_visit', { visitId, staff }),
+  cancelVisit: (visitId: string, reason: string) => call<null>('cancel_visit', { visitId, reason }),
+  planMonth: (month: string | null, staffId: string | null, patientId: string | null) =>
+    call<PlanMonth>('plan_month', { month, staffId, patientId }),
 };
 export type Api = typeof api;

@@ -394,6 +394,36 @@ from: string | null,
  */
 to: string | null, };
 
+export type DeviceRole = "member" | "admin";
+
+export type DeviceRow = { 
+/**
+ * The relay device id (32 hex digits).
+ */
+id: string, role: DeviceRole, 
+/**
+ * How the device is named in lists (never a patient's or staff member's name).
+ */
+label: string, 
+/**
+ * Revoked at the relay or marked so in the clinic document.
+ */
+revoked: boolean, 
+/**
+ * The relay does not report when a device last synced yet: `None`.
+ */
+lastSync: string | null, thisDevice: boolean, };
+
+export type IssuedCode = { code: string, role: DeviceRole, 
+/**
+ * The QR code of `code`, as an SVG document.
+ */
+qrSvg: string, 
+/**
+ * JST, RFC 3339.
+ */
+validUntil: string, };
+
 export type QueueRow = { patientId: string, patientName: string, requestedAt: string, answered: boolean, 
 /**
  * Enrolled devices: where the request stands, with the message (`None` and empty in

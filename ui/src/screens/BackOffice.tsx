@@ -1,9 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, AuditLogView, PatientRow, PinSetupView, QueueRow, RosterView, StaffInput, StaffRole, StaffRow, UiError } from '../ipc/api';
+import type { Api, AuditLogView, PinSetupView, QueueRow, RosterView, StaffInput, StaffRole, StaffRow, UiError } from '../ipc/api';
 import { auditKindLabel, kindLabel, label, roleLabel, useT } from '../i18n';
 import { Busy, ErrorBox, fmtTime } from '../components/common';
+import { Patients } from './Patients';
+import { VisitPlan } from './VisitPlan';
 
-type Tab = 'roster' | 'patients' | 'queue' | 'audit' | 'staff';
+type Tab = 'roster' | 'patients' | 'plan' | 'queue' | 'audit' | 'staff';
 
 /** Roster planner: staff × day. Tap a visit, then tap a cell to assign it (or drag it there). */
 function RosterPlanner({ api }: { api: Api }) {
@@ -85,49 +87,6 @@ function RosterPlanner({ api }: { api: Api }) {
           </tbody>
         </table>
       </div>
-    </div>
-  );
-}
-
-function Patients({ api, onOpen }: { api: Api; onOpen: (id: string) => void }) {
-  const t = useT();
-  const [rows, setRows] = useState<PatientRow[] | null>(null);
-  const [q, setQ] = useState('');
-  const [error, setError] = useState<UiError | null>(null);
-  useEffect(() => {
-    api.patientList().then(setRows).catch((e: UiError) => setError(e));
-  }, []);
-  if (error) return <ErrorBox error={error} />;
-  if (!rows) return <Busy />;
-  const shown = rows.filter((r) => !q || r.name.includes(q) || r.kana.includes(q));
-  return (
-    <div data-testid="patients">
-      <input
-        class="search"
-        placeholder={t({ ja: '氏名・カナで検索', en: 'Search name or kana' })}
-        value={q}
-        onInput={(e) => setQ((e.target as HTMLInputElement).value)}
-      />
-      <table class="table">
-        <thead>
-          <tr>
-            <th>{t({ ja: '氏名', en: 'Name' })}</th>
-            <th>{t({ ja: 'カナ', en: 'Kana' })}</th>
-            <th>{t({ ja: '生年月日', en: 'Birth date' })}</th>
-            <th>{t({ ja: '最終訪問', en: 'Last visit' })}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((r) => (
-            <tr key={r.id} class="clickable" onClick={() => onOpen(r.id)}>
-              <td>{r.name}</td>
-              <td>{r.kana}</td>
-              <td>{r.birthDate}</td>
-              <td>{fmtTime(r.lastVisit)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
     </div>
   );
 }
@@ -326,13 +285,14 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
   const [tab, setTab] = useState<Tab>('roster');
   const tabs: { id: Tab; ja: string; en: string }[] = [
     { id: 'roster', ja: '予定表', en: 'Roster' },
-    { id: 'patients', ja: '患者一覧', en: 'Patients' },
+    { id: 'patients', ja: '患者', en: 'Patients' },
+    { id: 'plan', ja: '訪問計画', en: 'Visit plan' },
     { id: 'queue', ja: '資格確認キュー', en: 'Qualification queue' },
     { id: 'audit', ja: '監査ログ', en: 'Audit log' },
     { id: 'staff', ja: '職員', en: 'Staff' },
   ];
   return (
-    <section data-testid="backoffice">
+    <section class="backoffice" data-testid="backoffice">
       <div class="tabs">
         {tabs.map((x) => (
           <button class={tab === x.id ? 'tab on' : 'tab'} onClick={() => setTab(x.id)} data-testid={`bo-${x.id}`} key={x.id}>
@@ -340,11 +300,16 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
           </button>
         ))}
       </div>
-      {tab === 'roster' && <RosterPlanner api={api} />}
-      {tab === 'patients' && <Patients api={api} onOpen={onOpenPatient} />}
-      {tab === 'queue' && <Queue api={api} />}
-      {tab === 'audit' && <Audit api={api} />}
-      {tab === 'staff' && <StaffAdmin api={api} />}
+      {/* The tab's own area scrolls (or its lists do), never the page: the main action of
+          each tab stays inside the 1280×800 window, in large text too. */}
+      <div class="bo-body">
+        {tab === 'roster' && <RosterPlanner api={api} />}
+        {tab === 'patients' && <Patients api={api} onOpen={onOpenPatient} />}
+        {tab === 'plan' && <VisitPlan api={api} />}
+        {tab === 'queue' && <Queue api={api} />}
+        {tab === 'audit' && <Audit api={api} />}
+        {tab === 'staff' && <StaffAdmin api={api} />}
+      </div>
     </section>
   );
 }
