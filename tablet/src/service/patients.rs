@@ -7,8 +7,8 @@ use chrono::Datelike;
 use houmon_model::{CareEnd, CareEndReason, Demographics, IdDocument, PatientProfile};
 
 /// The columns of a patient list (CSV), in order, with their Japanese and English headers. A
-/// header row is required; either language (or a mix) is accepted. Documented in
-/// `clinic-cli/README.md`.
+/// header row is required; either language (or a mix) is accepted. Documented in the
+/// README (Patient list (CSV)).
 pub const CSV_COLUMNS: [(&str, &str); 12] = [
     ("氏名", "name"),
     ("カナ", "kana"),
