@@ -45,4 +45,5 @@ pub const COMMANDS: &[&str] = &[
     "issue_enrollment_code",
     "clinic_devices",
     "revoke_device",
+    "set_up_clinic",
 ];

@@ -357,6 +357,21 @@ fn revoke_device(state: State<'_, AppState>, device_id: String) -> Res<DeviceRow
     r
 }
 
+#[tauri::command(async)]
+fn set_up_clinic(
+    state: State<'_, AppState>,
+    name: String,
+    institution: String,
+    address: String,
+    phone: String,
+) -> Res<()> {
+    let r = with(&state, |s| s.set_up_clinic(&name, &institution, &address, &phone));
+    if let (Ok(()), Some(d)) = (&r, managed(&state)) {
+        d.wake();
+    }
+    r
+}
+
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.
 pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     b.invoke_handler(tauri::generate_handler![
@@ -404,6 +419,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         issue_enrollment_code,
         clinic_devices,
         revoke_device,
+        set_up_clinic,
     ])
 }
 

@@ -245,37 +245,10 @@ impl AdminDevice {
     ) -> Result<ClinicInfo, UiError> {
         let id = self.identity()?;
         Self::require_admin(&id)?;
-        let code = MedicalInstitutionCode::parse_valid(institution).map_err(|_| {
-            err(
-                AppErrorCode::InvalidInstitutionCode,
-                "医療機関コードが正しくありません。10桁の数字(都道府県2桁・点数表1桁・郡市区2桁・番号4桁・検証番号1桁)を確認して入力し直してください。",
-                "The medical institution code is invalid. Check the 10 digits (prefecture, score table, district, number, check digit) and enter it again.",
-            )
-        })?;
-        if name.trim().is_empty() {
-            return Err(err(AppErrorCode::InvalidInput, "医療機関名を入力してください。", "Enter the clinic's name."));
-        }
         let actor = Self::actor(&id);
-        let store = self.store()?;
-        if store.clinic().is_err() {
-            let clinic = ClinicId(uuid::Uuid::from_bytes(id.clinic.0));
-            store.init_clinic(&actor, clinic, name.trim(), code.as_str()).map_err(UiError::from)?;
-            // The founding device lists itself in the clinic document.
-            store
-                .enroll_device(
-                    &actor,
-                    &houmon_model::Device {
-                        id: id.model_device_id(),
-                        label: "管理用端末".into(),
-                        enrolled_at: Utc::now(),
-                        revoked: false,
-                    },
-                )
-                .map_err(UiError::from)?;
-        }
-        store
-            .set_clinic_details(&actor, name.trim(), code.as_str(), address.trim(), phone.trim())
-            .map_err(UiError::from)?;
+        let clinic = ClinicId(uuid::Uuid::from_bytes(id.clinic.0));
+        let details = ClinicDetails { name, institution, address, phone };
+        write_clinic(self.store()?, &actor, clinic, id.model_device_id(), &details)?;
         self.sync_or_err()?;
         self.show_clinic()
     }
@@ -621,4 +594,46 @@ impl ClinicRelay {
             this_device: false,
         })
     }
+}
+
+/// The clinic document's details (医療機関名, 医療機関コード, 所在地, 電話).
+#[derive(Debug, Clone, Copy)]
+pub struct ClinicDetails<'a> {
+    pub name: &'a str,
+    pub institution: &'a str,
+    pub address: &'a str,
+    pub phone: &'a str,
+}
+
+/// Write the clinic document on the admin device, founding it on the first call (the device
+/// lists itself as 管理用端末): the 医療機関コード's check digit is verified first, nothing is
+/// written otherwise. Shared by `houmon-clinic clinic set` and the app's 医療機関の設定.
+pub(crate) fn write_clinic(
+    store: &mut Store,
+    actor: &Actor,
+    clinic: ClinicId,
+    device: houmon_model::DeviceId,
+    d: &ClinicDetails<'_>,
+) -> Result<(), UiError> {
+    let code = MedicalInstitutionCode::parse_valid(d.institution.trim()).map_err(|_| {
+        err(
+            AppErrorCode::InvalidInstitutionCode,
+            "医療機関コードが正しくありません。10桁の数字(都道府県2桁・点数表1桁・郡市区2桁・番号4桁・検証番号1桁)を確認して入力し直してください。",
+            "The medical institution code is invalid. Check the 10 digits (prefecture, score table, district, number, check digit) and enter it again.",
+        )
+    })?;
+    let name = d.name.trim();
+    if name.is_empty() {
+        return Err(err(AppErrorCode::InvalidInput, "医療機関名を入力してください。", "Enter the clinic's name."));
+    }
+    if store.clinic().is_err() {
+        store.init_clinic(actor, clinic, name, code.as_str()).map_err(UiError::from)?;
+        let me =
+            houmon_model::Device {
+                id: device, label: "管理用端末".into(), enrolled_at: Utc::now(), revoked: false
+            };
+        store.enroll_device(actor, &me).map_err(UiError::from)?;
+    }
+    store.set_clinic_details(actor, name, code.as_str(), d.address.trim(), d.phone.trim()).map_err(UiError::from)?;
+    Ok(())
 }

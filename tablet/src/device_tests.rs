@@ -218,12 +218,20 @@ fn a_user_cannot_switch_an_enrolled_device_to_training() {
         // Locked (fail closed): no setting changes before someone signs in.
         let e = svc.set_user_setting("autoLockMinutes", Some("10")).unwrap_err();
         assert_eq!(e.code, AppErrorCode::Locked);
-        // The clinic document (as `houmon-clinic clinic set` writes it), then the first
-        // administrator on this admin device, who is signed in.
-        use houmon_model::{Actor, ClinicId, DeviceId, StaffId};
-        let actor = Actor { staff: StaffId::new(), device: DeviceId::new() };
-        svc.store_mut().init_clinic(&actor, ClinicId::new(), "架空在宅クリニック", "3410712362").unwrap();
-        assert!(svc.app_info().can_found_admin);
+        // The clinic founded from this device has no clinic document: 医療機関の設定 first (its
+        // code's check digit verified, nothing written otherwise), then the first administrator
+        // on this admin device, who is signed in.
+        assert!(svc.app_info().needs_clinic_setup && !svc.app_info().can_found_admin);
+        let e = svc.set_up_clinic("架空在宅クリニック", "3410712363", "", "").unwrap_err();
+        assert_eq!(e.code, AppErrorCode::InvalidInstitutionCode);
+        assert!(svc.app_info().needs_clinic_setup, "nothing written");
+        svc.set_up_clinic("架空在宅クリニック", "3410712362", "東京都架空区1-1", "03-0000-0000").unwrap();
+        let info = svc.app_info();
+        assert!(!info.needs_clinic_setup && info.can_found_admin, "{info:?}");
+        assert_eq!(info.clinic_name, "架空在宅クリニック");
+        // Once it exists, the clinic document changes only with an administrator signed in.
+        let e = svc.set_up_clinic("別の名前", "3410712362", "", "").unwrap_err();
+        assert_eq!(e.code, AppErrorCode::Locked);
         let e = svc.found_first_admin("管理 花子", "カンリ ハナコ", "4829".into()).unwrap_err();
         assert_eq!(e.code, AppErrorCode::InvalidStaffPin, "the policy's 6 digits");
         svc.found_first_admin("管理 花子", "カンリ ハナコ", "482913".into()).unwrap();

@@ -201,6 +201,8 @@ pub struct AppInfo {
     pub locked: bool,
     /// The clinic has no staff yet and this is its admin device: offer 最初の管理者.
     pub can_found_admin: bool,
+    /// Founded from this admin device and no clinic document yet: offer 医療機関の設定 first.
+    pub needs_clinic_setup: bool,
 }
 
 /// How this visit's qualification can be confirmed.

@@ -417,6 +417,7 @@ impl Service {
         let can_found_admin = self.locked
             && self.store.clinic().is_ok_and(|c| c.staff.is_empty())
             && self.is_admin_device().unwrap_or(false);
+        let needs_clinic_setup = self.locked && self.store.clinic().is_err() && self.is_admin_device().unwrap_or(false);
         let (ja, en) = match self.store.key_protection() {
             KeyProtection::FileFallback => {
                 let (ja, en) = KeyProtection::FileFallback.describe();
@@ -445,6 +446,7 @@ impl Service {
             large_text: self.large_text,
             locked: self.locked,
             can_found_admin,
+            needs_clinic_setup,
         }
     }
 }

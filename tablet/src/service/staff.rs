@@ -179,6 +179,33 @@ impl Service {
     }
 
     /// Whether this is the clinic's admin device (its relay role), and the clinic has no staff yet.
+    /// A clinic founded from this device has no clinic document yet: before anyone can sign
+    /// in, the person setting it up writes 医療機関名 and 医療機関コード here (then registers
+    /// the first administrator). Only on the admin device, only while there is no clinic
+    /// document; afterwards changes need an administrator signed in.
+    pub fn set_up_clinic(&mut self, name: &str, institution: &str, address: &str, phone: &str) -> Result<(), UiError> {
+        let founding = self.store.clinic().is_err();
+        if founding {
+            if !self.is_admin_device()? {
+                return Err(not_allowed(m::Permission::ManageClinic));
+            }
+        } else {
+            self.require(m::Permission::ManageClinic)?;
+        }
+        let id = self.store.sync_identity()?.ok_or_else(|| {
+            UiError::new(AppErrorCode::NotEnrolled, "この端末は未登録です。", "This device is not enrolled.")
+        })?;
+        let details = crate::admin::ClinicDetails { name, institution, address, phone };
+        let clinic = m::ClinicId(uuid::Uuid::from_bytes(id.clinic));
+        crate::admin::write_clinic(&mut self.store, &self.actor, clinic, self.actor.device, &details)?;
+        let c = self.store.clinic()?;
+        self.clinic_name = c.name.clone();
+        if let Ok(code) = MedicalInstitutionCode::parse(&c.institution_code) {
+            self.institution = code;
+        }
+        Ok(())
+    }
+
     pub(crate) fn is_admin_device(&mut self) -> Result<bool, UiError> {
         if self.training {
             return Ok(false);
@@ -195,8 +222,6 @@ impl Service {
         Ok(staff.into_iter().map(StaffRow::from).collect())
     }
 
-    /// Add a staff member, or edit one (`input.id`). A new member gets a set-up code for their
-    /// first PIN, shown once.
     /// Run a device-management step (端末の管理: codes, the device list, revocation) for an
     /// administrator, on this device's store; audited.
     pub fn manage_devices<T>(
@@ -212,6 +237,8 @@ impl Service {
         Ok(out)
     }
 
+    /// Add a staff member, or edit one (`input.id`). A new member gets a set-up code for their
+    /// first PIN, shown once.
     pub fn save_staff(&mut self, input: &StaffInput) -> Result<StaffSaved, UiError> {
         self.require(m::Permission::ManageClinic)?;
         save_staff(&mut self.store, &self.actor, input)
