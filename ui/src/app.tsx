@@ -225,6 +225,8 @@ export function App({ api }: { api: Api }) {
               api={api}
               training={info?.trainingMode ?? false}
               canFoundAdmin={info?.canFoundAdmin ?? false}
+              needsClinicSetup={info?.needsClinicSetup ?? false}
+              onClinicSetUp={() => void loadInfo()}
               onUnlocked={() => {
                 // Possibly another person signed in: their name, role and visits.
                 void loadInfo();
@@ -271,7 +273,7 @@ export function App({ api }: { api: Api }) {
                 />
               )}
               {route.name === 'backoffice' && (
-                <BackOffice api={api} onOpenPatient={(id) => setRoute({ name: 'chart', patientId: id })} />
+                <BackOffice api={api} staffRole={info?.staffRole} onOpenPatient={(id) => setRoute({ name: 'chart', patientId: id })} />
               )}
               {route.name === 'settings' && <Settings api={api} training={info?.trainingMode ?? false} />}
             </>

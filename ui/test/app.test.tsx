@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
 import { describe, expect, it, vi } from 'vitest';
 import { App } from '../src/app';
+import { Lock } from '../src/screens/Lock';
 import { fakeApi, okCheck, visit } from './fake';
 
 describe('app shell and 今日の訪問', () => {
@@ -134,5 +135,27 @@ describe('app shell and 今日の訪問', () => {
     fireEvent.input(screen.getByTestId('new-pin-again'), { target: { value: '482913' } });
     fireEvent.click(screen.getByTestId('unlock'));
     await waitFor(() => expect(api.foundFirstAdmin).toHaveBeenCalledWith('管理 花子', 'カンリ ハナコ', '482913'));
+  });
+});
+
+describe('医療機関の設定 (a clinic founded from this device)', () => {
+  it('asks for the name and code first, sends them exactly, and shows a refusal in Japanese', async () => {
+    const refused = { code: 'invalid_institution_code' as const, ja: '医療機関コードが正しくありません。', en: 'Invalid code.', triesLeft: null };
+    const setUpClinic = vi.fn().mockRejectedValueOnce(refused).mockResolvedValueOnce(null);
+    const api = fakeApi({ setUpClinic });
+    const done = vi.fn();
+    render(<Lock api={api} training={false} canFoundAdmin={false} needsClinicSetup onClinicSetUp={done} onUnlocked={() => undefined} />);
+    expect(screen.queryByTestId('staff-list')).toBeNull();
+    const type = (id: string, v: string) => fireEvent.input(screen.getByTestId(id), { target: { value: v } });
+    type('clinic-name', 'さくら在宅クリニック');
+    type('clinic-institution', '3410712363');
+    type('clinic-phone', '03-0000-0000');
+    fireEvent.click(screen.getByTestId('clinic-submit'));
+    await screen.findByText('医療機関コードが正しくありません。');
+    expect(done).not.toHaveBeenCalled();
+    type('clinic-institution', '3410712362');
+    fireEvent.click(screen.getByTestId('clinic-submit'));
+    await waitFor(() => expect(done).toHaveBeenCalled());
+    expect(setUpClinic).toHaveBeenLastCalledWith('さくら在宅クリニック', '3410712362', '', '03-0000-0000');
   });
 });

@@ -115,7 +115,11 @@ largeText: boolean, locked: boolean,
 /**
  * The clinic has no staff yet and this is its admin device: offer 最初の管理者.
  */
-canFoundAdmin: boolean, };
+canFoundAdmin: boolean, 
+/**
+ * Founded from this admin device and no clinic document yet: offer 医療機関の設定 first.
+ */
+needsClinicSetup: boolean, };
 
 export type CheckState = { path: CheckPath, reason: CheckReason, 
 /**

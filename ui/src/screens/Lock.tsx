@@ -31,7 +31,71 @@ function NewPin({ pin, again, setPin, setAgain }: { pin: string; again: string; 
  * chooses one. On a new clinic's admin device with no staff yet, the first administrator is
  * registered here. PINs and codes are wiped from state as they are sent.
  */
-export function Lock({ api, onUnlocked, training, canFoundAdmin }: { api: Api; onUnlocked: () => void; training: boolean; canFoundAdmin: boolean }) {
+/**
+ * 医療機関の設定: a clinic founded from this admin device has no clinic document yet. Its name
+ * and 医療機関コード (check digit verified in Rust) come first; then the first administrator.
+ */
+function ClinicSetUp({ api, onDone }: { api: Api; onDone: () => void }) {
+  const t = useT();
+  const [f, setF] = useState({ name: '', institution: '', address: '', phone: '' });
+  const [error, setError] = useState<UiError | null>(null);
+  const field = (k: keyof typeof f, ja: string, en: string, extra: Record<string, string> = {}) => (
+    <label class="field">
+      <span>{t({ ja, en })}</span>
+      <input class="big" value={f[k]} onInput={(e) => setF({ ...f, [k]: (e.target as HTMLInputElement).value })} data-testid={`clinic-${k}`} {...extra} />
+    </label>
+  );
+  const submit = async () => {
+    try {
+      await api.setUpClinic(f.name, f.institution, f.address, f.phone);
+      onDone();
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
+  return (
+    <section class="lock" data-testid="clinic-setup">
+      <h2>{t({ ja: '医療機関の設定', en: 'Set up the clinic' })}</h2>
+      <p>
+        {t({
+          ja: 'この端末は新しい医療機関の管理用端末です。医療機関名と医療機関コード(10桁)を登録してください。次に最初の管理者を登録します。',
+          en: "This is a new clinic's admin device. Enter the clinic's name and its 10-digit institution code; next, register the first administrator.",
+        })}
+      </p>
+      <div class="clinic-setup-fields">
+        {field('name', '医療機関名', 'Clinic name')}
+        {field('institution', '医療機関コード(10桁)', 'Institution code (10 digits)', { inputMode: 'numeric', autoComplete: 'off' })}
+        {field('address', '所在地', 'Address')}
+        {field('phone', '電話', 'Phone', { inputMode: 'tel' })}
+      </div>
+      <button class="btn primary" onClick={() => void submit()} disabled={!f.name.trim() || f.institution.trim().length !== 10} data-testid="clinic-submit">
+        {t({ ja: '登録する', en: 'Register' })}
+      </button>
+      <ErrorBox error={error} />
+    </section>
+  );
+}
+
+export function Lock({
+  api,
+  onUnlocked,
+  training,
+  canFoundAdmin,
+  needsClinicSetup = false,
+  onClinicSetUp = () => undefined,
+}: {
+  api: Api;
+  onUnlocked: () => void;
+  training: boolean;
+  canFoundAdmin: boolean;
+  needsClinicSetup?: boolean;
+  onClinicSetUp?: () => void;
+}) {
+  if (needsClinicSetup) return <ClinicSetUp api={api} onDone={onClinicSetUp} />;
+  return <SignIn api={api} onUnlocked={onUnlocked} training={training} canFoundAdmin={canFoundAdmin} />;
+}
+
+function SignIn({ api, onUnlocked, training, canFoundAdmin }: { api: Api; onUnlocked: () => void; training: boolean; canFoundAdmin: boolean }) {
   const t = useT();
   const [staff, setStaff] = useState<SignInRow[] | null>(null);
   const [who, setWho] = useState<string | null>(null);
