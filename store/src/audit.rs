@@ -187,31 +187,28 @@ pub fn verify(conn: &Connection) -> Result<AuditVerification> {
 
 /// The newest `limit` entries, newest first (for the back office review screen).
 pub fn recent(conn: &Connection, limit: i64) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, staff, device, action, target, detail, hash
-         FROM audit_log ORDER BY seq DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
-        Ok(AuditEntry {
-            seq: r.get(0)?,
-            at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
-            staff: r.get(2)?,
-            device: r.get(3)?,
-            action: r.get(4)?,
-            target: r.get(5)?,
-            detail: r.get(6)?,
-            hash_hex: hex::encode(r.get::<_, Vec<u8>>(7)?),
-        })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    entries(
+        conn,
+        "SELECT seq, at, staff, device, action, target, detail, hash FROM audit_log ORDER BY seq DESC LIMIT ?2",
+        0,
+        limit,
+    )
 }
 
 /// Entries after `seq`, oldest first, at most `limit` (publishing them to the back office).
 pub fn since(conn: &Connection, seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, staff, device, action, target, detail, hash
-         FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+    entries(
+        conn,
+        "SELECT seq, at, staff, device, action, target, detail, hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        seq,
+        limit,
+    )
+}
+
+/// Run a query over `audit_log` whose columns are `seq, at, staff, device, action, target,
+/// detail, hash` and whose parameters are `?1` (a seq) and `?2` (a limit).
+fn entries(conn: &Connection, sql: &str, seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![seq, limit], |r| {
         Ok(AuditEntry {
             seq: r.get(0)?,
