@@ -180,7 +180,16 @@ fn save_note(
 }
 #[tauri::command(async)]
 fn sign_note(state: State<'_, AppState>, patient_id: String, note_id: String) -> Res<()> {
-    with(&state, |s| s.sign_note(&patient_id, &note_id))
+    let r = with(&state, |s| s.sign_note(&patient_id, &note_id));
+    sync_soon(&state, &r);
+    r
+}
+/// A signed or corrected note goes out now, not at the next round (drafts, saved as the user
+/// types, wait for the round).
+fn sync_soon<T>(state: &State<'_, AppState>, r: &Res<T>) {
+    if let (Ok(_), Some(d)) = (r, managed(state)) {
+        d.wake();
+    }
 }
 #[tauri::command(async)]
 fn correct_note(
@@ -190,7 +199,9 @@ fn correct_note(
     soap: Soap,
     reason: String,
 ) -> Res<SavedNote> {
-    with(&state, |s| s.correct_note(&patient_id, &note_id, &soap, &reason))
+    let r = with(&state, |s| s.correct_note(&patient_id, &note_id, &soap, &reason));
+    sync_soon(&state, &r);
+    r
 }
 #[tauri::command(async)]
 fn record_vitals(

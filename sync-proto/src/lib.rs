@@ -240,6 +240,8 @@ pub struct DeviceInfo {
     pub role: Role,
     pub label: String,
     pub revoked: bool,
+    /// When the device last caught up (its last pull), to the minute; `None` before its first.
+    pub last_seen_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -220,9 +220,10 @@ fn admin_with(store: &dyn RelayStore, cmd: AdminCmd) -> Result<serde_json::Value
             let devices = store.devices(clinic).map_err(storage_err)?;
             let list: Vec<serde_json::Value> = devices
                 .iter()
-                .map(
-                    |d| json!({"id": d.device.to_hex(), "role": d.role.code(), "label": d.label, "revoked": d.revoked}),
-                )
+                .map(|d| {
+                    json!({"id": d.device.to_hex(), "role": d.role.code(), "label": d.label, "revoked": d.revoked,
+                           "last_seen_ms": d.last_seen_ms})
+                })
                 .collect();
             Ok(json!({"clinic": clinic.to_hex(), "devices": list}))
         }

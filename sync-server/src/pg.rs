@@ -33,7 +33,8 @@ const CHANNEL: &str = "houmon_relay";
 const MIGRATION_LOCK: i64 = 0x686f_756d_6f6e;
 
 /// Schema versions, oldest first. Never edit one that shipped; add the next.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE clinics(
   id BYTEA PRIMARY KEY, name TEXT NOT NULL, created_ms BIGINT NOT NULL,
   head BIGINT NOT NULL DEFAULT 0);
@@ -55,7 +56,11 @@ CREATE TABLE snapshots(
 CREATE TABLE nonces(
   device BYTEA NOT NULL, nonce BYTEA NOT NULL, time_ms BIGINT NOT NULL, PRIMARY KEY(device, nonce));
 CREATE INDEX nonces_time ON nonces(time_ms);
-"];
+",
+    "
+ALTER TABLE devices ADD COLUMN last_seen_ms BIGINT;
+",
+];
 
 /// Entries read per query while filling a pull page (bounded memory per round).
 const PULL_CHUNK: i64 = 256;
@@ -463,7 +468,8 @@ impl RelayStore for PgStore {
 
     fn devices(&self, clinic: ClinicId) -> StoreResult<Vec<DeviceInfo>> {
         let rows = self.conn()?.query(
-            "SELECT id, public_key, role, label, revoked FROM devices WHERE clinic = $1 ORDER BY enrolled_ms, id",
+            "SELECT id, public_key, role, label, revoked, last_seen_ms FROM devices WHERE clinic = $1
+             ORDER BY enrolled_ms, id",
             &[&&clinic.0[..]],
         )?;
         Ok(rows
@@ -474,6 +480,7 @@ impl RelayStore for PgStore {
                 role: Role::parse(r.get(2)).unwrap_or(Role::Member),
                 label: r.get(3),
                 revoked: r.get(4),
+                last_seen_ms: r.get(5),
             })
             .collect())
     }
@@ -550,6 +557,14 @@ impl RelayStore for PgStore {
             wrapped_content_key: wrapped,
             founding,
         }))
+    }
+
+    fn seen(&self, device: DeviceId, now_ms: i64) -> StoreResult<()> {
+        self.conn()?.execute(
+            "UPDATE devices SET last_seen_ms = $2::BIGINT WHERE id = $1 AND coalesce(last_seen_ms, 0) < $2::BIGINT - 60000",
+            &[&&device.0[..], &now_ms],
+        )?;
+        Ok(())
     }
 
     fn revoke(&self, clinic: Option<ClinicId>, device: DeviceId) -> StoreResult<bool> {

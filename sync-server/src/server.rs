@@ -420,7 +420,13 @@ async fn pull(State(r): S, method: Method, uri: Uri, h: HeaderMap, body: Body) -
     let req: PullRequest = decode_body(&b)?;
     let max = (req.max_bytes as usize).clamp(64 << 10, r.limits.max_pull_bytes);
     let st = r.store.clone();
-    let resp = blocking(move || st.pull(dev.clinic, &req, max)).await?;
+    let resp = blocking(move || {
+        let resp = st.pull(dev.clinic, &req, max)?;
+        // A failure to note the time must not fail the catch-up.
+        let _ = st.seen(dev.device, now_ms());
+        Ok(resp)
+    })
+    .await?;
     Ok(ok_body(encode(&resp)))
 }
 

@@ -125,6 +125,9 @@ pub trait RelayStore: Send + Sync + 'static {
     -> StoreResult<Enrolled>;
     /// Revoke a device of `clinic`. False when no such device in that clinic.
     fn revoke(&self, clinic: Option<ClinicId>, device: DeviceId) -> StoreResult<bool>;
+    /// Note that `device` caught up at `now_ms` (its last sync, shown in device lists). Written
+    /// at most once a minute per device, so a busy device costs no write per pull.
+    fn seen(&self, device: DeviceId, now_ms: i64) -> StoreResult<()>;
     /// Nonces of mutating requests seen since `since_ms` (reloaded at start-up).
     fn recent_nonces(&self, since_ms: i64) -> StoreResult<Vec<(DeviceId, [u8; 16], i64)>>;
     /// Cheap liveness check of the database.
@@ -139,7 +142,8 @@ pub trait RelayStore: Send + Sync + 'static {
 }
 
 /// Schema versions, oldest first; a database records how many it has (`PRAGMA user_version`).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE IF NOT EXISTS clinics(
   id BLOB PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS devices(
@@ -161,7 +165,11 @@ CREATE TABLE IF NOT EXISTS snapshots(
 CREATE TABLE IF NOT EXISTS nonces(
   device BLOB NOT NULL, nonce BLOB NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY(device, nonce));
 CREATE INDEX IF NOT EXISTS nonces_time ON nonces(time_ms);
-"];
+",
+    "
+ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;
+",
+];
 
 /// Bring the database to [`MIGRATIONS`]' version; refuse one a newer relay migrated.
 fn migrate(c: &mut Connection) -> StoreResult<()> {
@@ -620,7 +628,8 @@ impl RelayStore for SqliteStore {
     fn devices(&self, clinic: ClinicId) -> StoreResult<Vec<DeviceInfo>> {
         self.with_reader(|c| {
             let mut st = c.prepare_cached(
-                "SELECT id, public_key, role, label, revoked FROM devices WHERE clinic = ?1 ORDER BY enrolled_ms, id",
+                "SELECT id, public_key, role, label, revoked, last_seen_ms FROM devices WHERE clinic = ?1
+                 ORDER BY enrolled_ms, id",
             )?;
             let rows = st.query_map([&clinic.0[..]], |r| {
                 let pk: Vec<u8> = r.get(1)?;
@@ -634,6 +643,7 @@ impl RelayStore for SqliteStore {
                     role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Member),
                     label: r.get(3)?,
                     revoked: r.get::<_, i64>(4)? != 0,
+                    last_seen_ms: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -717,6 +727,16 @@ impl RelayStore for SqliteStore {
                 wrapped_content_key: wrapped,
                 founding,
             }))
+        })
+    }
+
+    fn seen(&self, device: DeviceId, now_ms: i64) -> StoreResult<()> {
+        self.with_admin(|c| {
+            c.prepare_cached(
+                "UPDATE devices SET last_seen_ms = ?2 WHERE id = ?1 AND coalesce(last_seen_ms, 0) < ?2 - 60000",
+            )?
+            .execute(rusqlite::params![&device.0[..], now_ms])?;
+            Ok(())
         })
     }
 

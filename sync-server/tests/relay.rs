@@ -57,6 +57,21 @@ fn append_is_idempotent_and_catch_up_is_one_request_after_a_cursor() {
 }
 
 #[test]
+fn device_lists_say_when_each_device_last_caught_up() {
+    let (_d, _relay, dev) = setup(&[]);
+    let list = |d: &Dev| -> DevicesResponse { d.get(PATH_DEVICES).ok() };
+    let before = list(&dev);
+    assert_eq!(before.devices[0].last_seen_ms, None, "enrolled, not yet caught up");
+    let start = now_ms();
+    let _: PullResponse = dev.pull(0, None).ok();
+    let seen = list(&dev).devices[0].last_seen_ms.expect("noted at the pull");
+    assert!((start - 1000..=now_ms()).contains(&seen), "{seen} vs {start}");
+    // Within the minute another pull writes nothing new (no write per pull).
+    let _: PullResponse = dev.pull(0, None).ok();
+    assert_eq!(list(&dev).devices[0].last_seen_ms, Some(seen));
+}
+
+#[test]
 fn catch_up_pages_by_size_without_losing_entries() {
     let (_d, relay, dev) = setup(&[]);
     let doc = DocId(rand16());

@@ -367,7 +367,14 @@ mod tests {
         fn info(&self) -> DeviceInfo {
             let mut public_key = [0u8; 32];
             public_key.copy_from_slice(self.key.public_key().as_ref());
-            DeviceInfo { device: self.device, public_key, role: Role::Member, label: "t".into(), revoked: false }
+            DeviceInfo {
+                device: self.device,
+                public_key,
+                role: Role::Member,
+                label: "t".into(),
+                revoked: false,
+                last_seen_ms: None,
+            }
         }
         fn entry(&self, s: &Session, doc_id: &str) -> Entry {
             let doc = s.content.opaque_doc_id(doc_id);

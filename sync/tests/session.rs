@@ -171,6 +171,7 @@ impl Clinic {
             role: Role::Member,
             label: "peer".into(),
             revoked: false,
+            last_seen_ms: None,
         });
         let identity = SyncIdentity {
             relay: "http://in-memory.invalid".into(),

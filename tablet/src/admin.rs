@@ -547,7 +547,10 @@ impl ClinicRelay {
                     role: d.role.into(),
                     label: d.label,
                     revoked: d.revoked || marked,
-                    last_sync: None,
+                    last_sync: d
+                        .last_seen_ms
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .map(crate::service::iso),
                     this_device: d.device == self.id.device,
                 }
             })

@@ -863,7 +863,8 @@ pub struct DeviceRow {
     pub label: String,
     /// Revoked at the relay or marked so in the clinic document.
     pub revoked: bool,
-    /// The relay does not report when a device last synced yet: `None`.
+    /// When the device last caught up at the relay (to the minute; JST, RFC 3339); `None`
+    /// before its first sync.
     pub last_sync: Option<String>,
     pub this_device: bool,
 }

@@ -800,7 +800,14 @@ fn only_what_a_person_opens_is_audited_as_a_view() {
     assert!(rows.len() >= 5);
     s.todays_visits().unwrap();
     assert_eq!(views(&mut s), before, "loading the day list is not a view");
-    // Opening one chart is.
+    // Opening one chart is; reloading it while it stays open (after a sync) is the same view.
     s.patient_chart(&rows[0].patient_id, None).unwrap();
     assert_eq!(views(&mut s), before + 1);
+    s.patient_chart(&rows[0].patient_id, None).unwrap();
+    assert_eq!(views(&mut s), before + 1, "a reload is not another view");
+    // Back to the list and in again, or another chart: a new view each.
+    s.todays_visits().unwrap();
+    s.patient_chart(&rows[0].patient_id, None).unwrap();
+    s.patient_chart(&rows[1].patient_id, None).unwrap();
+    assert_eq!(views(&mut s), before + 3);
 }

@@ -143,6 +143,8 @@ fn founding_enrolling_a_second_device_keyless_refusal_and_revocation_through_the
     let tab = list.iter().find(|d| d["label"] == "タブレット1").expect("tablet listed");
     let tab_id = tab["id"].as_str().expect("id").to_string();
     assert_eq!((tab["role"].as_str(), tab["revoked"].as_bool()), (Some("member"), Some(false)));
+    // The relay says when each device last caught up (the tablet synced above).
+    assert!(tab["lastSync"].as_str().is_some_and(|t| t.starts_with("20")), "last sync shown: {tab}");
     let v = ok(&office, &["device", "revoke", "--id", &tab_id]);
     assert_eq!(v["revoked"]["revoked"], true, "{v}");
     let shown = ok(&office, &["clinic", "show"]);

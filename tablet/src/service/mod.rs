@@ -195,6 +195,9 @@ pub struct Service {
     checks: HashMap<PatientId, (Option<m::QualificationSnapshot>, ConsentTimeline)>,
     /// Enrolled devices: qualification goes through the clinic's gateway (`service_gateway.rs`).
     gateway: Option<gateway::GatewayState>,
+    /// The chart the signed-in person has open: reloading it (after a sync) is the same view,
+    /// not another one in the access history. Cleared by the day list, a lock or a sign-in.
+    viewing: Option<PatientId>,
 }
 
 impl std::fmt::Debug for Service {
@@ -294,6 +297,7 @@ impl Service {
             training,
             checks: HashMap::new(),
             gateway: (!training).then(Default::default),
+            viewing: None,
         }
     }
 

@@ -15,6 +15,7 @@ fn staff_locked_out() -> UiError {
 impl Service {
     pub fn lock(&mut self) {
         self.locked = true;
+        self.viewing = None;
     }
 
     /// Fewest digits of a new staff PIN (policy `staffPinMinLength`).
@@ -92,6 +93,7 @@ impl Service {
             self.checks.clear();
         }
         self.locked = false;
+        self.viewing = None;
         self.last_activity = std::time::Instant::now();
         self.store.session_started(&self.actor)?;
         Ok(())

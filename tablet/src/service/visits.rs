@@ -17,6 +17,7 @@ impl Service {
 
     pub fn todays_visits(&mut self) -> Result<Vec<VisitRow>, UiError> {
         self.ensure_unlocked()?;
+        self.viewing = None;
         self.refresh_after_sync();
         #[cfg(feature = "training")]
         if self.training {
@@ -49,7 +50,13 @@ impl Service {
     pub fn patient_chart(&mut self, patient: &str, kind: Option<m::VisitKind>) -> Result<ChartView, UiError> {
         self.ensure_unlocked()?;
         let p = parse_patient(patient)?;
-        let chart = self.store.open_chart(&self.actor, p)?;
+        let chart = if self.viewing == Some(p) {
+            self.store.read_chart(p)?
+        } else {
+            let c = self.store.open_chart(&self.actor, p)?;
+            self.viewing = Some(p);
+            c
+        };
         self.cache_chart(p, &chart);
         let names = self.staff_names();
         let name_of = |s: StaffId| names.get(&s).cloned().unwrap_or_else(|| s.to_string()[..8].to_string());

@@ -414,7 +414,8 @@ label: string,
  */
 revoked: boolean, 
 /**
- * The relay does not report when a device last synced yet: `None`.
+ * When the device last caught up at the relay (to the minute; JST, RFC 3339); `None`
+ * before its first sync.
  */
 lastSync: string | null, thisDevice: boolean, };
 
