@@ -350,17 +350,17 @@ fn managed_or_refuse(state: &State<'_, AppState>) -> Res<std::sync::Arc<device::
 #[tauri::command(async)]
 fn issue_enrollment_code(state: State<'_, AppState>, role: DeviceRole, hours: u32) -> Res<IssuedCode> {
     let d = managed_or_refuse(&state)?;
-    with(&state, |s| s.manage_devices("issue enrollment code", |st| d.clinic_relay(st)?.issue_code(role, hours)))
+    with(&state, |s| s.manage_devices("issue enrollment code", |st, _| d.clinic_relay(st)?.issue_code(role, hours)))
 }
 #[tauri::command(async)]
 fn clinic_devices(state: State<'_, AppState>) -> Res<Vec<DeviceRow>> {
     let d = managed_or_refuse(&state)?;
-    with(&state, |s| s.manage_devices("", |st| d.clinic_relay(st)?.devices(st)))
+    with(&state, |s| s.manage_devices("", |st, _| d.clinic_relay(st)?.devices(st)))
 }
 #[tauri::command(async)]
 fn revoke_device(state: State<'_, AppState>, device_id: String) -> Res<DeviceRow> {
     let d = managed_or_refuse(&state)?;
-    let r = with(&state, |s| s.manage_devices("", |st| d.clinic_relay(st)?.revoke(st, &device_id)));
+    let r = with(&state, |s| s.manage_devices("", |st, who| d.clinic_relay(st)?.revoke(st, who, &device_id)));
     // The mark in the clinic document goes out now.
     if r.is_ok() {
         d.wake();

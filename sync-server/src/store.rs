@@ -347,7 +347,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<AppendJob>) {
         let saved_heads = heads.clone();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let res = (|| -> rusqlite::Result<()> {
-            let mut tx = conn.transaction()?;
+            let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for job in &jobs {
                 let sp = tx.savepoint()?;
                 let r = append_job(&sp, &mut heads, job);
@@ -687,7 +687,10 @@ impl RelayStore for SqliteStore {
 
     fn enroll(&self, hash: [u8; 32], public_key: [u8; 32], label: &str, now_ms: i64) -> StoreResult<Enrolled> {
         self.with_admin(|c| {
-            let tx = c.transaction()?;
+            // Immediate: a transaction that reads and then writes would otherwise fail at once
+            // with BUSY when the writer thread committed in between (busy_timeout does not cover
+            // a read lock's upgrade), and the device would see "unreachable" for a good code.
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let row: Option<(Vec<u8>, String, Option<Vec<u8>>)> = tx
                 .query_row(
                     "SELECT clinic, role, wrapped FROM codes WHERE hash = ?1 AND used = 0 AND expires_ms > ?2",

@@ -292,7 +292,8 @@ impl AdminDevice {
     /// other devices see it marked). Admin only; never this device itself.
     pub fn revoke(&mut self, device: &str) -> Result<DeviceRow, UiError> {
         let relay = self.relay()?;
-        let row = relay.revoke(self.store()?, device)?;
+        let actor = Self::actor(&relay.id);
+        let row = relay.revoke(self.store()?, &actor, device)?;
         self.sync_or_err()?;
         Ok(row)
     }
@@ -558,8 +559,9 @@ impl ClinicRelay {
     }
 
     /// Revoke a device at the relay (refused at once, wiped at its next contact) and mark it in
-    /// the clinic document. Admin device only; never itself.
-    pub fn revoke(&self, store: &mut Store, device: &str) -> Result<DeviceRow, UiError> {
+    /// the clinic document as `actor` (the signed-in administrator in the app, the device in
+    /// `houmon-clinic`). Admin device only; never itself.
+    pub fn revoke(&self, store: &mut Store, actor: &Actor, device: &str) -> Result<DeviceRow, UiError> {
         require_admin(&self.id)?;
         let target = RelayDeviceId::from_hex(device).ok_or_else(|| {
             err(
@@ -584,9 +586,8 @@ impl ClinicRelay {
             ));
         };
         self.client.revoke(target).map_err(sync_err)?;
-        let actor = AdminDevice::actor(&self.id);
         store
-            .revoke_device(&actor, houmon_device::runner::model_device_id(target), &info.label)
+            .revoke_device(actor, houmon_device::runner::model_device_id(target), &info.label)
             .map_err(UiError::from)?;
         Ok(DeviceRow {
             id: target.to_hex(),

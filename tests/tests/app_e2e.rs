@@ -13,7 +13,11 @@
 //!   plan's main actions fit the window, in large text too;
 //! - a managed device (policy trainingMode off, a relay on loopback, a managed enrollment
 //!   code): enrolled on its own and 最新, then revoked at the relay: back to the enrollment
-//!   screen with the reason.
+//!   screen with the reason;
+//! - 端末 on an admin tablet set up only through the shipped CLI (`houmon-clinic`): the
+//!   administrator chooses her PIN with her set-up code, issues a member code (text and QR),
+//!   a second device enrolls with it, appears in the list and is revoked through the UI after
+//!   the confirmation; that device's next sync is refused (`revoked`).
 //!
 //! Screenshots of the main screens go to the folder printed at the start
 //! (`HOUMON_SCREENSHOT_DIR`, default `<target>/houmon-e2e-screens`). Skipped, with the reason
@@ -768,5 +772,191 @@ fn back_office_registers_a_patient_and_plans_weekly_visits() {
     app.wait("[data-testid='patient-history']", T).expect("the patient's form with its history");
     assert_fits(&app, "[data-testid='patient-save']", "大きい文字: the patient form's save");
     app.screenshot(&shots.join("13-patient-form-large.png")).expect("shot");
+    app.close();
+}
+
+/// `houmon-clinic --data DIR --key-file-fallback ARGS…`: (exit status, its one JSON object).
+fn clinic_cli(data: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = std::process::Command::new(houmon_tests::bench_sync::clinic_bin())
+        .arg("--data")
+        .arg(data)
+        .arg("--key-file-fallback")
+        .args(args)
+        .output()
+        .expect("run houmon-clinic");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!("{args:?}: not one JSON object ({e}): {text:?}\n{}", String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn clinic_ok(data: &Path, args: &[&str]) -> serde_json::Value {
+    let (rc, v) = clinic_cli(data, args);
+    assert!(rc == 0 && v.get("error").is_none(), "{args:?}: {v}");
+    v
+}
+
+/// The device rows the 端末 tab shows: (id, label, this device, revoked).
+fn device_rows(app: &AppSession) -> Vec<(String, String, bool, bool)> {
+    let r = app
+        .script(
+            "return Array.from(document.querySelectorAll(\"[data-testid='device-row']\")).map((r) => [
+               r.dataset.deviceId, r.querySelector(\"[data-testid='device-label']\").textContent,
+               r.dataset.thisDevice === 'true', r.dataset.revoked === 'true']);",
+            serde_json::json!([]),
+        )
+        .expect("read the device list");
+    r.as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|x| {
+                    let s = |i: usize| x[i].as_str().unwrap_or_default().to_string();
+                    (s(0), s(1), x[2] == true, x[3] == true)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn admin_tablet_issues_a_code_then_revokes_the_device_it_enrolled() {
+    use houmon_tests::bench_sync::{RelayProc, create_clinic_json};
+    let Some(Session { _turn, bin, shots }) = session() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    // The clinic founded with what a user has: the relay's founding code and the shipped CLI
+    // on the office PC's data dir; an administrator with her one-time set-up code; an
+    // admin-role enrollment code for the tablet (what MDM would push).
+    let db = tmp.path().join("relay.db");
+    let founded = create_clinic_json(&db, "架空在宅クリニック").expect("create-clinic");
+    let relay = RelayProc::start(&db, &[]).expect("relay");
+    let url = relay.base();
+    let (office, second) = (tmp.path().join("office"), tmp.path().join("second"));
+    let v = clinic_ok(
+        &office,
+        &["enroll", "--relay", &url, "--code", founded["code"].as_str().expect("code"), "--label", "事務所PC"],
+    );
+    assert_eq!(v["role"], "admin", "{v}");
+    let office_id = v["device"].as_str().expect("device id").to_string();
+    clinic_ok(&office, &["clinic", "set", "--name", "架空在宅クリニック", "--institution", "3410712362"]);
+    let v = clinic_ok(&office, &["staff", "add", "--name", "管理 花子", "--kana", "カンリ ハナコ", "--role", "admin"]);
+    let setup = v["setup"]["code"].as_str().expect("the administrator's set-up code").to_string();
+    let v = clinic_ok(&office, &["code", "create", "--role", "admin"]);
+    let code = v["code"].as_str().expect("admin code").to_string();
+
+    let (data, policies) = managed_tablet(tmp.path(), &url, &code);
+    let display = Display::get().expect("display");
+    let env: [(&str, &Path); 2] = [("HOUMON_DATA_DIR", &data), ("HOUMON_POLICY_DIR", &policies)];
+    let app = AppSession::launch(&display, &bin, &env).expect("app starts");
+    app.wait("[data-testid='sync-status'][data-state='online']", T).expect("enrolled and 最新");
+
+    // The administrator chooses her PIN on this tablet with the set-up code.
+    app.wait("[data-testid='lock']", T).expect("an enrolled tablet starts locked");
+    app.wait_text("[data-testid='staff-list']", "管理 花子", T).expect("the clinic's staff, by sync");
+    let option = app
+        .find_all("[data-testid='staff-option']")
+        .unwrap()
+        .into_iter()
+        .find(|o| app.text(o).unwrap_or_default().contains("管理 花子"))
+        .expect("the administrator on the sign-in list");
+    app.click(&option).unwrap();
+    let field = app.wait("[data-testid='setup-code']", T).expect("set-up mode: no PIN on this device yet");
+    app.type_text(&field, &setup).unwrap();
+    for f in ["new-pin", "new-pin-again"] {
+        let f = app.wait(&format!("[data-testid='{f}']"), T).unwrap();
+        app.type_text(&f, "730518").unwrap();
+    }
+    app.tap("[data-testid='unlock']").unwrap();
+    app.wait_text("[data-testid='whoami']", "管理 花子", T).expect("signed in as the administrator");
+
+    // バックオフィス → 端末: the office PC and this tablet.
+    app.tap("[data-testid='nav-backoffice']").unwrap();
+    app.tap("[data-testid='bo-devices']").expect("the 端末 tab, for an administrator");
+    app.wait("[data-testid='device-row']", T).expect("the device list");
+    let rows = device_rows(&app);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().any(|r| r.0 == office_id && r.1 == "事務所PC" && !r.2 && !r.3), "the office PC: {rows:?}");
+    let me = rows.iter().find(|r| r.2).unwrap_or_else(|| panic!("this device is marked: {rows:?}"));
+    assert!(me.1.starts_with("タブレット "), "{rows:?}");
+    assert!(
+        app.find_all(&format!("[data-testid='device-row'][data-device-id='{}'] [data-testid='device-revoke']", me.0))
+            .unwrap()
+            .is_empty(),
+        "no 失効 for this device"
+    );
+
+    // 登録コードを発行: a member code for 24 hours, as text and QR code.
+    app.tap("[data-testid='code-role-member']").unwrap();
+    app.tap("[data-testid='code-hours-24']").unwrap();
+    app.tap("[data-testid='code-issue']").unwrap();
+    let shown = app.wait("[data-testid='code-value']", T).expect("the code is shown");
+    let member_code = app.text(&shown).unwrap().trim().to_string();
+    assert!(member_code.len() >= 20 && member_code.contains('-'), "{member_code:?}");
+    let start = std::time::Instant::now();
+    loop {
+        let qr = app
+            .script(
+                "const i = document.querySelector(\"[data-testid='code-qr']\");
+                 return {done: i.complete, w: i.naturalWidth, shown: i.getBoundingClientRect().width,
+                         svg: i.getAttribute('src').startsWith('data:image/svg+xml;utf8,')};",
+                serde_json::json!([]),
+            )
+            .expect("measure the QR code");
+        if qr["done"] == true && qr["w"].as_f64().unwrap_or(0.0) > 0.0 {
+            assert!(qr["shown"].as_f64().unwrap_or(0.0) >= 150.0 && qr["svg"] == true, "{qr}");
+            break;
+        }
+        assert!(start.elapsed() < T, "the QR image did not load: {qr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.wait_text("[data-testid='code-issued']", "一度しか表示されません", T).expect("shown once, handed over");
+    assert_fits(&app, "[data-testid='code-done']", "端末: 渡しました under the QR code");
+    app.screenshot(&shots.join("14-devices.png")).expect("shot");
+    app.tap("[data-testid='large-text']").unwrap();
+    app.wait("html.large", T).expect("large text");
+    assert_fits(&app, "[data-testid='code-done']", "大きい文字: 渡しました under the QR code");
+    app.screenshot(&shots.join("14-devices-large.png")).expect("shot");
+    app.tap("[data-testid='large-text']").unwrap();
+    app.tap("[data-testid='code-done']").unwrap();
+    assert!(app.find_all("[data-testid='code-value']").unwrap().is_empty(), "the code is gone once handed over");
+
+    // The code carries the key: a second device enrolls with it and is listed after a refresh.
+    let v = clinic_ok(&second, &["enroll", "--relay", &url, "--code", &member_code, "--label", "訪問タブレット2"]);
+    assert_eq!(v["role"], "member", "{v}");
+    let second_id = v["device"].as_str().expect("device id").to_string();
+    let row = format!("[data-testid='device-row'][data-device-id='{second_id}']");
+    app.tap("[data-testid='devices-refresh']").unwrap();
+    app.wait(&row, T).expect("the new device in the list after a refresh");
+    assert!(
+        device_rows(&app).iter().any(|r| r.0 == second_id && r.1 == "訪問タブレット2" && !r.3),
+        "{:?}",
+        device_rows(&app)
+    );
+
+    // 失効: asked first, then sent; the device is refused at its next contact.
+    tap_in_view(&app, &format!("{row} [data-testid='device-revoke']"));
+    let ask = app.wait_text(&format!("{row} [data-testid='revoke-confirm']"), "消去", T).expect("a confirmation");
+    assert!(ask.contains("訪問タブレット2"), "{ask}");
+    assert!(!device_rows(&app).iter().any(|r| r.0 == second_id && r.3), "nothing revoked before the confirmation");
+    assert_fits(&app, &format!("{row} [data-testid='revoke-yes']"), "端末: 失効させる");
+    app.screenshot(&shots.join("14-devices-revoke.png")).expect("shot");
+    tap_in_view(&app, &format!("{row} [data-testid='revoke-yes']"));
+    app.wait(&format!("{row}[data-revoked='true']"), T).expect("marked 失効 in the list");
+    app.wait_text("[data-testid='devices-notice']", "失効させました", T).expect("the notice");
+    let (rc, v) = clinic_cli(&second, &["sync"]);
+    assert_eq!((rc, v["error"].as_str()), (1, Some("revoked")), "the revoked device is refused: {v}");
+    // The office PC is untouched.
+    assert_eq!(clinic_ok(&office, &["sync"])["state"], "online");
+
+    // 監査ログ is the clinic's history: the office PC's entries (the set-up tool, no staff
+    // member: 管理用端末) beside this tablet's own, each with its device.
+    app.tap("[data-testid='bo-audit']").unwrap();
+    let office_row = format!("[data-testid='audit-row'][data-device='{office_id}']");
+    let entry = app.wait(&office_row, T).expect("the office PC's entries, by sync");
+    let text = app.text(&entry).unwrap();
+    assert!(text.contains("管理用端末") && text.contains(&office_id[..8]), "{text}");
+    app.wait(&format!("[data-testid='audit-row'][data-device='{}']", me.0), T).expect("this tablet's own entries");
+    app.screenshot(&shots.join("14-audit.png")).expect("shot");
     app.close();
 }

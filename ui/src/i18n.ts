@@ -7,6 +7,7 @@ import type {
   CardStep,
   CareEndReason,
   CheckOutcome,
+  DeviceRole,
   FaceAuthenticity,
   IdDocument,
   NoteStatus,
@@ -67,6 +68,12 @@ export const roleLabel: Record<StaffRole, Text> = {
   nurse: { ja: '看護師', en: 'Nurse' },
   office: { ja: '事務', en: 'Office' },
   admin: { ja: '管理者', en: 'Admin' },
+};
+
+/** An enrolled device's role at the relay (端末の管理). */
+export const deviceRoleLabel: Record<DeviceRole, Text> = {
+  member: { ja: 'メンバー', en: 'Member' },
+  admin: { ja: '管理用', en: 'Admin' },
 };
 
 export const noteStatusLabel: Record<NoteStatus, Text> = {

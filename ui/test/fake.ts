@@ -85,6 +85,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
         largeText: false,
         locked: false,
         canFoundAdmin: false,
+        needsClinicSetup: false,
       }),
     ),
     todaysVisits: vi.fn(() => Promise.resolve([visit()])),
@@ -122,6 +123,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     setUserSetting: vi.fn(() => Promise.resolve({ managedByOrganization: false, settings: [], problems: [] })),
     syncStatus: vi.fn(() => Promise.resolve(trainingStatus)),
     enroll: vi.fn(reject),
+    setUpClinic: vi.fn(reject),
     savePatient: vi.fn(() => Promise.resolve('p-new')),
     patientDetail: vi.fn(reject),
     endCare: vi.fn(() => Promise.resolve(null)),
@@ -133,6 +135,10 @@ export function fakeApi(over: Partial<Api> = {}): Api {
     planMonth: vi.fn((month: string | null, staffId: string | null, patientId: string | null) =>
       Promise.resolve({ month: month ?? '2026-11', staffId, patientId, visits: [] }),
     ),
+    clinicAudit: vi.fn(() => Promise.resolve({ chainOk: true, rows: [] })),
+    issueEnrollmentCode: vi.fn(reject),
+    clinicDevices: vi.fn(() => Promise.resolve([])),
+    revokeDevice: vi.fn(reject),
   };
   return { ...base, ...over };
 }

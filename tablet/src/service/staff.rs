@@ -229,10 +229,10 @@ impl Service {
     pub fn manage_devices<T>(
         &mut self,
         detail: &'static str,
-        f: impl FnOnce(&mut Store) -> Result<T, UiError>,
+        f: impl FnOnce(&mut Store, &Actor) -> Result<T, UiError>,
     ) -> Result<T, UiError> {
         self.require(m::Permission::ManageClinic)?;
-        let out = f(&mut self.store)?;
+        let out = f(&mut self.store, &self.actor)?;
         if !detail.is_empty() {
             let _ = self.store.record_access(&self.actor, AuditAction::Edit, "device", detail);
         }

@@ -2,6 +2,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
   AppInfo,
+  AuditFilter,
   AuditLogView,
   CardCheck,
   CardFace,
@@ -9,8 +10,11 @@ import type {
   CareEndReason,
   ChartView,
   DemoCard,
+  DeviceRole,
+  DeviceRow,
   FirstVisitInput,
   ImportReport,
+  IssuedCode,
   PatientDetail,
   PatientInput,
   PatientRow,
@@ -103,6 +107,8 @@ export const api = {
   setUserSetting: (key: string, value: string | null) => call<PolicyPage>('set_user_setting', { key, value }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   enroll: (code: string) => call<SyncStatus>('enroll', { code }),
+  setUpClinic: (name: string, institution: string, address: string, phone: string) =>
+    call<null>('set_up_clinic', { name, institution, address, phone }),
   // 患者 (registration, edits with history, end of care, CSV import)
   savePatient: (input: PatientInput) => call<string>('save_patient', { input }),
   patientDetail: (patientId: string) => call<PatientDetail>('patient_detail', { patientId }),
@@ -119,5 +125,13 @@ export const api = {
   cancelVisit: (visitId: string, reason: string) => call<null>('cancel_visit', { visitId, reason }),
   planMonth: (month: string | null, staffId: string | null, patientId: string | null) =>
     call<PlanMonth>('plan_month', { month, staffId, patientId }),
+  // 監査ログ: the clinic-wide history this device holds (every device's entries), filtered.
+  clinicAudit: (filter: AuditFilter, limit: number) => call<AuditLogView>('clinic_audit', { filter, limit }),
+  // 端末の管理 (an administrator on the clinic's admin device; Rust refuses anyone else)
+  /** A one-time code for another device, with its QR code; valid for `hours`. */
+  issueEnrollmentCode: (role: DeviceRole, hours: number) => call<IssuedCode>('issue_enrollment_code', { role, hours }),
+  clinicDevices: () => call<DeviceRow[]>('clinic_devices'),
+  /** Stopped at the relay at once; the device erases its data at its next contact. */
+  revokeDevice: (deviceId: string) => call<DeviceRow>('revoke_device', { deviceId }),
 };
 export type Api = typeof api;

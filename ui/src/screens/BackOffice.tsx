@@ -1,11 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Api, AuditLogView, PinSetupView, QueueRow, RosterView, StaffInput, StaffRole, StaffRow, UiError } from '../ipc/api';
-import { auditKindLabel, kindLabel, label, roleLabel, useT } from '../i18n';
+import type { Api, PinSetupView, QueueRow, RosterView, StaffInput, StaffRole, StaffRow, UiError } from '../ipc/api';
+import { kindLabel, label, roleLabel, useT } from '../i18n';
 import { Busy, ErrorBox, fmtTime } from '../components/common';
 import { Patients } from './Patients';
 import { VisitPlan } from './VisitPlan';
+import { AuditLog } from './AuditLog';
+import { Devices } from './Devices';
 
-type Tab = 'roster' | 'patients' | 'plan' | 'queue' | 'audit' | 'staff';
+type Tab = 'roster' | 'patients' | 'plan' | 'queue' | 'audit' | 'staff' | 'devices';
 
 /** Roster planner: staff × day. Tap a visit, then tap a cell to assign it (or drag it there). */
 function RosterPlanner({ api }: { api: Api }) {
@@ -135,48 +137,6 @@ function Queue({ api }: { api: Api }) {
   );
 }
 
-function Audit({ api }: { api: Api }) {
-  const t = useT();
-  const [log, setLog] = useState<AuditLogView | null>(null);
-  const [error, setError] = useState<UiError | null>(null);
-  useEffect(() => {
-    api.auditLog(200).then(setLog).catch((e: UiError) => setError(e));
-  }, []);
-  if (error) return <ErrorBox error={error} />;
-  if (!log) return <Busy />;
-  return (
-    <div data-testid="audit">
-      <p class={log.chainOk ? 'good' : 'bad'}>
-        {log.chainOk
-          ? t({ ja: '監査ログの連鎖は正常です(改ざんなし)。', en: 'Audit chain verified (no tampering).' })
-          : t({ ja: '監査ログの連鎖が壊れています。管理者に連絡してください。', en: 'Audit chain broken. Contact your administrator.' })}
-      </p>
-      <table class="table">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>{t({ ja: '日時', en: 'When' })}</th>
-            <th>{t({ ja: '操作', en: 'Action' })}</th>
-            <th>{t({ ja: '対象', en: 'Target' })}</th>
-            <th>{t({ ja: '内容', en: 'Detail' })}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {log.rows.map((r) => (
-            <tr key={r.seq} data-testid="audit-row" data-action={r.action}>
-              <td>{r.seq}</td>
-              <td>{fmtTime(r.at)}</td>
-              <td>{t(label(auditKindLabel, r.kind))}</td>
-              <td title={r.target}>{t({ ja: r.targetJa, en: r.targetEn })}</td>
-              <td>{t({ ja: r.detailJa, en: r.detailEn })}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
 const ROLES: StaffRole[] = ['doctor', 'nurse', 'office', 'admin'];
 const blank: StaffInput = { id: null, name: '', kana: '', role: 'nurse', qualifications: '', active: true };
 
@@ -280,9 +240,22 @@ function StaffAdmin({ api }: { api: Api }) {
   );
 }
 
-export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (id: string) => void }) {
+/**
+ * The back office's tabs. 端末 (devices) is an administrator's: shown only when the signed-in
+ * staff member is one (`AppInfo.staffRole`); Rust checks again on every call.
+ */
+export function BackOffice({
+  api,
+  onOpenPatient,
+  staffRole,
+}: {
+  api: Api;
+  onOpenPatient: (id: string) => void;
+  staffRole?: StaffRole;
+}) {
   const t = useT();
   const [tab, setTab] = useState<Tab>('roster');
+  const admin = staffRole === 'admin';
   const tabs: { id: Tab; ja: string; en: string }[] = [
     { id: 'roster', ja: '予定表', en: 'Roster' },
     { id: 'patients', ja: '患者', en: 'Patients' },
@@ -290,6 +263,7 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
     { id: 'queue', ja: '資格確認キュー', en: 'Qualification queue' },
     { id: 'audit', ja: '監査ログ', en: 'Audit log' },
     { id: 'staff', ja: '職員', en: 'Staff' },
+    ...(admin ? [{ id: 'devices' as const, ja: '端末', en: 'Devices' }] : []),
   ];
   return (
     <section class="backoffice" data-testid="backoffice">
@@ -307,8 +281,9 @@ export function BackOffice({ api, onOpenPatient }: { api: Api; onOpenPatient: (i
         {tab === 'patients' && <Patients api={api} onOpen={onOpenPatient} />}
         {tab === 'plan' && <VisitPlan api={api} />}
         {tab === 'queue' && <Queue api={api} />}
-        {tab === 'audit' && <Audit api={api} />}
+        {tab === 'audit' && <AuditLog api={api} />}
         {tab === 'staff' && <StaffAdmin api={api} />}
+        {tab === 'devices' && admin && <Devices api={api} />}
       </div>
     </section>
   );
