@@ -46,4 +46,5 @@ pub const COMMANDS: &[&str] = &[
     "clinic_devices",
     "revoke_device",
     "set_up_clinic",
+    "save_audit_csv",
 ];

@@ -383,6 +383,29 @@ fn set_up_clinic(
     r
 }
 
+/// The filtered access history as CSV in the user's Downloads folder (the office opens it in
+/// Excel); the path comes back, and the screen warns that the file is not encrypted.
+#[tauri::command(async)]
+fn save_audit_csv<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    filter: AuditFilter,
+) -> Res<String> {
+    let text = with(&state, |s| s.audit_csv(&filter))?;
+    let dir = app.path().download_dir().unwrap_or_else(|_| std::env::temp_dir());
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let name = format!("houmon-audit-{}-{secs}.csv", houmon_tablet::service::jst_today());
+    let path = dir.join(name);
+    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, text)).map_err(|_| {
+        UiError::new(
+            AppErrorCode::Storage,
+            "CSVファイルを保存できませんでした。ダウンロードフォルダの空き容量と権限を確認してください。",
+            "Could not save the CSV file. Check the Downloads folder's free space and permissions.",
+        )
+    })?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.
 pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     b.invoke_handler(tauri::generate_handler![
@@ -431,6 +454,7 @@ pub fn builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         clinic_devices,
         revoke_device,
         set_up_clinic,
+        save_audit_csv,
     ])
 }
 

@@ -467,6 +467,21 @@ fn a_clinic_is_founded_a_nurse_signs_a_note_on_her_tablet_and_the_office_reads_i
         mine.iter().any(|r| r["action"].as_str().is_some_and(|a| a.contains("sign"))),
         "the signing is in the history: {mine:?}"
     );
+    // The history as CSV for the office: saved, the path said with the unencrypted warning, and
+    // the file (read back with a CSV reader) names the nurse and the patient.
+    ok(&app, s, app.tap("[data-testid='audit-csv']"), "audit-csv");
+    let said = ok(&app, s, app.wait_text("[data-testid='audit-csv-saved']", "暗号化されていません", T), "CSV saved");
+    let path =
+        said.split("保存しました: ").nth(1).and_then(|r| r.split('(').next()).expect("the path").trim().to_string();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let _ = std::fs::remove_file(&path);
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("a CSV row")).collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.get(1).is_some_and(|n| n.contains(NURSE.0)) && r.get(2).is_some_and(|p| p.contains(patient))),
+        "the nurse's entry about {patient} in the CSV"
+    );
     app.screenshot(&shots.join("15-clinic-office-audit.png")).expect("shot");
     app.close();
 

@@ -175,7 +175,7 @@ export function App({ api }: { api: Api }) {
           <div class="brand">
             <strong>訪問 Houmon</strong>
             <small data-testid="whoami">
-              {info?.clinicName} · {info?.staffName} · {info?.today}
+              {[info?.clinicName, info?.staffName, info?.today].filter((x) => !!x).join(' · ')}
             </small>
           </div>
           <SyncIndicator status={status} online={online} />

@@ -141,6 +141,26 @@ describe('監査ログ', () => {
     await waitFor(() => expect(last()).toEqual([{ patientId: null, staffId: null, from: null, to: '2026-11-21' }, 500]));
   });
 
+  it('saves the filtered history as CSV and says where, warning that the file is not encrypted', async () => {
+    const staff: StaffRow[] = [{ id: 's2', name: '看護 花子', kana: 'カンゴ ハナコ', role: 'nurse', qualifications: '', active: true }];
+    const saveAuditCsv = vi.fn((_f: AuditFilter) => Promise.resolve('/home/office/Downloads/houmon-audit.csv'));
+    const api = fakeApi({
+      roster: vi.fn(() => new Promise<RosterView>(() => undefined)),
+      staffList: vi.fn(() => Promise.resolve(staff)),
+      clinicAudit: vi.fn(() => Promise.resolve(log)),
+      saveAuditCsv,
+    });
+    render(<BackOffice api={api} onOpenPatient={() => undefined} />);
+    fireEvent.click(screen.getByTestId('bo-audit'));
+    await screen.findAllByTestId('audit-row');
+    fireEvent.click(await screen.findByText('看護 花子'));
+    fireEvent.click(screen.getByTestId('audit-csv'));
+    const saved = await screen.findByTestId('audit-csv-saved');
+    expect(saveAuditCsv).toHaveBeenLastCalledWith({ patientId: null, staffId: 's2', from: null, to: null });
+    expect(saved.textContent).toContain('/home/office/Downloads/houmon-audit.csv');
+    expect(saved.textContent).toContain('暗号化されていません');
+  });
+
   it('a refused history says why, in Japanese, with a retry', async () => {
     const api = fakeApi({
       roster: vi.fn(() => new Promise<RosterView>(() => undefined)),

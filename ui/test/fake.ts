@@ -136,6 +136,7 @@ export function fakeApi(over: Partial<Api> = {}): Api {
       Promise.resolve({ month: month ?? '2026-11', staffId, patientId, visits: [] }),
     ),
     clinicAudit: vi.fn(() => Promise.resolve({ chainOk: true, rows: [] })),
+    saveAuditCsv: vi.fn(reject),
     issueEnrollmentCode: vi.fn(reject),
     clinicDevices: vi.fn(() => Promise.resolve([])),
     revokeDevice: vi.fn(reject),

@@ -127,6 +127,7 @@ export const api = {
     call<PlanMonth>('plan_month', { month, staffId, patientId }),
   // 監査ログ: the clinic-wide history this device holds (every device's entries), filtered.
   clinicAudit: (filter: AuditFilter, limit: number) => call<AuditLogView>('clinic_audit', { filter, limit }),
+  saveAuditCsv: (filter: AuditFilter) => call<string>('save_audit_csv', { filter }),
   // 端末の管理 (an administrator on the clinic's admin device; Rust refuses anyone else)
   /** A one-time code for another device, with its QR code; valid for `hours`. */
   issueEnrollmentCode: (role: DeviceRole, hours: number) => call<IssuedCode>('issue_enrollment_code', { role, hours }),

@@ -23,6 +23,15 @@ export function AuditLog({ api }: { api: Api }) {
   const [staff, setStaff] = useState<Person[]>([]);
   const [patients, setPatients] = useState<PatientRow[]>([]);
   const [q, setQ] = useState('');
+  const [saved, setSaved] = useState<string | null>(null);
+  const saveCsv = async () => {
+    setSaved(null);
+    try {
+      setSaved(await api.saveAuditCsv(filter));
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
   // The latest request wins (quick taps on the filters).
   const asked = useRef(0);
   const load = (f: AuditFilter) => {
@@ -148,7 +157,18 @@ export function AuditLog({ api }: { api: Api }) {
                 {t({ ja: '条件をクリア', en: 'Clear filters' })}
               </button>
             )}
+            <button class="btn small" onClick={() => void saveCsv()} data-testid="audit-csv">
+              {t({ ja: 'CSVで保存', en: 'Save as CSV' })}
+            </button>
           </div>
+          {saved && (
+            <p class="hint warn" data-testid="audit-csv-saved">
+              {t({
+                ja: `保存しました: ${saved}(このファイルは暗号化されていません。使い終わったら削除してください)`,
+                en: `Saved: ${saved} (this file is not encrypted; delete it when done)`,
+              })}
+            </p>
+          )}
           <ErrorBox error={error} onRetry={() => void load(filter)} />
         </div>
         <div class="pane-body" data-testid="audit-body">
