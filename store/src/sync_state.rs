@@ -244,6 +244,43 @@ impl Store {
     /// offline queue stays (sealed entries, sent at the next sync: a note written offline is
     /// never lost). SQLCipher's `secure_delete` overwrites the freed pages; the WAL is
     /// checkpointed so the old pages leave it too.
+    /// Drop a chart this device no longer needs (部分同期: its patient left the window), only if
+    /// nothing written here is still on its way: no queued or set-aside entry for its relay id
+    /// `opaque` (the caller also checked that its heads were all queued). Returns whether it
+    /// was dropped. It comes back from the relay, from its start, if the patient returns.
+    /// Whether a person on this device opened or changed `doc_id` since `since` (its access
+    /// history says so): such a chart stays on the device even outside the plan.
+    pub fn chart_used_here_since(&self, doc_id: &str, since: DateTime<Utc>) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM audit_log WHERE target = ?1 AND at >= ?2 AND detail <> 'evict chart')",
+            params![doc_id, since.timestamp_millis()],
+            |r| r.get::<_, bool>(0),
+        )?)
+    }
+
+    pub fn evict_chart(&mut self, actor: &Actor, doc_id: &str, opaque: &[u8; 16], now: DateTime<Utc>) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let waiting: i64 = tx.query_row(
+            "SELECT (SELECT COUNT(*) FROM sync_outbox WHERE doc = ?1) + (SELECT COUNT(*) FROM sync_set_aside WHERE doc = ?1)",
+            [&opaque[..]],
+            |r| r.get(0),
+        )?;
+        if waiting > 0 {
+            return Ok(false);
+        }
+        tx.execute("DELETE FROM changes WHERE doc_id = ?1", [doc_id])?;
+        tx.execute("DELETE FROM sync_docs WHERE doc_id = ?1", [doc_id])?;
+        tx.execute("DELETE FROM documents WHERE doc_id = ?1", [doc_id])?;
+        if let Some(p) = doc_id.strip_prefix("chart:") {
+            tx.execute("DELETE FROM patients WHERE patient_id = ?1", [p])?;
+        }
+        audit::append(&tx, actor, AuditAction::Edit, doc_id, "evict chart", now)?;
+        tx.commit()?;
+        self.cache.remove(doc_id);
+        self.lru.retain(|k| k != doc_id);
+        Ok(true)
+    }
+
     pub fn purge_patient_data(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<PurgeCounts> {
         self.clear_cache();
         self.conn.execute_batch(SCHEMA)?;

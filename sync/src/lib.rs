@@ -484,10 +484,39 @@ impl SyncClient {
     fn plan_subscription(&self, store: &mut Store) -> SyncResult<bool> {
         let today = houmon_model::jst_date(&chrono::Utc::now());
         let docs = subscription::planned_subscription(store, self.role, today)?;
+        if let Some(keep) = &docs {
+            self.evict_charts_outside(store, keep)?;
+        }
         if Self::subscription(store)? == docs && store.local_value("sync.subscription")?.is_some() {
             return Ok(!Self::backfill(store)?.is_empty());
         }
         self.set_subscription(store, docs.as_deref())
+    }
+
+    /// Charts outside a partial subscription leave the device once everything written to them
+    /// here has been queued for the relay (and the queue no longer holds them): a lost tablet
+    /// carries only its staff's patients, and nothing unsent is ever dropped. A chart someone
+    /// here opened or changed in the last [`subscription::WINDOW_BACK_DAYS`] days stays (a
+    /// patient registered on the tablet, a chart looked up on purpose).
+    fn evict_charts_outside(&self, store: &mut Store, keep: &[String]) -> SyncResult<()> {
+        let now = chrono::Utc::now();
+        let recent = now - chrono::Duration::days(subscription::WINDOW_BACK_DAYS);
+        for (doc_id, kind) in store.document_ids()? {
+            if kind != houmon_store::DocKind::Chart || keep.contains(&doc_id) {
+                continue;
+            }
+            if store.chart_used_here_since(&doc_id, recent)? {
+                continue;
+            }
+            let heads = store.doc_heads(&doc_id)?;
+            let sent = store.sync_sent_heads(&doc_id)?;
+            if sent.as_deref() != Some(heads_bytes(&heads).as_slice()) {
+                continue;
+            }
+            let opaque = self.session.content.opaque_doc_id(&doc_id);
+            store.evict_chart(&self.actor, &doc_id, &opaque.0, now)?;
+        }
+        Ok(())
     }
 
     fn subscription(store: &mut Store) -> SyncResult<Option<Vec<String>>> {

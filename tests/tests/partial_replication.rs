@@ -2,7 +2,8 @@
 //! patients with `houmon-clinic` against the real relay binary; the tablet is the app's own
 //! managed device (policy file, enrollment code, sync runner, the lock screen's use cases). A
 //! nurse with 5 patients this fortnight holds 5 charts, not 1,000, and a visit reassigned to her
-//! brings its chart at the next sync. Control: the office (admin device) holds them all.
+//! brings its chart at the next sync; a patient handed away leaves the tablet, unless someone
+//! worked on that chart there this week. Control: the office (admin device) holds them all.
 
 use houmon_policy::{LinuxPolicyDir, PolicySource};
 use houmon_tablet::device::{Mode, ServiceCell};
@@ -136,6 +137,32 @@ fn a_tablet_holds_its_nurses_charts_and_a_reassignment_brings_one_more() {
     ok(&office, &["visit", "reassign", "--id", &others[0], "--staff", &nurse_id]);
     dev.step(&cell, &ready);
     assert_eq!(charts(&cell), 6, "the reassigned visit's chart came over");
+
+    // A patient handed to the other nurse leaves the tablet at the next sync.
+    let visit_of = |p: &str, d: i64| {
+        let v = ok(&office, &["visit", "list", "--month", &day(d)[..7], "--patient", p]);
+        v["visits"][0]["id"].as_str().expect("visit").to_string()
+    };
+    let gone = visit_of(&ids[3], 6);
+    ok(&office, &["visit", "reassign", "--id", &gone, "--staff", &other_id]);
+    dev.step(&cell, &ready);
+    assert_eq!(charts(&cell), 5, "the chart left the tablet");
+    // One she worked on here stays (she may still need it), and what she wrote reached the
+    // office before anything else happened to it.
+    let kept = ids[4].clone();
+    {
+        let mut g = houmon_model::lock(&cell);
+        let svc = g.as_mut().expect("s").as_mut().expect("open");
+        let mut p = svc.patient_detail(&kept).expect("detail").patient;
+        p.phone = "03-9999-0000".into();
+        svc.save_patient(&p).expect("edited on the tablet");
+    }
+    ok(&office, &["visit", "reassign", "--id", &visit_of(&kept, 8), "--staff", &other_id]);
+    dev.step(&cell, &ready);
+    assert_eq!(charts(&cell), 5, "a chart used on this tablet this week stays");
+    ok(&office, &["sync"]);
+    let shown = ok(&office, &["patient", "show", "--id", &kept]);
+    assert_eq!(shown["patient"]["phone"], "03-9999-0000", "the tablet's edit arrived: {shown}");
 
     // Control: the admin device holds every chart (the rule is the tablet's, not the relay's).
     let office_count = ok(&office, &["patient", "list"])["patients"].as_array().map(Vec::len);

@@ -50,6 +50,11 @@ const DETAILS: &[(&str, &str, &str)] = &[
     ("reassign visit", "訪問担当の変更", "Visit reassigned"),
     ("cancel visit", "訪問の中止", "Visit cancelled"),
     ("import patient", "患者の一括登録(CSV)", "Patient imported (CSV)"),
+    (
+        "evict chart",
+        "担当外になったカルテの端末からの消去(部分同期)",
+        "Chart removed from this device (no longer in its plan)",
+    ),
     ("edit patient", "患者情報の変更", "Patient details edited"),
     ("end care", "訪問の終了(死亡・入院・転居・終了)", "Care ended"),
     ("resume care", "訪問の再開", "Care resumed"),
