@@ -275,7 +275,13 @@ impl Relay {
         h: &HeaderMap,
         body: Body,
     ) -> Result<(DeviceRecord, [u8; 16], i64, Vec<u8>), ApiError> {
-        let c = self.claim(h).await?;
+        let c = match self.claim(h).await {
+            Ok(c) => c,
+            Err(e) => {
+                drain_briefly(body).await;
+                return Err(e);
+            }
+        };
         let limit = if c.rec.revoked { 64 << 10 } else { self.limits.max_body_bytes };
         let b = read_body(body, limit).await?;
         let (rec, nonce, time) = self.verify(c, method, uri, &b)?;
@@ -303,6 +309,14 @@ struct Claim {
     time: i64,
     nonce: [u8; 16],
     sig: [u8; 64],
+}
+
+/// Before refusing a request from its headers, take in what the client already sent (at most
+/// 64 KB, for at most 200 ms), never the whole body it announced: closing a connection with
+/// unread data resets it, and the client would lose the refusal and see a dropped connection.
+async fn drain_briefly(body: Body) {
+    // Past the limit or the time, whatever is left is the client's problem: the answer is sent.
+    let _ = tokio::time::timeout(Duration::from_millis(200), axum::body::to_bytes(body, 64 << 10)).await;
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {

@@ -149,6 +149,17 @@ fn unsigned_forged_and_replayed_requests_are_refused() {
 }
 
 #[test]
+fn a_refusal_from_the_headers_reaches_a_client_that_sent_its_body() {
+    let (_d, _relay, dev) = setup(&[]);
+    // Unsigned requests with a body already on the wire: each gets its 401, never a dropped
+    // connection (closing with unread data resets the socket and loses the answer).
+    let body = vec![7u8; 48 << 10];
+    for _ in 0..40 {
+        assert_eq!(dev.post_with(PATH_PULL, body.clone(), &[]).err().code, ErrorCode::Unauthenticated);
+    }
+}
+
+#[test]
 fn replayed_append_is_refused_after_a_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("relay.db");
