@@ -452,3 +452,37 @@ fn capture_x11(display: &str) -> Result<Vec<u8>, String> {
     }
     Ok(out)
 }
+
+/// The app binary for an end-to-end test, or `None` (the reason printed) when a prerequisite
+/// is missing; under CI (which installs them all) a missing one fails instead of skipping.
+pub fn app_binary_or_skip(what: &str) -> Option<PathBuf> {
+    if let Some(why) = missing_prerequisite() {
+        assert!(std::env::var_os("CI").is_none(), "{what} cannot run under CI: {why}");
+        eprintln!("SKIPPED {what}: {why}");
+        return None;
+    }
+    workspace_bin("houmon-app").and_then(|p| p.canonicalize().ok())
+}
+
+/// Where end-to-end screenshots go (`HOUMON_SCREENSHOT_DIR`, default
+/// `<target>/houmon-e2e-screens`), printed.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("HOUMON_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile_dir().unwrap_or_else(std::env::temp_dir).join("houmon-e2e-screens"));
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    eprintln!("screenshots: {}", dir.display());
+    dir
+}
+
+/// The policy root the app reads (`HOUMON_POLICY_DIR`, Linux layout): `managed/houmon.json`.
+pub fn write_managed_policy(root: &Path, body: &Value) {
+    let p = root.join("managed/houmon.json");
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("policy dir");
+    std::fs::write(&p, body.to_string()).expect("policy");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("mode");
+    }
+}

@@ -42,37 +42,6 @@ const PATIENTS: [(&str, &str, &str, &str); 3] = [
     ("架空 三郎", "カクウ サブロウ", "1945-02-20", "male"),
 ];
 
-fn prerequisites() -> Option<PathBuf> {
-    if let Some(why) = app_driver::missing_prerequisite() {
-        // CI installs every prerequisite (scripts/test-all.sh): there a skip would hide a gap.
-        assert!(std::env::var_os("CI").is_none(), "app e2e cannot run under CI: {why}");
-        eprintln!("SKIPPED app clinic e2e: {why}");
-        return None;
-    }
-    app_driver::workspace_bin("houmon-app").and_then(|p| p.canonicalize().ok())
-}
-
-fn screens() -> PathBuf {
-    let dir = std::env::var_os("HOUMON_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| app_driver::profile_dir().unwrap_or_else(std::env::temp_dir).join("houmon-e2e-screens"));
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    eprintln!("screenshots: {}", dir.display());
-    dir
-}
-
-/// The policy root the app reads (`HOUMON_POLICY_DIR`, Linux layout): `managed/houmon.json`.
-fn write_managed_policy(root: &Path, body: &Value) {
-    let p = root.join("managed/houmon.json");
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("policy dir");
-    std::fs::write(&p, body.to_string()).expect("policy");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("mode");
-    }
-}
-
 /// A device's data dir and the policy MDM would push to it: training off, the relay, the
 /// managed one-time enrollment code, and `extra` settings.
 fn managed_device(dir: &Path, relay: &str, code: &str, extra: Value) -> (PathBuf, PathBuf) {
@@ -81,7 +50,7 @@ fn managed_device(dir: &Path, relay: &str, code: &str, extra: Value) -> (PathBuf
         p.extend(e.clone());
     }
     let policies = dir.join("policies");
-    write_managed_policy(&policies, &policy);
+    app_driver::write_managed_policy(&policies, &policy);
     (dir.join("app"), policies)
 }
 
@@ -202,8 +171,8 @@ fn ymd(d: chrono::NaiveDate) -> String {
 
 #[test]
 fn a_clinic_is_founded_a_nurse_signs_a_note_on_her_tablet_and_the_office_reads_it() {
-    let Some(bin) = prerequisites() else { return };
-    let shots = screens();
+    let Some(bin) = app_driver::app_binary_or_skip("app clinic e2e") else { return };
+    let shots = app_driver::screenshot_dir();
     let began = Instant::now();
     let tmp = tempfile::tempdir().expect("tempdir");
 

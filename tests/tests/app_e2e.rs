@@ -44,27 +44,8 @@ struct Session {
 
 fn session() -> Option<Session> {
     let turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let bin = prerequisites()?;
-    Some(Session { _turn: turn, bin, shots: screens() })
-}
-
-fn prerequisites() -> Option<PathBuf> {
-    if let Some(why) = app_driver::missing_prerequisite() {
-        // CI installs every prerequisite (scripts/test-all.sh): there a skip would hide a gap.
-        assert!(std::env::var_os("CI").is_none(), "app e2e cannot run under CI: {why}");
-        eprintln!("SKIPPED app e2e: {why}");
-        return None;
-    }
-    app_driver::workspace_bin("houmon-app").and_then(|p| p.canonicalize().ok())
-}
-
-fn screens() -> PathBuf {
-    let dir = std::env::var_os("HOUMON_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| app_driver::profile_dir().unwrap_or_else(std::env::temp_dir).join("houmon-e2e-screens"));
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    eprintln!("screenshots: {}", dir.display());
-    dir
+    let bin = app_driver::app_binary_or_skip("app e2e")?;
+    Some(Session { _turn: turn, bin, shots: app_driver::screenshot_dir() })
 }
 
 /// The fonts and glyphs the window really has, measured in the webview (see
@@ -328,23 +309,11 @@ fn visual_check_with_the_chip_photo_then_another_staff_signs_in() {
 /// one-time enrollment code.
 fn managed_tablet(tmp: &Path, relay: &str, code: &str) -> (PathBuf, PathBuf) {
     let policies = tmp.join("policies");
-    write_managed_policy(
+    app_driver::write_managed_policy(
         &policies,
         &serde_json::json!({"relayUrl": relay, "trainingMode": "off", "enrollmentCode": code}),
     );
     (tmp.join("app"), policies)
-}
-
-/// The policy root the app reads (`HOUMON_POLICY_DIR`, Linux layout): `managed/houmon.json`.
-fn write_managed_policy(root: &Path, body: &serde_json::Value) {
-    let p = root.join("managed/houmon.json");
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("policy dir");
-    std::fs::write(&p, body.to_string()).expect("policy");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("mode");
-    }
 }
 
 #[test]
