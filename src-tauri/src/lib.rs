@@ -392,11 +392,19 @@ fn save_audit_csv<R: tauri::Runtime>(
     filter: AuditFilter,
 ) -> Res<String> {
     let text = with(&state, |s| s.audit_csv(&filter))?;
-    let dir = app.path().download_dir().unwrap_or_else(|_| std::env::temp_dir());
+    // Never the shared temp folder: without a Downloads folder, the user's home.
+    let dir =
+        app.path().download_dir().or_else(|_| app.path().home_dir().map(|h| h.join("Downloads"))).map_err(|_| {
+            UiError::new(
+                AppErrorCode::Storage,
+                "保存先(ダウンロードフォルダ)が見つかりません。端末の管理者に確認してください。",
+                "No Downloads folder to save to. Ask your device administrator.",
+            )
+        })?;
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let name = format!("houmon-audit-{}-{secs}.csv", houmon_tablet::service::jst_today());
     let path = dir.join(name);
-    std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, text)).map_err(|_| {
+    std::fs::create_dir_all(&dir).and_then(|_| write_private(&path, text.as_bytes())).map_err(|_| {
         UiError::new(
             AppErrorCode::Storage,
             "CSVファイルを保存できませんでした。ダウンロードフォルダの空き容量と権限を確認してください。",
@@ -404,6 +412,16 @@ fn save_audit_csv<R: tauri::Runtime>(
         )
     })?;
     Ok(path.to_string_lossy().into_owned())
+}
+
+/// A file only its owner can read (it holds patient names in the clear).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)?.write_all(bytes)
 }
 
 /// Registers the commands; shared by the app and the `tauri::test` wiring tests.

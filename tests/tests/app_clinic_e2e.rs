@@ -443,6 +443,13 @@ fn a_clinic_is_founded_a_nurse_signs_a_note_on_her_tablet_and_the_office_reads_i
     let path =
         said.split("保存しました: ").nth(1).and_then(|r| r.split('(').next()).expect("the path").trim().to_string();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(!Path::new(&path).starts_with(std::env::temp_dir()), "not in the shared temp folder: {path}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner may read it: {mode:o}");
+    }
     let _ = std::fs::remove_file(&path);
     let mut rdr = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("a CSV row")).collect();
